@@ -1,0 +1,110 @@
+/**
+ * `Query.calls`: arguments checked, cursors decoded, the merge run, and the page shaped as a
+ * connection. The rules of the GraphQL Cursor Connections Specification plus the contract's:
+ * `first`/`last` default to 20, at most 100, never both.
+ */
+import type { QueryCallsArgs } from '../__generated__/resolvers-types.js';
+import type { RequestContext } from '../context.js';
+import { BadInputError, UpstreamError } from '../errors.js';
+import type { CursorBinding, CursorPayload } from './cursor.js';
+import { includesProvider, queryFingerprint, toCallQuery } from './filter.js';
+import { mergePage } from './merge.js';
+import type { CallPage } from './model.js';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+function pageSize(name: 'first' | 'last', value: number | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  if (value < 0 || value > MAX_PAGE_SIZE) {
+    throw new BadInputError(name, `must be between 0 and ${MAX_PAGE_SIZE}, got ${value}`);
+  }
+  return value;
+}
+
+export async function callsPage(args: QueryCallsArgs, ctx: RequestContext): Promise<CallPage> {
+  const first = pageSize('first', args.first);
+  const last = pageSize('last', args.last);
+  if (first !== null && last !== null) {
+    throw new BadInputError('first', 'cannot be combined with "last"; page forward with first/after or backward with last/before');
+  }
+  const query = toCallQuery(args.filter);
+  const binding: CursorBinding = { filter: queryFingerprint(query), scope: ctx.scopeId };
+  const { cursors } = ctx.services;
+  const after = args.after ? cursors.decode(args.after, binding, 'after') : null;
+  const before = args.before ? cursors.decode(args.before, binding, 'before') : null;
+  // Without a size, page backward only when asked to end before a cursor and nothing else.
+  const backward = last !== null || (first === null && before !== null && after === null);
+  const size = (backward ? last : first) ?? DEFAULT_PAGE_SIZE;
+
+  const connections = ctx.visible.filter((c) => includesProvider(query, c.adapter.provider));
+  const merged = await mergePage({
+    adapters: connections.map((c) => c.adapter),
+    query,
+    direction: backward ? 'backward' : 'forward',
+    size,
+    after,
+    before,
+    onFailure: (error) => ctx.upstreamFailures.push({ error, path: ['calls'] }),
+  });
+
+  for (const connection of connections) {
+    ctx.loaders.prime(
+      connection,
+      merged.edges.map((e) => e.row.call),
+    );
+  }
+  const edges = merged.edges.map(({ row, hints }) => {
+    const payload: CursorPayload = { position: row.position, hints };
+    return { cursor: cursors.encode(payload, binding), node: row.call };
+  });
+
+  let total: Promise<number | null> | undefined;
+  return {
+    edges,
+    nodes: edges.map((e) => e.node),
+    pageInfo: {
+      hasNextPage: merged.hasNextPage,
+      hasPreviousPage: merged.hasPreviousPage,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
+    totalCount: () => (total ??= totalCount(ctx, connections, query, merged.streams)),
+  };
+}
+
+/**
+ * Exact when every connection involved applies the whole filter upstream and reports a count;
+ * otherwise null. Reuses a count the page's own requests reported; else asks for one row.
+ */
+async function totalCount(
+  ctx: RequestContext,
+  connections: RequestContext['visible'],
+  query: ReturnType<typeof toCallQuery>,
+  streams: Awaited<ReturnType<typeof mergePage>>['streams'],
+): Promise<number | null> {
+  if (!connections.every((c) => c.adapter.appliesExactly(query))) return null;
+  const counts = await Promise.all(
+    connections.map(async (connection, i) => {
+      const known = streams[i]?.filterTotal;
+      if (known !== null && known !== undefined) return known;
+      try {
+        const result = await connection.adapter.list({
+          query,
+          from: query.startedAfter,
+          until: query.startedBefore ? new Date(query.startedBefore.getTime() - 1) : null,
+          pageSize: 1,
+          page: { index: 0 },
+        });
+        return result.total;
+      } catch (error) {
+        if (error instanceof UpstreamError) {
+          ctx.upstreamFailures.push({ error, path: ['calls', 'totalCount'] });
+          return null;
+        }
+        throw error;
+      }
+    }),
+  );
+  return counts.every((c) => c !== null) ? counts.reduce((a, b) => a + (b as number), 0) : null;
+}

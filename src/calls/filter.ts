@@ -1,0 +1,94 @@
+/**
+ * The call filter, normalised once per request, and its exact evaluation. Adapters push down what
+ * their provider can apply (see `ProviderAdapter.appliesExactly`); the core then applies the whole
+ * filter to every row, so the answer never depends on who filtered.
+ */
+import type { CallFilter } from '../__generated__/resolvers-types.js';
+import { BadInputError } from '../errors.js';
+import type { CallDirection, CallRecord, CallStatus, Provider } from './model.js';
+import { normalisePhone } from './phone.js';
+
+export interface CallQuery {
+  providers: readonly Provider[] | null;
+  direction: CallDirection | null;
+  statuses: readonly CallStatus[] | null;
+  /** Inclusive. */
+  startedAfter: Date | null;
+  /** Exclusive. */
+  startedBefore: Date | null;
+  /** E.164. */
+  phoneNumber: string | null;
+}
+
+export const emptyQuery: CallQuery = {
+  providers: null,
+  direction: null,
+  statuses: null,
+  startedAfter: null,
+  startedBefore: null,
+  phoneNumber: null,
+};
+
+/** Validates and normalises the GraphQL `filter` argument. */
+export function toCallQuery(filter: CallFilter | null | undefined): CallQuery {
+  if (!filter) return emptyQuery;
+  const startedAfter = filter.startedAfter ?? null;
+  const startedBefore = filter.startedBefore ?? null;
+  if (startedAfter && startedBefore && startedAfter.getTime() > startedBefore.getTime()) {
+    throw new BadInputError(
+      'filter.startedAfter',
+      `must not be later than filter.startedBefore (got ${startedAfter.toISOString()} > ${startedBefore.toISOString()})`,
+    );
+  }
+  let phoneNumber: string | null = null;
+  if (filter.phoneNumber !== null && filter.phoneNumber !== undefined) {
+    phoneNumber = normalisePhone(filter.phoneNumber).e164;
+    if (!phoneNumber) {
+      throw new BadInputError(
+        'filter.phoneNumber',
+        `expected a phone number in international form such as "+919999999999", got "${filter.phoneNumber.slice(0, 40)}"`,
+      );
+    }
+  }
+  return {
+    providers: filter.providers ? [...new Set(filter.providers)].sort() : null,
+    direction: filter.direction ?? null,
+    statuses: filter.statuses ? [...new Set(filter.statuses)].sort() : null,
+    startedAfter,
+    startedBefore,
+    phoneNumber,
+  };
+}
+
+/** Whether a connection of `provider` can hold matching calls at all. */
+export const includesProvider = (query: CallQuery, provider: Provider): boolean =>
+  query.providers === null || query.providers.includes(provider);
+
+/** The exact filter. */
+export function matches(call: CallRecord, query: CallQuery): boolean {
+  if (!includesProvider(query, call.provider)) return false;
+  if (query.direction && call.direction !== query.direction) return false;
+  if (query.statuses && !query.statuses.includes(call.status)) return false;
+  const t = call.startedAt.getTime();
+  if (query.startedAfter && t < query.startedAfter.getTime()) return false;
+  if (query.startedBefore && t >= query.startedBefore.getTime()) return false;
+  if (
+    query.phoneNumber &&
+    call.from.phoneNumber !== query.phoneNumber &&
+    call.to.phoneNumber !== query.phoneNumber
+  )
+    return false;
+  return true;
+}
+
+/** A stable text of the query, for binding cursors to the filter they were issued for. */
+export function queryFingerprint(query: CallQuery): string {
+  return JSON.stringify([
+    query.providers,
+    query.direction,
+    query.statuses,
+    query.startedAfter?.getTime() ?? null,
+    query.startedBefore?.getTime() ?? null,
+    query.phoneNumber,
+  ]);
+}

@@ -1,0 +1,78 @@
+/**
+ * Per-request DataLoaders, one pair per connection: calls by id (what `call`, `node`, `nodes` and
+ * `_entities` ask) and details (the fields only a per-call detail request gives). Each batches the
+ * keys asked in one tick and de-duplicates them; both are primed from every list response, so a
+ * call seen in `calls` is never fetched again in the same request. Concurrency towards a provider
+ * is capped by its connection's HTTP policy (src/providers/http.ts), not here.
+ */
+import DataLoader from 'dataloader';
+import type { Connection } from '../providers/index.js';
+import type { CallLocator } from '../providers/provider.js';
+import { type CallDetails, type CallRecord, connectionLabel } from './model.js';
+
+/** Observes each batch a loader dispatches: tests assert batching with it. */
+export type BatchObserver = (batch: { connection: string; kind: 'call' | 'details'; size: number }) => void;
+
+interface ConnectionLoaders {
+  calls: DataLoader<CallLocator, CallRecord | null, string>;
+  details: DataLoader<CallRecord, CallDetails, string>;
+}
+
+export class CallLoaders {
+  private readonly loaders = new Map<string, ConnectionLoaders>();
+
+  constructor(private readonly observe: BatchObserver = () => {}) {}
+
+  private for(connection: Connection): ConnectionLoaders {
+    let loaders = this.loaders.get(connection.label);
+    if (!loaders) {
+      const { adapter, label } = connection;
+      loaders = {
+        calls: new DataLoader(
+          async (locators) => {
+            this.observe({ connection: label, kind: 'call', size: locators.length });
+            const calls = await adapter.getCalls(locators);
+            for (const call of calls) if (call?.details) loaders!.details.prime(call, call.details);
+            return calls;
+          },
+          { cacheKeyFn: (locator) => locator.key, maxBatchSize: 500 },
+        ),
+        details: new DataLoader(
+          async (calls) => {
+            this.observe({ connection: label, kind: 'details', size: calls.length });
+            const getDetails = adapter.getDetails?.bind(adapter);
+            return Promise.all(
+              calls.map((call) =>
+                call.details ?? (getDetails ? getDetails(call) : Promise.reject(new Error(`${label} has no detail endpoint`))),
+              ).map((p) => Promise.resolve(p).catch((error: Error) => error)),
+            );
+          },
+          { cacheKeyFn: (call) => call.key },
+        ),
+      };
+      this.loaders.set(label, loaders);
+    }
+    return loaders;
+  }
+
+  /** A call by locator; null when the provider does not know it. */
+  call(connection: Connection, locator: CallLocator): Promise<CallRecord | null> {
+    return this.for(connection).calls.load(locator);
+  }
+
+  /** The call's detail fields, from the row when it has them, else one (batched) detail request. */
+  details(connection: Connection, call: CallRecord): Promise<CallDetails> {
+    if (call.details) return Promise.resolve(call.details);
+    return this.for(connection).details.load(call);
+  }
+
+  /** Remembers calls from a list response so later lookups in this request cost nothing. */
+  prime(connection: Connection, calls: readonly CallRecord[]): void {
+    const loaders = this.for(connection);
+    for (const call of calls) {
+      if (connectionLabel(call) !== connection.label) continue;
+      loaders.calls.prime({ key: call.key, startedAt: call.startedAt }, call);
+      if (call.details) loaders.details.prime(call, call.details);
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The internal call model: what every provider adapter maps its rows into, and what resolvers
+ * receive as parents (codegen's mapper for `Call` and `Node`). Nothing here knows a provider's
+ * field names.
+ */
+import type {
+  CallDirection,
+  CallParty,
+  CallStatus,
+  MediaLink,
+  Money,
+  PageInfo,
+  Provider,
+} from '../__generated__/resolvers-types.js';
+
+export type { CallDirection, CallParty, CallStatus, MediaLink, Money, Provider };
+
+/** Fixed provider order: the second key of the merged order, after `startedAt`. */
+export const PROVIDERS: readonly Provider[] = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
+
+export const providerRank = (provider: Provider): number => PROVIDERS.indexOf(provider);
+
+/** A configured connection to one provider account, e.g. TWENTY2 / "default". */
+export interface ConnectionRef {
+  provider: Provider;
+  connection: string;
+}
+
+/** `twenty2/default`: how connections are named in configuration, API-key scopes and logs. */
+export const connectionLabel = (ref: ConnectionRef): string =>
+  `${ref.provider.toLowerCase()}/${ref.connection}`;
+
+/**
+ * The fields some providers only give from a per-call detail request (Twenty2's /call/detail).
+ * Adapters whose list rows are complete fill these in directly.
+ */
+export interface CallDetails {
+  billedDurationSeconds: number | null;
+  recordings: MediaLink[];
+  transcript: MediaLink | null;
+  inputParameters: unknown;
+  outputParameters: unknown;
+}
+
+export interface CallRecord extends ConnectionRef {
+  /**
+   * The call's key within its connection: the provider's id, or for rows without one a key derived
+   * from stable fields (see the Unpod adapter). Unique per connection; the last tie-break of the order.
+   */
+  key: string;
+  providerCallId: string | null;
+  direction: CallDirection | null;
+  status: CallStatus;
+  providerStatus: string;
+  from: CallParty;
+  to: CallParty;
+  startedAt: Date;
+  answeredAt: Date | null;
+  endedAt: Date | null;
+  durationSeconds: number | null;
+  cost: Money | null;
+  endReason: string | null;
+  agentId: string | null;
+  /** Present when the row carries everything; null when a detail request is needed for it. */
+  details: CallDetails | null;
+}
+
+/** A position in the merged order: [startedAt ms, provider rank, connection, key]. */
+export type Position = readonly [number, number, string, string];
+
+export const positionOf = (call: CallRecord): Position => [
+  call.startedAt.getTime(),
+  providerRank(call.provider),
+  call.connection,
+  call.key,
+];
+
+/**
+ * The total order of `calls`: newest `startedAt` first, then provider (enum order), connection
+ * name and key ascending. Negative when `a` comes first.
+ */
+export function comparePositions(a: Position, b: Position): number {
+  if (a[0] !== b[0]) return b[0] - a[0];
+  if (a[1] !== b[1]) return a[1] - b[1];
+  if (a[2] !== b[2]) return a[2] < b[2] ? -1 : 1;
+  if (a[3] !== b[3]) return a[3] < b[3] ? -1 : 1;
+  return 0;
+}
+
+export const compareCalls = (a: CallRecord, b: CallRecord): number =>
+  comparePositions(positionOf(a), positionOf(b));
+
+/** The parent of `CallEdge`. */
+export interface CallEdgeModel {
+  cursor: string;
+  node: CallRecord;
+}
+
+/** The parent of `CallConnection`: one merged page. `totalCount` is computed only when selected. */
+export interface CallPage {
+  edges: CallEdgeModel[];
+  nodes: CallRecord[];
+  pageInfo: PageInfo;
+  totalCount: () => Promise<number | null>;
+}

@@ -1,0 +1,87 @@
+/**
+ * Errors made in the layer that knows what failed. `src/server.ts#formatError` is the one place
+ * that shapes them for clients: only `message`, `code` and the fields listed in `publicExtensions`
+ * ever leave the server.
+ */
+import type { ConnectionRef, Provider } from './calls/model.js';
+
+export const ErrorCode = {
+  BadUserInput: 'BAD_USER_INPUT',
+  ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
+  Unauthenticated: 'UNAUTHENTICATED',
+  Internal: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Bad arguments: a message naming the argument, what was expected and what arrived. */
+export class BadInputError extends Error {
+  readonly code = ErrorCode.BadUserInput;
+  constructor(
+    readonly argument: string,
+    message: string,
+  ) {
+    super(`Argument "${argument}": ${message}`);
+    this.name = 'BadInputError';
+  }
+}
+
+/** Why an upstream request failed; the client sees it in the message, never the upstream body. */
+export type UpstreamFailure =
+  | 'TIMEOUT'
+  | 'NETWORK'
+  | 'HTTP_STATUS'
+  | 'RATE_LIMITED'
+  | 'UNAUTHORIZED'
+  | 'BAD_BODY'
+  | 'TOO_LARGE'
+  | 'CIRCUIT_OPEN'
+  | 'OVERLOADED';
+
+const failureText: Record<UpstreamFailure, string> = {
+  TIMEOUT: 'did not answer in time',
+  NETWORK: 'could not be reached',
+  HTTP_STATUS: 'answered with an error status',
+  RATE_LIMITED: 'is rate limiting requests',
+  UNAUTHORIZED: 'refused the configured credentials',
+  BAD_BODY: 'sent a response Switchboard could not read',
+  TOO_LARGE: 'sent a response larger than the configured limit',
+  CIRCUIT_OPEN: 'is failing; requests are paused for a short while',
+  OVERLOADED: 'has too many requests waiting',
+};
+
+export const providerNames: Record<Provider, string> = {
+  TWENTY2: 'Twenty2',
+  UNPOD: 'Unpod',
+  CINNOX: 'CINNOX',
+  TALKSTACK: 'TalkStack',
+};
+
+/** One connection's upstream failed. Carries no upstream body, URL with credentials or header. */
+export class UpstreamError extends Error {
+  readonly code = ErrorCode.ProviderUnavailable;
+  readonly provider: Provider;
+  readonly connection: string;
+  constructor(
+    ref: ConnectionRef,
+    readonly failure: UpstreamFailure,
+    readonly details: { status?: number; retryAfter?: number; detail?: string } = {},
+  ) {
+    const status = details.status ? ` (HTTP ${details.status})` : '';
+    const detail = details.detail ? `: ${details.detail}` : '';
+    super(
+      `${providerNames[ref.provider]} connection "${ref.connection}" ${failureText[failure]}${status}${detail}`,
+    );
+    this.name = 'UpstreamError';
+    this.provider = ref.provider;
+    this.connection = ref.connection;
+  }
+
+  /**
+   * Worth another try: rate limits, 5xx and connection resets. Not time-outs (a hung upstream would
+   * triple the wait), 4xx, bad bodies or an open breaker.
+   */
+  get retryable(): boolean {
+    if (this.failure === 'RATE_LIMITED' || this.failure === 'NETWORK') return true;
+    return this.failure === 'HTTP_STATUS' && (this.details.status ?? 0) >= 500;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Entry point: read the configuration, start the simulators when nothing is configured, start the
+ * server, and say in the first log line which mode it runs in.
+ */
+import { ConfigError, loadConfig } from './config.js';
+import { startSimulators } from './demo.js';
+import { createLogger } from './logger.js';
+import { startSwitchboard } from './server.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`switchboard: configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const simulators = config.demo ? await startSimulators() : null;
+  if (simulators) config = { ...config, connections: simulators.connections };
+  const access =
+    config.apiKeys.length > 0
+      ? `${config.apiKeys.length} API key(s) required`
+      : 'open: no API keys configured (SWITCHBOARD_API_KEYS)';
+  const mode = simulators
+    ? 'demo mode: no provider configured, serving the built-in simulated providers (Twenty2, Unpod, CINNOX, TalkStack)'
+    : `serving ${config.connections.map((c) => `${c.provider.toLowerCase()}/${c.connection}`).join(', ')}`;
+  logger.info({ mode: simulators ? 'demo' : 'configured', access }, `Switchboard ${mode}; ${access}`);
+
+  const server = await startSwitchboard({ config, logger });
+  logger.info({ url: server.url }, `GraphQL at ${server.url}`);
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await server.stop();
+    await simulators?.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`switchboard: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

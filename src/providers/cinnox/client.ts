@@ -1,0 +1,110 @@
+/**
+ * The CINNOX adapter: GET {base}/apps/{appID}/data/call-log, paged by offset/limit, newest callDate
+ * first, no total count (shared/providers/cinnox.md).
+ */
+import type { CallRecord } from '../../calls/model.js';
+import type { CallQuery } from '../../calls/filter.js';
+import { UpstreamError } from '../../errors.js';
+import type { ConnectionHttp } from '../http.js';
+import {
+  type Capabilities,
+  type CallLocator,
+  type ListRequest,
+  type ListResult,
+  type ProviderAdapter,
+  wordsFor,
+} from '../provider.js';
+import { STATUS_TABLE, toCallRecord } from './map.js';
+import { type CinnoxCall, type CinnoxCallLog, cinnoxCallLogSchema } from './schema.js';
+
+export interface CinnoxSettings {
+  baseUrl: string;
+  appId: string;
+  appToken: string;
+}
+
+const OPERATION = 'GET /apps/{appID}/data/call-log';
+
+export class CinnoxAdapter implements ProviderAdapter {
+  readonly provider = 'CINNOX' as const;
+  /** `limit` above 500 is refused; startAt/endAt bound callDate, so walks resume by time. */
+  readonly capabilities: Capabilities = { maxPageSize: 500, resume: 'window' };
+
+  constructor(
+    readonly connection: string,
+    private readonly settings: CinnoxSettings,
+    private readonly http: ConnectionHttp,
+  ) {}
+
+  /** The one status word to send, when the statuses asked for are exactly one CINNOX word. */
+  private statusWord(query: CallQuery): string | undefined {
+    if (!query.statuses) return undefined;
+    const words = wordsFor(STATUS_TABLE, query.statuses);
+    return words.length === 1 ? words[0] : undefined;
+  }
+
+  /** CINNOX reports no count, so this only matters for documentation; answered honestly anyway. */
+  appliesExactly(query: CallQuery): boolean {
+    if (query.direction !== null || query.phoneNumber !== null) return false;
+    return query.statuses === null || this.statusWord(query) !== undefined;
+  }
+
+  async list(request: ListRequest): Promise<ListResult> {
+    if (!('index' in request.page)) throw new Error('CINNOX pages are numbered, not tokens');
+    const index = request.page.index;
+    const limit = Math.max(1, Math.min(request.pageSize, this.capabilities.maxPageSize));
+    const rows = await this.fetch({
+      offset: index * limit,
+      limit,
+      startAt: request.from?.toISOString(),
+      // `until` is inclusive; CINNOX's endAt is exclusive, and callDate carries milliseconds.
+      endAt: request.until ? new Date(request.until.getTime() + 1).toISOString() : undefined,
+      status: this.statusWord(request.query),
+    });
+    return {
+      calls: rows.map((row) => toCallRecord(row, this)),
+      // No count in the response: a page shorter than `limit` is the last one.
+      next: rows.length >= limit ? { index: index + 1 } : null,
+      total: null,
+    };
+  }
+
+  /** No batch endpoint: one `callID` look-up per locator, in parallel. */
+  async getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
+    return Promise.all(
+      locators.map(async (locator) => {
+        const rows = await this.fetch({ callID: locator.key, limit: 1 });
+        const row = rows.find((candidate) => candidate.callID === locator.key);
+        return row ? toCallRecord(row, this) : null;
+      }),
+    );
+  }
+
+  private async fetch(searchParams: Record<string, string | number | undefined>): Promise<CinnoxCall[]> {
+    const base = this.settings.baseUrl.replace(/\/+$/, '');
+    const { body } = await this.http.json(
+      {
+        method: 'GET',
+        url: `${base}/apps/${encodeURIComponent(this.settings.appId)}/data/call-log`,
+        operation: OPERATION,
+        headers: {
+          authorization: `Bearer ${this.settings.appToken}`,
+          accept: 'application/json',
+        },
+        searchParams,
+      },
+      cinnoxCallLogSchema,
+    );
+    return this.rowsOf(body);
+  }
+
+  /** A non-zero `code` is an error even with HTTP 200; its message is upstream text, kept out. */
+  private rowsOf(body: CinnoxCallLog | null): CinnoxCall[] {
+    if (!body) throw new UpstreamError(this, 'BAD_BODY', { detail: 'empty body' });
+    if (body.code !== 0) {
+      throw new UpstreamError(this, 'HTTP_STATUS', { detail: `error code ${body.code}` });
+    }
+    if (!body.result) throw new UpstreamError(this, 'BAD_BODY', { detail: 'no result in the body' });
+    return body.result;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The one HTTP layer every adapter calls its provider through. One got instance for the process
+ * (keep-alive agents, time-outs, no got retries, no cache); per connection a policy of
+ * cockatiel's: a concurrency cap with a short queue, a circuit breaker and a retry for reads that
+ * are safe to repeat. Every failure leaves here as an `UpstreamError` naming the connection and
+ * carrying no upstream body.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import got, { type Method, type OptionsOfTextResponseBody, RequestError } from 'got';
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  ConsecutiveBreaker,
+  type IBackoff,
+  type IRetryBackoffContext,
+  bulkhead,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  wrap,
+  type IPolicy,
+} from 'cockatiel';
+import type { z } from 'zod';
+import type { ConnectionRef } from '../calls/model.js';
+import { UpstreamError } from '../errors.js';
+
+export interface HttpPolicy {
+  /** Time allowed to open the TCP connection. */
+  connectTimeoutMs: number;
+  /** Time allowed until the response headers arrive. */
+  responseTimeoutMs: number;
+  /** Time allowed for the whole request, body included. */
+  totalTimeoutMs: number;
+  /** Retries after the first attempt (never more than 2). */
+  retries: number;
+  /** A `Retry-After` longer than this fails at once instead of waiting. */
+  maxRetryAfterMs: number;
+  /** Requests in flight per connection; more wait in a queue of `queueSize`. */
+  concurrency: number;
+  queueSize: number;
+  /** Consecutive failures that open the breaker, and how long it stays open. */
+  breakerThreshold: number;
+  breakerOpenMs: number;
+  /** Largest upstream body accepted. */
+  maxBodyBytes: number;
+}
+
+export const defaultHttpPolicy: HttpPolicy = {
+  connectTimeoutMs: 2_000,
+  responseTimeoutMs: 5_000,
+  totalTimeoutMs: 8_000,
+  retries: 2,
+  maxRetryAfterMs: 2_000,
+  concurrency: 16,
+  queueSize: 256,
+  breakerThreshold: 5,
+  breakerOpenMs: 10_000,
+  maxBodyBytes: 5 * 1024 * 1024,
+};
+
+export interface UpstreamRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  /** Label for logs and metrics, e.g. "GET /call/logs"; never carries credentials. */
+  operation: string;
+  headers: Record<string, string>;
+  searchParams?: Record<string, string | number | undefined>;
+  json?: unknown;
+  /** Statuses that are answers rather than failures (TalkStack's 404 for "no calls"). */
+  answerStatuses?: readonly number[];
+}
+
+export interface UpstreamResponse<T> {
+  status: number;
+  /** The parsed body, or null when the status is one of `answerStatuses`. */
+  body: T | null;
+}
+
+/** What one upstream request did; for logs and metrics. Never a body or a header. */
+export interface UpstreamEvent extends ConnectionRef {
+  operation: string;
+  status: number | null;
+  durationMs: number;
+  failure: string | null;
+}
+
+export type UpstreamObserver = (event: UpstreamEvent) => void;
+
+// Keep-alive agents shared by every connection: sockets to each provider are reused across requests.
+const agent = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 }),
+};
+
+const client = got.extend({
+  agent,
+  retry: { limit: 0 }, // cockatiel retries: one layer, not two
+  throwHttpErrors: false,
+  followRedirect: false,
+  decompress: true,
+  responseType: 'text',
+  cache: false,
+  http2: false,
+});
+
+/** Reads `Retry-After` (seconds or an HTTP date) in milliseconds. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Jittered exponential back-off that waits for `Retry-After` when the upstream sent one. */
+class RetryBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
+  constructor(
+    readonly duration: number,
+    private readonly attempt: number,
+  ) {}
+  next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
+    const error = 'error' in context.result ? context.result.error : undefined;
+    const retryAfter = error instanceof UpstreamError ? error.details.retryAfter : undefined;
+    const base = 50 * 2 ** this.attempt;
+    const jittered = base / 2 + Math.random() * base;
+    return new RetryBackoff(retryAfter !== undefined ? retryAfter * 1000 : jittered, this.attempt + 1);
+  }
+}
+
+/** One provider connection's HTTP: its own breaker, cap and retry policy over the shared client. */
+export class ConnectionHttp {
+  private readonly policy: IPolicy;
+  private readonly breaker;
+
+  constructor(
+    readonly ref: ConnectionRef,
+    private readonly settings: HttpPolicy = defaultHttpPolicy,
+    private readonly observe: UpstreamObserver = () => {},
+  ) {
+    const retryable = handleWhen(
+      (error) =>
+        error instanceof UpstreamError &&
+        error.retryable &&
+        (error.details.retryAfter ?? 0) * 1000 <= settings.maxRetryAfterMs,
+    );
+    this.breaker = circuitBreaker(
+      handleWhen((error) => error instanceof UpstreamError && error.failure !== 'UNAUTHORIZED'),
+      {
+        halfOpenAfter: settings.breakerOpenMs,
+        breaker: new ConsecutiveBreaker(settings.breakerThreshold),
+      },
+    );
+    this.policy = wrap(
+      retry(retryable, {
+        maxAttempts: Math.min(settings.retries, 2),
+        backoff: { next: (ctx) => new RetryBackoff(0, 0).next(ctx) },
+      }),
+      this.breaker,
+      bulkhead(settings.concurrency, settings.queueSize),
+    );
+  }
+
+  /** `closed`, `open` or `half-open`: for /health. */
+  get breakerState(): 'closed' | 'open' | 'half-open' {
+    const state = this.breaker.state;
+    return state === 1 ? 'open' : state === 2 ? 'half-open' : state === 3 ? 'open' : 'closed';
+  }
+
+  /** Sends a request and validates its JSON body with `schema`. */
+  async json<S extends z.ZodType>(
+    request: UpstreamRequest,
+    schema: S,
+  ): Promise<UpstreamResponse<z.infer<S>>> {
+    try {
+      return await this.policy.execute(() => this.once(request, schema));
+    } catch (error) {
+      if (error instanceof UpstreamError) throw error;
+      if (error instanceof BrokenCircuitError) throw new UpstreamError(this.ref, 'CIRCUIT_OPEN');
+      if (error instanceof BulkheadRejectedError) throw new UpstreamError(this.ref, 'OVERLOADED');
+      throw new UpstreamError(this.ref, 'NETWORK');
+    }
+  }
+
+  private async once<S extends z.ZodType>(
+    request: UpstreamRequest,
+    schema: S,
+  ): Promise<UpstreamResponse<z.infer<S>>> {
+    const started = performance.now();
+    const event = (status: number | null, failure: string | null) =>
+      this.observe({
+        ...this.ref,
+        operation: request.operation,
+        status,
+        failure,
+        durationMs: performance.now() - started,
+      });
+    const options: OptionsOfTextResponseBody = {
+      method: request.method as Method,
+      headers: request.headers,
+      searchParams: request.searchParams
+        ? Object.fromEntries(
+            Object.entries(request.searchParams).filter(([, v]) => v !== undefined && v !== ''),
+          ) as Record<string, string | number>
+        : undefined,
+      json: request.json,
+      timeout: {
+        connect: this.settings.connectTimeoutMs,
+        response: this.settings.responseTimeoutMs,
+        request: this.settings.totalTimeoutMs,
+      },
+    };
+    let response;
+    try {
+      const pending = client(request.url, options);
+      pending.on('downloadProgress', (progress) => {
+        if (progress.transferred > this.settings.maxBodyBytes) pending.cancel('body too large');
+      });
+      response = await pending;
+    } catch (error) {
+      const failure = classify(error);
+      event(null, failure);
+      throw new UpstreamError(this.ref, failure);
+    }
+    const status = response.statusCode;
+    if (request.answerStatuses?.includes(status)) {
+      event(status, null);
+      return { status, body: null };
+    }
+    if (status < 200 || status >= 300) {
+      const failure =
+        status === 429 ? 'RATE_LIMITED' : status === 401 || status === 403 ? 'UNAUTHORIZED' : 'HTTP_STATUS';
+      const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+      event(status, failure);
+      throw new UpstreamError(this.ref, failure, {
+        status,
+        retryAfter: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+      });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(response.body);
+    } catch {
+      event(status, 'BAD_BODY');
+      throw new UpstreamError(this.ref, 'BAD_BODY', { detail: 'the body is not JSON' });
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      event(status, 'BAD_BODY');
+      // The issue paths say what did not match without echoing upstream values.
+      const where = result.error.issues
+        .slice(0, 3)
+        .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`)
+        .join('; ');
+      throw new UpstreamError(this.ref, 'BAD_BODY', { detail: `unexpected body (${where})` });
+    }
+    event(status, null);
+    return { status, body: result.data };
+  }
+}
+
+function classify(error: unknown): 'TIMEOUT' | 'NETWORK' | 'TOO_LARGE' {
+  if (error instanceof RequestError) {
+    if (error.name === 'TimeoutError' || error.code === 'ETIMEDOUT') return 'TIMEOUT';
+    if (error.name === 'CancelError') return 'TOO_LARGE';
+  }
+  return 'NETWORK';
+}

@@ -1,0 +1,81 @@
+/**
+ * The interface every provider adapter implements. The core (src/calls/) pages, merges and filters
+ * through it and never sees a provider's field names; an adapter never sees another provider.
+ */
+import type { CallDetails, CallRecord, CallStatus, ConnectionRef } from '../calls/model.js';
+import type { CallQuery } from '../calls/filter.js';
+
+/** Where a list request starts: a page number (0-based) or the provider's continuation token. */
+export type PageRef = { index: number } | { token: string };
+
+export interface ListRequest {
+  /** The whole filter; the adapter sends what its provider can apply (see `pushDown`). */
+  query: CallQuery;
+  /** Inclusive bounds on `startedAt` the core wants; an adapter may answer a wider window. */
+  from: Date | null;
+  until: Date | null;
+  /** Rows wanted, at most `capabilities.maxPageSize`. */
+  pageSize: number;
+  page: PageRef;
+}
+
+export interface ListResult {
+  /**
+   * Rows newest `startedAt` first, as the provider sent them. May include rows outside the request
+   * (the core filters exactly); must not leave out a row inside it.
+   */
+  calls: CallRecord[];
+  /** Where the next page starts, or null on the last page. */
+  next: PageRef | null;
+  /** How many rows match the request as sent, when the provider reports it. */
+  total: number | null;
+}
+
+/** How to find a call again: its key and when it started (the id carries both). */
+export interface CallLocator {
+  key: string;
+  startedAt: Date;
+}
+
+export interface Capabilities {
+  /** The provider's largest page. */
+  maxPageSize: number;
+  /**
+   * How the core resumes a walk from a cursor position. `window`: the adapter can bound `startedAt`
+   * (exactly or to a wider window), so a resumed walk starts at the position's time. `offset`: it
+   * cannot, so cursors carry the offset of the position as a hint and the core verifies it.
+   */
+  resume: 'window' | 'offset';
+}
+
+export interface ProviderAdapter extends ConnectionRef {
+  readonly capabilities: Capabilities;
+  /**
+   * Whether the provider applies `query` exactly as the core would (status words, time bounds,
+   * direction, number), so that its reported `total` counts exactly the matching calls.
+   */
+  appliesExactly(query: CallQuery): boolean;
+  list(request: ListRequest): Promise<ListResult>;
+  /**
+   * Calls by locator, in the same order; null where the provider does not know the call. A call the
+   * provider answered for may come with `details` filled in.
+   */
+  getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]>;
+  /** Details of a call whose `details` is null. Only adapters whose list rows lack them implement it. */
+  getDetails?(call: CallRecord): Promise<CallDetails>;
+}
+
+/** Contract status table lookup: a word not in the table is UNKNOWN, never an error. */
+export function mapStatus(table: Readonly<Record<string, CallStatus>>, word: string): CallStatus {
+  return Object.hasOwn(table, word) ? (table[word] as CallStatus) : 'UNKNOWN';
+}
+
+/** The provider words that map to exactly the statuses asked for, or null if a word is shared. */
+export function wordsFor(
+  table: Readonly<Record<string, CallStatus>>,
+  statuses: readonly CallStatus[],
+): string[] {
+  return Object.entries(table)
+    .filter(([, status]) => statuses.includes(status))
+    .map(([word]) => word);
+}

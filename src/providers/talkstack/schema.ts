@@ -1,0 +1,45 @@
+/**
+ * TalkStack AI's response bodies (shared/providers/talkstack.md). The call data object is the same
+ * in the history list and in POST /call. Unknown fields (phoneNumber, partnerId, shiftId,
+ * assignmentId…) are stripped.
+ */
+import { z } from 'zod';
+import { parseRfc2822Date } from './map.js';
+
+/** `date` is RFC 2822; anything else is a body we cannot read, not a call at some wrong time. */
+const rfc2822Date = z
+  .string()
+  .refine((text) => parseRfc2822Date(text) !== null, { message: 'expected an RFC 2822 date' });
+
+export const talkStackCallSchema = z.object({
+  callSid: z.string().min(1),
+  date: rfc2822Date,
+  status: z.string(),
+  from: z.string().nullish(),
+  to: z.string().nullish(),
+  seconds: z.number().int().nonnegative().nullish(),
+  /** A bare number in the account's currency. */
+  cost: z.number().nullish(),
+  recordingUrls: z.array(z.string()).nullish(),
+  /** The variables the agent extracted; any JSON. */
+  data: z.unknown().optional(),
+});
+
+export type TalkStackCall = z.infer<typeof talkStackCallSchema>;
+
+/**
+ * The history response. The reference shows none, so (provider page, assumptions) either
+ * `{ calls, nextPageToken }` or a bare array, which is a single, final page.
+ */
+export const talkStackHistorySchema = z.union([
+  z.object({
+    calls: z.array(talkStackCallSchema),
+    nextPageToken: z.string().nullish(),
+  }),
+  z.array(talkStackCallSchema),
+]);
+
+export type TalkStackHistory = z.infer<typeof talkStackHistorySchema>;
+
+/** Errors (400, 401, 404, 500) carry `{ message }`. */
+export const talkStackErrorSchema = z.object({ message: z.string() });

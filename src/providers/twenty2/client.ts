@@ -1,0 +1,162 @@
+/**
+ * The Twenty2 adapter (shared/providers/twenty2.md): GET /call/logs pages by page number and
+ * GET /call/detail fetches one call in full. Twenty2 publishes no list filters, so nothing is pushed
+ * down and the core resumes walks by offset.
+ */
+import type { CallDetails, CallRecord } from '../../calls/model.js';
+import type { CallQuery } from '../../calls/filter.js';
+import { UpstreamError } from '../../errors.js';
+import type { ConnectionHttp } from '../http.js';
+import type {
+  CallLocator,
+  Capabilities,
+  ListRequest,
+  ListResult,
+  PageRef,
+  ProviderAdapter,
+} from '../provider.js';
+import { toCallDetails, toCallRecord, toDetailedCallRecord, type Twenty2MapContext } from './map.js';
+import {
+  twenty2DetailResponseSchema,
+  twenty2ListResponseSchema,
+  type Twenty2Detail,
+  type Twenty2DetailResponse,
+} from './schema.js';
+
+export interface Twenty2Settings {
+  /** e.g. https://api.twentytwo.in/api */
+  baseUrl: string;
+  username: string;
+  password: string;
+  workspaceId: string;
+  /** ISO alpha-2 region of the account's national numbers; default IN. */
+  phoneRegion: string;
+}
+
+const MAX_PAGE_SIZE = 100;
+
+/** Only an error code of the expected shape goes into a message; nothing else from the body. */
+function errorCodeDetail(code: string | null | undefined): string {
+  return code && /^[A-Z0-9_]{1,40}$/.test(code) ? `error code ${code}` : 'success is false';
+}
+
+export class Twenty2Adapter implements ProviderAdapter {
+  readonly provider = 'TWENTY2' as const;
+  readonly capabilities: Capabilities = { maxPageSize: MAX_PAGE_SIZE, resume: 'offset' };
+  private readonly baseUrl: string;
+  private readonly headers: Record<string, string>;
+  private readonly context: Twenty2MapContext;
+
+  constructor(
+    readonly connection: string,
+    settings: Twenty2Settings,
+    private readonly http: ConnectionHttp,
+  ) {
+    this.baseUrl = settings.baseUrl.replace(/\/+$/, '');
+    const basic = Buffer.from(`${settings.username}:${settings.password}`, 'utf8').toString('base64');
+    this.headers = {
+      authorization: `Basic ${basic}`,
+      'x-workspace-id': settings.workspaceId,
+      'content-type': 'application/json',
+    };
+    this.context = {
+      ref: { provider: this.provider, connection },
+      phoneRegion: settings.phoneRegion || 'IN',
+    };
+  }
+
+  /** Nothing is pushed down, so Twenty2's total counts the query's calls only for an empty query. */
+  appliesExactly(query: CallQuery): boolean {
+    return (
+      query.direction === null &&
+      query.statuses === null &&
+      query.startedAfter === null &&
+      query.startedBefore === null &&
+      query.phoneNumber === null
+    );
+  }
+
+  /** One page of /call/logs; `from`, `until` and the query are ignored (no list filters). */
+  async list(request: ListRequest): Promise<ListResult> {
+    const index = pageIndex(request.page);
+    const limit = Math.min(Math.max(1, Math.floor(request.pageSize)), MAX_PAGE_SIZE);
+    const { body } = await this.http.json(
+      {
+        method: 'GET',
+        url: `${this.baseUrl}/call/logs`,
+        operation: 'GET /call/logs',
+        headers: this.headers,
+        searchParams: { page: index + 1, limit },
+      },
+      twenty2ListResponseSchema,
+    );
+    if (!body || body.success === false) {
+      throw new UpstreamError(this.context.ref, 'HTTP_STATUS', { detail: errorCodeDetail(body?.error?.code) });
+    }
+    if (!body.calls) {
+      throw new UpstreamError(this.context.ref, 'BAD_BODY', { detail: 'unexpected body (calls: missing)' });
+    }
+    const calls = body.calls.map((row) => toCallRecord(row, this.context));
+    // The pagination block is an assumption (provider page): without it, a full page may have more.
+    const hasMore =
+      typeof body.pagination?.has_more === 'boolean' ? body.pagination.has_more : calls.length === limit;
+    return {
+      calls,
+      // An empty page never promises more, so a wrong has_more cannot walk forever.
+      next: hasMore && calls.length > 0 ? { index: index + 1 } : null,
+      total: body.pagination?.total ?? null,
+    };
+  }
+
+  /** One /call/detail request per locator (no batch endpoint), in parallel; null for unknown ids. */
+  async getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
+    return Promise.all(
+      locators.map(async (locator) => {
+        const detail = await this.fetchDetail(locator.key);
+        return detail ? toDetailedCallRecord(detail, this.context) : null;
+      }),
+    );
+  }
+
+  async getDetails(call: CallRecord): Promise<CallDetails> {
+    const detail = await this.fetchDetail(call.key);
+    if (!detail) throw new UpstreamError(this.context.ref, 'HTTP_STATUS', { status: 404 });
+    return toCallDetails(detail);
+  }
+
+  /** The detail body, or null when Twenty2 answers 404 (CALL_NOT_FOUND). */
+  private async fetchDetail(callId: string): Promise<Twenty2Detail | null> {
+    const { body } = await this.http.json(
+      {
+        method: 'GET',
+        url: `${this.baseUrl}/call/detail`,
+        operation: 'GET /call/detail',
+        headers: this.headers,
+        searchParams: { call_id: callId },
+        answerStatuses: [404],
+      },
+      twenty2DetailResponseSchema,
+    );
+    if (!body) return null;
+    return this.checkedDetail(body);
+  }
+
+  private checkedDetail(body: Twenty2DetailResponse): Twenty2Detail {
+    if (body.success === false) {
+      throw new UpstreamError(this.context.ref, 'HTTP_STATUS', { detail: errorCodeDetail(body.error?.code) });
+    }
+    const call = body.call;
+    if (!call) {
+      throw new UpstreamError(this.context.ref, 'BAD_BODY', { detail: 'unexpected body (call: missing)' });
+    }
+    return { ...body, call };
+  }
+}
+
+/** Twenty2 pages by number; a token cannot have been issued for it. */
+function pageIndex(page: PageRef): number {
+  if (!('index' in page) || !Number.isInteger(page.index) || page.index < 0) {
+    throw new TypeError('Twenty2 pages are addressed by a non-negative page index');
+  }
+  return page.index;
+}

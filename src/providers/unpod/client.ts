@@ -1,0 +1,154 @@
+/**
+ * The Unpod adapter: GET {base}/call-logs/ (shared/providers/unpod.md). Page-number paging with a
+ * total `count`; start_date/end_date bound creation_time inclusively, so a walk can resume at a time.
+ */
+import type { CallRecord, CallStatus } from '../../calls/model.js';
+import type { CallQuery } from '../../calls/filter.js';
+import { UpstreamError } from '../../errors.js';
+import type { ConnectionHttp } from '../http.js';
+import {
+  wordsFor,
+  type Capabilities,
+  type CallLocator,
+  type ListRequest,
+  type ListResult,
+  type ProviderAdapter,
+} from '../provider.js';
+import { groupLocators, type LocatorWindow } from './locate.js';
+import { STATUS_TABLE, rowKey, toCallRecord } from './map.js';
+import { unpodListSchema, type UnpodListBody } from './schema.js';
+
+export interface UnpodSettings {
+  /** e.g. https://unpod.dev/api/v2/platform */
+  baseUrl: string;
+  /** Sent as `Authorization: Token <token>`. */
+  token: string;
+  /** The organisation's `domain_handle`, sent as `Org-Handle`. */
+  orgHandle: string;
+}
+
+const MAX_PAGE_SIZE = 100;
+const OPERATION = 'GET /call-logs/';
+
+interface PageQuery {
+  index: number;
+  pageSize: number;
+  from: Date | null;
+  until: Date | null;
+  callType?: 'inbound' | 'outbound';
+  callStatus?: string;
+}
+
+/**
+ * The one Unpod status word that stands for exactly `statuses`, or null when it takes several
+ * words (NO_ANSWER is `missed` and `no-answer`) or none. UNKNOWN covers every word outside the
+ * table, which no single `call_status` value can select.
+ */
+export function statusWordFor(statuses: readonly CallStatus[]): string | null {
+  if (statuses.includes('UNKNOWN')) return null;
+  const words = wordsFor(STATUS_TABLE, statuses);
+  return words.length === 1 ? (words[0] as string) : null;
+}
+
+export class UnpodAdapter implements ProviderAdapter {
+  readonly provider = 'UNPOD' as const;
+  readonly capabilities: Capabilities = { maxPageSize: MAX_PAGE_SIZE, resume: 'window' };
+  private readonly url: string;
+
+  constructor(
+    readonly connection: string,
+    private readonly settings: UnpodSettings,
+    private readonly http: ConnectionHttp,
+  ) {
+    this.url = `${settings.baseUrl.replace(/\/+$/, '')}/call-logs/`;
+  }
+
+  /** Direction and time bounds are applied exactly; statuses only as one word; numbers never. */
+  appliesExactly(query: CallQuery): boolean {
+    return (
+      query.phoneNumber === null &&
+      (query.statuses === null || statusWordFor(query.statuses) !== null)
+    );
+  }
+
+  async list(request: ListRequest): Promise<ListResult> {
+    if (!('index' in request.page)) throw new TypeError('Unpod pages are numbered, not tokens');
+    const index = request.page.index;
+    const pageSize = Math.max(1, Math.min(request.pageSize, MAX_PAGE_SIZE));
+    const { query } = request;
+    const body = await this.fetchPage({
+      index,
+      pageSize,
+      from: request.from,
+      until: request.until,
+      callType: query.direction ? (query.direction === 'INBOUND' ? 'inbound' : 'outbound') : undefined,
+      callStatus: (query.statuses && statusWordFor(query.statuses)) ?? undefined,
+    });
+    const more = body.data.length > 0 && (index + 1) * pageSize < body.count;
+    return {
+      calls: body.data.map((row) => this.toRecord(row)),
+      next: more ? { index: index + 1 } : null,
+      total: body.count,
+    };
+  }
+
+  /**
+   * No by-id endpoint: locators are grouped into creation_time windows (see locate.ts), each window
+   * is listed and rows are matched by key (id or derived key). Windows run in parallel.
+   */
+  async getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
+    const found = new Map<string, CallRecord>();
+    await Promise.all(groupLocators(locators).map((window) => this.scanWindow(window, found)));
+    return locators.map((locator) => found.get(locator.key) ?? null);
+  }
+
+  private async scanWindow(window: LocatorWindow, found: Map<string, CallRecord>): Promise<void> {
+    const page = (index: number) =>
+      this.fetchPage({ index, pageSize: MAX_PAGE_SIZE, from: window.from, until: window.until });
+    const collect = (body: UnpodListBody) => {
+      for (const row of body.data) {
+        const key = rowKey(row, this.settings.orgHandle);
+        if (window.keys.has(key) && !found.has(key)) found.set(key, this.toRecord(row));
+      }
+    };
+    const first = await page(0);
+    collect(first);
+    const allFound = [...window.keys].every((key) => found.has(key));
+    const pages = Math.ceil(first.count / MAX_PAGE_SIZE);
+    if (allFound || first.data.length === 0 || pages <= 1) return;
+    // The count is known now: the rest of the window's pages can go out together.
+    const rest = await Promise.all(Array.from({ length: pages - 1 }, (_, i) => page(i + 1)));
+    rest.forEach(collect);
+  }
+
+  private async fetchPage(request: PageQuery): Promise<UnpodListBody> {
+    const { body } = await this.http.json(
+      {
+        method: 'GET',
+        url: this.url,
+        operation: OPERATION,
+        headers: {
+          accept: 'application/json',
+          authorization: `Token ${this.settings.token}`,
+          'org-handle': this.settings.orgHandle,
+        },
+        searchParams: {
+          page: request.index + 1,
+          page_size: request.pageSize,
+          start_date: request.from?.toISOString(),
+          end_date: request.until?.toISOString(),
+          call_type: request.callType,
+          call_status: request.callStatus,
+        },
+      },
+      unpodListSchema,
+    );
+    // No answer statuses are passed, so every 2xx comes with a parsed body.
+    if (!body) throw new UpstreamError(this.http.ref, 'BAD_BODY', { detail: 'no body' });
+    return body;
+  }
+
+  private toRecord(row: UnpodListBody['data'][number]): CallRecord {
+    return toCallRecord(row, { connection: this.connection, orgHandle: this.settings.orgHandle });
+  }
+}

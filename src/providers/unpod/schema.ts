@@ -1,0 +1,48 @@
+/**
+ * Zod schemas for the Unpod bodies the adapter reads (shared/providers/unpod.md, GET /call-logs/).
+ * Objects strip unknown keys, so extra fields such as `"bridge": 1` are tolerated.
+ */
+import { z } from 'zod';
+import { parseInstant } from './time.js';
+
+/** An instant the mapper can turn into a Date; anything else fails the body rather than the mapping. */
+const instant = z.string().refine((text) => parseInstant(text) !== null, 'not an ISO 8601 instant');
+
+/** Numbers are E.164 strings on the page; a JSON number is accepted and kept as its text. */
+const phoneText = z.union([z.string(), z.number()]).nullish();
+
+export const unpodRowSchema = z.object({
+  // Quirk: one published example has `"id": "call_abc123def456"`, the main reference has no id at all.
+  id: z.union([z.string(), z.number()]).nullish(),
+  source_number: phoneText,
+  destination_number: phoneText,
+  call_type: z.string().nullish(),
+  call_status: z.string(),
+  creation_time: instant,
+  // Null for a missed call; an unreadable value maps to null rather than failing the page.
+  start_time: z.string().nullish(),
+  end_time: z.string().nullish(),
+  // Quirk: an integer of seconds in one example, an "H:MM:SS" string ("0:05:25") in another.
+  call_duration: z.union([z.number(), z.string()]).nullish(),
+  end_reason: z.string().nullish(),
+  agent_id: z.union([z.string(), z.number()]).nullish(),
+});
+
+export type UnpodRow = z.infer<typeof unpodRowSchema>;
+
+export const unpodListSchema = z.object({
+  count: z.number().int().nonnegative(),
+  status_code: z.number().nullish(),
+  message: z.string().nullish(),
+  data: z.array(unpodRowSchema),
+});
+
+export type UnpodListBody = z.infer<typeof unpodListSchema>;
+
+/** `{ "status_code": 401, "message": "Authentication credentials were not provided." }` */
+export const unpodErrorSchema = z.object({
+  status_code: z.number(),
+  message: z.string(),
+});
+
+export type UnpodErrorBody = z.infer<typeof unpodErrorSchema>;

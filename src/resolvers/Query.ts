@@ -1,0 +1,17 @@
+import type { QueryResolvers } from '../__generated__/resolvers-types.js';
+import { callsPage } from '../calls/connection.js';
+import { MAX_IDS, findCall } from '../calls/lookup.js';
+import type { CallRecord } from '../calls/model.js';
+import { BadInputError } from '../errors.js';
+
+export const Query: QueryResolvers = {
+  calls: (_root, args, ctx) => callsPage(args, ctx),
+  call: (_root, { id }, ctx) => findCall(id, ctx, 'id'),
+  node: (_root, { id }, ctx) => findCall(id, ctx, 'id'),
+  nodes: (_root, { ids }, ctx) => {
+    if (ids.length > MAX_IDS) throw new BadInputError('ids', `at most ${MAX_IDS} ids, got ${ids.length}`);
+    // Each id resolves (or fails) on its own: a bad or unreachable one is null with its own error.
+    // (The generated wrapper type has no slot for a nullable item promise; GraphQL resolves each.)
+    return ids.map((id, i) => findCall(id, ctx, `ids[${i}]`)) as unknown as Promise<CallRecord>[];
+  },
+};

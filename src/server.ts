@@ -1,0 +1,223 @@
+/**
+ * The HTTP server: Express with a bounded JSON body, Apollo Server over the subgraph schema, API-key
+ * authentication, /health, and the one error formatter. It knows no provider.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { GraphQLFormattedError } from 'graphql';
+import type { BatchObserver } from './calls/loaders.js';
+import { CursorCodec } from './calls/cursor.js';
+import type { ApiKey, Config } from './config.js';
+import { type RequestContext, type UpstreamFailureReport, createRequestContext } from './context.js';
+import { BadInputError, ErrorCode, UpstreamError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { UpstreamObserver } from './providers/http.js';
+import { ConnectionRegistry } from './providers/index.js';
+import { createSchema } from './schema.js';
+
+export interface SwitchboardOptions {
+  config: Config;
+  logger: Logger;
+  /** Test hooks: see each DataLoader batch and each upstream request. */
+  observeBatch?: BatchObserver;
+  observeUpstream?: UpstreamObserver;
+}
+
+export interface Switchboard {
+  url: string;
+  registry: ConnectionRegistry;
+  stop(): Promise<void>;
+}
+
+// Error codes graphql-js and Apollo Server use for bad requests; their messages are safe to show.
+const CLIENT_ERROR_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'UNAUTHENTICATED',
+]);
+
+/** An upstream failure as clients see it: message, code, provider, connection, retryAfter. */
+export function formatUpstream(error: UpstreamError, path?: readonly (string | number)[]): GraphQLFormattedError {
+  return {
+    message: error.message,
+    ...(path ? { path } : {}),
+    extensions: {
+      code: error.code,
+      provider: error.provider,
+      connection: error.connection,
+      ...(error.details.retryAfter !== undefined ? { retryAfter: error.details.retryAfter } : {}),
+    },
+  };
+}
+
+/**
+ * The one place errors are shaped for clients, by allow-list: known errors keep their message and
+ * code (and, for upstream failures, provider and connection); anything else is an internal error
+ * whose details go to the log only.
+ */
+export function formatError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const where = {
+      ...(formatted.path ? { path: formatted.path } : {}),
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+    };
+    if (original instanceof UpstreamError) return { ...formatUpstream(original, formatted.path), ...where };
+    if (original instanceof BadInputError) {
+      return { message: original.message, ...where, extensions: { code: original.code, argument: original.argument } };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) {
+      return { message: formatted.message, ...where, extensions: { code } };
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error while resolving');
+    return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.Internal } };
+  };
+}
+
+/** Adds the upstream failures met while resolving `calls` beside the data that did arrive. */
+const upstreamFailuresPlugin: ApolloServerPlugin<RequestContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response, contextValue }) {
+        if (response.body.kind !== 'single' || contextValue.upstreamFailures.length === 0) return;
+        const seen = new Set<string>();
+        const extra = contextValue.upstreamFailures
+          .filter(({ error, path }: UpstreamFailureReport) => {
+            const key = `${path.join('.')}|${error.provider}|${error.connection}`;
+            return seen.has(key) ? false : (seen.add(key), true);
+          })
+          .map(({ error, path }) => formatUpstream(error, path));
+        const result = response.body.singleResult;
+        result.errors = [...(result.errors ?? []), ...extra];
+      },
+    };
+  },
+};
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Finds the API key a request presents, comparing digests in constant time. */
+function keyFinder(keys: readonly ApiKey[]) {
+  const digests = keys.map((key) => ({ key, digest: digest(key.secret) }));
+  return (authorization: string | undefined): ApiKey | null => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!match) return null;
+    const presented = digest(match[1]!);
+    let found: ApiKey | null = null;
+    for (const candidate of digests) if (timingSafeEqual(candidate.digest, presented)) found = candidate.key;
+    return found;
+  };
+}
+
+export async function startSwitchboard(options: SwitchboardOptions): Promise<Switchboard> {
+  const { config, logger } = options;
+  const registry = new ConnectionRegistry(config.connections, config.http, options.observeUpstream);
+  const cursors = new CursorCodec(
+    config.cursorSecret ? Buffer.from(config.cursorSecret) : randomBytes(32),
+  );
+  const services = { registry, cursors, observeBatch: options.observeBatch };
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+
+  const apollo = new ApolloServer<RequestContext>({
+    schema: createSchema(),
+    introspection: !config.production,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    formatError: formatError(logger),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      upstreamFailuresPlugin,
+      config.production
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      ...(config.production ? [ApolloServerPluginDisableSuggestions()] : []),
+    ],
+    logger,
+  });
+  await apollo.start();
+
+  app.get('/health', (_req, res) => {
+    res.json({
+      status: 'ok',
+      mode: config.demo ? 'demo' : 'configured',
+      connections: registry.connections.map((c) => ({ connection: c.label, breaker: c.http.breakerState })),
+    });
+  });
+
+  const findKey = keyFinder(config.apiKeys);
+  const authenticate = (req: Request, res: Response, next: NextFunction) => {
+    if (config.apiKeys.length === 0) {
+      res.locals.access = { scopeId: 'anonymous', scope: null };
+      return next();
+    }
+    const key = findKey(req.headers.authorization);
+    if (!key) {
+      res
+        .status(401)
+        .set('www-authenticate', 'Bearer')
+        .json({ errors: [{ message: 'A valid API key is required: send "Authorization: Bearer <key>".', extensions: { code: ErrorCode.Unauthenticated } }] });
+      return;
+    }
+    res.locals.access = { scopeId: key.id, scope: key.scope };
+    next();
+  };
+
+  // Queries over GET are side-effect free and Switchboard uses no cookies (keys are bearer tokens a
+  // browser never attaches by itself), so plain GETs — the GraphQL-over-HTTP convention — are let
+  // through Apollo's CSRF check, which stays on for POST.
+  const allowPlainGet = (req: Request, _res: Response, next: NextFunction) => {
+    if (req.method === 'GET' && !req.headers['content-type']) req.headers['x-apollo-operation-name'] ??= 'get';
+    next();
+  };
+
+  app.use(
+    '/graphql',
+    authenticate,
+    allowPlainGet,
+    express.json({ limit: config.maxBodyBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ res }) => createRequestContext(services, res.locals.access),
+    }),
+  );
+
+  // Body-parser errors (too large, malformed JSON) and anything else: a JSON answer, never a stack.
+  app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) logger.error({ err: error }, 'unhandled HTTP error');
+    const message =
+      error.type === 'entity.too.large'
+        ? `Request body larger than ${config.maxBodyBytes} bytes`
+        : status === 500
+          ? 'Internal server error'
+          : 'Malformed request';
+    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? ErrorCode.Internal : 'BAD_REQUEST' } }] });
+  });
+
+  await new Promise<void>((resolve) => httpServer.listen(config.port, resolve));
+  const port = (httpServer.address() as AddressInfo).port;
+  return {
+    url: `http://localhost:${port}/graphql`,
+    registry,
+    stop: async () => {
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * The HTTP server every provider simulator runs on: a real server on 127.0.0.1 with knobs for
+ * latency and faults, and a log of the requests it served so tests can count them. The provider's
+ * own behaviour (routes, auth, pagination, quirks) lives in `src/providers/<name>/simulator.ts`.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What a test can make the next request (or every request) suffer. */
+export type Fault =
+  | { kind: 'status'; status: number; retryAfter?: string; body?: string }
+  | { kind: 'hang' }
+  | { kind: 'slowBody'; delayMs: number }
+  | { kind: 'reset' }
+  | { kind: 'invalidJson' }
+  | { kind: 'html' }
+  | { kind: 'oversized'; bytes: number }
+  | { kind: 'wrongShape' };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: http.IncomingHttpHeaders;
+  body: unknown;
+}
+
+export interface SimulatorReply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export type SimulatorHandler = (request: RecordedRequest) => SimulatorReply;
+
+export class SimulatorServer {
+  /** Every request served, oldest first. */
+  readonly requests: RecordedRequest[] = [];
+  /** Added before every answer. */
+  latencyMs = 0;
+  /** Faults for the next requests, one each, in order. */
+  readonly faultQueue: Fault[] = [];
+  /** A fault for every request while set. */
+  persistentFault: Fault | null = null;
+  private server: http.Server | null = null;
+  private readonly sockets = new Set<import('node:net').Socket>();
+
+  constructor(
+    readonly name: string,
+    private readonly handler: SimulatorHandler,
+  ) {}
+
+  /** Requests whose path ends with `pathSuffix` (all when omitted). */
+  count(pathSuffix?: string): number {
+    return pathSuffix === undefined
+      ? this.requests.length
+      : this.requests.filter((r) => r.path.endsWith(pathSuffix)).length;
+  }
+
+  resetCounters(): void {
+    this.requests.length = 0;
+  }
+
+  clearFaults(): void {
+    this.faultQueue.length = 0;
+    this.persistentFault = null;
+  }
+
+  async start(port = 0): Promise<string> {
+    const server = http.createServer((req, res) => void this.serve(req, res));
+    server.keepAliveTimeout = 30_000;
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    this.server = server;
+    return this.url;
+  }
+
+  get url(): string {
+    if (!this.server) throw new Error(`simulator ${this.name} is not started`);
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    let body: unknown = undefined;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+    }
+    const request: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body,
+    };
+    this.requests.push(request);
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    const fault = this.faultQueue.shift() ?? this.persistentFault;
+    if (fault) return this.fail(fault, res);
+    let reply: SimulatorReply;
+    try {
+      reply = this.handler(request);
+    } catch (error) {
+      reply = { status: 500, body: { message: `simulator error: ${(error as Error).message}` } };
+    }
+    const payload = JSON.stringify(reply.body);
+    res.writeHead(reply.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      ...reply.headers,
+    });
+    res.end(payload);
+  }
+
+  private fail(fault: Fault, res: http.ServerResponse): void {
+    switch (fault.kind) {
+      case 'status': {
+        const payload = fault.body ?? JSON.stringify({ message: 'simulated failure' });
+        res.writeHead(fault.status, {
+          'content-type': 'application/json',
+          ...(fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {}),
+        });
+        res.end(payload);
+        return;
+      }
+      case 'hang':
+        return; // never answers; the client's time-out must fire
+      case 'slowBody':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"calls": [');
+        setTimeout(() => res.end(']}'), fault.delayMs).unref();
+        return;
+      case 'reset':
+        res.socket?.destroy();
+        return;
+      case 'invalidJson':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"calls": [ {"call_id": ');
+        return;
+      case 'html':
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<!doctype html><html><body><h1>Maintenance</h1></body></html>');
+        return;
+      case 'oversized': {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ padding: 'x'.repeat(fault.bytes) }));
+        return;
+      }
+      case 'wrongShape':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ unexpected: true, items: 'none' }));
+        return;
+    }
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The whole path over real HTTP: GraphQL → merge → adapters → the four simulators.
+ */
+import { startHarness, type Harness } from '../helpers/switchboard.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.stop());
+
+interface Row {
+  provider: string;
+  providerCallId: string | null;
+  startedAt: string;
+  status: string;
+  providerStatus: string;
+}
+
+/** What the simulators hold, as (provider, provider id or start, start, provider status). */
+function groundTruth(): Row[] {
+  const { twenty2, unpod, cinnox, talkstack } = h.sims;
+  const rows: Row[] = [
+    ...twenty2.rows.map((r) => ({ provider: 'TWENTY2', providerCallId: r.call_id, startedAt: new Date(r.started_at).toISOString(), status: '', providerStatus: r.status })),
+    ...unpod.rows.map((r) => ({ provider: 'UNPOD', providerCallId: (r as { id?: string }).id ?? null, startedAt: new Date(r.creation_time).toISOString(), status: '', providerStatus: r.call_status })),
+    ...cinnox.rows.map((r) => ({ provider: 'CINNOX', providerCallId: r.callID, startedAt: new Date(r.callDate).toISOString(), status: '', providerStatus: r.status })),
+    ...talkstack.rows.map((r) => ({ provider: 'TALKSTACK', providerCallId: r.callSid, startedAt: new Date(r.date).toISOString(), status: '', providerStatus: r.status })),
+  ];
+  return rows;
+}
+
+const PAGE = `
+  query Page($first: Int, $after: String, $last: Int, $before: String, $filter: CallFilter) {
+    calls(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+      edges { cursor node { id provider connection providerCallId startedAt status providerStatus } }
+      nodes { id }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
+  }`;
+
+type Edge = { cursor: string; node: Row & { id: string; connection: string } };
+
+async function walkForward(first: number): Promise<Edge[]> {
+  const edges: Edge[] = [];
+  let after: string | null = null;
+  for (let i = 0; i < 1000; i++) {
+    const res = await h.gql(PAGE, { first, after });
+    expect(res.body.errors).toBeUndefined();
+    const page = res.body.data.calls;
+    edges.push(...page.edges);
+    expect(page.nodes.map((n: { id: string }) => n.id)).toEqual(page.edges.map((e: Edge) => e.node.id));
+    if (!page.pageInfo.hasNextPage) return edges;
+    expect(page.pageInfo.endCursor).toBe(page.edges[page.edges.length - 1].cursor);
+    after = page.pageInfo.endCursor;
+  }
+  throw new Error('walk did not end');
+}
+
+const rank = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
+
+describe('calls', () => {
+  it('walks forward with first: 7 through every simulated call exactly once, newest first', async () => {
+    const edges = await walkForward(7);
+    const truth = groundTruth();
+    expect(edges).toHaveLength(truth.length);
+    expect(new Set(edges.map((e) => e.node.id)).size).toBe(truth.length);
+    // Same multiset of (provider, provider id, start, provider status).
+    const key = (r: Row) => `${r.provider}|${r.providerCallId}|${r.startedAt}|${r.providerStatus}`;
+    expect(edges.map((e) => key(e.node)).sort()).toEqual(truth.map(key).sort());
+    // Newest first; ties by provider order, then connection, then key.
+    for (let i = 1; i < edges.length; i++) {
+      const a = edges[i - 1]!.node;
+      const b = edges[i]!.node;
+      const ta = Date.parse(a.startedAt);
+      const tb = Date.parse(b.startedAt);
+      expect(ta).toBeGreaterThanOrEqual(tb);
+      if (ta === tb) expect(rank.indexOf(a.provider)).toBeLessThanOrEqual(rank.indexOf(b.provider));
+    }
+    // The data include exact ties across providers.
+    const ties = edges.filter((e, i) => i > 0 && e.node.startedAt === edges[i - 1]!.node.startedAt && e.node.provider !== edges[i - 1]!.node.provider);
+    expect(ties.length).toBeGreaterThan(5);
+    expect(new Set(edges.map((e) => e.node.provider))).toEqual(new Set(rank));
+  });
+
+  it('walks backward with last/before to the same list', async () => {
+    const forward = await walkForward(50);
+    const backward: Edge[] = [];
+    let before: string | null = null;
+    for (let i = 0; i < 1000; i++) {
+      const res = await h.gql(PAGE, { last: 37, before });
+      expect(res.body.errors).toBeUndefined();
+      const page = res.body.data.calls;
+      backward.unshift(...page.edges);
+      if (!page.pageInfo.hasPreviousPage) break;
+      before = page.pageInfo.startCursor;
+    }
+    expect(backward.map((e) => e.node.id)).toEqual(forward.map((e) => e.node.id));
+  });
+
+  it('gives byte-identical cursors for the same query', async () => {
+    const a = await h.gql(PAGE, { first: 10 });
+    const b = await h.gql(PAGE, { first: 10 });
+    expect(a.text).toBe(b.text);
+  });
+
+  it('round-trips every id through call, node, nodes and _entities', async () => {
+    const edges = await walkForward(100);
+    const ids = edges.map((e) => e.node.id);
+    for (let i = 0; i < ids.length; i += 400) {
+      const chunk = ids.slice(i, i + 400);
+      const res = await h.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Call { providerCallId startedAt } } }`, { ids: chunk });
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.data.nodes.map((n: { id: string }) => n.id)).toEqual(chunk);
+      const ent = await h.gql(
+        `query($r: [_Any!]!) { _entities(representations: $r) { ... on Call { id startedAt } } }`,
+        { r: chunk.map((id) => ({ __typename: 'Call', id })) },
+      );
+      expect(ent.body.errors).toBeUndefined();
+      expect(ent.body.data._entities.map((n: { id: string }) => n.id)).toEqual(chunk);
+    }
+    // call(id) and node(id) on a sample from each provider, aliased in one query.
+    const sample = rank.flatMap((p) => edges.filter((e) => e.node.provider === p).slice(0, 5));
+    const query = `{ ${sample.map((e, i) => `c${i}: call(id: "${e.node.id}") { id startedAt } n${i}: node(id: "${e.node.id}") { id }`).join(' ')} }`;
+    const res = await h.gql(query);
+    expect(res.body.errors).toBeUndefined();
+    sample.forEach((e, i) => {
+      expect(res.body.data[`c${i}`]).toEqual({ id: e.node.id, startedAt: e.node.startedAt });
+      expect(res.body.data[`n${i}`]).toEqual({ id: e.node.id });
+    });
+  });
+
+  it('answers null for a well-formed id nobody knows, and BAD_USER_INPUT for a malformed one', async () => {
+    const unknown = Buffer.from(JSON.stringify(['Call', 'TALKSTACK', 'default', 'CAdoesnotexist', 0])).toString('base64url');
+    const otherConnection = Buffer.from(JSON.stringify(['Call', 'UNPOD', 'elsewhere', 'x', 0])).toString('base64url');
+    const res = await h.gql(`query($a: ID!, $b: ID!) { a: call(id: $a) { id } b: node(id: $b) { id } }`, { a: unknown, b: otherConnection });
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data).toEqual({ a: null, b: null });
+    const bad = await h.gql(`{ call(id: "nope") { id } }`);
+    expect(bad.status).toBe(200);
+    expect(bad.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(bad.body.data).toEqual({ call: null });
+  });
+});
