@@ -44,9 +44,9 @@ async function walkForward(first: number): Promise<Edge[]> {
   const edges: Edge[] = [];
   let after: string | null = null;
   for (let i = 0; i < 1000; i++) {
-    const res = await h.gql(PAGE, { first, after });
+    const res: Awaited<ReturnType<Harness["gql"]>> = await h.gql(PAGE, { first, after });
     expect(res.body.errors).toBeUndefined();
-    const page = res.body.data.calls;
+    const page: any = res.body.data.calls;
     edges.push(...page.edges);
     expect(page.nodes.map((n: { id: string }) => n.id)).toEqual(page.edges.map((e: Edge) => e.node.id));
     if (!page.pageInfo.hasNextPage) return edges;
@@ -87,9 +87,9 @@ describe('calls', () => {
     const backward: Edge[] = [];
     let before: string | null = null;
     for (let i = 0; i < 1000; i++) {
-      const res = await h.gql(PAGE, { last: 37, before });
+      const res: Awaited<ReturnType<Harness["gql"]>> = await h.gql(PAGE, { last: 37, before });
       expect(res.body.errors).toBeUndefined();
-      const page = res.body.data.calls;
+      const page: any = res.body.data.calls;
       backward.unshift(...page.edges);
       if (!page.pageInfo.hasPreviousPage) break;
       before = page.pageInfo.startCursor;
