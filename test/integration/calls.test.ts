@@ -1,7 +1,7 @@
 /**
  * The whole path over real HTTP: GraphQL → merge → adapters → the four simulators.
  */
-import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -44,7 +44,7 @@ async function walkForward(first: number): Promise<Edge[]> {
   const edges: Edge[] = [];
   let after: string | null = null;
   for (let i = 0; i < 1000; i++) {
-    const res: Awaited<ReturnType<Harness["gql"]>> = await h.gql(PAGE, { first, after });
+    const res: GraphQLResponse<any> = await h.gql(PAGE, { first, after });
     expect(res.body.errors).toBeUndefined();
     const page: any = res.body.data.calls;
     edges.push(...page.edges);
@@ -87,7 +87,7 @@ describe('calls', () => {
     const backward: Edge[] = [];
     let before: string | null = null;
     for (let i = 0; i < 1000; i++) {
-      const res: Awaited<ReturnType<Harness["gql"]>> = await h.gql(PAGE, { last: 37, before });
+      const res: GraphQLResponse<any> = await h.gql(PAGE, { last: 37, before });
       expect(res.body.errors).toBeUndefined();
       const page: any = res.body.data.calls;
       backward.unshift(...page.edges);
