@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { type ConnectionRef, type Provider, connectionLabel } from './calls/model.js';
 import { isSupportedCountry } from './calls/phone.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
+import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -92,6 +93,8 @@ export interface Config {
   logLevel: string;
   /** Largest GraphQL request body, in bytes. */
   maxBodyBytes: number;
+  /** Bounds on GraphQL documents: depth, aliases, tokens, cost, directives, selections. */
+  limits: QueryLimits;
 }
 
 const int = (name: string, min: number, max: number) =>
@@ -210,6 +213,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       SWITCHBOARD_UPSTREAM_RETRIES: int('SWITCHBOARD_UPSTREAM_RETRIES', 0, 2).default(defaultHttpPolicy.retries),
       SWITCHBOARD_UPSTREAM_CONCURRENCY: int('SWITCHBOARD_UPSTREAM_CONCURRENCY', 1, 256).default(defaultHttpPolicy.concurrency),
       SWITCHBOARD_MAX_BODY_BYTES: int('SWITCHBOARD_MAX_BODY_BYTES', 1024, 10_000_000).default(100_000),
+      SWITCHBOARD_UPSTREAM_CONNECT_TIMEOUT_MS: int('SWITCHBOARD_UPSTREAM_CONNECT_TIMEOUT_MS', 100, 120_000).optional(),
+      SWITCHBOARD_UPSTREAM_RESPONSE_TIMEOUT_MS: int('SWITCHBOARD_UPSTREAM_RESPONSE_TIMEOUT_MS', 100, 120_000).optional(),
+      SWITCHBOARD_UPSTREAM_MAX_RETRY_AFTER_MS: int('SWITCHBOARD_UPSTREAM_MAX_RETRY_AFTER_MS', 0, 60_000).default(defaultHttpPolicy.maxRetryAfterMs),
+      SWITCHBOARD_UPSTREAM_QUEUE: int('SWITCHBOARD_UPSTREAM_QUEUE', 0, 10_000).default(defaultHttpPolicy.queueSize),
+      SWITCHBOARD_UPSTREAM_MAX_BODY_BYTES: int('SWITCHBOARD_UPSTREAM_MAX_BODY_BYTES', 1024, 100_000_000).default(defaultHttpPolicy.maxBodyBytes),
+      SWITCHBOARD_BREAKER_THRESHOLD: int('SWITCHBOARD_BREAKER_THRESHOLD', 1, 1000).default(defaultHttpPolicy.breakerThreshold),
+      SWITCHBOARD_BREAKER_OPEN_MS: int('SWITCHBOARD_BREAKER_OPEN_MS', 100, 600_000).default(defaultHttpPolicy.breakerOpenMs),
+      SWITCHBOARD_MAX_QUERY_DEPTH: int('SWITCHBOARD_MAX_QUERY_DEPTH', 2, 100).default(defaultQueryLimits.maxDepth),
+      SWITCHBOARD_MAX_ALIASES: int('SWITCHBOARD_MAX_ALIASES', 0, 1000).default(defaultQueryLimits.maxAliases),
+      SWITCHBOARD_MAX_TOKENS: int('SWITCHBOARD_MAX_TOKENS', 100, 1_000_000).default(defaultQueryLimits.maxTokens),
+      SWITCHBOARD_MAX_QUERY_COST: int('SWITCHBOARD_MAX_QUERY_COST', 10, 10_000_000).default(defaultQueryLimits.maxCost),
+      SWITCHBOARD_MAX_DIRECTIVES: int('SWITCHBOARD_MAX_DIRECTIVES', 0, 1000).default(defaultQueryLimits.maxDirectives),
+      SWITCHBOARD_MAX_SELECTIONS: int('SWITCHBOARD_MAX_SELECTIONS', 10, 10_000_000).default(defaultQueryLimits.maxSelections),
     })
     .safeParse(env);
   if (!numbers.success) throw new ConfigError(numbers.error.issues[0]!.message);
@@ -232,13 +248,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: {
       ...defaultHttpPolicy,
       totalTimeoutMs,
-      responseTimeoutMs: Math.min(defaultHttpPolicy.responseTimeoutMs, totalTimeoutMs),
-      connectTimeoutMs: Math.min(defaultHttpPolicy.connectTimeoutMs, totalTimeoutMs),
+      responseTimeoutMs: Math.min(n.SWITCHBOARD_UPSTREAM_RESPONSE_TIMEOUT_MS ?? defaultHttpPolicy.responseTimeoutMs, totalTimeoutMs),
+      connectTimeoutMs: Math.min(n.SWITCHBOARD_UPSTREAM_CONNECT_TIMEOUT_MS ?? defaultHttpPolicy.connectTimeoutMs, totalTimeoutMs),
+      maxRetryAfterMs: n.SWITCHBOARD_UPSTREAM_MAX_RETRY_AFTER_MS,
+      queueSize: n.SWITCHBOARD_UPSTREAM_QUEUE,
+      maxBodyBytes: n.SWITCHBOARD_UPSTREAM_MAX_BODY_BYTES,
+      breakerThreshold: n.SWITCHBOARD_BREAKER_THRESHOLD,
+      breakerOpenMs: n.SWITCHBOARD_BREAKER_OPEN_MS,
       retries: n.SWITCHBOARD_UPSTREAM_RETRIES,
       concurrency: n.SWITCHBOARD_UPSTREAM_CONCURRENCY,
     },
     logLevel: env.LOG_LEVEL ?? (production ? 'info' : 'info'),
     maxBodyBytes: n.SWITCHBOARD_MAX_BODY_BYTES,
+    limits: {
+      maxDepth: n.SWITCHBOARD_MAX_QUERY_DEPTH,
+      maxAliases: n.SWITCHBOARD_MAX_ALIASES,
+      maxTokens: n.SWITCHBOARD_MAX_TOKENS,
+      maxCost: n.SWITCHBOARD_MAX_QUERY_COST,
+      maxDirectives: n.SWITCHBOARD_MAX_DIRECTIVES,
+      maxSelections: n.SWITCHBOARD_MAX_SELECTIONS,
+    },
   };
 }
 

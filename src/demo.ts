@@ -20,11 +20,12 @@ export interface Simulators {
   close(): Promise<void>;
 }
 
-export async function startSimulators(): Promise<Simulators> {
-  const twenty2 = createTwenty2Simulator();
-  const unpod = createUnpodSimulator();
-  const cinnox = createCinnoxSimulator();
-  const talkstack = createTalkStackSimulator();
+/** `count`: calls per simulator (about 300 by default); tests use fewer for speed. */
+export async function startSimulators(options: { count?: number } = {}): Promise<Simulators> {
+  const twenty2 = createTwenty2Simulator({ count: options.count });
+  const unpod = createUnpodSimulator({ count: options.count });
+  const cinnox = createCinnoxSimulator({ count: options.count });
+  const talkstack = createTalkStackSimulator({ count: options.count });
   const servers = [twenty2.server, unpod.server, cinnox.server, talkstack.server];
   const [t2, up, cx, ts] = await Promise.all(servers.map((s) => s.start()));
   const connections: ConnectionConfig[] = [

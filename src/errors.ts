@@ -35,7 +35,8 @@ export type UpstreamFailure =
   | 'BAD_BODY'
   | 'TOO_LARGE'
   | 'CIRCUIT_OPEN'
-  | 'OVERLOADED';
+  | 'OVERLOADED'
+  | 'EARLIER_PAGE_FAILED';
 
 const failureText: Record<UpstreamFailure, string> = {
   TIMEOUT: 'did not answer in time',
@@ -47,6 +48,8 @@ const failureText: Record<UpstreamFailure, string> = {
   TOO_LARGE: 'sent a response larger than the configured limit',
   CIRCUIT_OPEN: 'is failing; requests are paused for a short while',
   OVERLOADED: 'has too many requests waiting',
+  EARLIER_PAGE_FAILED:
+    'failed on an earlier page of this walk: its calls before this cursor were not returned; start again from the first page to get them',
 };
 
 export const providerNames: Record<Provider, string> = {

@@ -10,7 +10,6 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLFormattedError } from 'graphql';
@@ -19,10 +18,15 @@ import { CursorCodec } from './calls/cursor.js';
 import type { ApiKey, Config } from './config.js';
 import { type RequestContext, type UpstreamFailureReport, createRequestContext } from './context.js';
 import { BadInputError, ErrorCode, UpstreamError } from './errors.js';
+import { graphiqlRouter } from './graphiql.js';
 import type { Logger } from './logger.js';
+import { HealthTracker } from './observability/health.js';
+import { Metrics } from './observability/metrics.js';
 import type { UpstreamObserver } from './providers/http.js';
 import { ConnectionRegistry } from './providers/index.js';
 import { createSchema } from './schema.js';
+import { logUpstream, requestLogPlugin, withRequestTally } from './observability/requestLog.js';
+import { queryProtection } from './security/queryLimits.js';
 
 export interface SwitchboardOptions {
   config: Config;
@@ -35,6 +39,8 @@ export interface SwitchboardOptions {
 export interface Switchboard {
   url: string;
   registry: ConnectionRegistry;
+  /** This instance's Prometheus metrics (e.g. for caches to count hits). */
+  metrics: Metrics;
   stop(): Promise<void>;
 }
 
@@ -98,7 +104,7 @@ const upstreamFailuresPlugin: ApolloServerPlugin<RequestContext> = {
         const seen = new Set<string>();
         const extra = contextValue.upstreamFailures
           .filter(({ error, path }: UpstreamFailureReport) => {
-            const key = `${path.join('.')}|${error.provider}|${error.connection}`;
+            const key = `${path.join('.')}|${error.provider}|${error.connection}|${error.failure}`;
             return seen.has(key) ? false : (seen.add(key), true);
           })
           .map(({ error, path }) => formatUpstream(error, path));
@@ -126,7 +132,17 @@ function keyFinder(keys: readonly ApiKey[]) {
 
 export async function startSwitchboard(options: SwitchboardOptions): Promise<Switchboard> {
   const { config, logger } = options;
-  const registry = new ConnectionRegistry(config.connections, config.http, options.observeUpstream);
+  // Metrics and health always watch upstream requests; a caller's observer is chained after them.
+  const metrics = new Metrics({ processMetrics: true });
+  const health = new HealthTracker();
+  const upstreamLog = logUpstream(logger);
+  const protection = queryProtection<RequestContext>(config.limits, config.production);
+  const registry = new ConnectionRegistry(config.connections, config.http, (event) => {
+    metrics.observeUpstream(event);
+    health.observeUpstream(event);
+    upstreamLog(event);
+    options.observeUpstream?.(event);
+  });
   const cursors = new CursorCodec(
     config.cursorSecret ? Buffer.from(config.cursorSecret) : randomBytes(32),
   );
@@ -141,13 +157,17 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
+    validationRules: protection.validationRules,
+    maxRecursiveSelections: config.limits.maxSelections,
     formatError: formatError(logger),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       upstreamFailuresPlugin,
-      config.production
-        ? ApolloServerPluginLandingPageDisabled()
-        : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      metrics.plugin<RequestContext>(),
+      requestLogPlugin<RequestContext>(logger),
+      ...protection.plugins,
+      // Outside production GraphiQL is served from src/graphiql.ts (no CDN), never Apollo's page.
+      ApolloServerPluginLandingPageDisabled(),
       ...(config.production ? [ApolloServerPluginDisableSuggestions()] : []),
     ],
     logger,
@@ -155,12 +175,13 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   await apollo.start();
 
   app.get('/health', (_req, res) => {
-    res.json({
-      status: 'ok',
-      mode: config.demo ? 'demo' : 'configured',
-      connections: registry.connections.map((c) => ({ connection: c.label, breaker: c.http.breakerState })),
-    });
+    res.json(health.report(registry.connections, config.demo ? 'demo' : 'configured'));
   });
+  app.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await metrics.render();
+    res.set('content-type', contentType).send(body);
+  });
+  if (!config.production) app.use(graphiqlRouter('/graphql'));
 
   const findKey = keyFinder(config.apiKeys);
   const authenticate = (req: Request, res: Response, next: NextFunction) => {
@@ -193,6 +214,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     authenticate,
     allowPlainGet,
     express.json({ limit: config.maxBodyBytes }),
+    withRequestTally,
     expressMiddleware(apollo, {
       context: async ({ res }) => createRequestContext(services, res.locals.access),
     }),
@@ -216,6 +238,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   return {
     url: `http://localhost:${port}/graphql`,
     registry,
+    metrics,
     stop: async () => {
       await apollo.stop();
     },

@@ -38,24 +38,29 @@ export async function callsPage(args: QueryCallsArgs, ctx: RequestContext): Prom
   const size = (backward ? last : first) ?? DEFAULT_PAGE_SIZE;
 
   const connections = ctx.visible.filter((c) => includesProvider(query, c.adapter.provider));
-  const merged = await mergePage({
-    adapters: connections.map((c) => c.adapter),
-    query,
-    direction: backward ? 'backward' : 'forward',
-    size,
-    after,
-    before,
-    onFailure: (error) => ctx.upstreamFailures.push({ error, path: ['calls'] }),
-  });
-
-  for (const connection of connections) {
-    ctx.loaders.prime(
-      connection,
-      merged.edges.map((e) => e.row.call),
-    );
-  }
+  // Registered before the first await: look-ups of sibling root fields wait for these rows.
+  const merged = await ctx.loaders.listing(
+    mergePage({
+      adapters: connections.map((c) => c.adapter),
+      query,
+      direction: backward ? 'backward' : 'forward',
+      size,
+      after,
+      before,
+      onFailure: (error) => ctx.upstreamFailures.push({ error, path: ['calls'] }),
+    }).then((page) => {
+      for (const connection of connections) {
+        ctx.loaders.prime(
+          connection,
+          page.edges.map((e) => e.row.call),
+        );
+      }
+      return page;
+    }),
+  );
+  reportEarlierGaps(ctx, connections, [after, before]);
   const edges = merged.edges.map(({ row, hints }) => {
-    const payload: CursorPayload = { position: row.position, hints };
+    const payload: CursorPayload = { position: row.position, hints, missing: merged.missing };
     return { cursor: cursors.encode(payload, binding), node: row.call };
   });
 
@@ -107,4 +112,22 @@ async function totalCount(
     }),
   );
   return counts.every((c) => c !== null) ? counts.reduce((a, b) => a + (b as number), 0) : null;
+}
+
+/**
+ * A cursor naming connections that failed on an earlier page of the walk: their calls before the
+ * cursor were never returned, so this page says so (PROVIDER_UNAVAILABLE naming the connection)
+ * rather than letting the walk end looking complete.
+ */
+function reportEarlierGaps(
+  ctx: RequestContext,
+  connections: RequestContext['visible'],
+  cursors: readonly (CursorPayload | null)[],
+): void {
+  const labels = new Set(cursors.flatMap((c) => c?.missing ?? []));
+  for (const connection of connections) {
+    if (!labels.has(connection.label)) continue;
+    const ref = { provider: connection.adapter.provider, connection: connection.adapter.connection };
+    ctx.upstreamFailures.push({ error: new UpstreamError(ref, 'EARLIER_PAGE_FAILED'), path: ['calls'] });
+  }
 }

@@ -7,7 +7,11 @@
  *
  * Cursors are versioned and signed with HMAC-SHA256 over the payload, the filter they were issued
  * for and the client's scope: an altered cursor, one from another filter, another API key or an
- * older version is refused with BAD_USER_INPUT. Nothing time-dependent goes in, so the same page
+ * older version is refused with BAD_USER_INPUT.
+ *
+ * A cursor also names the connections that failed on the page that issued it or on any earlier page
+ * of the same walk (`m`): their calls before the cursor were never returned, so every later page
+ * says so with an error instead of silently skipping them. Nothing time-dependent goes in, so the same page
  * asked twice gives byte-identical cursors.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -21,12 +25,15 @@ export interface CursorPayload {
   position: Position;
   /** Offset hints per connection label ("twenty2/default": 42). */
   hints: Record<string, number>;
+  /** Labels of connections that failed on this walk's pages up to this cursor. */
+  missing?: readonly string[];
 }
 
 const payloadSchema = z.object({
   v: z.literal(VERSION),
   p: z.tuple([z.number().int(), z.number().int().min(0), z.string(), z.string()]),
   h: z.record(z.string(), z.number().int().min(0)).optional(),
+  m: z.array(z.string().max(200)).max(100).optional(),
 });
 
 /** What a cursor is bound to besides its payload: the normalised filter and the caller's scope. */
@@ -41,6 +48,7 @@ export class CursorCodec {
   encode(payload: CursorPayload, binding: CursorBinding): string {
     const body: z.infer<typeof payloadSchema> = { v: VERSION, p: [...payload.position] };
     if (Object.keys(payload.hints).length > 0) body.h = payload.hints;
+    if (payload.missing && payload.missing.length > 0) body.m = [...payload.missing];
     const data = Buffer.from(JSON.stringify(body)).toString('base64url');
     return `${data}.${this.sign(data, binding).toString('base64url')}`;
   }
@@ -65,7 +73,7 @@ export class CursorCodec {
     }
     const parsed = payloadSchema.safeParse(json);
     if (!parsed.success) return refuse('from an older version of Switchboard; start again from the first page');
-    return { position: parsed.data.p, hints: parsed.data.h ?? {} };
+    return { position: parsed.data.p, hints: parsed.data.h ?? {}, ...(parsed.data.m ? { missing: parsed.data.m } : {}) };
   }
 
   private sign(data: string, binding: CursorBinding): Buffer {

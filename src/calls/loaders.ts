@@ -2,8 +2,11 @@
  * Per-request DataLoaders, one pair per connection: calls by id (what `call`, `node`, `nodes` and
  * `_entities` ask) and details (the fields only a per-call detail request gives). Each batches the
  * keys asked in one tick and de-duplicates them; both are primed from every list response, so a
- * call seen in `calls` is never fetched again in the same request. Concurrency towards a provider
- * is capped by its connection's HTTP policy (src/providers/http.ts), not here.
+ * call seen in `calls` is never fetched again in the same request. Root fields run in parallel, so
+ * a look-up batch first waits for the lists of its request still in flight (`listing`) and answers
+ * from their rows what it can: `{ calls { … } call(id) { … } }` costs the list alone, at the price
+ * of starting the look-up of an unlisted call after the list instead of beside it. Concurrency
+ * towards a provider is capped by its connection's HTTP policy (src/providers/http.ts), not here.
  */
 import DataLoader from 'dataloader';
 import type { Connection } from '../providers/index.js';
@@ -20,6 +23,10 @@ interface ConnectionLoaders {
 
 export class CallLoaders {
   private readonly loaders = new Map<string, ConnectionLoaders>();
+  /** Lists of this request not yet primed; look-ups wait for them. */
+  private readonly listsInFlight = new Set<Promise<unknown>>();
+  /** Calls seen in this request's list responses, by connection label, then key. */
+  private readonly listed = new Map<string, Map<string, CallRecord>>();
 
   constructor(private readonly observe: BatchObserver = () => {}) {}
 
@@ -30,10 +37,15 @@ export class CallLoaders {
       loaders = {
         calls: new DataLoader(
           async (locators) => {
-            this.observe({ connection: label, kind: 'call', size: locators.length });
-            const calls = await adapter.getCalls(locators);
-            for (const call of calls) if (call?.details) loaders!.details.prime(call, call.details);
-            return calls;
+            await Promise.allSettled([...this.listsInFlight]);
+            const listed = this.listed.get(label);
+            const missing = locators.filter((locator) => !listed?.has(locator.key));
+            if (missing.length === 0) return locators.map((locator) => listed!.get(locator.key)!);
+            this.observe({ connection: label, kind: 'call', size: missing.length });
+            const fetched = await adapter.getCalls(missing);
+            for (const call of fetched) if (call?.details) loaders!.details.prime(call, call.details);
+            const byKey = new Map(missing.map((locator, i) => [locator.key, fetched[i] ?? null]));
+            return locators.map((locator) => listed?.get(locator.key) ?? byKey.get(locator.key) ?? null);
           },
           { cacheKeyFn: (locator) => locator.key, maxBatchSize: 500 },
         ),
@@ -66,11 +78,27 @@ export class CallLoaders {
     return this.for(connection).details.load(call);
   }
 
+  /**
+   * Marks a list running in this request until `list` settles; it must prime its rows before then.
+   * Call it before the resolver's first await, so a sibling root field's look-up sees it.
+   */
+  async listing<T>(list: Promise<T>): Promise<T> {
+    this.listsInFlight.add(list);
+    try {
+      return await list;
+    } finally {
+      this.listsInFlight.delete(list);
+    }
+  }
+
   /** Remembers calls from a list response so later lookups in this request cost nothing. */
   prime(connection: Connection, calls: readonly CallRecord[]): void {
     const loaders = this.for(connection);
+    let listed = this.listed.get(connection.label);
+    if (!listed) this.listed.set(connection.label, (listed = new Map()));
     for (const call of calls) {
       if (connectionLabel(call) !== connection.label) continue;
+      listed.set(call.key, call);
       loaders.calls.prime({ key: call.key, startedAt: call.startedAt }, call);
       if (call.details) loaders.details.prime(call, call.details);
     }

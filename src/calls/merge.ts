@@ -36,6 +36,11 @@ export interface MergedPage {
   hasPreviousPage: boolean;
   /** Per connection: the provider's count for the filter when a request reported it. */
   streams: readonly CallStream[];
+  /**
+   * Connections whose calls this walk has skipped: those that failed on this page, plus those the
+   * cursors name as failed on earlier pages. Carried in every cursor of the page.
+   */
+  missing: string[];
 }
 
 export async function mergePage(request: MergeRequest): Promise<MergedPage> {
@@ -83,6 +88,13 @@ export async function mergePage(request: MergeRequest): Promise<MergedPage> {
     hasNextPage: forward ? more || stoppedAtBound : before !== null,
     hasPreviousPage: forward ? after !== null : more || stoppedAtBound,
     streams,
+    missing: [
+      ...new Set([
+        ...(after?.missing ?? []),
+        ...(before?.missing ?? []),
+        ...streams.filter((s) => s.failed).map((s) => connectionLabel(s.adapter)),
+      ]),
+    ].sort(),
   };
 }
 

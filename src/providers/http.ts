@@ -5,6 +5,7 @@
  * are safe to repeat. Every failure leaves here as an `UpstreamError` naming the connection and
  * carrying no upstream body.
  */
+import { AsyncResource } from 'node:async_hooks';
 import http from 'node:http';
 import https from 'node:https';
 import got, { type Method, type OptionsOfTextResponseBody, RequestError } from 'got';
@@ -173,7 +174,9 @@ export class ConnectionHttp {
     schema: S,
   ): Promise<UpstreamResponse<z.infer<S>>> {
     try {
-      return await this.policy.execute(() => this.once(request, schema));
+      // Bound to the caller's async context: a request the bulkhead queued runs later from another
+      // request's completion, and its upstream events must still count for the request that asked.
+      return await this.policy.execute(AsyncResource.bind(() => this.once(request, schema)));
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
       if (error instanceof BrokenCircuitError) throw new UpstreamError(this.ref, 'CIRCUIT_OPEN');

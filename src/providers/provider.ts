@@ -70,7 +70,7 @@ export function mapStatus(table: Readonly<Record<string, CallStatus>>, word: str
   return Object.hasOwn(table, word) ? (table[word] as CallStatus) : 'UNKNOWN';
 }
 
-/** The provider words that map to exactly the statuses asked for, or null if a word is shared. */
+/** The provider words that map to one of the statuses asked for. */
 export function wordsFor(
   table: Readonly<Record<string, CallStatus>>,
   statuses: readonly CallStatus[],
@@ -78,4 +78,17 @@ export function wordsFor(
   return Object.entries(table)
     .filter(([, status]) => statuses.includes(status))
     .map(([word]) => word);
+}
+
+/**
+ * The one provider status word that selects exactly `statuses`, or null when it takes several words
+ * (or none). UNKNOWN stands for every word outside the table, which no single word can select.
+ */
+export function singleStatusWord(
+  table: Readonly<Record<string, CallStatus>>,
+  statuses: readonly CallStatus[],
+): string | null {
+  if (statuses.includes('UNKNOWN')) return null;
+  const words = wordsFor(table, statuses);
+  return words.length === 1 ? (words[0] as string) : null;
 }

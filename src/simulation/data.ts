@@ -69,3 +69,15 @@ export const SHARED_NUMBERS = {
   india: '+919876543210',
   us: '+14152148508',
 };
+
+let latestArrival = SIMULATION_END;
+
+/**
+ * When a call that arrives now starts: after every call any simulator in this process holds, as
+ * real arrivals are (1–60 s after the newest), so "calls arriving mid-walk" are newer than every
+ * cursor across providers, not just within one.
+ */
+export function arrivalInstant(newestOwn: number, random: () => number): number {
+  latestArrival = Math.max(latestArrival, newestOwn) + (1 + Math.floor(random() * 60)) * 1000;
+  return latestArrival;
+}

@@ -42,6 +42,9 @@ export class SimulatorServer {
   readonly faultQueue: Fault[] = [];
   /** A fault for every request while set. */
   persistentFault: Fault | null = null;
+  /** Requests received and not yet answered (or abandoned), and the most seen at once since the last reset. */
+  inFlight = 0;
+  maxInFlight = 0;
   private server: http.Server | null = null;
   private readonly sockets = new Set<import('node:net').Socket>();
 
@@ -59,6 +62,7 @@ export class SimulatorServer {
 
   resetCounters(): void {
     this.requests.length = 0;
+    this.maxInFlight = this.inFlight;
   }
 
   clearFaults(): void {
@@ -92,6 +96,12 @@ export class SimulatorServer {
   }
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // Counted from arrival until the response is finished or the socket goes: what a provider sees.
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.once('close', () => {
+      this.inFlight -= 1;
+    });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

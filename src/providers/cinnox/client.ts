@@ -12,7 +12,7 @@ import {
   type ListRequest,
   type ListResult,
   type ProviderAdapter,
-  wordsFor,
+  singleStatusWord,
 } from '../provider.js';
 import { STATUS_TABLE, toCallRecord } from './map.js';
 import { type CinnoxCall, type CinnoxCallLog, cinnoxCallLogSchema } from './schema.js';
@@ -39,8 +39,7 @@ export class CinnoxAdapter implements ProviderAdapter {
   /** The one status word to send, when the statuses asked for are exactly one CINNOX word. */
   private statusWord(query: CallQuery): string | undefined {
     if (!query.statuses) return undefined;
-    const words = wordsFor(STATUS_TABLE, query.statuses);
-    return words.length === 1 ? words[0] : undefined;
+    return singleStatusWord(STATUS_TABLE, query.statuses) ?? undefined;
   }
 
   /** CINNOX reports no count, so this only matters for documentation; answered honestly anyway. */

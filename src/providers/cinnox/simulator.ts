@@ -5,7 +5,7 @@
  * phone numbers as JSON numbers, and `{ code, message }` error bodies.
  */
 import { SimulatorServer, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
-import { SHARED_NUMBERS, callInstants, pick, seededRandom } from '../../simulation/data.js';
+import { SHARED_NUMBERS, callInstants, pick, seededRandom, arrivalInstant } from '../../simulation/data.js';
 
 export interface CinnoxCallerInfo {
   countryCode: string;
@@ -335,7 +335,7 @@ export function createCinnoxSimulator(
 
   const addCall = (overrides: Partial<CinnoxCallRow> = {}): CinnoxCallRow => {
     const newest = rows.reduce((max, row) => Math.max(max, Date.parse(row.callDate)), 0);
-    const startMs = newest + (1 + Math.floor(random() * 60)) * 1000;
+    const startMs = arrivalInstant(newest, random);
     const { row: generated, callType } = generateCall(random, startMs, rows.length + 1);
     const row: CinnoxCallRow = { ...generated, ...overrides };
     callTypes.set(row.callID, callType);

@@ -6,7 +6,7 @@
  * requests neither repeat nor shift rows.
  */
 import { SimulatorServer, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
-import { SHARED_NUMBERS, callInstants, pick, seededRandom, usNumber } from '../../simulation/data.js';
+import { SHARED_NUMBERS, callInstants, pick, seededRandom, usNumber, arrivalInstant } from '../../simulation/data.js';
 
 /** A call data object as TalkStack sends it. */
 export interface TalkStackRawCall {
@@ -280,7 +280,7 @@ export function createTalkStackSimulator(options: TalkStackSimulatorOptions = {}
 
   function addCall(overrides: Partial<TalkStackRawCall> = {}): TalkStackRawCall {
     const newest = rows.reduce((max, row) => Math.max(max, instantOf(row)), 0);
-    const instant = newest + (1 + Math.floor(random() * 60)) * 1000;
+    const instant = arrivalInstant(newest, random);
     const call: TalkStackRawCall = { ...makeCall(instant, pick(random, FINISHED)), ...overrides };
     instants.set(call, overrides.date !== undefined ? Date.parse(overrides.date) : instant);
     rows.push(call);

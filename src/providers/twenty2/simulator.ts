@@ -9,8 +9,7 @@ import {
   callInstants,
   indianMobile,
   pick,
-  seededRandom,
-} from '../../simulation/data.js';
+  seededRandom, arrivalInstant } from '../../simulation/data.js';
 import { SimulatorServer, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
 
 /** A /call/logs row as Twenty2 sends it. */
@@ -315,7 +314,7 @@ export function createTwenty2Simulator(options: Twenty2SimulatorOptions = {}): T
 
   const addCall = (overrides: Partial<Twenty2CallJson> = {}): Twenty2CallJson => {
     const newest = Math.max(0, ...rows.map((row) => Date.parse(row.started_at)));
-    const startedMs = newest + (1 + Math.floor(random() * 60)) * 1000;
+    const startedMs = arrivalInstant(newest, random);
     const row: Twenty2CallJson = { ...newRow(startedMs), ...overrides };
     usedIds.add(row.call_id);
     extras.set(row.call_id, newExtras(row));

@@ -7,14 +7,14 @@ import type { CallQuery } from '../../calls/filter.js';
 import { UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
 import {
-  wordsFor,
+  singleStatusWord,
   type Capabilities,
   type CallLocator,
   type ListRequest,
   type ListResult,
   type ProviderAdapter,
 } from '../provider.js';
-import { groupLocators, type LocatorWindow } from './locate.js';
+import { estimatedRequests, gapForDensity, groupLocators, type LocatorWindow } from './locate.js';
 import { STATUS_TABLE, rowKey, toCallRecord } from './map.js';
 import { unpodListSchema, type UnpodListBody } from './schema.js';
 
@@ -29,6 +29,11 @@ export interface UnpodSettings {
 
 const MAX_PAGE_SIZE = 100;
 const OPERATION = 'GET /call-logs/';
+/**
+ * From this many windows on, a span probe is worth its extra round trip: fewer windows go out
+ * together and cost at most this many requests anyway.
+ */
+const PROBE_FROM_WINDOWS = 4;
 
 interface PageQuery {
   index: number;
@@ -45,9 +50,7 @@ interface PageQuery {
  * table, which no single `call_status` value can select.
  */
 export function statusWordFor(statuses: readonly CallStatus[]): string | null {
-  if (statuses.includes('UNKNOWN')) return null;
-  const words = wordsFor(STATUS_TABLE, statuses);
-  return words.length === 1 ? (words[0] as string) : null;
+  return singleStatusWord(STATUS_TABLE, statuses);
 }
 
 export class UnpodAdapter implements ProviderAdapter {
@@ -94,31 +97,67 @@ export class UnpodAdapter implements ProviderAdapter {
 
   /**
    * No by-id endpoint: locators are grouped into creation_time windows (see locate.ts), each window
-   * is listed and rows are matched by key (id or derived key). Windows run in parallel.
+   * is listed and rows are matched by key (id or derived key). Windows run in parallel. Locators
+   * spread over several windows are first looked for in one request over their whole span.
    */
   async getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
     const found = new Map<string, CallRecord>();
-    await Promise.all(groupLocators(locators).map((window) => this.scanWindow(window, found)));
+    let windows = groupLocators(locators);
+    if (windows.length >= PROBE_FROM_WINDOWS) windows = await this.probeSpan(locators, windows, found);
+    await Promise.all(windows.map((window) => this.scanWindow(window, found)));
     return locators.map((locator) => found.get(locator.key) ?? null);
+  }
+
+  /**
+   * Reads the first page of the span from the first window to the last; its count gives the span's
+   * density. Reading the span's other pages is chosen when that is no dearer than the windows
+   * (regrouped for that density) would be: in a quiet account fifty calls spread over weeks cost
+   * a few requests, not fifty. Returns the windows still to scan.
+   */
+  private async probeSpan(
+    locators: readonly CallLocator[],
+    windows: LocatorWindow[],
+    found: Map<string, CallRecord>,
+  ): Promise<LocatorWindow[]> {
+    const span: LocatorWindow = {
+      from: windows[0]!.from,
+      until: windows[windows.length - 1]!.until,
+      keys: new Set(windows.flatMap((w) => [...w.keys])),
+    };
+    const page = (index: number) =>
+      this.fetchPage({ index, pageSize: MAX_PAGE_SIZE, from: span.from, until: span.until });
+    const first = await page(0);
+    this.collect(first, span, found);
+    const pages = Math.ceil(first.count / MAX_PAGE_SIZE);
+    if (first.data.length === 0 || pages <= 1 || [...span.keys].every((key) => found.has(key))) return [];
+    const rowsPerMs = first.count / Math.max(1, span.until.getTime() - span.from.getTime());
+    const remaining = locators.filter((locator) => !found.has(locator.key));
+    const regrouped = groupLocators(remaining, gapForDensity(rowsPerMs, MAX_PAGE_SIZE));
+    if (pages - 1 > estimatedRequests(regrouped, rowsPerMs, MAX_PAGE_SIZE)) return regrouped;
+    const rest = await Promise.all(Array.from({ length: pages - 1 }, (_, i) => page(i + 1)));
+    for (const body of rest) this.collect(body, span, found);
+    return [];
   }
 
   private async scanWindow(window: LocatorWindow, found: Map<string, CallRecord>): Promise<void> {
     const page = (index: number) =>
       this.fetchPage({ index, pageSize: MAX_PAGE_SIZE, from: window.from, until: window.until });
-    const collect = (body: UnpodListBody) => {
-      for (const row of body.data) {
-        const key = rowKey(row, this.settings.orgHandle);
-        if (window.keys.has(key) && !found.has(key)) found.set(key, this.toRecord(row));
-      }
-    };
     const first = await page(0);
-    collect(first);
+    this.collect(first, window, found);
     const allFound = [...window.keys].every((key) => found.has(key));
     const pages = Math.ceil(first.count / MAX_PAGE_SIZE);
     if (allFound || first.data.length === 0 || pages <= 1) return;
     // The count is known now: the rest of the window's pages can go out together.
     const rest = await Promise.all(Array.from({ length: pages - 1 }, (_, i) => page(i + 1)));
-    rest.forEach(collect);
+    for (const body of rest) this.collect(body, window, found);
+  }
+
+  /** Records the rows of `body` that `window` looks for. */
+  private collect(body: UnpodListBody, window: LocatorWindow, found: Map<string, CallRecord>): void {
+    for (const row of body.data) {
+      const key = rowKey(row, this.settings.orgHandle);
+      if (window.keys.has(key) && !found.has(key)) found.set(key, this.toRecord(row));
+    }
   }
 
   private async fetchPage(request: PageQuery): Promise<UnpodListBody> {

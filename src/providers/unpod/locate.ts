@@ -39,3 +39,21 @@ export function groupLocators(
   }
   return windows;
 }
+
+/**
+ * The gap worth reading through rather than opening a new window for, at `rowsPerMs` calls per
+ * millisecond: a gap holding about half a page costs less than a window's own first request.
+ * Never below LOCATOR_GAP_MS.
+ */
+export function gapForDensity(rowsPerMs: number, pageSize: number): number {
+  if (!(rowsPerMs > 0)) return Number.POSITIVE_INFINITY;
+  return Math.max(LOCATOR_GAP_MS, pageSize / 2 / rowsPerMs);
+}
+
+/** Requests `windows` are expected to cost at `rowsPerMs`: every window at least one page. */
+export function estimatedRequests(windows: readonly LocatorWindow[], rowsPerMs: number, pageSize: number): number {
+  return windows.reduce(
+    (sum, w) => sum + Math.max(1, Math.ceil(((w.until.getTime() - w.from.getTime()) * rowsPerMs) / pageSize)),
+    0,
+  );
+}

@@ -4,7 +4,7 @@
  * quirks — rows with and without `id`, `call_duration` as an integer or "H:MM:SS", extra fields.
  */
 import { SimulatorServer, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
-import { SHARED_NUMBERS, callInstants, indianMobile, pick, seededRandom } from '../../simulation/data.js';
+import { SHARED_NUMBERS, callInstants, indianMobile, pick, seededRandom, arrivalInstant } from '../../simulation/data.js';
 import { parseInstant } from './time.js';
 
 /** One call log exactly as Unpod's JSON carries it. */
@@ -134,7 +134,7 @@ export function createUnpodSimulator(
 
   const addCall = (overrides: Partial<UnpodRawRow> = {}): UnpodRawRow => {
     const newest = rows.reduce((max, row) => Math.max(max, createdMs(row)), 0);
-    const at = newest + (1 + Math.floor(random() * 60)) * 1000;
+    const at = arrivalInstant(newest, random);
     const row = keep({ ...makeRow(random, rows.length, at), ...overrides });
     rows.unshift(row);
     // Stable: equal creation_times keep their order; overrides may move a row back in time.

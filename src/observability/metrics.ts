@@ -1,0 +1,140 @@
+/**
+ * Prometheus metrics, one registry per server instance (tests start many servers in one process):
+ * GraphQL requests and latency per operation, errors by code, upstream requests and latency per
+ * provider and connection, and cache hits. Served as text at GET /metrics.
+ *
+ * Labels are bounded: operation names are client-chosen, so only well-formed names are kept and at
+ * most `maxOperationNames` distinct ones; the rest count as "other".
+ */
+import type { ApolloServerPlugin } from '@apollo/server';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { UpstreamEvent } from '../providers/http.js';
+
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/** Seconds; GraphQL requests fan out to providers, so the buckets reach past the upstream time-out. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface MetricsOptions {
+  /** Distinct operation-name labels kept before further names count as "other". */
+  maxOperationNames?: number;
+  /** Node process metrics (CPU, memory, event loop) with the `switchboard_` prefix. */
+  processMetrics?: boolean;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'switchboard_graphql_requests_total',
+    help: 'GraphQL requests, by operation name ("anonymous" when unnamed, "invalid" when none could be resolved).',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
+  readonly requestDuration = new Histogram({
+    name: 'switchboard_graphql_request_duration_seconds',
+    help: 'Time from receiving a GraphQL request to sending its response, by operation name.',
+    labelNames: ['operation'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly errors = new Counter({
+    name: 'switchboard_graphql_errors_total',
+    help: 'GraphQL errors sent to clients, by extensions.code (PROVIDER_UNAVAILABLE, BAD_USER_INPUT, ...).',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamRequests = new Counter({
+    name: 'switchboard_upstream_requests_total',
+    help: 'Requests to providers, by provider, connection and outcome ("ok" or the failure kind).',
+    labelNames: ['provider', 'connection', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamDuration = new Histogram({
+    name: 'switchboard_upstream_request_duration_seconds',
+    help: 'Time of one request to a provider (each retry counts on its own), by provider and connection.',
+    labelNames: ['provider', 'connection'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  /** For response caches: increment with the cache's name on every hit. */
+  readonly cacheHits = new Counter({
+    name: 'switchboard_cache_hits_total',
+    help: 'Lookups answered from a cache, by cache name.',
+    labelNames: ['cache'] as const,
+    registers: [this.registry],
+  });
+
+  /** For response caches: increment with the cache's name on every miss. */
+  readonly cacheMisses = new Counter({
+    name: 'switchboard_cache_misses_total',
+    help: 'Lookups a cache could not answer, by cache name.',
+    labelNames: ['cache'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly operationNames = new Set<string>();
+  private readonly maxOperationNames: number;
+
+  constructor(options: MetricsOptions = {}) {
+    this.maxOperationNames = options.maxOperationNames ?? 200;
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
+  }
+
+  /** The UpstreamObserver of every connection. */
+  observeUpstream = (event: UpstreamEvent): void => {
+    const where = { provider: event.provider, connection: event.connection };
+    this.upstreamRequests.inc({ ...where, outcome: event.failure ?? 'ok' });
+    this.upstreamDuration.observe(where, event.durationMs / 1000);
+  };
+
+  /** A bounded label for a client-chosen operation name. */
+  operationLabel(name: string | null | undefined, resolved: boolean): string {
+    if (!resolved) return 'invalid';
+    if (!name) return 'anonymous';
+    if (!OPERATION_NAME.test(name)) return 'other';
+    if (this.operationNames.has(name)) return name;
+    if (this.operationNames.size >= this.maxOperationNames) return 'other';
+    this.operationNames.add(name);
+    return name;
+  }
+
+  /** Counts each GraphQL request, its latency and the errors in its response. */
+  plugin<TContext extends object>(): ApolloServerPlugin<TContext> {
+    return {
+      requestDidStart: async () => {
+        const started = performance.now();
+        let operationName: string | null = null;
+        let resolved = false;
+        return {
+          didResolveOperation: async ({ operationName: name }) => {
+            operationName = name;
+            resolved = true;
+          },
+          // Registered after the plugin that appends upstream failures, so it sees those too.
+          willSendResponse: async ({ response }) => {
+            const operation = this.operationLabel(operationName, resolved);
+            this.requests.inc({ operation });
+            this.requestDuration.observe({ operation }, (performance.now() - started) / 1000);
+            if (response.body.kind !== 'single') return;
+            for (const error of response.body.singleResult.errors ?? []) {
+              const code = error.extensions?.code;
+              this.errors.inc({ code: typeof code === 'string' && ERROR_CODE.test(code) ? code : 'UNKNOWN' });
+            }
+          },
+        };
+      },
+    };
+  }
+
+  /** The Prometheus text exposition. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
