@@ -1,0 +1,180 @@
+/**
+ * Cursor Connections rules, bad arguments, bad cursors, totalCount, push-down and upstream economy.
+ */
+import { createHmac } from 'node:crypto';
+import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
+import { allCalls, applyFilter, idsOf } from '../helpers/truth.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ env: { SWITCHBOARD_CURSOR_SECRET: SECRET } });
+});
+
+const SECRET = 'pagination-test-secret-of-32-chars!';
+afterAll(() => h.stop());
+
+const PAGE = `
+  query Page($first: Int, $after: String, $last: Int, $before: String, $filter: CallFilter) {
+    calls(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+      edges { cursor node { id } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
+  }`;
+
+async function ok(variables: Record<string, unknown>, query = PAGE): Promise<any> {
+  const res: GraphQLResponse<any> = await h.gql(query, variables);
+  expect(res.body.errors).toBeUndefined();
+  return res.body.data.calls;
+}
+
+async function badInput(variables: Record<string, unknown>, argument: RegExp, query = PAGE): Promise<void> {
+  const res = await h.gql(query, variables);
+  expect(res.status).toBeLessThan(500);
+  expect(res.body.errors).toHaveLength(1);
+  expect(res.body.errors![0]!.extensions?.code).toBe('BAD_USER_INPUT');
+  expect(res.body.errors![0]!.message).toMatch(argument);
+  expect(res.text).not.toMatch(/stacktrace|\n\s+at /);
+}
+
+describe('page rules', () => {
+  it('defaults to 20, newest first, with exact pageInfo', async () => {
+    const page = await ok({});
+    const truth = idsOf(allCalls(h.sims));
+    expect(page.edges.map((e: any) => e.node.id)).toEqual(truth.slice(0, 20));
+    expect(page.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: false,
+      startCursor: page.edges[0].cursor,
+      endCursor: page.edges[19].cursor,
+    });
+  });
+
+  it('knows exactly when the last page is reached, and the empty page has null cursors', async () => {
+    const filter = { providers: ['CINNOX'], statuses: ['BUSY'] };
+    const truth = idsOf(applyFilter(allCalls(h.sims), filter));
+    expect(truth.length).toBeGreaterThan(3);
+    const exact = await ok({ first: truth.length, filter });
+    expect(exact.pageInfo.hasNextPage).toBe(false);
+    const short = await ok({ first: truth.length - 1, filter });
+    expect(short.pageInfo.hasNextPage).toBe(true);
+    const after = await ok({ first: 5, after: exact.pageInfo.endCursor, filter });
+    expect(after).toEqual({ edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null } });
+    const zero = await ok({ first: 0 });
+    expect(zero.edges).toEqual([]);
+    expect(zero.pageInfo.hasNextPage).toBe(true);
+  });
+
+  it('pages backward with the same edge order and exact hasPreviousPage', async () => {
+    const truth = idsOf(allCalls(h.sims));
+    const forward = await ok({ first: 30 });
+    const back = await ok({ last: 10, before: forward.edges[25].cursor });
+    expect(back.edges.map((e: any) => e.node.id)).toEqual(truth.slice(15, 25));
+    expect(back.pageInfo.hasPreviousPage).toBe(true);
+    expect(back.pageInfo.hasNextPage).toBe(true);
+    const top = await ok({ last: 10, before: forward.edges[10].cursor });
+    expect(top.edges.map((e: any) => e.node.id)).toEqual(truth.slice(0, 10));
+    expect(top.pageInfo.hasPreviousPage).toBe(false);
+    const oldest = await ok({ last: 4 });
+    expect(oldest.edges.map((e: any) => e.node.id)).toEqual(truth.slice(-4));
+    expect(oldest.pageInfo.hasNextPage).toBe(false);
+  });
+
+  it('honours after and before together', async () => {
+    const truth = idsOf(allCalls(h.sims));
+    const page = await ok({ first: 30 });
+    const between = await ok({ first: 50, after: page.edges[3].cursor, before: page.edges[9].cursor });
+    expect(between.edges.map((e: any) => e.node.id)).toEqual(truth.slice(4, 9));
+    expect(between.pageInfo.hasNextPage).toBe(true);
+  });
+});
+
+describe('bad arguments', () => {
+  it.each([
+    [{ first: -1 }, /"first"/],
+    [{ first: 101 }, /"first"/],
+    [{ last: -5 }, /"last"/],
+    [{ last: 1000 }, /"last"/],
+    [{ first: 5, last: 5 }, /"first".*"last"/],
+    [{ filter: { startedAfter: '2026-02-01T00:00:00Z', startedBefore: '2026-01-01T00:00:00Z' } }, /filter\.startedAfter/],
+    [{ filter: { phoneNumber: 'call me maybe' } }, /filter\.phoneNumber/],
+    [{ filter: { startedAfter: 'yesterday' } }, /DateTime/],
+    [{ after: 'not-a-cursor' }, /"after"/],
+    [{ before: 'not.a.cursor' }, /"before"/],
+  ])('%j is BAD_USER_INPUT naming the argument', async (variables, argument) => {
+    await badInput(variables, argument);
+  });
+
+  it('refuses an altered cursor, one issued for another filter, and a stale one', async () => {
+    const page = await ok({ first: 2 });
+    const cursor: string = page.edges[1].cursor;
+    const [data, signature] = cursor.split('.') as [string, string];
+    const payload = JSON.parse(Buffer.from(data, 'base64url').toString());
+    payload.p[0] -= 1000;
+    const altered = `${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${signature}`;
+    await badInput({ first: 2, after: altered }, /"after".*altered/);
+    await badInput({ first: 2, after: cursor, filter: { providers: ['UNPOD'] } }, /another filter/);
+    // A cursor of an older format, correctly signed: refused as stale, not misread.
+    const old = Buffer.from(JSON.stringify({ v: 0, offset: 40 })).toString('base64url');
+    const sign = createHmac('sha256', SECRET).update(`1\nanonymous\n${JSON.stringify([null, null, null, null, null, null])}\n${old}`);
+    await badInput({ first: 2, after: `${old}.${sign.digest().subarray(0, 16).toString('base64url')}` }, /"after".*older version/);
+    // Signed with another server's secret.
+    const foreign = createHmac('sha256', 'another-secret').update(data).digest().subarray(0, 16).toString('base64url');
+    await badInput({ first: 2, after: `${data}.${foreign}` }, /"after"/);
+  });
+});
+
+describe('filters and totalCount', () => {
+  const COUNT = `query($filter: CallFilter) { calls(first: 1, filter: $filter) { totalCount } }`;
+
+  it('is exact when every provider involved reports a count for the filter, else null', async () => {
+    const calls = allCalls(h.sims);
+    const count = async (filter: object) => (await ok({ filter }, COUNT)).totalCount;
+    expect(await count({ providers: ['UNPOD'] })).toBe(applyFilter(calls, { providers: ['UNPOD'] }).length);
+    expect(await count({ providers: ['UNPOD'], direction: 'INBOUND' })).toBe(
+      applyFilter(calls, { providers: ['UNPOD'], direction: 'INBOUND' }).length,
+    );
+    expect(await count({ providers: ['UNPOD', 'TWENTY2'] })).toBe(applyFilter(calls, { providers: ['UNPOD', 'TWENTY2'] }).length);
+    // Twenty2 cannot filter by status upstream; CINNOX and TalkStack report no count.
+    expect(await count({ providers: ['UNPOD', 'TWENTY2'], statuses: ['COMPLETED'] })).toBeNull();
+    expect(await count({})).toBeNull();
+  });
+
+  it('sends no request to a provider the filter excludes', async () => {
+    h.resetCounters();
+    await ok({ first: 10, filter: { providers: ['UNPOD', 'CINNOX'] } });
+    expect(h.sims.twenty2.server.count()).toBe(0);
+    expect(h.sims.talkstack.server.count()).toBe(0);
+    expect(h.sims.unpod.server.count()).toBeGreaterThan(0);
+  });
+
+  it('pushes time and direction to Unpod and applies the rest itself, with the same answer', async () => {
+    const filter = {
+      providers: ['UNPOD', 'TWENTY2', 'TALKSTACK', 'CINNOX'],
+      direction: 'OUTBOUND',
+      startedAfter: '2026-10-20T00:00:00Z',
+      startedBefore: '2026-11-10T00:00:00Z',
+    };
+    h.resetCounters();
+    const page = await ok({ first: 100, filter });
+    const unpodQuery = h.sims.unpod.server.requests[0]!.query;
+    expect(unpodQuery).toMatchObject({ call_type: 'outbound', start_date: '2026-10-20T00:00:00.000Z' });
+    expect(page.edges.map((e: any) => e.node.id)).toEqual(idsOf(applyFilter(allCalls(h.sims), filter)).slice(0, 100));
+  });
+});
+
+describe('upstream economy', () => {
+  it('costs page 10 no more upstream requests than page 1 across four providers', async () => {
+    h.resetCounters();
+    let page = await ok({ first: 20 });
+    const first = h.upstreamCount();
+    for (let i = 2; i <= 9; i++) page = await ok({ first: 20, after: page.pageInfo.endCursor });
+    h.resetCounters();
+    const tenth = await ok({ first: 20, after: page.pageInfo.endCursor });
+    const tenthCount = h.upstreamCount();
+    expect(tenth.edges).toHaveLength(20);
+    expect(first).toBe(4);
+    expect(tenthCount).toBeLessThanOrEqual(first + 1);
+    // Each provider was asked for at most 21 rows (a page plus the one that proves hasNextPage).
+    expect(Number(h.sims.unpod.server.requests[0]!.query.page_size)).toBeLessThanOrEqual(21);
+  });
+});
