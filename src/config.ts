@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { CacheSettings } from './calls/cache.js';
 import { type ConnectionRef, type Provider, connectionLabel } from './calls/model.js';
 import { isSupportedCountry } from './calls/phone.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
@@ -95,6 +96,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Bounds on GraphQL documents: depth, aliases, tokens, cost, directives, selections. */
   limits: QueryLimits;
+  /** The cache of ended calls: REDIS_URL, SWITCHBOARD_CACHE_TTL_SECONDS, SWITCHBOARD_CACHE_MAX_ENTRIES. */
+  cache: CacheSettings;
 }
 
 const int = (name: string, min: number, max: number) =>
@@ -226,6 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       SWITCHBOARD_MAX_QUERY_COST: int('SWITCHBOARD_MAX_QUERY_COST', 10, 10_000_000).default(defaultQueryLimits.maxCost),
       SWITCHBOARD_MAX_DIRECTIVES: int('SWITCHBOARD_MAX_DIRECTIVES', 0, 1000).default(defaultQueryLimits.maxDirectives),
       SWITCHBOARD_MAX_SELECTIONS: int('SWITCHBOARD_MAX_SELECTIONS', 10, 10_000_000).default(defaultQueryLimits.maxSelections),
+      SWITCHBOARD_CACHE_TTL_SECONDS: int('SWITCHBOARD_CACHE_TTL_SECONDS', 1, 30 * 86_400).default(3_600),
+      SWITCHBOARD_CACHE_MAX_ENTRIES: int('SWITCHBOARD_CACHE_MAX_ENTRIES', 0, 10_000_000).default(10_000),
     })
     .safeParse(env);
   if (!numbers.success) throw new ConfigError(numbers.error.issues[0]!.message);
@@ -258,7 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retries: n.SWITCHBOARD_UPSTREAM_RETRIES,
       concurrency: n.SWITCHBOARD_UPSTREAM_CONCURRENCY,
     },
-    logLevel: env.LOG_LEVEL ?? (production ? 'info' : 'info'),
+    logLevel: logLevel(env.LOG_LEVEL),
     maxBodyBytes: n.SWITCHBOARD_MAX_BODY_BYTES,
     limits: {
       maxDepth: n.SWITCHBOARD_MAX_QUERY_DEPTH,
@@ -268,7 +273,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDirectives: n.SWITCHBOARD_MAX_DIRECTIVES,
       maxSelections: n.SWITCHBOARD_MAX_SELECTIONS,
     },
+    cache: {
+      redisUrl: redisUrl(env.REDIS_URL),
+      ttlSeconds: n.SWITCHBOARD_CACHE_TTL_SECONDS,
+      maxEntries: n.SWITCHBOARD_CACHE_MAX_ENTRIES,
+    },
   };
+}
+
+/** REDIS_URL, checked without echoing it: it may carry a password. */
+function redisUrl(value: string | undefined): string | null {
+  const url = value?.trim();
+  if (!url) return null;
+  if (!URL.canParse(url) || !/^rediss?:$/.test(new URL(url).protocol)) {
+    throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://cache.internal:6379/0');
+  }
+  return url;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** LOG_LEVEL: one of pino's levels, "info" by default; logs are always JSON lines on stdout. */
+function logLevel(value: string | undefined): string {
+  const level = value?.trim().toLowerCase() || 'info';
+  if (!LOG_LEVELS.includes(level)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${value}"`);
+  }
+  return level;
 }
 
 /** "twenty2" in a scope means every twenty2 connection. */

@@ -3,6 +3,7 @@
  * this request, and the upstream failures met while answering, which the server adds to the
  * response as PROVIDER_UNAVAILABLE errors beside the data that did arrive.
  */
+import type { CallCache } from './calls/cache.js';
 import { CallLoaders, type BatchObserver } from './calls/loaders.js';
 import type { CursorCodec } from './calls/cursor.js';
 import type { ConnectionRef } from './calls/model.js';
@@ -14,6 +15,8 @@ export interface Services {
   registry: ConnectionRegistry;
   cursors: CursorCodec;
   observeBatch?: BatchObserver;
+  /** Ended calls shared across requests (and replicas, with Redis); null when off. */
+  cache?: CallCache | null;
 }
 
 export interface UpstreamFailureReport {
@@ -43,7 +46,7 @@ export function createRequestContext(
     services,
     visible,
     scopeId: access.scopeId,
-    loaders: new CallLoaders(services.observeBatch),
+    loaders: new CallLoaders(services.observeBatch, services.cache ?? null),
     upstreamFailures: [],
     connection(ref) {
       const connection = services.registry.get(ref);

@@ -14,6 +14,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLFormattedError } from 'graphql';
 import type { BatchObserver } from './calls/loaders.js';
+import { createCallCache } from './calls/cache.js';
 import { CursorCodec } from './calls/cursor.js';
 import type { ApiKey, Config } from './config.js';
 import { type RequestContext, type UpstreamFailureReport, createRequestContext } from './context.js';
@@ -26,6 +27,7 @@ import type { UpstreamObserver } from './providers/http.js';
 import { ConnectionRegistry } from './providers/index.js';
 import { createSchema } from './schema.js';
 import { logUpstream, requestLogPlugin, withRequestTally } from './observability/requestLog.js';
+import { guardEntities } from './security/entities.js';
 import { queryProtection } from './security/queryLimits.js';
 
 export interface SwitchboardOptions {
@@ -146,18 +148,23 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const cursors = new CursorCodec(
     config.cursorSecret ? Buffer.from(config.cursorSecret) : randomBytes(32),
   );
-  const services = { registry, cursors, observeBatch: options.observeBatch };
+  const cache = await createCallCache(config.cache, config.connections, logger, ({ hits, misses }) => {
+    metrics.cacheHits.inc({ cache: 'calls' }, hits);
+    metrics.cacheMisses.inc({ cache: 'calls' }, misses);
+  });
+  const services = { registry, cursors, observeBatch: options.observeBatch, cache };
 
   const app = express();
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
 
   const apollo = new ApolloServer<RequestContext>({
-    schema: createSchema(),
+    schema: guardEntities(createSchema()),
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     validationRules: protection.validationRules,
+    parseOptions: protection.parseOptions,
     maxRecursiveSelections: config.limits.maxSelections,
     formatError: formatError(logger),
     plugins: [
@@ -241,6 +248,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     metrics,
     stop: async () => {
       await apollo.stop();
+      await cache?.close();
     },
   };
 }

@@ -214,6 +214,7 @@ export type Provider =
   /** Unpod AI voice agents. */
   | 'UNPOD';
 
+/** The entry points: calls across every connection the API key may see, and objects by id. */
 export type Query = {
   __typename?: 'Query';
   /** One call by its id; null when no enabled connection knows it. */
@@ -231,11 +232,13 @@ export type Query = {
 };
 
 
+/** The entry points: calls across every connection the API key may see, and objects by id. */
 export type QueryCallArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/** The entry points: calls across every connection the API key may see, and objects by id. */
 export type QueryCallsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -245,11 +248,13 @@ export type QueryCallsArgs = {
 };
 
 
+/** The entry points: calls across every connection the API key may see, and objects by id. */
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/** The entry points: calls across every connection the API key may see, and objects by id. */
 export type QueryNodesArgs = {
   ids: Array<Scalars['ID']['input']>;
 };

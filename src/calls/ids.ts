@@ -30,7 +30,8 @@ export function encodeCallId(call: CallRecord): string {
 /** Decodes an id, or throws BAD_USER_INPUT naming `argument` when it is not one Switchboard made. */
 export function decodeCallId(id: string, argument = 'id'): CallId {
   let parsed: z.infer<typeof idSchema> | undefined;
-  if (id.length <= 1200 && /^[A-Za-z0-9_-]+$/.test(id)) {
+  // Federation representations are untyped JSON: the id may be missing or not a string.
+  if (typeof id === 'string' && id.length <= 1200 && /^[A-Za-z0-9_-]+$/.test(id)) {
     try {
       const result = idSchema.safeParse(JSON.parse(Buffer.from(id, 'base64url').toString('utf8')));
       if (result.success) parsed = result.data;

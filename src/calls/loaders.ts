@@ -10,7 +10,9 @@
  */
 import DataLoader from 'dataloader';
 import type { Connection } from '../providers/index.js';
+import { mapWithConcurrency } from '../providers/pool.js';
 import type { CallLocator } from '../providers/provider.js';
+import type { CallCache } from './cache.js';
 import { type CallDetails, type CallRecord, connectionLabel } from './model.js';
 
 /** Observes each batch a loader dispatches: tests assert batching with it. */
@@ -28,12 +30,16 @@ export class CallLoaders {
   /** Calls seen in this request's list responses, by connection label, then key. */
   private readonly listed = new Map<string, Map<string, CallRecord>>();
 
-  constructor(private readonly observe: BatchObserver = () => {}) {}
+  constructor(
+    private readonly observe: BatchObserver = () => {},
+    /** Ended calls across requests (src/calls/cache.ts); null when caching is off. */
+    private readonly cache: CallCache | null = null,
+  ) {}
 
   private for(connection: Connection): ConnectionLoaders {
     let loaders = this.loaders.get(connection.label);
     if (!loaders) {
-      const { adapter, label } = connection;
+      const { adapter, label, http } = connection;
       loaders = {
         calls: new DataLoader(
           async (locators) => {
@@ -42,7 +48,9 @@ export class CallLoaders {
             const missing = locators.filter((locator) => !listed?.has(locator.key));
             if (missing.length === 0) return locators.map((locator) => listed!.get(locator.key)!);
             this.observe({ connection: label, kind: 'call', size: missing.length });
-            const fetched = await adapter.getCalls(missing);
+            const fetched = this.cache
+              ? await this.cache.calls(label, missing, (uncached) => adapter.getCalls(uncached))
+              : await adapter.getCalls(missing);
             for (const call of fetched) if (call?.details) loaders!.details.prime(call, call.details);
             const byKey = new Map(missing.map((locator, i) => [locator.key, fetched[i] ?? null]));
             return locators.map((locator) => listed?.get(locator.key) ?? byKey.get(locator.key) ?? null);
@@ -53,11 +61,14 @@ export class CallLoaders {
           async (calls) => {
             this.observe({ connection: label, kind: 'details', size: calls.length });
             const getDetails = adapter.getDetails?.bind(adapter);
-            return Promise.all(
-              calls.map((call) =>
-                call.details ?? (getDetails ? getDetails(call) : Promise.reject(new Error(`${label} has no detail endpoint`))),
-              ).map((p) => Promise.resolve(p).catch((error: Error) => error)),
-            );
+            // Each call's details succeed or fail alone; at most the connection's cap at a time.
+            const fetch = (uncached: readonly CallRecord[]) =>
+              mapWithConcurrency(uncached, http.concurrency, async (call): Promise<CallDetails | Error> => {
+                if (call.details) return call.details;
+                if (!getDetails) return new Error(`${label} has no detail endpoint`);
+                return getDetails(call).catch((error: Error) => error);
+              });
+            return this.cache ? this.cache.details(label, calls, fetch) : fetch(calls);
           },
           { cacheKeyFn: (call) => call.key },
         ),

@@ -162,6 +162,11 @@ export class ConnectionHttp {
     );
   }
 
+  /** Requests this connection lets be in flight at once. */
+  get concurrency(): number {
+    return this.settings.concurrency;
+  }
+
   /** `closed`, `open` or `half-open`: for /health. */
   get breakerState(): 'closed' | 'open' | 'half-open' {
     const state = this.breaker.state;

@@ -1,7 +1,8 @@
 /**
- * Bounds on what one GraphQL document may ask, checked before anything runs (graphql-armor's
- * validation rules and its token-counting parser). A document over a limit is refused with
- * GRAPHQL_VALIDATION_FAILED (or GRAPHQL_PARSE_FAILED for tokens) and a message naming the limit;
+ * Bounds on what one GraphQL document may ask, checked before anything runs: graphql-js's own
+ * token limit while parsing, graphql-armor's validation rules, Apollo's selection count. A document
+ * over a limit is refused with 400, GRAPHQL_VALIDATION_FAILED (GRAPHQL_PARSE_FAILED for tokens),
+ * and a message naming the limit;
  * no provider is contacted. Defaults are well above what the contract's queries need: the deepest
  * real query (`calls { edges { node { from { phoneNumber } } } }`) has depth 5.
  */
@@ -36,6 +37,8 @@ export const defaultQueryLimits: QueryLimits = {
 export interface QueryProtection<C extends BaseContext> {
   plugins: ApolloServerPlugin<C>[];
   validationRules: ValidationRule[];
+  /** For ApolloServer's `parseOptions`. */
+  parseOptions: { maxTokens: number };
 }
 
 /**
@@ -46,12 +49,18 @@ export function queryProtection<C extends BaseContext>(limits: QueryLimits, prod
   const armor = new ApolloArmor({
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true },
     maxAliases: { n: limits.maxAliases },
-    maxTokens: { n: limits.maxTokens },
+    // Not armor's: it throws from a plugin hook, which Apollo answers with a 500. graphql-js counts
+    // tokens itself (parseOptions below) and fails the parse with a 400.
+    maxTokens: { enabled: false },
     costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true },
     maxDirectives: { n: limits.maxDirectives },
     blockFieldSuggestion: { enabled: production },
   });
   const { plugins, validationRules } = armor.protect();
   // graphql-armor's plugins are written for BaseContext and read nothing of ours.
-  return { plugins: plugins as unknown as ApolloServerPlugin<C>[], validationRules };
+  return {
+    plugins: plugins as unknown as ApolloServerPlugin<C>[],
+    validationRules,
+    parseOptions: { maxTokens: limits.maxTokens },
+  };
 }

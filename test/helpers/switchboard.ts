@@ -47,7 +47,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   });
   let config: Config = {
-    ...loadConfig({ NODE_ENV: 'test', PORT: '0', ...options.env }),
+    // The cross-request cache is off unless a test turns it on: tests count upstream requests per query.
+    ...loadConfig({ NODE_ENV: 'test', PORT: '0', SWITCHBOARD_CACHE_MAX_ENTRIES: '0', ...options.env }),
     connections: options.connections ? options.connections(sims) : sims.connections,
   };
   config = { ...config, demo: false, port: 0, http: { ...config.http, retries: 0 } };

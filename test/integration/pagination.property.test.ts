@@ -111,4 +111,4 @@ it('walks forward and backward without duplicate or gap while calls arrive', asy
     ),
     { numRuns: 100, seed: Number(process.env.PROPERTY_SEED ?? 20261123), endOnFailure: true },
   );
-});
+}, 180_000);

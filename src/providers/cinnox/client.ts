@@ -6,6 +6,7 @@ import type { CallRecord } from '../../calls/model.js';
 import type { CallQuery } from '../../calls/filter.js';
 import { UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
+import { mapWithConcurrency } from '../pool.js';
 import {
   type Capabilities,
   type CallLocator,
@@ -68,15 +69,13 @@ export class CinnoxAdapter implements ProviderAdapter {
     };
   }
 
-  /** No batch endpoint: one `callID` look-up per locator, in parallel. */
+  /** No batch endpoint: one `callID` look-up per locator, in parallel up to the connection's cap. */
   async getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
-    return Promise.all(
-      locators.map(async (locator) => {
-        const rows = await this.fetch({ callID: locator.key, limit: 1 });
-        const row = rows.find((candidate) => candidate.callID === locator.key);
-        return row ? toCallRecord(row, this) : null;
-      }),
-    );
+    return mapWithConcurrency(locators, this.http.concurrency, async (locator) => {
+      const rows = await this.fetch({ callID: locator.key, limit: 1 });
+      const row = rows.find((candidate) => candidate.callID === locator.key);
+      return row ? toCallRecord(row, this) : null;
+    });
   }
 
   private async fetch(searchParams: Record<string, string | number | undefined>): Promise<CinnoxCall[]> {

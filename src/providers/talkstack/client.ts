@@ -6,6 +6,7 @@
 import type { CallQuery } from '../../calls/filter.js';
 import type { CallRecord, CallStatus } from '../../calls/model.js';
 import type { ConnectionHttp } from '../http.js';
+import { mapWithConcurrency } from '../pool.js';
 import {
   type Capabilities,
   type CallLocator,
@@ -127,7 +128,7 @@ export class TalkStackAdapter implements ProviderAdapter {
   }
 
   getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
-    return Promise.all(locators.map((locator) => this.getCall(locator.key)));
+    return mapWithConcurrency(locators, this.http.concurrency, (locator) => this.getCall(locator.key));
   }
 
   private async getCall(sid: string): Promise<CallRecord | null> {

@@ -7,6 +7,7 @@ import type { CallDetails, CallRecord } from '../../calls/model.js';
 import type { CallQuery } from '../../calls/filter.js';
 import { UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
+import { mapWithConcurrency } from '../pool.js';
 import type {
   CallLocator,
   Capabilities,
@@ -108,14 +109,12 @@ export class Twenty2Adapter implements ProviderAdapter {
     };
   }
 
-  /** One /call/detail request per locator (no batch endpoint), in parallel; null for unknown ids. */
+  /** One /call/detail request per locator (no batch endpoint), in parallel up to the connection's cap; null for unknown ids. */
   async getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
-    return Promise.all(
-      locators.map(async (locator) => {
-        const detail = await this.fetchDetail(locator.key);
-        return detail ? toDetailedCallRecord(detail, this.context) : null;
-      }),
-    );
+    return mapWithConcurrency(locators, this.http.concurrency, async (locator) => {
+      const detail = await this.fetchDetail(locator.key);
+      return detail ? toDetailedCallRecord(detail, this.context) : null;
+    });
   }
 
   async getDetails(call: CallRecord): Promise<CallDetails> {

@@ -1,0 +1,557 @@
+/**
+ * `npm run bench`: Switchboard against its simulators at fixed upstream latencies (0 and 50 ms),
+ * side by side with the peer (GraphQL Mesh + Hive Gateway over OpenAPI) and a direct call to the
+ * simulator as the floor. Separate from the tests: numbers, not assertions.
+ *
+ * Three kinds of process so the load generator does not share an event loop with what it measures:
+ * this one (autocannon), the simulators (bench/sims.ts) and Switchboard (bench/switchboard.ts), plus
+ * hive-gateway for the peer. Per scenario: requests/s, p50/p99 under load, the median of sequential
+ * single requests (the layer's own latency), upstream requests per query, and the peak RSS of the
+ * server process during the scenario (Linux VmHWM, reset before each scenario).
+ *
+ * Options: --profile (also CPU-profile Switchboard on the 0 ms merged page and summarise it),
+ * BENCH_DURATION (seconds per scenario, default 5), BENCH_CONNECTIONS (default 10).
+ * Writes bench/results/latest.json and bench/results/latest.md.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { type Peer, startPeer } from './peer.js';
+import { type ProfileSummary, summariseProfile } from './profile.js';
+import type { SimsHello } from './sims.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const RESULTS = join(HERE, 'results');
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+/** Fewer connections for 100-lookup queries: 10 × 100 upstream requests would only measure the queue. */
+const BATCH_CONNECTIONS = 2;
+const SERIAL_SAMPLES = 30;
+const LATENCIES = [0, 50] as const;
+const PROFILE = process.argv.includes('--profile');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+// ---------- child processes ----------
+
+class Child {
+  private next = 1;
+  private readonly waiting = new Map<number, (value: any) => void>();
+  readonly ready: Promise<any>;
+
+  constructor(readonly process: ChildProcess) {
+    this.ready = new Promise((resolve, reject) => {
+      process.on('message', (message: any) => {
+        if (message?.type === 'ready') return resolve(message);
+        const done = this.waiting.get(message?.id);
+        if (done) {
+          this.waiting.delete(message.id);
+          done(message);
+        }
+      });
+      process.once('exit', (code) => reject(new Error(`child exited with ${code} before it was ready`)));
+    });
+  }
+
+  rpc<T>(message: Record<string, unknown>): Promise<T> {
+    const id = this.next++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.process.send({ ...message, id });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.process.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.process.once('exit', resolve));
+    this.process.disconnect();
+    await exited;
+  }
+}
+
+const tsChild = (file: string, env: Record<string, string> = {}, execArgv: string[] = []) =>
+  new Child(
+    fork(join(HERE, file), {
+      execArgv: ['--import', 'tsx', ...execArgv],
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+
+/** Peak RSS of a process since the last reset (Linux), in bytes; null elsewhere. */
+function peakRss(pid: number): number | null {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+function resetPeakRss(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5'); // 5: reset the peak RSS (proc(5))
+  } catch {
+    // not Linux: the peak is then the process's lifetime peak
+  }
+}
+
+// ---------- measuring ----------
+
+interface Target {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  /** Fetches one "query" when it is not a single HTTP request (the direct lookup floor). */
+  custom?: () => Promise<void>;
+}
+
+interface Measurement {
+  scenario: string;
+  system: 'switchboard' | 'peer' | 'direct';
+  latencyMs: number;
+  connections: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Median of sequential single requests, no concurrent load. */
+  serialP50Ms: number;
+  upstreamPerQuery: number;
+  /** Responses that were not 2xx, carried GraphQL errors, or failed to connect. */
+  errors: number;
+  peakRssMb: number | null;
+}
+
+const graphql = (url: string, query: string, variables?: Record<string, unknown>): Target => ({
+  url,
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ query, variables }),
+});
+
+async function once(target: Target): Promise<string> {
+  if (target.custom) {
+    await target.custom();
+    return '';
+  }
+  const response = await fetch(target.url, { method: target.method, headers: target.headers, body: target.body });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${target.url} answered ${response.status}: ${text.slice(0, 200)}`);
+  return text;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+};
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+};
+
+async function serialMedian(target: Target, samples = SERIAL_SAMPLES): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now();
+    await once(target);
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+/** Load for DURATION seconds: autocannon for HTTP targets, a closed loop for custom ones. */
+async function load(target: Target, connections: number): Promise<{ rps: number; p50: number; p99: number; completed: number; errors: number }> {
+  if (target.custom) {
+    const times: number[] = [];
+    const end = performance.now() + DURATION * 1000;
+    let errors = 0;
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (performance.now() < end) {
+          const started = performance.now();
+          await target.custom!().catch(() => errors++);
+          times.push(performance.now() - started);
+        }
+      }),
+    );
+    return { rps: times.length / DURATION, p50: Math.round(median(times) * 10) / 10, p99: Math.round(percentile(times, 99) * 10) / 10, completed: times.length, errors };
+  }
+  let graphqlErrors = 0;
+  const result = await autocannon({
+    url: target.url,
+    connections,
+    duration: DURATION,
+    requests: [
+      {
+        method: target.method,
+        headers: target.headers,
+        ...(target.body ? { body: target.body } : {}),
+        onResponse: (_status, body) => {
+          if (body.includes('"errors"')) graphqlErrors++;
+        },
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    completed: result.requests.total,
+    errors: result.non2xx + result.errors + graphqlErrors,
+  };
+}
+
+interface Stage {
+  sims: Child;
+  serverPid: number;
+}
+
+async function upstreamTotal(sims: Child): Promise<number> {
+  const { counts } = await sims.rpc<{ counts: Record<string, number> }>({ type: 'counts' });
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+/** Waits until the upstream counters stop moving: the previous load's queued requests have drained. */
+async function quiesce(sims: Child): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 100; i++) {
+    const now = await upstreamTotal(sims);
+    if (now === last) return;
+    last = now;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** One scenario on one system: a checked probe, sequential latency, then load. */
+async function measure(
+  stage: Stage,
+  scenario: string,
+  system: Measurement['system'],
+  latencyMs: number,
+  target: Target,
+  connections = CONNECTIONS,
+): Promise<Measurement> {
+  // The probe: the answer must be free of errors, and tells the exact upstream cost of one query.
+  await quiesce(stage.sims);
+  await stage.sims.rpc({ type: 'reset' });
+  const probe = await once(target);
+  if (probe.includes('"errors"')) throw new Error(`${system} ${scenario}: the probe answered with errors: ${probe.slice(0, 300)}`);
+  const upstreamPerQuery = await upstreamTotal(stage.sims);
+  const serialP50Ms = await serialMedian(target, target.custom ? 10 : SERIAL_SAMPLES);
+  resetPeakRss(stage.serverPid);
+  const run = await load(target, connections);
+  const rss = peakRss(stage.serverPid);
+  const measurement: Measurement = {
+    scenario,
+    system,
+    latencyMs,
+    connections,
+    requestsPerSecond: Math.round(run.rps * 10) / 10,
+    p50Ms: run.p50,
+    p99Ms: run.p99,
+    serialP50Ms: Math.round(serialP50Ms * 10) / 10,
+    upstreamPerQuery,
+    errors: run.errors,
+    peakRssMb: rss === null ? null : Math.round(rss / 1024 / 102.4) / 10,
+  };
+  log(`  ${system.padEnd(11)} ${scenario.padEnd(34)} ${String(latencyMs).padStart(2)} ms  ${measurement.requestsPerSecond} req/s  p50 ${run.p50} ms  serial ${measurement.serialP50Ms} ms  upstream/query ${upstreamPerQuery}  errors ${run.errors}`);
+  return measurement;
+}
+
+// ---------- queries ----------
+
+const CALL_FIELDS = 'id provider connection status startedAt endedAt durationSeconds from { phoneNumber } to { phoneNumber } cost { amount currency }';
+const PAGE = `query Page($first: Int, $after: String, $filter: CallFilter) {
+  calls(first: $first, after: $after, filter: $filter) {
+    edges { cursor node { ${CALL_FIELDS} } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+// totalCount may cost a count request per connection after the page (src/calls/connection.ts):
+// measured apart, in the deep-page counts, so the scenarios time the merge itself.
+const PAGE_WITH_TOTAL = PAGE.replace('pageInfo { hasNextPage endCursor }', 'pageInfo { hasNextPage endCursor } totalCount');
+const lookups = (ids: string[]) =>
+  `query Lookups {\n${ids.map((id, i) => `  c${i}: call(id: ${JSON.stringify(id)}) { id status outputParameters }`).join('\n')}\n}`;
+const ENTITIES = `query Entities($representations: [_Any!]!) {
+  _entities(representations: $representations) { ... on Call { ${CALL_FIELDS} } }
+}`;
+const PEER_PAGE = `query Page { callLogs(page: 1, limit: 20) { calls { call_id agent_id status direction caller_phone callee_phone duration_seconds cost started_at ended_at } pagination { total has_more } } }`;
+const peerLookups = (ids: string[]) =>
+  `query Lookups {\n${ids.map((id, i) => `  c${i}: callDetail(call_id: ${JSON.stringify(id)}) { call { call_id status } output_parameters }`).join('\n')}\n}`;
+
+async function gqlData<T>(url: string, query: string, variables?: Record<string, unknown>): Promise<T> {
+  const text = await once(graphql(url, query, variables));
+  const body = JSON.parse(text) as { data?: T; errors?: unknown };
+  if (body.errors || !body.data) throw new Error(`query failed: ${text.slice(0, 300)}`);
+  return body.data;
+}
+
+type PageData = { calls: { edges: { cursor: string; node: { id: string; provider: string } }[]; pageInfo: { endCursor: string } } };
+
+// ---------- the run ----------
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+async function main(): Promise<void> {
+  mkdirSync(RESULTS, { recursive: true });
+  const started = new Date();
+  log(`Switchboard benchmark: ${DURATION} s per scenario, ${CONNECTIONS} connections (${BATCH_CONNECTIONS} for 100-lookup queries)`);
+
+  const sims = tsChild('sims.ts');
+  const hello = (await sims.ready) as SimsHello;
+  const profileDir = join(RESULTS, 'profile.tmp');
+  const switchboardEnv = {
+    NODE_ENV: 'production',
+    BENCH_CONNECTIONS: JSON.stringify(hello.connections),
+    // The cache is off: these numbers are the layer's cost, comparable with a peer that has none.
+    SWITCHBOARD_CACHE_MAX_ENTRIES: '0',
+    // Scenario d sends 100 aliased call(id) fields; the default query limits allow 20.
+    SWITCHBOARD_MAX_ALIASES: '200',
+    SWITCHBOARD_MAX_TOKENS: '20000',
+    SWITCHBOARD_MAX_QUERY_COST: '1000000',
+  };
+  const switchboard = tsChild('switchboard.ts', switchboardEnv);
+  const { url } = (await switchboard.ready) as { url: string };
+  const stage: Stage = { sims, serverPid: switchboard.process.pid! };
+  const measurements: Measurement[] = [];
+  const notes: string[] = [];
+
+  // Ids and cursors, fetched once at 0 ms.
+  const page1 = await gqlData<PageData>(url, PAGE, { first: 20 });
+  let cursor = page1.calls.pageInfo.endCursor;
+  for (let page = 2; page < 10; page++) {
+    cursor = (await gqlData<PageData>(url, PAGE, { first: 20, after: cursor })).calls.pageInfo.endCursor;
+  }
+  const page10Cursor = cursor;
+  const twenty2Ids = (await gqlData<PageData>(url, PAGE, { first: 100, filter: { providers: ['TWENTY2'] } })).calls.edges.map((e) => e.node.id);
+  const mergedIds = (await gqlData<PageData>(url, PAGE, { first: 100 })).calls.edges.map((e) => e.node.id);
+  const twenty2ProviderIds = hello.twenty2.callIds.slice(0, 100);
+
+  // Page 1 and page 10 of the merged list: upstream requests for each, one query.
+  const deepPage: Record<string, number> = {};
+  for (const [name, after] of [['page 1', null], ['page 10', page10Cursor]] as const) {
+    for (const [suffix, query] of [['', PAGE], [' with totalCount', PAGE_WITH_TOTAL]] as const) {
+      await quiesce(sims);
+      await sims.rpc({ type: 'reset' });
+      await gqlData(url, query, { first: 20, after });
+      deepPage[`${name}${suffix}`] = await upstreamTotal(sims);
+    }
+  }
+
+  const scenarios: { name: string; target: Target; connections?: number }[] = [
+    { name: 'a. one provider, calls(first: 20)', target: graphql(url, PAGE, { first: 20, filter: { providers: ['TWENTY2'] } }) },
+    { name: 'b. four providers, calls(first: 20)', target: graphql(url, PAGE, { first: 20 }) },
+    { name: 'c. page 10 of b, by cursor', target: graphql(url, PAGE, { first: 20, after: page10Cursor }) },
+    { name: 'd. 100 × call(id) + outputParameters', target: graphql(url, lookups(twenty2Ids)), connections: BATCH_CONNECTIONS },
+    { name: 'e. _entities, 100 representations', target: graphql(url, ENTITIES, { representations: mergedIds.map((id) => ({ __typename: 'Call', id })) }), connections: BATCH_CONNECTIONS },
+  ];
+
+  const sequential: { latencyMs: number; queries: number; totalMs: number; upstream: number }[] = [];
+  for (const latencyMs of LATENCIES) {
+    await sims.rpc({ type: 'latency', ms: latencyMs });
+    log(`upstream latency ${latencyMs} ms`);
+    for (const s of scenarios) measurements.push(await measure(stage, s.name, 'switchboard', latencyMs, s.target, s.connections));
+    // d′: the same 100 lookups as 100 queries, one after another.
+    const single = `query One($id: ID!) { call(id: $id) { id status outputParameters } }`;
+    await quiesce(sims);
+    await sims.rpc({ type: 'reset' });
+    const t0 = performance.now();
+    for (const id of twenty2Ids) await gqlData(url, single, { id });
+    sequential.push({ latencyMs, queries: twenty2Ids.length, totalMs: Math.round(performance.now() - t0), upstream: await upstreamTotal(sims) });
+  }
+
+  // The floor: the simulator called directly.
+  const { url: simUrl, authorization, workspaceId } = hello.twenty2;
+  const simHeaders = { authorization, 'x-workspace-id': workspaceId };
+  const direct: Target[] = [
+    { url: `${simUrl}/call/logs?page=1&limit=20`, method: 'GET', headers: simHeaders },
+    {
+      url: simUrl,
+      method: 'GET',
+      headers: simHeaders,
+      custom: async () => {
+        await Promise.all(
+          twenty2ProviderIds.map(async (id) => {
+            const response = await fetch(`${simUrl}/call/detail?call_id=${id}`, { headers: simHeaders });
+            await response.text();
+          }),
+        );
+      },
+    },
+  ];
+  const simPid = sims.process.pid!;
+  for (const latencyMs of LATENCIES) {
+    await sims.rpc({ type: 'latency', ms: latencyMs });
+    measurements.push(await measure({ sims, serverPid: simPid }, 'a. one provider, list page of 20', 'direct', latencyMs, direct[0]!));
+    measurements.push(await measure({ sims, serverPid: simPid }, 'd. 100 detail requests in parallel', 'direct', latencyMs, direct[1]!, BATCH_CONNECTIONS));
+  }
+
+  // The peer.
+  let peer: Peer | null = null;
+  let peerUnavailable: string | null = null;
+  try {
+    peer = await startPeer(hello.twenty2, log);
+    const peerStage = { sims, serverPid: peer.pid };
+    for (const latencyMs of LATENCIES) {
+      await sims.rpc({ type: 'latency', ms: latencyMs });
+      measurements.push(await measure(peerStage, 'a. one provider, list page of 20', 'peer', latencyMs, graphql(peer.url, PEER_PAGE)));
+      measurements.push(await measure(peerStage, 'd. 100 lookups + output_parameters', 'peer', latencyMs, graphql(peer.url, peerLookups(twenty2ProviderIds)), BATCH_CONNECTIONS));
+    }
+  } catch (error) {
+    peerUnavailable = (error as Error).message;
+    log(`peer unavailable: ${peerUnavailable}`);
+  } finally {
+    await peer?.stop();
+  }
+
+  // A CPU profile of Switchboard on the 0 ms merged page, when asked.
+  let profile: (ProfileSummary & { file: string }) | null = null;
+  if (PROFILE) {
+    rmSync(profileDir, { recursive: true, force: true });
+    await sims.rpc({ type: 'latency', ms: 0 });
+    mkdirSync(profileDir, { recursive: true });
+    const file = join(profileDir, 'merged-page-0ms.cpuprofile');
+    const target = graphql(url, PAGE, { first: 20 });
+    await load(target, CONNECTIONS); // warm: the JIT has settled before sampling starts
+    await switchboard.rpc({ type: 'profile-start' });
+    await load(target, CONNECTIONS);
+    await switchboard.rpc({ type: 'profile-stop', path: file });
+    profile = { file: 'bench/results/profile.tmp/merged-page-0ms.cpuprofile', ...summariseProfile(file) };
+  }
+  await switchboard.stop();
+  await sims.stop();
+
+  // ---------- report ----------
+  const find = (system: string, prefix: string, latencyMs: number) =>
+    measurements.find((m) => m.system === system && m.scenario.startsWith(prefix) && m.latencyMs === latencyMs);
+  const ratio = (a?: number, b?: number) => (a !== undefined && b ? Math.round((a / b) * 100) / 100 : null);
+  const ratios = LATENCIES.flatMap((latencyMs) =>
+    (['a', 'd'] as const).map((s) => {
+      const sb = find('switchboard', `${s}.`, latencyMs);
+      const peerM = find('peer', `${s}.`, latencyMs);
+      const directM = find('direct', `${s}.`, latencyMs);
+      return {
+        scenario: s,
+        latencyMs,
+        switchboardOverPeerRps: ratio(sb?.requestsPerSecond, peerM?.requestsPerSecond),
+        switchboardOverDirectRps: ratio(sb?.requestsPerSecond, directM?.requestsPerSecond),
+        addedSerialMs: {
+          switchboard: sb && directM ? Math.round((sb.serialP50Ms - directM.serialP50Ms) * 10) / 10 : null,
+          peer: peerM && directM ? Math.round((peerM.serialP50Ms - directM.serialP50Ms) * 10) / 10 : null,
+        },
+      };
+    }),
+  );
+  const b0 = find('switchboard', 'b.', 0)!;
+  const b50 = find('switchboard', 'b.', 50)!;
+  const limit = {
+    description: 'merged page at 50 ms upstream, median of sequential requests, against 1.1 × (50 ms + the 0 ms median)',
+    at0Ms: b0.serialP50Ms,
+    at50Ms: b50.serialP50Ms,
+    bound: Math.round(1.1 * (50 + b0.serialP50Ms) * 10) / 10,
+    within: b50.serialP50Ms <= 1.1 * (50 + b0.serialP50Ms),
+    underLoad: { at0Ms: b0.p50Ms, at50Ms: b50.p50Ms, bound: Math.round(1.1 * (50 + b0.p50Ms) * 10) / 10, within: b50.p50Ms <= 1.1 * (50 + b0.p50Ms) },
+  };
+
+  const results = {
+    date: started.toISOString(),
+    command: `npm run bench${PROFILE ? ' -- --profile' : ''}`,
+    machine: machine(),
+    durationSeconds: DURATION,
+    connections: CONNECTIONS,
+    batchConnections: BATCH_CONNECTIONS,
+    settings: 'cache off (SWITCHBOARD_CACHE_MAX_ENTRIES=0); SWITCHBOARD_MAX_ALIASES=200, SWITCHBOARD_MAX_TOKENS=20000, SWITCHBOARD_MAX_QUERY_COST=1000000 for scenario d; other settings default',
+    measurements,
+    sequentialLookups: sequential,
+    deepPageUpstreamRequests: deepPage,
+    ratios,
+    physicalLimit: limit,
+    peer: peerUnavailable ? { available: false, reason: peerUnavailable } : { available: true, versions: JSON.parse(readFileSync(join(HERE, 'peer', 'package.json'), 'utf8')).dependencies },
+    profile,
+    notes,
+  };
+  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const markdown = renderMarkdown(results);
+  writeFileSync(join(RESULTS, 'latest.md'), markdown);
+  // A plain run overwrites latest.*; the last profile's summary stays in profile.md.
+  if (profile) writeFileSync(join(RESULTS, 'profile.md'), markdown.slice(markdown.indexOf('**CPU profile**')));
+  process.stdout.write(`\n${markdown}`);
+  if (profile && existsSync(profileDir)) log(`profile: ${profile.file}`);
+}
+
+function renderMarkdown(r: {
+  date: string;
+  command: string;
+  machine: ReturnType<typeof machine>;
+  durationSeconds: number;
+  connections: number;
+  batchConnections: number;
+  measurements: Measurement[];
+  sequentialLookups: { latencyMs: number; queries: number; totalMs: number; upstream: number }[];
+  deepPageUpstreamRequests: Record<string, number>;
+  ratios: { scenario: string; latencyMs: number; switchboardOverPeerRps: number | null; switchboardOverDirectRps: number | null; addedSerialMs: { switchboard: number | null; peer: number | null } }[];
+  physicalLimit: { at0Ms: number; at50Ms: number; bound: number; within: boolean; underLoad: { at0Ms: number; at50Ms: number; bound: number; within: boolean } };
+  peer: { available: boolean; reason?: string };
+  profile: (ProfileSummary & { file: string }) | null;
+}): string {
+  const m = r.machine;
+  const lines = [
+    `# Switchboard benchmark`,
+    ``,
+    `${r.date.slice(0, 16).replace('T', ' ')} UTC · \`${r.command}\` · ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB · Node ${m.node} · ${r.durationSeconds} s per scenario, ${r.connections} connections (${r.batchConnections} for 100-lookup queries) · Switchboard's cache off, alias/token/cost limits raised for scenario d, other settings default`,
+    ``,
+    `| system | scenario | upstream latency | req/s | p50 ms | p99 ms | serial p50 ms | upstream req/query | errors | peak RSS MB |`,
+    `|---|---|--:|--:|--:|--:|--:|--:|--:|--:|`,
+    ...r.measurements.map(
+      (x) =>
+        `| ${x.system} | ${x.scenario} | ${x.latencyMs} ms | ${x.requestsPerSecond} | ${x.p50Ms} | ${x.p99Ms} | ${x.serialP50Ms} | ${x.upstreamPerQuery} | ${x.errors} | ${x.peakRssMb ?? 'n/a'} |`,
+    ),
+    ``,
+    `Serial p50: median of ${SERIAL_SAMPLES} sequential requests without load (10 for the direct lookup batch). Peak RSS is the serving process's (Switchboard, hive-gateway; for "direct", the simulators').`,
+    ``,
+    `**Ratios** (requests/s; added ms = serial p50 above the direct call):`,
+    ``,
+    `| scenario | upstream latency | Switchboard / peer | Switchboard / direct | added ms, Switchboard | added ms, peer |`,
+    `|---|--:|--:|--:|--:|--:|`,
+    ...r.ratios.map(
+      (x) =>
+        `| ${x.scenario === 'a' ? 'a. one provider, page of 20' : 'd. 100 lookups'} | ${x.latencyMs} ms | ${x.switchboardOverPeerRps ?? 'n/a'} | ${x.switchboardOverDirectRps ?? 'n/a'} | ${x.addedSerialMs.switchboard ?? 'n/a'} | ${x.addedSerialMs.peer ?? 'n/a'} |`,
+    ),
+    ``,
+    r.peer.available ? `Peer: GraphQL Mesh compose + Hive Gateway over OpenAPI (bench/peer/).` : `Peer: **unavailable** — ${r.peer.reason}`,
+    ``,
+    `**Deep page**: upstream requests for one merged \`calls(first: 20)\` query: page 1 = ${r.deepPageUpstreamRequests['page 1']}, page 10 (by cursor) = ${r.deepPageUpstreamRequests['page 10']}; selecting \`totalCount\` too: page 1 = ${r.deepPageUpstreamRequests['page 1 with totalCount']}, page 10 = ${r.deepPageUpstreamRequests['page 10 with totalCount']} (counts the page's own responses did not report are asked for after it).`,
+    ``,
+    `**Same 100 lookups, one query each, sequentially**: ${r.sequentialLookups.map((s) => `${s.latencyMs} ms upstream: ${s.queries} requests, ${s.totalMs} ms, ${s.upstream} upstream requests`).join('; ')}.`,
+    ``,
+    `**At the upstream limit** (merged page, serial p50): ${r.physicalLimit.at50Ms} ms at 50 ms upstream against a bound of 1.1 × (50 + ${r.physicalLimit.at0Ms}) = ${r.physicalLimit.bound} ms: ${r.physicalLimit.within ? 'within' : 'NOT within'}. Under load (p50, ${r.connections} connections): ${r.physicalLimit.underLoad.at50Ms} ms against 1.1 × (50 + ${r.physicalLimit.underLoad.at0Ms}) = ${r.physicalLimit.underLoad.bound} ms: ${r.physicalLimit.underLoad.within ? 'within' : 'NOT within'}.`,
+    ``,
+  ];
+  if (r.profile) {
+    lines.push(
+      `**CPU profile** (b at 0 ms, ${r.profile.busyMs} ms busy of ${r.profile.totalMs} ms; \`${r.profile.file}\`). Self time by package: ${r.profile.byPackage.slice(0, 8).map((p) => `${p.name} ${p.share}%`).join(', ')}. got, self and below (its Node http/net calls included): ${r.profile.gotInclusiveShare}%.`,
+      ``,
+      `| function | where | self ms | share |`,
+      `|---|---|--:|--:|`,
+      ...r.profile.top.map((f) => `| ${f.name} | ${f.where} | ${f.selfMs} | ${f.share}% |`),
+      ``,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+/**
+ * Benchmark child: the four provider simulators in their own process, so their CPU does not count
+ * against Switchboard's. Driven over IPC by bench/run.ts: set latency, reset and read counters.
+ */
+import { startSimulators } from '../src/demo.js';
+
+export type SimsRequest =
+  | { id: number; type: 'latency'; ms: number }
+  | { id: number; type: 'reset' }
+  | { id: number; type: 'counts' };
+
+export interface SimsHello {
+  type: 'ready';
+  connections: Awaited<ReturnType<typeof startSimulators>>['connections'];
+  twenty2: { url: string; authorization: string; workspaceId: string; callIds: string[] };
+}
+
+const sims = await startSimulators();
+const send = (message: unknown) => process.send!(message);
+
+process.on('message', (message: SimsRequest) => {
+  switch (message.type) {
+    case 'latency':
+      for (const server of sims.servers) server.latencyMs = message.ms;
+      return send({ id: message.id });
+    case 'reset':
+      for (const server of sims.servers) server.resetCounters();
+      return send({ id: message.id });
+    case 'counts':
+      return send({ id: message.id, counts: Object.fromEntries(sims.servers.map((s) => [s.name, s.count()])) });
+  }
+});
+process.on('disconnect', () => void sims.close().then(() => process.exit(0)));
+
+const { username, password, workspaceId } = sims.twenty2.credentials;
+const hello: SimsHello = {
+  type: 'ready',
+  connections: sims.connections,
+  twenty2: {
+    url: sims.twenty2.server.url,
+    authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
+    workspaceId,
+    callIds: sims.twenty2.rows.map((row) => row.call_id),
+  },
+};
+send(hello);

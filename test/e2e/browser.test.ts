@@ -1,0 +1,180 @@
+/**
+ * What a person sees, in a real browser (Debian's Chromium through playwright-core): the example
+ * call log (examples/call-log, built here with its own Vite) paging through Switchboard with
+ * "Load more" and filters, and GraphiQL served by Switchboard itself, offline under its CSP.
+ *
+ * Chromium missing is a failure, not a skip: CI installs it (.ci/run). Screenshots are written to
+ * docs/screenshots/ only with UPDATE_SCREENSHOTS=1, so CI leaves the tree clean.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { serveWithProxy, type StaticProxy } from '../helpers/static-proxy.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const EXAMPLE = path.join(ROOT, 'examples/call-log');
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs/screenshots') : null;
+const PAGE_SIZE = 10; // examples/call-log/src/App.jsx
+
+const TIMEOUT_MS = 60_000;
+
+let h: Harness;
+let app: StaticProxy;
+let browser: Browser;
+let buildDir: string;
+
+/** Builds the example with its own Vite into a temporary folder; fails with Vite's output. */
+function buildExample(outDir: string): void {
+  const vite = path.join(EXAMPLE, 'node_modules/vite/bin/vite.js');
+  if (!existsSync(vite)) throw new Error(`${vite} is missing: run "npm ci" in examples/call-log (as .ci/run does)`);
+  const result = spawnSync(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
+    cwd: EXAMPLE,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (result.status !== 0) throw new Error(`vite build failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+  }
+  buildDir = mkdtempSync(path.join(tmpdir(), 'call-log-'));
+  buildExample(buildDir);
+  h = await startHarness();
+  app = await serveWithProxy(buildDir, h.server.url);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+}, TIMEOUT_MS);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await h?.stop();
+  if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+});
+
+/** A page that records every URL it requests and every CSP complaint on the console. */
+async function openPage(width = 1280): Promise<{ page: Page; urls: string[]; cspViolations: string[] }> {
+  const page = await browser.newPage({ viewport: { width, height: 860 } });
+  const urls: string[] = [];
+  const cspViolations: string[] = [];
+  page.on('request', (request) => urls.push(request.url()));
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) cspViolations.push(message.text());
+  });
+  return { page, urls, cspViolations };
+}
+
+/** Nothing leaves the machine: every request is to localhost (data: URIs are not requests out). */
+function expectOnlyLocal(urls: string[]): void {
+  expect(urls.length).toBeGreaterThan(0);
+  const external = urls.filter((url) => {
+    const { protocol, hostname } = new URL(url);
+    if (protocol === 'data:' || protocol === 'blob:') return false;
+    return !['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+  });
+  expect(external).toEqual([]);
+}
+
+const rowIds = (page: Page) =>
+  page.$$eval('[data-testid="call-row"]', (rows) => rows.map((row) => row.getAttribute('data-call-id')!));
+
+/** Waits until the table shows `count` rows whose cells match `columns` (index → text); runs in the page. */
+async function waitForRows(page: Page, count: number, columns: Record<number, string> = {}): Promise<void> {
+  const predicate = `(() => {
+    const rows = [...document.querySelectorAll('[data-testid="call-row"]')];
+    const columns = Object.entries(${JSON.stringify(columns)});
+    return rows.length === ${count} && rows.every((row) => columns.every(([i, text]) => row.children[i]?.textContent === text));
+  })()`;
+  await page.waitForFunction(predicate);
+}
+
+async function loadMore(page: Page, expected: number): Promise<void> {
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await waitForRows(page, expected);
+}
+
+/** The ids Switchboard itself returns over HTTP for the same filter, in order. */
+async function idsOverHttp(first: number, filter: Record<string, unknown>): Promise<string[]> {
+  const res = await h.gql<{ calls: { edges: Array<{ node: { id: string } }> } }>(
+    'query Expected($first: Int!, $filter: CallFilter) { calls(first: $first, filter: $filter) { edges { node { id } } } }',
+    { first, filter },
+  );
+  expect(res.body.errors).toBeUndefined();
+  return res.body.data!.calls.edges.map((edge) => edge.node.id);
+}
+
+test('the call log pages by cursor through three "Load more" clicks and a filter change, with no duplicate and no gap', async () => {
+  const { page, urls, cspViolations } = await openPage();
+  const sent: Array<{ first?: number; after?: string | null; filter?: unknown }> = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url() === `${app.url}/graphql`) sent.push(request.postDataJSON().variables);
+  });
+  await page.goto(app.url);
+  await waitForRows(page, PAGE_SIZE);
+  for (const pages of [2, 3, 4]) await loadMore(page, pages * PAGE_SIZE);
+
+  const all = await rowIds(page);
+  expect(new Set(all).size).toBe(all.length);
+  expect(all).toEqual(await idsOverHttp(4 * PAGE_SIZE, {}));
+  // Each "Load more" asked for one page after the previous page's end cursor, not for everything again.
+  expect(sent.map((v) => [v.first, typeof v.after])).toEqual([[PAGE_SIZE, 'undefined'], ...Array(3).fill([PAGE_SIZE, 'string'])]);
+
+  // A filter change starts a new list (relayStylePagination keys on `filter`), paged the same way.
+  await page.getByLabel('Provider').selectOption('UNPOD');
+  await waitForRows(page, PAGE_SIZE, { 1: 'UNPOD' });
+  await page.getByLabel('Status').selectOption('COMPLETED');
+  const expected = await idsOverHttp(2 * PAGE_SIZE, { providers: ['UNPOD'], statuses: ['COMPLETED'] });
+  expect(expected.length).toBe(2 * PAGE_SIZE);
+  await waitForRows(page, PAGE_SIZE, { 1: 'UNPOD', 2: 'COMPLETED' });
+  await loadMore(page, 2 * PAGE_SIZE);
+  const filtered = await rowIds(page);
+  expect(new Set(filtered).size).toBe(filtered.length);
+  expect(filtered).toEqual(expected);
+
+  if (SCREENSHOTS) {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'call-log.png'), fullPage: true });
+  }
+  expectOnlyLocal(urls);
+  expect(cspViolations).toEqual([]);
+  await page.close();
+}, TIMEOUT_MS);
+
+test('GraphiQL is served by Switchboard, offline: the example query runs and the docs show the schema descriptions', async () => {
+  const { page, urls, cspViolations } = await openPage(1600);
+  const response = await page.goto(h.server.url);
+  expect(response!.headers()['content-security-policy']).toContain("script-src 'self'");
+  await page.locator('.graphiql-container').waitFor();
+
+  const answer = page.waitForResponse((r) => r.url().endsWith('/graphql') && r.request().method() === 'POST' && (r.request().postData() ?? '').includes('LatestCalls'));
+  await page.locator('.graphiql-execute-button').click();
+  const body = (await (await answer).json()) as { data?: { calls: { nodes: unknown[] } }; errors?: unknown };
+  expect(body.errors).toBeUndefined();
+  expect(body.data!.calls.nodes).toHaveLength(20);
+  const result = page.locator('.result-window');
+  await expect(result.getByText('"startedAt"').first().waitFor()).resolves.toBeUndefined();
+  expect(await result.innerText()).toContain('"provider"');
+
+  // Introspection is on outside production, and the explorer shows the SDL's descriptions.
+  await page.getByRole('button', { name: /Documentation Explorer/ }).click();
+  await page.locator('.graphiql-doc-explorer').getByText('Query', { exact: true }).click();
+  await page.getByText('Calls across every enabled connection').first().waitFor();
+
+  if (SCREENSHOTS) {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'graphiql.png') });
+  }
+  expectOnlyLocal(urls);
+  expect(urls.some((url) => url.includes('/graphiql-assets/graphiql.min.js'))).toBe(true);
+  expect(cspViolations).toEqual([]);
+  await page.close();
+}, TIMEOUT_MS);

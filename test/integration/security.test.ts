@@ -1,0 +1,256 @@
+/**
+ * Security over real HTTP: API keys, tenant isolation at every entry point, cursors bound to the
+ * key, document limits, the body limit, CSRF, production mode, and start-up refusals.
+ */
+import { spawn } from 'node:child_process';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { newCanary, startCanarySimulators } from '../helpers/resilience.js';
+
+const KEY_A = 'tenant-a-key-0123456789abcdef';
+const KEY_B = 'tenant-b-key-0123456789abcdef';
+const A = { authorization: `Bearer ${KEY_A}` };
+const B = { authorization: `Bearer ${KEY_B}` };
+
+const PAGE = `query Page($first: Int, $after: String, $filter: CallFilter) {
+  calls(first: $first, after: $after, filter: $filter) { nodes { id provider } pageInfo { endCursor hasNextPage } }
+}`;
+const fakeId = (provider: string, key: string) =>
+  Buffer.from(JSON.stringify(['Call', provider, 'default', key, Date.parse('2026-11-01T00:00:00Z')])).toString('base64url');
+
+describe('API keys and tenants', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      sims: () => startCanarySimulators(newCanary(), 25),
+      env: {
+        SWITCHBOARD_API_KEYS: `${KEY_A}:twenty2/default+unpod,${KEY_B}:cinnox/default+talkstack`,
+        SWITCHBOARD_MAX_QUERY_DEPTH: '4',
+        SWITCHBOARD_MAX_ALIASES: '5',
+        SWITCHBOARD_MAX_TOKENS: '400',
+      },
+    });
+  });
+  afterAll(() => h.stop());
+  beforeEach(() => h.resetCounters());
+
+  it.each([
+    ['no key', {}],
+    ['a wrong key', { authorization: 'Bearer not-a-key-of-this-server-123' }],
+    ['a key in the wrong scheme', { authorization: `Basic ${KEY_A}` }],
+  ])('answers 401 with %s, before any upstream request', async (_name, headers) => {
+    const res = await h.gql(PAGE, { first: 5 }, headers as Record<string, string>);
+    expect(res.status).toBe(401);
+    expect(res.body.errors![0]!.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(h.upstreamCount()).toBe(0);
+  });
+
+  it('a key scoped to twenty2/default+unpod sees only those, and nothing is asked of the others', async () => {
+    const res = await h.gql(PAGE, { first: 60 }, A);
+    expect(res.status).toBe(200);
+    expect(res.body.errors).toBeUndefined();
+    expect(new Set(res.body.data.calls.nodes.map((n: { provider: string }) => n.provider))).toEqual(new Set(['TWENTY2', 'UNPOD']));
+    expect(h.sims.cinnox.server.count()).toBe(0);
+    expect(h.sims.talkstack.server.count()).toBe(0);
+    // Filtering for a provider outside the scope gives an empty list, not the provider's calls.
+    const filtered = await h.gql(PAGE, { first: 5, filter: { providers: ['CINNOX'] } }, A);
+    expect(filtered.body).toEqual({ data: { calls: { nodes: [], pageInfo: { endCursor: null, hasNextPage: false } } } });
+    expect(h.sims.cinnox.server.count()).toBe(0);
+  });
+
+  it("another tenant's call id answers exactly like a missing id at every entry point, with no upstream request", async () => {
+    const theirs = await h.gql(PAGE, { first: 5, filter: { providers: ['CINNOX'] } }, B);
+    const foreignId: string = theirs.body.data.calls.nodes[0].id;
+    const missingId = fakeId('TWENTY2', 'no-such-call');
+    const entry = [
+      ['call', 'query($id: ID!) { call(id: $id) { id provider } }', (id: string) => ({ id })],
+      ['node', 'query($id: ID!) { node(id: $id) { id ... on Call { provider } } }', (id: string) => ({ id })],
+      ['nodes', 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', (id: string) => ({ ids: [id] })],
+      [
+        '_entities',
+        'query($r: [_Any!]!) { _entities(representations: $r) { ... on Call { id provider } } }',
+        (id: string) => ({ r: [{ __typename: 'Call', id }] }),
+      ],
+    ] as const;
+    for (const [name, query, vars] of entry) {
+      h.resetCounters();
+      const foreign = await h.gql(query, vars(foreignId), A);
+      expect({ name, count: h.sims.cinnox.server.count() + h.sims.talkstack.server.count() }).toEqual({ name, count: 0 });
+      const missing = await h.gql(query, vars(missingId), A);
+      expect({ name, status: foreign.status, body: foreign.body }).toEqual({ name, status: missing.status, body: missing.body });
+      expect(foreign.body.errors).toBeUndefined();
+      // The same id with the owner's key does resolve: the null above is the scope, not a bad id.
+      const own = await h.gql(query, vars(foreignId), B);
+      expect(JSON.stringify(own.body.data)).toContain(foreignId);
+    }
+  });
+
+  it("a cursor from key A is refused for key B with BAD_USER_INPUT (and B's providers get no request)", async () => {
+    const page = await h.gql(PAGE, { first: 3 }, A);
+    const cursor = page.body.data.calls.pageInfo.endCursor;
+    h.resetCounters();
+    const res = await h.gql(PAGE, { first: 3, after: cursor }, B);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toBeNull();
+    expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'after' });
+    expect(h.upstreamCount()).toBe(0);
+    // With its own key the cursor pages on.
+    const own = await h.gql(PAGE, { first: 3, after: cursor }, A);
+    expect(own.body.errors).toBeUndefined();
+  });
+
+  it('refuses documents over the depth, alias and token limits before any upstream request', async () => {
+    const deep = await h.gql('{ calls(first: 1) { edges { node { from { phoneNumber } } } } }', undefined, A);
+    expect(deep.status).toBe(400);
+    expect(deep.body.errors![0]!.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(deep.body.errors![0]!.message).toMatch(/depth/i);
+    const shallow = await h.gql('{ calls(first: 1) { nodes { from { phoneNumber } } } }', undefined, A);
+    expect(shallow.body.errors).toBeUndefined();
+    h.resetCounters();
+
+    const aliases = Array.from({ length: 6 }, (_, i) => `a${i}: calls(first: 1) { totalCount }`).join(' ');
+    const aliased = await h.gql(`{ ${aliases} }`, undefined, A);
+    expect(aliased.status).toBe(400);
+    expect(aliased.body.errors![0]!.message).toMatch(/alias/i);
+
+    const tokens = await h.gql(`{ calls(first: 1) { nodes { ${'id '.repeat(450)} } } }`, undefined, A);
+    expect(tokens.status).toBe(400);
+    expect(tokens.body.errors![0]!.message).toMatch(/token/i);
+    expect(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST']).toContain(tokens.body.errors![0]!.extensions!.code);
+
+    // A fragment bomb: 2^12 selections from a short document.
+    const fragments = ['fragment F0 on Call { id }'];
+    for (let i = 1; i <= 12; i++) fragments.push(`fragment F${i} on Call { ...F${i - 1} ...F${i - 1} }`);
+    const bomb = await h.gql(`{ call(id: "${fakeId('TWENTY2', 'x')}") { ...F12 } } ${fragments.join(' ')}`, undefined, A);
+    expect(bomb.status).toBe(400);
+    expect(bomb.body.errors![0]!.extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(h.upstreamCount()).toBe(0);
+  });
+
+  it('_entities with a bad id before an unknown __typename is one BAD_USER_INPUT, and the server lives on', async () => {
+    const res = await h.gql(
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on Call { id } } }',
+      { r: [{ __typename: 'Call', id: 'not-an-id' }, { __typename: 'Nope', id: 'x' }, 'just a string'] },
+      A,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.errors).toHaveLength(1);
+    expect(res.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'representations[1]' });
+    await new Promise((r) => setTimeout(r, 50)); // an unhandled rejection would surface here
+    const after = await h.gql('{ calls(first: 1) { nodes { id } } }', undefined, A);
+    expect(after.body.errors).toBeUndefined();
+  });
+
+  it('answers a body over SWITCHBOARD_MAX_BODY_BYTES with 413 JSON', async () => {
+    const query = `{ calls(first: 1) { nodes { id } } } # ${'x'.repeat(120_000)}`;
+    const res = await fetch(h.server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...A },
+      body: JSON.stringify({ query }),
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    const body = (await res.json()) as { errors: Array<{ message: string }> };
+    expect(body.errors[0]!.message).toMatch(/larger than 100000 bytes/);
+    expect(h.upstreamCount()).toBe(0);
+  });
+
+  it('keeps CSRF prevention on for POST and lets plain GET queries through', async () => {
+    const simplePost = await fetch(h.server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', ...A },
+      body: JSON.stringify({ query: '{ calls(first: 1) { nodes { id } } }' }),
+    });
+    expect(simplePost.status).toBe(400);
+    expect(await simplePost.text()).toMatch(/CSRF|content-type/i);
+    const get = await fetch(`${h.server.url}?query=${encodeURIComponent('{ calls(first: 1) { nodes { id } } }')}`, { headers: A });
+    expect(get.status).toBe(200);
+    expect(((await get.json()) as { data: unknown }).data).toBeTruthy();
+  });
+});
+
+describe('production mode', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      sims: () => startCanarySimulators(newCanary(), 10),
+      env: { NODE_ENV: 'production', SWITCHBOARD_API_KEYS: KEY_A },
+    });
+  });
+  afterAll(() => h.stop());
+
+  it('refuses introspection', async () => {
+    const res = await h.gql('{ __schema { types { name } } }', undefined, A);
+    expect(res.status).toBe(400);
+    expect(res.body.data).toBeUndefined();
+    expect(res.body.errors![0]!.message).toMatch(/introspection/i);
+  });
+
+  it('still serves _service { sdl } for composition', async () => {
+    const res = await h.gql('{ _service { sdl } }', undefined, A);
+    expect(res.status).toBe(200);
+    expect(res.body.data._service.sdl).toMatch(/type Call/);
+  });
+
+  it('hides field suggestions and stack traces in errors', async () => {
+    for (const query of ['{ cals { nodes { id } } }', '{ calls { nodez { id } } }', '{ call(id: 1) { idd } }']) {
+      const res = await h.gql(query, undefined, A);
+      expect(res.status).toBe(400);
+      expect(res.text).not.toMatch(/Did you mean/i);
+      expect(res.text).not.toMatch(/stacktrace|\s{4}at /);
+    }
+  });
+
+  it('serves no landing page', async () => {
+    const res = await fetch(h.server.url, { headers: { accept: 'text/html', ...A } });
+    expect(await res.text()).not.toMatch(/<html|graphiql|apollo/i);
+  });
+});
+
+describe('start-up refusals', () => {
+  it('loadConfig refuses production without keys unless anonymous access is allowed', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SWITCHBOARD_API_KEYS.*SWITCHBOARD_ALLOW_ANONYMOUS=true/);
+    expect(loadConfig({ NODE_ENV: 'production', SWITCHBOARD_ALLOW_ANONYMOUS: 'true' }).allowAnonymous).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', SWITCHBOARD_API_KEYS: KEY_A }).apiKeys).toHaveLength(1);
+  });
+
+  /** Runs the real entry point; resolves with its exit code and output. */
+  function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr, stdout });
+      });
+    });
+  }
+
+  it.each([
+    ['production without keys', { NODE_ENV: 'production' }, /SWITCHBOARD_API_KEYS/],
+    ['TWENTY2_USERNAME without a password', { TWENTY2_USERNAME: 'u', TWENTY2_WORKSPACE_ID: 'w' }, /TWENTY2_PASSWORD/],
+    [
+      'TWENTY2_BASE_URL=not-a-url',
+      { TWENTY2_USERNAME: 'u', TWENTY2_PASSWORD: 'p', TWENTY2_WORKSPACE_ID: 'w', TWENTY2_BASE_URL: 'not-a-url' },
+      /TWENTY2_BASE_URL/,
+    ],
+    ['a bad limit', { SWITCHBOARD_MAX_QUERY_DEPTH: 'deep' }, /SWITCHBOARD_MAX_QUERY_DEPTH/],
+  ])('%s: exits 1 with one line naming it, no stack trace', async (_name, env, names) => {
+    const result = await run(env as Record<string, string>);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(names);
+    expect(lines[0]).toMatch(/^switchboard: configuration error: /);
+    expect(result.stderr + result.stdout).not.toMatch(/\s{4}at |Error:/);
+  });
+});

@@ -1,0 +1,39 @@
+import { mapWithConcurrency } from '../../src/providers/pool.js';
+
+const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('mapWithConcurrency', () => {
+  it('keeps the input order and never runs more than the limit at once', async () => {
+    let running = 0;
+    let most = 0;
+    const result = await mapWithConcurrency(Array.from({ length: 40 }, (_, i) => i), 4, async (n) => {
+      running += 1;
+      most = Math.max(most, running);
+      await tick(n % 3);
+      running -= 1;
+      return n * 2;
+    });
+    expect(result).toEqual(Array.from({ length: 40 }, (_, i) => i * 2));
+    expect(most).toBe(4);
+  });
+
+  it('answers [] for no items without calling the task', async () => {
+    let calls = 0;
+    expect(await mapWithConcurrency([], 16, async () => ++calls)).toEqual([]);
+    expect(calls).toBe(0);
+  });
+
+  it('rejects with the first failure and starts nothing after it', async () => {
+    const started: number[] = [];
+    const failure = mapWithConcurrency(Array.from({ length: 20 }, (_, i) => i), 2, async (n) => {
+      started.push(n);
+      await tick(1);
+      if (n === 3) throw new Error('upstream 500');
+      return n;
+    });
+    await expect(failure).rejects.toThrow('upstream 500');
+    await tick(10);
+    // 0–3 ran; the worker beside 3 may have started one more before 3 failed.
+    expect(started.length).toBeLessThanOrEqual(5);
+  });
+});
