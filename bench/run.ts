@@ -29,7 +29,10 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 /** Fewer connections for 100-lookup queries: 10 × 100 upstream requests would only measure the queue. */
 const BATCH_CONNECTIONS = 2;
+/** At 50 ms upstream, 10 connections cap every system near 200 req/s: a′ loads the CPU instead. */
+const WIDE_CONNECTIONS = 100;
 const SERIAL_SAMPLES = 30;
+const WARMUP = 1;
 const LATENCIES = [0, 50] as const;
 const PROFILE = process.argv.includes('--profile');
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -162,10 +165,10 @@ async function serialMedian(target: Target, samples = SERIAL_SAMPLES): Promise<n
 }
 
 /** Load for DURATION seconds: autocannon for HTTP targets, a closed loop for custom ones. */
-async function load(target: Target, connections: number): Promise<{ rps: number; p50: number; p99: number; completed: number; errors: number }> {
+async function load(target: Target, connections: number, duration = DURATION): Promise<{ rps: number; p50: number; p99: number; completed: number; errors: number }> {
   if (target.custom) {
     const times: number[] = [];
-    const end = performance.now() + DURATION * 1000;
+    const end = performance.now() + duration * 1000;
     let errors = 0;
     await Promise.all(
       Array.from({ length: connections }, async () => {
@@ -176,13 +179,13 @@ async function load(target: Target, connections: number): Promise<{ rps: number;
         }
       }),
     );
-    return { rps: times.length / DURATION, p50: Math.round(median(times) * 10) / 10, p99: Math.round(percentile(times, 99) * 10) / 10, completed: times.length, errors };
+    return { rps: times.length / duration, p50: Math.round(median(times) * 10) / 10, p99: Math.round(percentile(times, 99) * 10) / 10, completed: times.length, errors };
   }
   let graphqlErrors = 0;
   const result = await autocannon({
     url: target.url,
     connections,
-    duration: DURATION,
+    duration,
     requests: [
       {
         method: target.method,
@@ -240,6 +243,8 @@ async function measure(
   if (probe.includes('"errors"')) throw new Error(`${system} ${scenario}: the probe answered with errors: ${probe.slice(0, 300)}`);
   const upstreamPerQuery = await upstreamTotal(stage.sims);
   const serialP50Ms = await serialMedian(target, target.custom ? 10 : SERIAL_SAMPLES);
+  await load(target, connections, WARMUP); // the same for every system: the JIT settles before measuring
+  await quiesce(stage.sims);
   resetPeakRss(stage.serverPid);
   const run = await load(target, connections);
   const rss = peakRss(stage.serverPid);
@@ -316,6 +321,9 @@ async function main(): Promise<void> {
     BENCH_CONNECTIONS: JSON.stringify(hello.connections),
     // The cache is off: these numbers are the layer's cost, comparable with a peer that has none.
     SWITCHBOARD_CACHE_MAX_ENTRIES: '0',
+    // The peer has no cap on requests in flight per upstream; the default (16) would make this a
+    // comparison of policies. Override with SWITCHBOARD_UPSTREAM_CONCURRENCY to bench another.
+    SWITCHBOARD_UPSTREAM_CONCURRENCY: process.env.SWITCHBOARD_UPSTREAM_CONCURRENCY ?? '100',
     // Scenario d sends 100 aliased call(id) fields; the default query limits allow 20.
     SWITCHBOARD_MAX_ALIASES: '200',
     SWITCHBOARD_MAX_TOKENS: '20000',
@@ -351,66 +359,72 @@ async function main(): Promise<void> {
 
   const scenarios: { name: string; target: Target; connections?: number }[] = [
     { name: 'a. one provider, calls(first: 20)', target: graphql(url, PAGE, { first: 20, filter: { providers: ['TWENTY2'] } }) },
+    { name: `a′. a with ${WIDE_CONNECTIONS} connections`, target: graphql(url, PAGE, { first: 20, filter: { providers: ['TWENTY2'] } }), connections: WIDE_CONNECTIONS },
     { name: 'b. four providers, calls(first: 20)', target: graphql(url, PAGE, { first: 20 }) },
     { name: 'c. page 10 of b, by cursor', target: graphql(url, PAGE, { first: 20, after: page10Cursor }) },
     { name: 'd. 100 × call(id) + outputParameters', target: graphql(url, lookups(twenty2Ids)), connections: BATCH_CONNECTIONS },
     { name: 'e. _entities, 100 representations', target: graphql(url, ENTITIES, { representations: mergedIds.map((id) => ({ __typename: 'Call', id })) }), connections: BATCH_CONNECTIONS },
   ];
 
-  const sequential: { latencyMs: number; queries: number; totalMs: number; upstream: number }[] = [];
-  for (const latencyMs of LATENCIES) {
-    await sims.rpc({ type: 'latency', ms: latencyMs });
-    log(`upstream latency ${latencyMs} ms`);
-    for (const s of scenarios) measurements.push(await measure(stage, s.name, 'switchboard', latencyMs, s.target, s.connections));
-    // d′: the same 100 lookups as 100 queries, one after another.
-    const single = `query One($id: ID!) { call(id: $id) { id status outputParameters } }`;
-    await quiesce(sims);
-    await sims.rpc({ type: 'reset' });
-    const t0 = performance.now();
-    for (const id of twenty2Ids) await gqlData(url, single, { id });
-    sequential.push({ latencyMs, queries: twenty2Ids.length, totalMs: Math.round(performance.now() - t0), upstream: await upstreamTotal(sims) });
-  }
-
   // The floor: the simulator called directly.
   const { url: simUrl, authorization, workspaceId } = hello.twenty2;
   const simHeaders = { authorization, 'x-workspace-id': workspaceId };
-  const direct: Target[] = [
-    { url: `${simUrl}/call/logs?page=1&limit=20`, method: 'GET', headers: simHeaders },
-    {
-      url: simUrl,
-      method: 'GET',
-      headers: simHeaders,
-      custom: async () => {
-        await Promise.all(
-          twenty2ProviderIds.map(async (id) => {
-            const response = await fetch(`${simUrl}/call/detail?call_id=${id}`, { headers: simHeaders });
-            await response.text();
-          }),
-        );
-      },
+  const directPage: Target = { url: `${simUrl}/call/logs?page=1&limit=20`, method: 'GET', headers: simHeaders };
+  const directLookups: Target = {
+    url: simUrl,
+    method: 'GET',
+    headers: simHeaders,
+    custom: async () => {
+      await Promise.all(
+        twenty2ProviderIds.map(async (id) => {
+          const response = await fetch(`${simUrl}/call/detail?call_id=${id}`, { headers: simHeaders });
+          await response.text();
+        }),
+      );
     },
-  ];
-  const simPid = sims.process.pid!;
-  for (const latencyMs of LATENCIES) {
-    await sims.rpc({ type: 'latency', ms: latencyMs });
-    measurements.push(await measure({ sims, serverPid: simPid }, 'a. one provider, list page of 20', 'direct', latencyMs, direct[0]!));
-    measurements.push(await measure({ sims, serverPid: simPid }, 'd. 100 detail requests in parallel', 'direct', latencyMs, direct[1]!, BATCH_CONNECTIONS));
-  }
+  };
+  const simStage = { sims, serverPid: sims.process.pid! };
 
-  // The peer.
+  // The peer, started once; measured right after Switchboard at each latency so that both see the
+  // same machine (other load on a shared machine drifts over minutes).
   let peer: Peer | null = null;
   let peerUnavailable: string | null = null;
   try {
     peer = await startPeer(hello.twenty2, log);
-    const peerStage = { sims, serverPid: peer.pid };
-    for (const latencyMs of LATENCIES) {
-      await sims.rpc({ type: 'latency', ms: latencyMs });
-      measurements.push(await measure(peerStage, 'a. one provider, list page of 20', 'peer', latencyMs, graphql(peer.url, PEER_PAGE)));
-      measurements.push(await measure(peerStage, 'd. 100 lookups + output_parameters', 'peer', latencyMs, graphql(peer.url, peerLookups(twenty2ProviderIds)), BATCH_CONNECTIONS));
-    }
   } catch (error) {
     peerUnavailable = (error as Error).message;
     log(`peer unavailable: ${peerUnavailable}`);
+  }
+
+  const sequential: { latencyMs: number; queries: number; totalMs: number; upstream: number }[] = [];
+  try {
+    for (const latencyMs of LATENCIES) {
+      await sims.rpc({ type: 'latency', ms: latencyMs });
+      log(`upstream latency ${latencyMs} ms`);
+      for (const s of scenarios) measurements.push(await measure(stage, s.name, 'switchboard', latencyMs, s.target, s.connections));
+      // d′: the same 100 lookups as 100 queries, one after another.
+      const single = `query One($id: ID!) { call(id: $id) { id status outputParameters } }`;
+      await quiesce(sims);
+      await sims.rpc({ type: 'reset' });
+      const t0 = performance.now();
+      for (const id of twenty2Ids) await gqlData(url, single, { id });
+      sequential.push({ latencyMs, queries: twenty2Ids.length, totalMs: Math.round(performance.now() - t0), upstream: await upstreamTotal(sims) });
+
+      measurements.push(await measure(simStage, 'a. one provider, list page of 20', 'direct', latencyMs, directPage));
+      measurements.push(await measure(simStage, `a′. a with ${WIDE_CONNECTIONS} connections`, 'direct', latencyMs, directPage, WIDE_CONNECTIONS));
+      measurements.push(await measure(simStage, 'd. 100 detail requests in parallel', 'direct', latencyMs, directLookups, BATCH_CONNECTIONS));
+      if (peer && !peerUnavailable) {
+        try {
+          const peerStage = { sims, serverPid: peer.pid };
+          measurements.push(await measure(peerStage, 'a. one provider, list page of 20', 'peer', latencyMs, graphql(peer.url, PEER_PAGE)));
+          measurements.push(await measure(peerStage, `a′. a with ${WIDE_CONNECTIONS} connections`, 'peer', latencyMs, graphql(peer.url, PEER_PAGE), WIDE_CONNECTIONS));
+          measurements.push(await measure(peerStage, 'd. 100 lookups + output_parameters', 'peer', latencyMs, graphql(peer.url, peerLookups(twenty2ProviderIds)), BATCH_CONNECTIONS));
+        } catch (error) {
+          peerUnavailable = (error as Error).message;
+          log(`peer unavailable: ${peerUnavailable}`);
+        }
+      }
+    }
   } finally {
     await peer?.stop();
   }
@@ -437,7 +451,7 @@ async function main(): Promise<void> {
     measurements.find((m) => m.system === system && m.scenario.startsWith(prefix) && m.latencyMs === latencyMs);
   const ratio = (a?: number, b?: number) => (a !== undefined && b ? Math.round((a / b) * 100) / 100 : null);
   const ratios = LATENCIES.flatMap((latencyMs) =>
-    (['a', 'd'] as const).map((s) => {
+    (['a', 'a′', 'd'] as const).map((s) => {
       const sb = find('switchboard', `${s}.`, latencyMs);
       const peerM = find('peer', `${s}.`, latencyMs);
       const directM = find('direct', `${s}.`, latencyMs);
@@ -469,9 +483,10 @@ async function main(): Promise<void> {
     command: `npm run bench${PROFILE ? ' -- --profile' : ''}`,
     machine: machine(),
     durationSeconds: DURATION,
+    concurrency: switchboardEnv.SWITCHBOARD_UPSTREAM_CONCURRENCY,
     connections: CONNECTIONS,
     batchConnections: BATCH_CONNECTIONS,
-    settings: 'cache off (SWITCHBOARD_CACHE_MAX_ENTRIES=0); SWITCHBOARD_MAX_ALIASES=200, SWITCHBOARD_MAX_TOKENS=20000, SWITCHBOARD_MAX_QUERY_COST=1000000 for scenario d; other settings default',
+    settings: { ...switchboardEnv, BENCH_CONNECTIONS: 'the four simulators' },
     measurements,
     sequentialLookups: sequential,
     deepPageUpstreamRequests: deepPage,
@@ -485,7 +500,10 @@ async function main(): Promise<void> {
   const markdown = renderMarkdown(results);
   writeFileSync(join(RESULTS, 'latest.md'), markdown);
   // A plain run overwrites latest.*; the last profile's summary stays in profile.md.
-  if (profile) writeFileSync(join(RESULTS, 'profile.md'), markdown.slice(markdown.indexOf('**CPU profile**')));
+  if (profile) {
+    const header = markdown.split('\n')[2];
+    writeFileSync(join(RESULTS, 'profile.md'), `# CPU profile\n\n${header}\n\n${markdown.slice(markdown.indexOf('**CPU profile**'))}`);
+  }
   process.stdout.write(`\n${markdown}`);
   if (profile && existsSync(profileDir)) log(`profile: ${profile.file}`);
 }
@@ -495,6 +513,7 @@ function renderMarkdown(r: {
   command: string;
   machine: ReturnType<typeof machine>;
   durationSeconds: number;
+  concurrency: string;
   connections: number;
   batchConnections: number;
   measurements: Measurement[];
@@ -509,7 +528,7 @@ function renderMarkdown(r: {
   const lines = [
     `# Switchboard benchmark`,
     ``,
-    `${r.date.slice(0, 16).replace('T', ' ')} UTC · \`${r.command}\` · ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB · Node ${m.node} · ${r.durationSeconds} s per scenario, ${r.connections} connections (${r.batchConnections} for 100-lookup queries) · Switchboard's cache off, alias/token/cost limits raised for scenario d, other settings default`,
+    `${r.date.slice(0, 16).replace('T', ' ')} UTC · \`${r.command}\` · ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB · Node ${m.node} · ${r.durationSeconds} s per scenario, ${r.connections} connections (${r.batchConnections} for 100-lookup queries) · Switchboard: cache off, SWITCHBOARD_UPSTREAM_CONCURRENCY=${r.concurrency} (the peer has no cap), alias/token/cost limits raised for scenario d, other settings default`,
     ``,
     `| system | scenario | upstream latency | req/s | p50 ms | p99 ms | serial p50 ms | upstream req/query | errors | peak RSS MB |`,
     `|---|---|--:|--:|--:|--:|--:|--:|--:|--:|`,
@@ -518,7 +537,7 @@ function renderMarkdown(r: {
         `| ${x.system} | ${x.scenario} | ${x.latencyMs} ms | ${x.requestsPerSecond} | ${x.p50Ms} | ${x.p99Ms} | ${x.serialP50Ms} | ${x.upstreamPerQuery} | ${x.errors} | ${x.peakRssMb ?? 'n/a'} |`,
     ),
     ``,
-    `Serial p50: median of ${SERIAL_SAMPLES} sequential requests without load (10 for the direct lookup batch). Peak RSS is the serving process's (Switchboard, hive-gateway; for "direct", the simulators').`,
+    `Serial p50: median of ${SERIAL_SAMPLES} sequential requests without load (10 for the direct lookup batch), measured before a ${WARMUP} s warm-up and the measured load. Peak RSS is the serving process's (Switchboard, hive-gateway; for "direct", the simulators').`,
     ``,
     `**Ratios** (requests/s; added ms = serial p50 above the direct call):`,
     ``,
@@ -526,7 +545,7 @@ function renderMarkdown(r: {
     `|---|--:|--:|--:|--:|--:|`,
     ...r.ratios.map(
       (x) =>
-        `| ${x.scenario === 'a' ? 'a. one provider, page of 20' : 'd. 100 lookups'} | ${x.latencyMs} ms | ${x.switchboardOverPeerRps ?? 'n/a'} | ${x.switchboardOverDirectRps ?? 'n/a'} | ${x.addedSerialMs.switchboard ?? 'n/a'} | ${x.addedSerialMs.peer ?? 'n/a'} |`,
+        `| ${{ a: 'a. one provider, page of 20', 'a′': `a′. the same, ${WIDE_CONNECTIONS} connections`, d: 'd. 100 lookups' }[x.scenario]} | ${x.latencyMs} ms | ${x.switchboardOverPeerRps ?? 'n/a'} | ${x.switchboardOverDirectRps ?? 'n/a'} | ${x.addedSerialMs.switchboard ?? 'n/a'} | ${x.addedSerialMs.peer ?? 'n/a'} |`,
     ),
     ``,
     r.peer.available ? `Peer: GraphQL Mesh compose + Hive Gateway over OpenAPI (bench/peer/).` : `Peer: **unavailable** — ${r.peer.reason}`,

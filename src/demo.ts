@@ -20,12 +20,28 @@ export interface Simulators {
   close(): Promise<void>;
 }
 
-/** `count`: calls per simulator (about 300 by default); tests use fewer for speed. */
-export async function startSimulators(options: { count?: number } = {}): Promise<Simulators> {
-  const twenty2 = createTwenty2Simulator({ count: options.count });
-  const unpod = createUnpodSimulator({ count: options.count });
-  const cinnox = createCinnoxSimulator({ count: options.count });
-  const talkstack = createTalkStackSimulator({ count: options.count });
+type CredentialsOf<F extends (options: { credentials?: object }) => unknown> = NonNullable<
+  Parameters<F>[0]
+>['credentials'];
+
+export interface SimulatorOptions {
+  /** Calls per simulator (about 300 by default); tests use fewer for speed. */
+  count?: number;
+  /** Credentials the simulators accept (and the connections send) instead of the demo ones. */
+  credentials?: {
+    twenty2?: CredentialsOf<typeof createTwenty2Simulator>;
+    unpod?: CredentialsOf<typeof createUnpodSimulator>;
+    cinnox?: CredentialsOf<typeof createCinnoxSimulator>;
+    talkstack?: CredentialsOf<typeof createTalkStackSimulator>;
+  };
+}
+
+export async function startSimulators(options: SimulatorOptions = {}): Promise<Simulators> {
+  const { count, credentials = {} } = options;
+  const twenty2 = createTwenty2Simulator({ count, credentials: credentials.twenty2 });
+  const unpod = createUnpodSimulator({ count, credentials: credentials.unpod });
+  const cinnox = createCinnoxSimulator({ count, credentials: credentials.cinnox });
+  const talkstack = createTalkStackSimulator({ count, credentials: credentials.talkstack });
   const servers = [twenty2.server, unpod.server, cinnox.server, talkstack.server];
   const [t2, up, cx, ts] = await Promise.all(servers.map((s) => s.start()));
   const connections: ConnectionConfig[] = [

@@ -60,6 +60,14 @@ export function toCallQuery(filter: CallFilter | null | undefined): CallQuery {
   };
 }
 
+/** No condition but (perhaps) providers: a provider's unfiltered total counts it exactly. */
+export const isUnfiltered = (query: CallQuery): boolean =>
+  query.direction === null &&
+  query.statuses === null &&
+  query.startedAfter === null &&
+  query.startedBefore === null &&
+  query.phoneNumber === null;
+
 /** Whether a connection of `provider` can hold matching calls at all. */
 export const includesProvider = (query: CallQuery, provider: Provider): boolean =>
   query.providers === null || query.providers.includes(provider);

@@ -2,7 +2,7 @@
  * The interface every provider adapter implements. The core (src/calls/) pages, merges and filters
  * through it and never sees a provider's field names; an adapter never sees another provider.
  */
-import type { CallDetails, CallRecord, CallStatus, ConnectionRef } from '../calls/model.js';
+import type { CallDetails, CallDirection, CallRecord, CallStatus, ConnectionRef } from '../calls/model.js';
 import type { CallQuery } from '../calls/filter.js';
 
 /** Where a list request starts: a page number (0-based) or the provider's continuation token. */
@@ -91,4 +91,16 @@ export function singleStatusWord(
   if (statuses.includes('UNKNOWN')) return null;
   const words = wordsFor(table, statuses);
   return words.length === 1 ? (words[0] as string) : null;
+}
+
+/** "inbound" / "outbound" in any case; anything else means the provider does not tell. */
+export function directionFromWord(word: string | null | undefined): CallDirection | null {
+  switch (word?.trim().toLowerCase()) {
+    case 'inbound':
+      return 'INBOUND';
+    case 'outbound':
+      return 'OUTBOUND';
+    default:
+      return null;
+  }
 }

@@ -1,3 +1,4 @@
+import { directionFromWord } from '../../src/providers/provider.js';
 import type { CallStatus } from '../../src/calls/model.js';
 import {
   STATUS_TABLE,
@@ -5,7 +6,7 @@ import {
   toCallDetails,
   toCallRecord,
   toDetailedCallRecord,
-  toDirection,
+
   toParty,
   type Twenty2MapContext,
 } from '../../src/providers/twenty2/map.js';
@@ -203,7 +204,7 @@ describe('Twenty2 direction', () => {
     ['', null],
     [null, null],
   ])('%p → %p', (word, direction) => {
-    expect(toDirection(word)).toBe(direction);
+    expect(directionFromWord(word)).toBe(direction);
   });
 });
 

@@ -1,9 +1,10 @@
+import { directionFromWord } from '../../src/providers/provider.js';
 import type { CallStatus } from '../../src/calls/model.js';
 import { statusWordFor } from '../../src/providers/unpod/client.js';
 import {
   STATUS_TABLE,
   derivedKey,
-  mapDirection,
+
   parseDuration,
   rowKey,
   toCallRecord,
@@ -150,7 +151,7 @@ describe('Unpod field mapping', () => {
     ['web', null],
     [null, null],
   ])('direction %j → %j', (word, direction) => {
-    expect(mapDirection(word)).toBe(direction);
+    expect(directionFromWord(word)).toBe(direction);
   });
 });
 

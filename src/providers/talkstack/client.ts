@@ -3,7 +3,7 @@
  * opaque token with whole-UTC-day time filters; POST /call fetches one call by sid. Both answer
  * complete call data objects, so no detail request is ever needed.
  */
-import type { CallQuery } from '../../calls/filter.js';
+import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
 import type { CallRecord, CallStatus } from '../../calls/model.js';
 import type { ConnectionHttp } from '../http.js';
 import { mapWithConcurrency } from '../pool.js';
@@ -83,13 +83,7 @@ export class TalkStackAdapter implements ProviderAdapter {
 
   /** Only the empty filter: the date filters are whole days and the phone filter is one-sided. */
   appliesExactly(query: CallQuery): boolean {
-    return (
-      query.direction === null &&
-      query.statuses === null &&
-      query.startedAfter === null &&
-      query.startedBefore === null &&
-      query.phoneNumber === null
-    );
+    return isUnfiltered(query);
   }
 
   async list(request: ListRequest): Promise<ListResult> {

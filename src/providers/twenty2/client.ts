@@ -4,7 +4,7 @@
  * down and the core resumes walks by offset.
  */
 import type { CallDetails, CallRecord } from '../../calls/model.js';
-import type { CallQuery } from '../../calls/filter.js';
+import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
 import { UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
 import { mapWithConcurrency } from '../pool.js';
@@ -68,13 +68,7 @@ export class Twenty2Adapter implements ProviderAdapter {
 
   /** Nothing is pushed down, so Twenty2's total counts the query's calls only for an empty query. */
   appliesExactly(query: CallQuery): boolean {
-    return (
-      query.direction === null &&
-      query.statuses === null &&
-      query.startedAfter === null &&
-      query.startedBefore === null &&
-      query.phoneNumber === null
-    );
+    return isUnfiltered(query);
   }
 
   /** One page of /call/logs; `from`, `until` and the query are ignored (no list filters). */

@@ -13,7 +13,7 @@ import type {
   Money,
 } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
-import { mapStatus } from '../provider.js';
+import { mapStatus, directionFromWord } from '../provider.js';
 import { parseInstant, type Twenty2Call, type Twenty2Detail, type Twenty2Media } from './schema.js';
 
 /** The contract's Twenty2 row; any other word (e.g. "voicemail_detected") is UNKNOWN. */
@@ -48,16 +48,6 @@ export function parseCost(text: string | null | undefined): Money | null {
   return { amount, currency: currency.toUpperCase() };
 }
 
-export function toDirection(word: string | null | undefined): CallDirection | null {
-  switch (word?.trim().toLowerCase()) {
-    case 'inbound':
-      return 'INBOUND';
-    case 'outbound':
-      return 'OUTBOUND';
-    default:
-      return null;
-  }
-}
 
 /** Whole seconds; negative or non-finite values are not durations. */
 export function toSeconds(value: number | null | undefined): number | null {
@@ -78,7 +68,7 @@ export function toCallRecord(row: Twenty2Call, context: Twenty2MapContext): Call
     connection: context.ref.connection,
     key: row.call_id,
     providerCallId: row.call_id,
-    direction: toDirection(row.direction),
+    direction: directionFromWord(row.direction),
     status: mapStatus(STATUS_TABLE, row.status),
     providerStatus: row.status,
     from: toParty(row.caller_phone, context.phoneRegion),

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { CallDetails, CallDirection, CallParty, CallRecord, CallStatus } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
-import { mapStatus } from '../provider.js';
+import { mapStatus, directionFromWord } from '../provider.js';
 import type { UnpodRow } from './schema.js';
 import { parseInstant } from './time.js';
 
@@ -60,16 +60,6 @@ export function parseDuration(value: number | string | null | undefined): number
   return null;
 }
 
-export function mapDirection(callType: string | null | undefined): CallDirection | null {
-  switch (callType?.trim().toLowerCase()) {
-    case 'inbound':
-      return 'INBOUND';
-    case 'outbound':
-      return 'OUTBOUND';
-    default:
-      return null;
-  }
-}
 
 /** Unpod sends E.164 ("+911234567890"); the country comes from the number. */
 export function toParty(raw: string | number | null | undefined): CallParty {
@@ -99,7 +89,7 @@ export function toCallRecord(row: UnpodRow, context: UnpodMapContext): CallRecor
     connection: context.connection,
     key: rowKey(row, context.orgHandle),
     providerCallId: text(row.id),
-    direction: mapDirection(row.call_type),
+    direction: directionFromWord(row.call_type),
     status: mapStatus(STATUS_TABLE, row.call_status),
     providerStatus: row.call_status,
     from: toParty(row.source_number),
