@@ -30,6 +30,12 @@ async function main(): Promise<void> {
     : `serving ${config.connections.map((c) => `${c.provider.toLowerCase()}/${c.connection}`).join(', ')}`;
   logger.info({ mode: simulators ? 'demo' : 'configured', access }, `Switchboard ${mode}; ${access}`);
 
+  // A safety net, not a handler: a rejection nobody awaited is a bug; log it (no secrets are in
+  // errors) and keep serving instead of letting Node 20 end the process.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
+
   const server = await startSwitchboard({ config, logger });
   logger.info({ url: server.url }, `GraphQL at ${server.url}`);
 

@@ -22,7 +22,15 @@ function pageSize(name: 'first' | 'last', value: number | null | undefined): num
   return value;
 }
 
-export async function callsPage(args: QueryCallsArgs, ctx: RequestContext): Promise<CallPage> {
+/**
+ * `countTotal`: the query selects `totalCount`. A page after (or before) a cursor cannot reuse its
+ * own responses' counts, so the count requests then go out alongside the page, not after it.
+ */
+export async function callsPage(
+  args: QueryCallsArgs,
+  ctx: RequestContext,
+  options: { countTotal?: boolean } = {},
+): Promise<CallPage> {
   const first = pageSize('first', args.first);
   const last = pageSize('last', args.last);
   if (first !== null && last !== null) {
@@ -38,6 +46,10 @@ export async function callsPage(args: QueryCallsArgs, ctx: RequestContext): Prom
   const size = (backward ? last : first) ?? DEFAULT_PAGE_SIZE;
 
   const connections = ctx.visible.filter((c) => includesProvider(query, c.adapter.provider));
+  const anchored = (backward ? before : after) !== null;
+  let total: Promise<number | null> | undefined =
+    options.countTotal && anchored ? totalCount(ctx, connections, query, []) : undefined;
+  total?.catch(() => {}); // awaited by the totalCount resolver; never an unhandled rejection meanwhile
   // Registered before the first await: look-ups of sibling root fields wait for these rows.
   const merged = await ctx.loaders.listing(
     mergePage({
@@ -64,7 +76,6 @@ export async function callsPage(args: QueryCallsArgs, ctx: RequestContext): Prom
     return { cursor: cursors.encode(payload, binding), node: row.call };
   });
 
-  let total: Promise<number | null> | undefined;
   return {
     edges,
     nodes: edges.map((e) => e.node),

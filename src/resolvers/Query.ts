@@ -1,11 +1,12 @@
 import type { QueryResolvers } from '../__generated__/resolvers-types.js';
 import { callsPage } from '../calls/connection.js';
+import { selects } from './selection.js';
 import { MAX_IDS, findCall } from '../calls/lookup.js';
 import type { CallRecord } from '../calls/model.js';
 import { BadInputError } from '../errors.js';
 
 export const Query: QueryResolvers = {
-  calls: (_root, args, ctx) => callsPage(args, ctx),
+  calls: (_root, args, ctx, info) => callsPage(args, ctx, { countTotal: selects(info, 'totalCount') }),
   call: (_root, { id }, ctx) => findCall(id, ctx, 'id'),
   node: (_root, { id }, ctx) => findCall(id, ctx, 'id'),
   nodes: (_root, { ids }, ctx) => {

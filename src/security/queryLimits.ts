@@ -27,8 +27,8 @@ export interface QueryLimits {
 
 export const defaultQueryLimits: QueryLimits = {
   maxDepth: 10,
-  maxAliases: 20,
-  maxTokens: 2_000,
+  maxAliases: 100,
+  maxTokens: 10_000,
   maxCost: 5_000,
   maxDirectives: 20,
   maxSelections: 2_000,

@@ -121,7 +121,7 @@ describe('calls', () => {
     // call(id) and node(id) on a sample from each provider, aliased in one query.
     const sample = rank.flatMap((p) => edges.filter((e) => e.node.provider === p).slice(0, 5));
     for (let start = 0; start < sample.length; start += 10) {
-      const chunk = sample.slice(start, start + 10); // 20 aliases: the default alias limit
+      const chunk = sample.slice(start, start + 10);
       const query = `{ ${chunk.map((e, i) => `c${i}: call(id: "${e.node.id}") { id startedAt } n${i}: node(id: "${e.node.id}") { id }`).join(' ')} }`;
       const res = await h.gql(query);
       expect(res.body.errors).toBeUndefined();

@@ -139,6 +139,19 @@ describe('filters and totalCount', () => {
     expect(await count({})).toBeNull();
   });
 
+  it('counts the same on a page reached by cursor, with one extra request per connection', async () => {
+    const filter = { providers: ['UNPOD', 'TWENTY2'] };
+    const QUERY = `query($after: String, $filter: CallFilter) { calls(first: 5, after: $after, filter: $filter) { totalCount pageInfo { endCursor } } }`;
+    const first = await ok({ filter }, QUERY);
+    h.resetCounters();
+    const second = await ok({ filter, after: first.pageInfo.endCursor }, QUERY);
+    expect(second.totalCount).toBe(first.totalCount);
+    expect(second.totalCount).toBe(applyFilter(allCalls(h.sims), filter).length);
+    // One page request and one count request per connection.
+    expect(h.sims.unpod.server.count()).toBe(2);
+    expect(h.sims.twenty2.server.count()).toBe(2);
+  });
+
   it('sends no request to a provider the filter excludes', async () => {
     h.resetCounters();
     await ok({ first: 10, filter: { providers: ['UNPOD', 'CINNOX'] } });
