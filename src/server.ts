@@ -162,6 +162,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     schema: guardEntities(createSchema()),
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
+    // src/index.ts owns SIGINT/SIGTERM: it stops the server, then the demo simulators, then exits 0.
+    stopOnTerminationSignals: false,
     csrfPrevention: true,
     validationRules: protection.validationRules,
     parseOptions: protection.parseOptions,
