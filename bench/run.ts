@@ -13,7 +13,7 @@
  * BENCH_DURATION (seconds per scenario, default 5), BENCH_CONNECTIONS (default 10).
  * Writes bench/results/latest.json and bench/results/latest.md.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,6 +24,7 @@ import { type ProfileSummary, summariseProfile } from './profile.js';
 import type { SimsHello } from './sims.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
 const RESULTS = join(HERE, 'results');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -74,10 +75,21 @@ class Child {
   }
 }
 
-const tsChild = (file: string, env: Record<string, string> = {}, execArgv: string[] = []) =>
+/**
+ * The children run compiled JavaScript (bench/tsconfig.json → dist/), as `npm start` deploys
+ * Switchboard: under tsx, its helpers (esbuild's keepNames `__name` on every closure) and source
+ * maps cost about 15% of requests/s on scenario a (measured, 2026-11-23).
+ */
+function buildChildren(): void {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const built = spawnSync(process.execPath, [tsc, '-p', join(HERE, 'tsconfig.json')], { cwd: ROOT, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`tsc -p bench/tsconfig.json failed: ${(built.stdout + built.stderr).trim().split('\n').slice(0, 5).join(' | ')}`);
+}
+
+const jsChild = (file: string, env: Record<string, string> = {}) =>
   new Child(
-    fork(join(HERE, file), {
-      execArgv: ['--import', 'tsx', ...execArgv],
+    fork(join(ROOT, 'dist', 'bench', file.replace(/\.ts$/, '.js')), {
+      execArgv: [],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
@@ -274,7 +286,7 @@ const PAGE = `query Page($first: Int, $after: String, $filter: CallFilter) {
     pageInfo { hasNextPage endCursor }
   }
 }`;
-// totalCount may cost a count request per connection after the page (src/calls/connection.ts):
+// totalCount may cost a count request per counting connection beside the page (src/calls/connection.ts):
 // measured apart, in the deep-page counts, so the scenarios time the merge itself.
 const PAGE_WITH_TOTAL = PAGE.replace('pageInfo { hasNextPage endCursor }', 'pageInfo { hasNextPage endCursor } totalCount');
 const lookups = (ids: string[]) =>
@@ -313,7 +325,8 @@ async function main(): Promise<void> {
   const started = new Date();
   log(`Switchboard benchmark: ${DURATION} s per scenario, ${CONNECTIONS} connections (${BATCH_CONNECTIONS} for 100-lookup queries)`);
 
-  const sims = tsChild('sims.ts');
+  buildChildren();
+  const sims = jsChild('sims.ts');
   const hello = (await sims.ready) as SimsHello;
   const profileDir = join(RESULTS, 'profile.tmp');
   const switchboardEnv = {
@@ -329,7 +342,7 @@ async function main(): Promise<void> {
     SWITCHBOARD_MAX_TOKENS: '20000',
     SWITCHBOARD_MAX_QUERY_COST: '1000000',
   };
-  const switchboard = tsChild('switchboard.ts', switchboardEnv);
+  const switchboard = jsChild('switchboard.ts', switchboardEnv);
   const { url } = (await switchboard.ready) as { url: string };
   const stage: Stage = { sims, serverPid: switchboard.process.pid! };
   const measurements: Measurement[] = [];
@@ -548,9 +561,9 @@ function renderMarkdown(r: {
         `| ${{ a: 'a. one provider, page of 20', 'a′': `a′. the same, ${WIDE_CONNECTIONS} connections`, d: 'd. 100 lookups' }[x.scenario]} | ${x.latencyMs} ms | ${x.switchboardOverPeerRps ?? 'n/a'} | ${x.switchboardOverDirectRps ?? 'n/a'} | ${x.addedSerialMs.switchboard ?? 'n/a'} | ${x.addedSerialMs.peer ?? 'n/a'} |`,
     ),
     ``,
-    r.peer.available ? `Peer: GraphQL Mesh compose + Hive Gateway over OpenAPI (bench/peer/).` : `Peer: **unavailable** — ${r.peer.reason}`,
+    r.peer.available ? `How each runs: Switchboard as compiled JavaScript (\`node dist/bench/switchboard.js\`, built by tsc from bench/tsconfig.json; no transpiler at request time), NODE_ENV=production, SWITCHBOARD_ALLOW_ANONYMOUS=true, one process; the peer: GraphQL Mesh compose + Hive Gateway over OpenAPI (bench/peer/), \`hive-gateway supergraph --fork 1\`, NODE_ENV=production, one process; the simulators: compiled JavaScript in their own process.` : `Peer: **unavailable** — ${r.peer.reason}`,
     ``,
-    `**Deep page**: upstream requests for one merged \`calls(first: 20)\` query: page 1 = ${r.deepPageUpstreamRequests['page 1']}, page 10 (by cursor) = ${r.deepPageUpstreamRequests['page 10']}; selecting \`totalCount\` too: page 1 = ${r.deepPageUpstreamRequests['page 1 with totalCount']}, page 10 = ${r.deepPageUpstreamRequests['page 10 with totalCount']} (counts the page's own responses did not report are asked for after it).`,
+    `**Deep page**: upstream requests for one merged \`calls(first: 20)\` query: page 1 = ${r.deepPageUpstreamRequests['page 1']}, page 10 (by cursor) = ${r.deepPageUpstreamRequests['page 10']}; selecting \`totalCount\` too: page 1 = ${r.deepPageUpstreamRequests['page 1 with totalCount']}, page 10 = ${r.deepPageUpstreamRequests['page 10 with totalCount']} (a count only from providers that report one — here none for CINNOX and TalkStack, so totalCount is null without asking; on a page reached by cursor the counts go out beside the page).`,
     ``,
     `**Same 100 lookups, one query each, sequentially**: ${r.sequentialLookups.map((s) => `${s.latencyMs} ms upstream: ${s.queries} requests, ${s.totalMs} ms, ${s.upstream} upstream requests`).join('; ')}.`,
     ``,

@@ -6,8 +6,9 @@
 import type { CallCache } from './calls/cache.js';
 import { CallLoaders, type BatchObserver } from './calls/loaders.js';
 import type { CursorCodec } from './calls/cursor.js';
-import type { ConnectionRef } from './calls/model.js';
+import { type ConnectionRef, connectionLabel } from './calls/model.js';
 import type { UpstreamError } from './errors.js';
+import type { UpstreamEvent } from './providers/http.js';
 import type { Connection, ConnectionRegistry } from './providers/index.js';
 
 /** Process-wide parts, built once at start-up. */
@@ -32,6 +33,8 @@ export interface RequestContext {
   scopeId: string;
   loaders: CallLoaders;
   upstreamFailures: UpstreamFailureReport[];
+  /** Upstream requests this request made, per connection label (retries included); for its log line. */
+  upstreamRequests: Record<string, number>;
   /** The visible connection for `ref`, or undefined (unknown, or another tenant's). */
   connection(ref: ConnectionRef): Connection | undefined;
 }
@@ -40,17 +43,25 @@ export function createRequestContext(
   services: Services,
   access: { scopeId: string; scope: readonly string[] | null },
 ): RequestContext {
-  const visible = services.registry.connections.filter((c) => isVisible(c.label, access.scope));
-  const labels = new Set(visible.map((c) => c.label));
+  const upstreamRequests: Record<string, number> = {};
+  const count = (event: UpstreamEvent) => {
+    const label = connectionLabel(event);
+    upstreamRequests[label] = (upstreamRequests[label] ?? 0) + 1;
+  };
+  // This request's own view of each connection: its upstream requests are counted here.
+  const visible = services.registry.connections
+    .filter((c) => isVisible(c.label, access.scope))
+    .map((c) => c.forRequest(count));
+  const byLabel = new Map(visible.map((c) => [c.label, c]));
   return {
     services,
     visible,
     scopeId: access.scopeId,
     loaders: new CallLoaders(services.observeBatch, services.cache ?? null),
     upstreamFailures: [],
+    upstreamRequests,
     connection(ref) {
-      const connection = services.registry.get(ref);
-      return connection && labels.has(connection.label) ? connection : undefined;
+      return byLabel.get(connectionLabel(ref));
     },
   };
 }

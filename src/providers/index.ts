@@ -14,6 +14,12 @@ export interface Connection {
   label: string;
   adapter: ProviderAdapter;
   http: ConnectionHttp;
+  /**
+   * This connection for one GraphQL request: an adapter over `http.forRequest(observe)`, so the
+   * request's upstream events reach `observe`. Adapters hold no state past their constructor,
+   * so building one per request shares everything that matters (breaker, cap, sockets).
+   */
+  forRequest(observe: UpstreamObserver): Connection;
 }
 
 function createAdapter(config: ConnectionConfig, http: ConnectionHttp): ProviderAdapter {
@@ -38,7 +44,14 @@ export class ConnectionRegistry {
     this.connections = configs.map((config) => {
       const ref: ConnectionRef = { provider: config.provider, connection: config.connection };
       const http = new ConnectionHttp(ref, policy, observe);
-      return { label: connectionLabel(ref), adapter: createAdapter(config, http), http };
+      const label = connectionLabel(ref);
+      const bind = (view: ConnectionHttp): Connection => ({
+        label,
+        adapter: createAdapter(config, view),
+        http: view,
+        forRequest: (requestObserver) => bind(http.forRequest(requestObserver)),
+      });
+      return bind(http);
     });
     this.byLabel = new Map(this.connections.map((c) => [c.label, c]));
   }

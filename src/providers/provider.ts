@@ -46,6 +46,8 @@ export interface Capabilities {
    * cannot, so cursors carry the offset of the position as a hint and the core verifies it.
    */
   resume: 'window' | 'offset';
+  /** Whether list responses can carry a total count (`ListResult.total`); if not, none is asked for. */
+  reportsTotal: boolean;
 }
 
 export interface ProviderAdapter extends ConnectionRef {

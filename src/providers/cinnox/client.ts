@@ -29,7 +29,7 @@ const OPERATION = 'GET /apps/{appID}/data/call-log';
 export class CinnoxAdapter implements ProviderAdapter {
   readonly provider = 'CINNOX' as const;
   /** `limit` above 500 is refused; startAt/endAt bound callDate, so walks resume by time. */
-  readonly capabilities: Capabilities = { maxPageSize: 500, resume: 'window' };
+  readonly capabilities: Capabilities = { maxPageSize: 500, resume: 'window', reportsTotal: false };
 
   constructor(
     readonly connection: string,

@@ -68,7 +68,7 @@ export function dateFiltersFor(
 
 export class TalkStackAdapter implements ProviderAdapter {
   readonly provider = 'TALKSTACK' as const;
-  readonly capabilities: Capabilities = { maxPageSize: 100, resume: 'window' };
+  readonly capabilities: Capabilities = { maxPageSize: 100, resume: 'window', reportsTotal: false };
   private readonly base: string;
   private readonly mapContext: TalkStackMapContext;
 

@@ -55,7 +55,7 @@ export function statusWordFor(statuses: readonly CallStatus[]): string | null {
 
 export class UnpodAdapter implements ProviderAdapter {
   readonly provider = 'UNPOD' as const;
-  readonly capabilities: Capabilities = { maxPageSize: MAX_PAGE_SIZE, resume: 'window' };
+  readonly capabilities: Capabilities = { maxPageSize: MAX_PAGE_SIZE, resume: 'window', reportsTotal: true };
   private readonly url: string;
 
   constructor(
