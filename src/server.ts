@@ -169,6 +169,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     parseOptions: protection.parseOptions,
     maxRecursiveSelections: config.limits.maxSelections,
     formatError: formatError(logger),
+    // Compact JSON rather than Apollo's pretty-printed default: smaller responses (no req/s gain measured).
+    stringifyResult: (result) => JSON.stringify(result),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       upstreamFailuresPlugin,

@@ -62,7 +62,9 @@ export async function mergePage(request: MergeRequest): Promise<MergedPage> {
   const taken: StreamRow[] = [];
   let stoppedAtBound = false;
   while (taken.length < size + 1) {
-    const heads = await Promise.all(streams.map((stream) => stream.peek()));
+    // Awaits only when a stream must fetch: most rows come from buffers (fewer microtasks per row).
+    let heads = streams.map((stream) => stream.buffered());
+    if (heads.includes(undefined)) heads = await Promise.all(streams.map((stream) => stream.peek()));
     let best = -1;
     for (let i = 0; i < heads.length; i++) {
       const head = heads[i];

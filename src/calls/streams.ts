@@ -57,6 +57,8 @@ export abstract class CallStream {
    * wait until that page is read.
    */
   private readonly pending: StreamRow[] = [];
+  /** `raw` by offset, sorted once per change rather than once per edge's hint. */
+  protected rawSorted: RawRow[] | null = null;
 
   constructor(protected readonly options: StreamOptions) {}
 
@@ -78,6 +80,12 @@ export abstract class CallStream {
     return this.buffer[0] ?? null;
   }
 
+  /** What `peek()` would return without fetching; undefined when it would have to fetch. */
+  buffered(): StreamRow | null | undefined {
+    if (this.buffer.length > 0) return this.buffer[0];
+    return this.done || this.failed ? null : undefined;
+  }
+
   shift(): StreamRow {
     const row = this.buffer.shift();
     if (!row) throw new Error('shift() without a row: call peek() first');
@@ -91,9 +99,12 @@ export abstract class CallStream {
   hintThrough(position: Position): number | undefined {
     if (this.raw.size === 0) return undefined;
     let last = -1;
-    for (const [offset, row] of [...this.raw].sort((a, b) => a[0] - b[0])) {
-      if (comparePositions(row.position, position) > 0) return offset;
-      last = offset;
+    if (this.rawSorted === null || this.rawSorted.length !== this.raw.size) {
+      this.rawSorted = [...this.raw.values()].sort((a, b) => a.offset - b.offset);
+    }
+    for (const row of this.rawSorted) {
+      if (comparePositions(row.position, position) > 0) return row.offset;
+      last = row.offset;
     }
     return last + 1;
   }
@@ -234,6 +245,7 @@ export class BackwardFromEndStream extends CallStream {
     if (forward.failed) this.failed = true;
     this.filterTotal = forward.filterTotal;
     for (const [offset, row] of forward.raw) this.raw.set(offset, row);
+    this.rawSorted = null;
     this.buffer.push(...rows.reverse());
     this.done = true;
   }
@@ -268,6 +280,7 @@ abstract class OffsetStream extends CallStream {
       this.raw.set(row.offset, row);
       return row;
     });
+    this.rawSorted = null;
     if (index === 0 && this.options.anchor === null) this.filterTotal = result.total;
     if (!result.next) this.endOffset = index * this.size + rows.length;
     return rows;
