@@ -7,8 +7,9 @@ import type { QueryCallsArgs } from '../__generated__/resolvers-types.js';
 import type { RequestContext } from '../context.js';
 import { BadInputError, UpstreamError } from '../errors.js';
 import type { CursorBinding, CursorPayload } from './cursor.js';
-import { includesProvider, queryFingerprint, toCallQuery } from './filter.js';
+import { type CallQuery, includesProvider, queryFingerprint, startedWindow, toCallQuery, toDate } from './filter.js';
 import { mergePage } from './merge.js';
+import type { CallStream } from './streams.js';
 import type { CallPage } from './model.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -96,11 +97,12 @@ export async function callsPage(
 async function totalCount(
   ctx: RequestContext,
   connections: RequestContext['visible'],
-  query: ReturnType<typeof toCallQuery>,
-  streams: Awaited<ReturnType<typeof mergePage>>['streams'],
+  query: CallQuery,
+  streams: readonly CallStream[],
 ): Promise<number | null> {
   const exact = (c: (typeof connections)[number]) => c.adapter.capabilities.reportsTotal && c.adapter.appliesExactly(query);
   if (!connections.every(exact)) return null;
+  const window = startedWindow(query);
   const counts = await Promise.all(
     connections.map(async (connection, i) => {
       const known = streams[i]?.filterTotal;
@@ -108,8 +110,8 @@ async function totalCount(
       try {
         const result = await connection.adapter.list({
           query,
-          from: query.startedAfter,
-          until: query.startedBefore ? new Date(query.startedBefore.getTime() - 1) : null,
+          from: toDate(window.from),
+          until: toDate(window.until),
           pageSize: 1,
           page: { index: 0 },
         });

@@ -89,6 +89,19 @@ export function matches(call: CallRecord, query: CallQuery): boolean {
   return true;
 }
 
+/**
+ * The filter's `startedAt` bounds as inclusive milliseconds (`startedBefore` is exclusive), the form
+ * `ListRequest.from`/`until` take.
+ */
+export function startedWindow(query: CallQuery): { from: number | null; until: number | null } {
+  return {
+    from: query.startedAfter?.getTime() ?? null,
+    until: query.startedBefore ? query.startedBefore.getTime() - 1 : null,
+  };
+}
+
+export const toDate = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+
 /** A stable text of the query, for binding cursors to the filter they were issued for. */
 export function queryFingerprint(query: CallQuery): string {
   return JSON.stringify([

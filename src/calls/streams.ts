@@ -14,7 +14,7 @@
  */
 import { UpstreamError } from '../errors.js';
 import type { ListResult, PageRef, ProviderAdapter } from '../providers/provider.js';
-import { type CallQuery, matches } from './filter.js';
+import { type CallQuery, matches, startedWindow, toDate } from './filter.js';
 import { type CallRecord, type Position, comparePositions, positionOf } from './model.js';
 
 export interface StreamRow {
@@ -135,23 +135,13 @@ export abstract class CallStream {
   }
 }
 
-/** Time bounds of the filter as inclusive milliseconds. */
-function filterBounds(query: CallQuery): { from: number | null; until: number | null } {
-  return {
-    from: query.startedAfter?.getTime() ?? null,
-    until: query.startedBefore ? query.startedBefore.getTime() - 1 : null,
-  };
-}
-
-const toDate = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
-
 /** Forward over a window adapter: `startedAt <= anchor time`, rows at or before the anchor dropped. */
 export class ForwardWindowStream extends CallStream {
   private next: PageRef | null = { index: 0 };
 
   protected async fill(): Promise<void> {
     const { query, anchor, want } = this.options;
-    const bounds = filterBounds(query);
+    const bounds = startedWindow(query);
     const until =
       anchor === null ? bounds.until : Math.min(anchor[0], bounds.until ?? Number.POSITIVE_INFINITY);
     const page = this.next as PageRef;
@@ -187,7 +177,7 @@ export class BackwardWindowStream extends CallStream {
 
   constructor(options: StreamOptions) {
     super(options);
-    const bounds = filterBounds(options.query);
+    const bounds = startedWindow(options.query);
     const anchorTime = options.anchor?.[0] ?? Number.NEGATIVE_INFINITY;
     this.windowStart = Math.max(anchorTime, bounds.from ?? Number.NEGATIVE_INFINITY);
     this.limit = bounds.until ?? Date.now() + FAR_FUTURE_MS;

@@ -13,6 +13,7 @@ import {
   type ListRequest,
   type ListResult,
   type ProviderAdapter,
+  singleStatusWord,
   wordsFor,
 } from '../provider.js';
 import { FILTERABLE_STATUS_WORDS, STATUS_TABLE, toCallRecord, type TalkStackMapContext } from './map.js';
@@ -42,13 +43,9 @@ const isValidDate = (value: Date | null): value is Date =>
 export function statusFilterFor(statuses: readonly CallStatus[] | null): string | null | undefined {
   if (statuses === null) return undefined;
   // Unknown words (e.g. "canceled-by-user") are UNKNOWN rows that no filter word selects.
-  const wantsUnknown = statuses.includes('UNKNOWN');
-  const words = wordsFor(STATUS_TABLE, statuses);
-  if (words.length === 0) return wantsUnknown ? undefined : null;
-  const [word] = words;
-  return words.length === 1 && !wantsUnknown && word !== undefined && FILTERABLE_STATUS_WORDS.has(word)
-    ? word
-    : undefined;
+  if (wordsFor(STATUS_TABLE, statuses).length === 0) return statuses.includes('UNKNOWN') ? undefined : null;
+  const word = singleStatusWord(STATUS_TABLE, statuses);
+  return word !== null && FILTERABLE_STATUS_WORDS.has(word) ? word : undefined;
 }
 
 /**
