@@ -6,10 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 
-/** Where the page loads its assets from; served by the same Express app. */
+/** Where the page loads its assets from; served by the same server. */
 export const GRAPHIQL_ASSETS_PATH = '/graphiql-assets';
 
 /** The query the editor opens with: the newest calls across every provider. */
@@ -116,36 +116,42 @@ function loadAssets(): Map<string, Asset> {
 }
 
 /** True for a browser navigating to /graphql, not for a GraphQL request over GET. */
-export function wantsGraphiQL(req: Request): boolean {
-  return req.method === 'GET' && req.query.query === undefined && (req.headers.accept ?? '').includes('text/html');
+function wantsGraphiQL(req: IncomingMessage, search: string): boolean {
+  return req.method === 'GET' && !new URLSearchParams(search).has('query') && (req.headers.accept ?? '').includes('text/html');
 }
 
 /**
- * The GraphiQL routes: mount the returned router on the app before the GraphQL middleware. The
- * page is public (it holds no data); queries it sends go through the same authentication as any
- * other client's, with a key set in GraphiQL's headers editor.
+ * The GraphiQL routes: the returned handler answers the page and its assets and returns true, or
+ * returns false for anything else (which then reaches the GraphQL endpoint). The page is public (it
+ * holds no data); queries it sends go through the same authentication as any other client's, with
+ * a key set in GraphiQL's headers editor.
  */
-export function graphiqlRouter(graphqlPath = '/graphql'): Router {
+export function graphiqlHandler(graphqlPath = '/graphql') {
   const assets = loadAssets();
-  const router = express.Router();
-  router.get(`${GRAPHIQL_ASSETS_PATH}/:name`, (req: Request, res: Response, next: NextFunction) => {
-    const asset = assets.get(String(req.params.name));
-    if (!asset) return next();
-    res
-      .set('content-type', asset.contentType)
-      .set('cache-control', 'public, max-age=3600')
-      .set('x-content-type-options', 'nosniff')
-      .send(asset.body);
-  });
-  router.get(graphqlPath, (req: Request, res: Response, next: NextFunction) => {
-    if (!wantsGraphiQL(req)) return next();
-    res
-      .set('content-type', 'text/html; charset=utf-8')
-      .set('content-security-policy', GRAPHIQL_CSP)
-      .set('x-content-type-options', 'nosniff')
-      .set('referrer-policy', 'no-referrer')
-      .set('cache-control', 'no-cache')
-      .send(PAGE);
-  });
-  return router;
+  return (req: IncomingMessage, res: ServerResponse, pathname: string, search: string): boolean => {
+    if (req.method !== 'GET') return false;
+    if (pathname.startsWith(`${GRAPHIQL_ASSETS_PATH}/`)) {
+      const asset = assets.get(pathname.slice(GRAPHIQL_ASSETS_PATH.length + 1));
+      if (!asset) return false;
+      res.writeHead(200, {
+        'content-type': asset.contentType,
+        'content-length': asset.body.length,
+        'cache-control': 'public, max-age=3600',
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(asset.body);
+      return true;
+    }
+    if (pathname !== graphqlPath || !wantsGraphiQL(req, search)) return false;
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': Buffer.byteLength(PAGE),
+      'content-security-policy': GRAPHIQL_CSP,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'cache-control': 'no-cache',
+    });
+    res.end(PAGE);
+    return true;
+  };
 }

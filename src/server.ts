@@ -1,6 +1,7 @@
 /**
- * The HTTP server: Express with a bounded JSON body, Apollo Server over the subgraph schema, API-key
- * authentication, /health, and the one error formatter. It knows no provider.
+ * The HTTP server: Apollo Server over the subgraph schema on plain node:http (src/graphqlOverHttp.ts),
+ * API-key authentication, /health, /metrics, GraphiQL outside production, and the one error
+ * formatter. It knows no provider.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -10,8 +11,6 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
-import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLFormattedError } from 'graphql';
 import type { BatchObserver } from './calls/loaders.js';
 import { createCallCache } from './calls/cache.js';
@@ -19,7 +18,8 @@ import { CursorCodec } from './calls/cursor.js';
 import type { ApiKey, Config } from './config.js';
 import { type RequestContext, type UpstreamFailureReport, createRequestContext } from './context.js';
 import { BadInputError, ErrorCode, UpstreamError } from './errors.js';
-import { graphiqlRouter } from './graphiql.js';
+import { graphiqlHandler } from './graphiql.js';
+import { HttpError, executeGraphQL, readJsonBody, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
 import type { Logger } from './logger.js';
 import { HealthTracker } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
@@ -154,9 +154,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   });
   const services = { registry, cursors, observeBatch: options.observeBatch, cache };
 
-  const app = express();
-  app.disable('x-powered-by');
-  const httpServer = http.createServer(app);
+  // The request listener is attached once Apollo has started (below).
+  const httpServer = http.createServer();
 
   const apollo = new ApolloServer<RequestContext>({
     schema: guardEntities(createSchema()),
@@ -188,62 +187,51 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   });
   await apollo.start();
 
-  app.get('/health', (_req, res) => {
-    res.json(health.report(registry.connections, config.demo ? 'demo' : 'configured'));
-  });
-  app.get('/metrics', async (_req, res) => {
-    const { contentType, body } = await metrics.render();
-    res.set('content-type', contentType).send(body);
-  });
-  if (!config.production) app.use(graphiqlRouter('/graphql'));
-
   const findKey = keyFinder(config.apiKeys);
-  const authenticate = (req: Request, res: Response, next: NextFunction) => {
-    if (config.apiKeys.length === 0) {
-      res.locals.access = { scopeId: 'anonymous', scope: null };
-      return next();
-    }
-    const key = findKey(req.headers.authorization);
+  const access = (authorization: string | undefined) => {
+    if (config.apiKeys.length === 0) return { scopeId: 'anonymous', scope: null };
+    const key = findKey(authorization);
     if (!key) {
-      res
-        .status(401)
-        .set('www-authenticate', 'Bearer')
-        .json({ errors: [{ message: 'A valid API key is required: send "Authorization: Bearer <key>".', extensions: { code: ErrorCode.Unauthenticated } }] });
-      return;
+      throw new HttpError(401, 'A valid API key is required: send "Authorization: Bearer <key>".', ErrorCode.Unauthenticated, { 'www-authenticate': 'Bearer' });
     }
-    res.locals.access = { scopeId: key.id, scope: key.scope };
-    next();
+    return { scopeId: key.id, scope: key.scope };
   };
 
-  // Queries over GET are side-effect free and Switchboard uses no cookies (keys are bearer tokens a
-  // browser never attaches by itself), so plain GETs — the GraphQL-over-HTTP convention — are let
-  // through Apollo's CSRF check, which stays on for POST.
-  const allowPlainGet = (req: Request, _res: Response, next: NextFunction) => {
+  const graphiql = config.production ? null : graphiqlHandler('/graphql');
+
+  /** POST or GET /graphql: authenticate, read the body, run it through Apollo. */
+  const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string) => {
+    const caller = access(req.headers.authorization);
+    // Queries over GET are side-effect free and Switchboard uses no cookies (keys are bearer tokens a
+    // browser never attaches by itself), so plain GETs — the GraphQL-over-HTTP convention — are let
+    // through Apollo's CSRF check, which stays on for POST.
     if (req.method === 'GET' && !req.headers['content-type']) req.headers['x-apollo-operation-name'] ??= 'get';
-    next();
+    const body = await readJsonBody(req, config.maxBodyBytes);
+    await executeGraphQL(apollo, req, res, body, search, async () => createRequestContext(services, caller));
   };
 
-  app.use(
-    '/graphql',
-    authenticate,
-    allowPlainGet,
-    express.json({ limit: config.maxBodyBytes }),
-    expressMiddleware(apollo, {
-      context: async ({ res }) => createRequestContext(services, res.locals.access),
-    }),
-  );
+  const routes = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const { pathname, search } = splitUrl(req.url);
+    if (graphiql?.(req, res, pathname, search)) return;
+    if (pathname === '/graphql') return graphqlEndpoint(req, res, search);
+    if (req.method === 'GET' && pathname === '/health') {
+      return sendJson(res, 200, health.report(registry.connections, config.demo ? 'demo' : 'configured'));
+    }
+    if (req.method === 'GET' && pathname === '/metrics') {
+      const { contentType, body } = await metrics.render();
+      res.writeHead(200, { 'content-type': contentType });
+      return void res.end(body);
+    }
+    throw new HttpError(404, `Nothing is served at ${req.method} ${pathname.slice(0, 100)}; GraphQL is at /graphql`, 'NOT_FOUND');
+  };
 
-  // Body-parser errors (too large, malformed JSON) and anything else: a JSON answer, never a stack.
-  app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
-    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 500) logger.error({ err: error }, 'unhandled HTTP error');
-    const message =
-      error.type === 'entity.too.large'
-        ? `Request body larger than ${config.maxBodyBytes} bytes`
-        : status === 500
-          ? 'Internal server error'
-          : 'Malformed request';
-    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? ErrorCode.Internal : 'BAD_REQUEST' } }] });
+  // Refusals (401, 413, malformed JSON, unknown route) and anything unexpected: a JSON answer, never a stack.
+  httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    routes(req, res).catch((error: unknown) => {
+      if (!(error instanceof HttpError)) logger.error({ err: error }, 'unhandled HTTP error');
+      if (res.headersSent) return void res.destroy();
+      sendHttpError(res, error instanceof HttpError ? error : new HttpError(500, 'Internal server error', ErrorCode.Internal));
+    });
   });
 
   await new Promise<void>((resolve) => httpServer.listen(config.port, resolve));

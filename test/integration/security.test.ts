@@ -3,6 +3,7 @@
  * key, document limits, the body limit, CSRF, production mode, and start-up refusals.
  */
 import { spawn } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 import { newCanary, startCanarySimulators } from '../helpers/resilience.js';
@@ -153,6 +154,36 @@ describe('API keys and tenants', () => {
     const body = (await res.json()) as { errors: Array<{ message: string }> };
     expect(body.errors[0]!.message).toMatch(/larger than 100000 bytes/);
     expect(h.upstreamCount()).toBe(0);
+  });
+
+  it('counts the 413 limit after inflating a compressed body, and accepts one under it', async () => {
+    const post = (body: Buffer, encoding: string) =>
+      fetch(h.server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding, ...A }, body });
+    const small = await post(gzipSync(JSON.stringify({ query: '{ calls(first: 1) { nodes { id } } }' })), 'gzip');
+    expect(small.status).toBe(200);
+    expect(((await small.json()) as { data: { calls: { nodes: unknown[] } } }).data.calls.nodes).toHaveLength(1);
+    const answered = h.upstreamCount();
+    // 120 kB of spaces compress to a few hundred bytes: the cap is on what the server would hold.
+    const bomb = gzipSync(JSON.stringify({ query: `{ calls(first: 1) { nodes { id } } }${' '.repeat(120_000)}` }));
+    expect(bomb.length).toBeLessThan(2_000);
+    const refused = await post(bomb, 'gzip');
+    expect(refused.status).toBe(413);
+    expect(((await refused.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toMatch(/larger than 100000 bytes/);
+    const unknown = await post(Buffer.from('{}'), 'zstd-of-the-future');
+    expect(unknown.status).toBe(415);
+    expect(h.upstreamCount()).toBe(answered); // the refusals asked nothing upstream
+  });
+
+  it('answers malformed JSON, other methods and unknown paths with a JSON error and a code, never a stack', async () => {
+    const broken = await fetch(h.server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...A }, body: '{"query": "{ calls' });
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toEqual({ errors: [{ message: 'Malformed request: the body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+    const put = await fetch(h.server.url, { method: 'PUT', headers: { 'content-type': 'application/json', ...A }, body: '{}' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST');
+    const nowhere = await fetch(new URL('/graphq', h.server.url), { headers: A });
+    expect(nowhere.status).toBe(404);
+    expect(((await nowhere.json()) as { errors: Array<{ extensions: unknown }> }).errors[0]!.extensions).toEqual({ code: 'NOT_FOUND' });
   });
 
   it('keeps CSRF prevention on for POST and lets plain GET queries through', async () => {

@@ -1,0 +1,121 @@
+/**
+ * GraphQL over HTTP on plain node:http: reads the request body (capped, JSON only, gzip/deflate/br
+ * inflated within the same cap), hands the request to Apollo Server's `executeHTTPGraphQLRequest`
+ * and writes its answer. This is what Express, body-parser and the Express integration did for us;
+ * without them a page of 20 calls costs about a quarter less CPU (bench/results, 2026-11-23), and
+ * the few routes Switchboard serves need no framework (src/server.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
+import { ErrorCode } from './errors.js';
+
+/** An HTTP-level refusal (before GraphQL): its status and a message safe to show. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code: string = status === 401 ? ErrorCode.Unauthenticated : 'BAD_REQUEST',
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Answers `status` with a JSON body. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Answers with the GraphQL-shaped error body clients already parse for every other error. */
+export function sendHttpError(res: ServerResponse, error: HttpError): void {
+  sendJson(res, error.status, { errors: [{ message: error.message, extensions: { code: error.code } }] }, error.headers);
+}
+
+/** The request's path and query string, split without building a URL object. */
+export function splitUrl(url = '/'): { pathname: string; search: string } {
+  const q = url.indexOf('?');
+  return q < 0 ? { pathname: url, search: '' } : { pathname: url.slice(0, q), search: url.slice(q) };
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+function decoded(req: IncomingMessage): Readable {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  switch (encoding) {
+    case 'identity':
+      return req;
+    case 'gzip':
+    case 'x-gzip':
+      return req.pipe(zlib.createGunzip());
+    case 'deflate':
+      return req.pipe(zlib.createInflate());
+    case 'br':
+      return req.pipe(zlib.createBrotliDecompress());
+    default:
+      throw new HttpError(415, `Unsupported Content-Encoding "${encoding.slice(0, 40)}"`);
+  }
+}
+
+/**
+ * The parsed JSON body of a POST, or undefined when there is none to parse (a GET, or a content
+ * type that is not JSON: Apollo then refuses it with its own message, CSRF included). Bodies over
+ * `limit` bytes, counted after inflating, are refused with 413 without being buffered.
+ */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  if (req.method !== 'POST' || !JSON_TYPE.test(req.headers['content-type'] ?? '')) return undefined;
+  const tooLarge = () => new HttpError(413, `Request body larger than ${limit} bytes`);
+  if (Number(req.headers['content-length'] ?? 0) > limit && !req.headers['content-encoding']) throw tooLarge();
+  const stream = decoded(req);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    throw new HttpError(400, 'Malformed request: the body could not be read');
+  }
+  const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'Malformed request: the body is not valid JSON');
+  }
+}
+
+/** Runs one GraphQL request through Apollo Server and writes its answer (single or incremental). */
+export async function executeGraphQL<TContext extends BaseContext>(
+  apollo: ApolloServer<TContext>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+  search: string,
+  context: () => Promise<TContext>,
+): Promise<void> {
+  const headers = new HeaderMap();
+  for (const key in req.headers) {
+    const value = req.headers[key];
+    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const response = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search, body },
+    context,
+  });
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === 'complete') {
+    res.setHeader('content-length', Buffer.byteLength(response.body.string));
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
