@@ -25,6 +25,7 @@ import { HealthTracker } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
 import type { UpstreamObserver } from './providers/http.js';
 import { ConnectionRegistry } from './providers/index.js';
+import { compiledExecution } from './execution.js';
 import { createSchema } from './schema.js';
 import { logUpstream, requestLogPlugin } from './observability/requestLog.js';
 import { guardEntities } from './security/entities.js';
@@ -158,7 +159,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const httpServer = http.createServer();
 
   const apollo = new ApolloServer<RequestContext>({
-    schema: guardEntities(createSchema()),
+    // The subgraph schema, executed by compiled operations (src/execution.ts).
+    gateway: compiledExecution(guardEntities(createSchema())),
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
     // src/index.ts owns SIGINT/SIGTERM: it stops the server, then the demo simulators, then exits 0.

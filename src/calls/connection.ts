@@ -10,7 +10,7 @@ import type { CursorBinding, CursorPayload } from './cursor.js';
 import { type CallQuery, includesProvider, queryFingerprint, startedWindow, toCallQuery, toDate } from './filter.js';
 import { mergePage } from './merge.js';
 import type { CallStream } from './streams.js';
-import type { CallPage } from './model.js';
+import type { CallEdgeModel, CallPage, CallRecord } from './model.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -72,10 +72,9 @@ export async function callsPage(
     }),
   );
   reportEarlierGaps(ctx, connections, [after, before]);
-  const edges = merged.edges.map(({ row, hints }) => {
-    const payload: CursorPayload = { position: row.position, hints, missing: merged.missing };
-    return { cursor: cursors.encode(payload, binding), node: row.call };
-  });
+  const edges = merged.edges.map(
+    ({ row, hints }) => new Edge(row.call, () => cursors.encode({ position: row.position, hints, missing: merged.missing }, binding)),
+  );
 
   return {
     edges,
@@ -83,11 +82,28 @@ export async function callsPage(
     pageInfo: {
       hasNextPage: merged.hasNextPage,
       hasPreviousPage: merged.hasPreviousPage,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges[edges.length - 1]?.cursor ?? null;
+      },
     },
     totalCount: () => (total ??= totalCount(ctx, connections, query, merged.streams)),
   };
+}
+
+/** An edge whose cursor is signed when first read: a page read through `nodes` signs none. */
+class Edge implements CallEdgeModel {
+  private signed: string | undefined;
+  constructor(
+    readonly node: CallRecord,
+    private readonly sign: () => string,
+  ) {}
+
+  get cursor(): string {
+    return (this.signed ??= this.sign());
+  }
 }
 
 /**

@@ -1,0 +1,76 @@
+/**
+ * Compiled execution (src/execution.ts) against graphql-js: the same queries, over HTTP, answered
+ * once by the compiled operations and once by graphql-js (a request asking for a federated trace
+ * takes that path), must give the same data and the same errors.
+ */
+import { startHarness, type Harness } from '../helpers/switchboard.js';
+
+const TRACE = { 'apollo-federation-include-trace': 'ftv1' };
+const EVERY_FIELD = `id provider connection providerCallId direction status providerStatus
+  from { phoneNumber rawPhoneNumber displayName countryCode isStaff }
+  to { phoneNumber rawPhoneNumber displayName countryCode isStaff }
+  startedAt answeredAt endedAt durationSeconds billedDurationSeconds cost { amount currency }
+  endReason agentId recordings { url expiresAt } transcript { url expiresAt } inputParameters outputParameters`;
+
+let h: Harness;
+let ids: string[];
+beforeAll(async () => {
+  h = await startHarness();
+  const page = await h.gql('{ calls(first: 40) { nodes { id } } }');
+  ids = page.body.data.calls.nodes.map((n: { id: string }) => n.id);
+});
+afterAll(() => h.stop());
+
+/** Both answers, minus the trace itself. */
+async function both(query: string, variables?: Record<string, unknown>) {
+  const compiled = await h.gql(query, variables);
+  const traced = await h.gql(query, variables, TRACE);
+  const { extensions, ...tracedBody } = traced.body as typeof traced.body & { extensions?: { ftv1?: string } };
+  return { compiled, traced: { ...traced, body: tracedBody }, ftv1: extensions?.ftv1 };
+}
+
+describe('compiled execution answers exactly as graphql-js', () => {
+  test.each([
+    ['a merged page with every field, edges and page info', `query P($after: String) { calls(first: 25, after: $after) { edges { cursor node { ${EVERY_FIELD} } } nodes { id } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount } }`, {}],
+    ['a filtered backward page with aliases and a fragment', `query B { older: calls(last: 7, filter: { providers: [UNPOD, CINNOX], statuses: [COMPLETED, UNKNOWN] }) { edges { ...E } } } fragment E on CallEdge { cursor node { id status s: startedAt } }`, {}],
+    ['an empty page', `{ calls(first: 5, filter: { phoneNumber: "+10000000000" }) { edges { cursor } pageInfo { startCursor endCursor hasNextPage } totalCount } }`, {}],
+    ['bad input: an argument and a variable', `query V($first: Int) { a: calls(first: $first) { nodes { id } } b: call(id: "nope") { id } }`, { first: 101 }],
+    ['a variable of the wrong type', `query V($first: Int) { calls(first: $first) { nodes { id } } }`, { first: 'ten' }],
+    ['a non-null variable missing', `query V($id: ID!) { call(id: $id) { id } }`, {}],
+  ])('%s', async (_name, query, variables) => {
+    const { compiled, traced, ftv1 } = await both(query, variables);
+    expect(typeof ftv1 === 'string' || traced.status !== 200 || traced.body.data === undefined).toBe(true);
+    expect(compiled.status).toBe(traced.status);
+    expect(compiled.body).toEqual(traced.body);
+  });
+
+  test('look-ups by id: call, node, nodes and _entities, with details and a missing id', async () => {
+    const missing = Buffer.from(JSON.stringify(['Call', 'TWENTY2', 'default', 'call_nobody', 1_700_000_000_000])).toString('base64url');
+    const query = `query L($ids: [ID!]!, $reps: [_Any!]!, $one: ID!) {
+      call(id: $one) { ${EVERY_FIELD} }
+      node(id: $one) { __typename id ... on Call { status } }
+      nodes(ids: $ids) { id ... on Call { status outputParameters } }
+      _entities(representations: $reps) { __typename ... on Call { id startedAt } }
+    }`;
+    const variables = { ids: [...ids.slice(0, 12), missing], reps: ids.slice(10, 20).map((id) => ({ __typename: 'Call', id })), one: ids[3] };
+    const { compiled, traced, ftv1 } = await both(query, variables);
+    expect(ftv1).toEqual(expect.any(String)); // the trace path is the instrumented one
+    expect(compiled.body.errors).toBeUndefined();
+    expect(compiled.body.data.nodes).toHaveLength(13);
+    expect(compiled.body.data.nodes[12]).toBeNull();
+    expect(compiled.body).toEqual(traced.body);
+  });
+
+  test('an upstream failure is reported the same way on both paths', async () => {
+    const query = `{ calls(first: 10) { nodes { id provider } } }`;
+    h.sims.twenty2.server.persistentFault = { kind: 'status', status: 401 }; // not retried, no breaker
+    try {
+      const { compiled, traced } = await both(query);
+      expect(compiled.body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'PROVIDER_UNAVAILABLE', provider: 'TWENTY2' }) })]);
+      expect(compiled.body.data.calls.nodes.length).toBe(10);
+      expect(compiled.body).toEqual(traced.body);
+    } finally {
+      h.sims.twenty2.server.clearFaults();
+    }
+  });
+});
