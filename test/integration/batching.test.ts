@@ -287,3 +287,24 @@ describe('concurrency cap', () => {
     for (const sim of [h.sims.twenty2, h.sims.talkstack, h.sims.cinnox]) expect(sim.server.maxInFlight).toBeLessThanOrEqual(16);
   });
 });
+
+describe('a raised concurrency cap', () => {
+  it('is the only cap: 100 look-ups with SWITCHBOARD_UPSTREAM_CONCURRENCY=100 are all in flight at once', async () => {
+    const wide = await startHarness({ env: { SWITCHBOARD_UPSTREAM_CONCURRENCY: '100' } });
+    try {
+      const page = await wide.gql(`{ calls(first: 100, filter: { providers: [TWENTY2] }) { nodes { id } } }`);
+      const ids = page.body.data.calls.nodes.map((n: { id: string }) => n.id);
+      const server = wide.sims.twenty2.server;
+      server.latencyMs = 50;
+      wide.resetCounters();
+      // A fresh request: the page above primed only its own loaders.
+      const res = await wide.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Call { outputParameters } } }`, { ids });
+      expect(res.body.errors).toBeUndefined();
+      expect(server.count('/call/detail')).toBe(100);
+      // No per-host socket limit below the cap (the agent once allowed 64, sending two waves).
+      expect(server.maxInFlight).toBe(100);
+    } finally {
+      await wide.stop();
+    }
+  });
+});
