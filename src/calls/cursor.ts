@@ -14,7 +14,7 @@
  * says so with an error instead of silently skipping them. Nothing time-dependent goes in, so the same page
  * asked twice gives byte-identical cursors.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { BadInputError } from '../errors.js';
 import type { Position } from './model.js';
@@ -43,7 +43,11 @@ export interface CursorBinding {
 }
 
 export class CursorCodec {
-  constructor(private readonly secret: Buffer) {}
+  private readonly mac: HmacSha256;
+
+  constructor(secret: Buffer) {
+    this.mac = new HmacSha256(secret);
+  }
 
   encode(payload: CursorPayload, binding: CursorBinding): string {
     // Written by hand, byte for byte what JSON.stringify({ v, p, h?, m? }) gives, without building
@@ -82,9 +86,38 @@ export class CursorCodec {
   }
 
   private sign(data: string, binding: CursorBinding): Buffer {
-    return createHmac('sha256', this.secret)
-      .update(`${VERSION}\n${binding.scope}\n${binding.filter}\n${data}`)
-      .digest()
-      .subarray(0, 16);
+    return this.mac.digest(`${VERSION}\n${binding.scope}\n${binding.filter}\n${data}`).subarray(0, 16);
+  }
+}
+
+const BLOCK = 64; // SHA-256's block size, in bytes
+const SCRATCH = 16 * 1024;
+
+/**
+ * HMAC-SHA256 (RFC 2104) with the key's pads prepared once: two one-shot hashes per signature
+ * instead of a Hmac object, whose key set-up alone was ~5% of a page's CPU (one signature per edge;
+ * bench profile, 2026-11-23). Equal to `createHmac('sha256', secret)` byte for byte (unit test).
+ */
+export class HmacSha256 {
+  /** ipad-key ‖ message, written in place (one thread: no request can interleave). */
+  private readonly inner = Buffer.allocUnsafe(SCRATCH);
+  /** opad-key ‖ inner digest. */
+  private readonly outer = Buffer.allocUnsafe(BLOCK + 32);
+
+  constructor(private readonly secret: Buffer) {
+    const key = Buffer.alloc(BLOCK);
+    (secret.length > BLOCK ? createHash('sha256').update(secret).digest() : secret).copy(key);
+    for (let i = 0; i < BLOCK; i++) {
+      this.inner[i] = key[i]! ^ 0x36;
+      this.outer[i] = key[i]! ^ 0x5c;
+    }
+  }
+
+  digest(message: string): Buffer {
+    const written = this.inner.write(message, BLOCK, 'utf8');
+    // Nearly full: the message may not have fitted (a cursor never comes close).
+    if (written > SCRATCH - BLOCK - 4) return createHmac('sha256', this.secret).update(message).digest();
+    hash('sha256', this.inner.subarray(0, BLOCK + written), 'buffer').copy(this.outer, BLOCK);
+    return hash('sha256', this.outer, 'buffer');
   }
 }
