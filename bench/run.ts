@@ -10,7 +10,8 @@
  * server process during the scenario (Linux VmHWM, reset before each scenario).
  *
  * Options: --profile (also CPU-profile Switchboard on the 0 ms merged page and summarise it),
- * BENCH_DURATION (seconds per scenario, default 5), BENCH_CONNECTIONS (default 10).
+ * BENCH_DURATION (seconds per scenario, default 5), BENCH_CONNECTIONS (default 10), BENCH_ROUNDS
+ * (alternating Switchboard/peer rounds of scenarios a and a′, default 3).
  * Writes bench/results/latest.json and bench/results/latest.md.
  */
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
@@ -33,6 +34,8 @@ const BATCH_CONNECTIONS = 2;
 /** At 50 ms upstream, 10 connections cap every system near 200 req/s: a′ loads the CPU instead. */
 const WIDE_CONNECTIONS = 100;
 const SERIAL_SAMPLES = 30;
+/** Alternating Switchboard/peer rounds for the head-to-head scenarios (drift on a shared machine cancels out). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP = 1;
 const LATENCIES = [0, 50] as const;
 const PROFILE = process.argv.includes('--profile');
@@ -216,6 +219,15 @@ async function load(target: Target, connections: number, duration = DURATION): P
     completed: result.requests.total,
     errors: result.non2xx + result.errors + graphqlErrors,
   };
+}
+
+/** Switchboard / peer requests/s over alternating rounds of one scenario. */
+interface HeadToHead {
+  scenario: 'a' | 'a′';
+  latencyMs: number;
+  connections: number;
+  rounds: { switchboard: number; peer: number; ratio: number }[];
+  medianRatio: number;
 }
 
 interface Stage {
@@ -410,6 +422,7 @@ async function main(): Promise<void> {
   }
 
   const sequential: { latencyMs: number; queries: number; totalMs: number; upstream: number }[] = [];
+  const headToHead: HeadToHead[] = [];
   try {
     for (const latencyMs of LATENCIES) {
       await sims.rpc({ type: 'latency', ms: latencyMs });
@@ -432,6 +445,23 @@ async function main(): Promise<void> {
           measurements.push(await measure(peerStage, 'a. one provider, list page of 20', 'peer', latencyMs, graphql(peer.url, PEER_PAGE)));
           measurements.push(await measure(peerStage, `a′. a with ${WIDE_CONNECTIONS} connections`, 'peer', latencyMs, graphql(peer.url, PEER_PAGE), WIDE_CONNECTIONS));
           measurements.push(await measure(peerStage, 'd. 100 lookups + output_parameters', 'peer', latencyMs, graphql(peer.url, peerLookups(twenty2ProviderIds)), BATCH_CONNECTIONS));
+          // Head to head: the same load on each, alternately, so both see the same machine.
+          for (const [scenario, connections] of [['a', CONNECTIONS], ['a′', WIDE_CONNECTIONS]] as const) {
+            const pair = { switchboard: scenarios[scenario === 'a' ? 0 : 1]!.target, peer: graphql(peer.url, PEER_PAGE) };
+            const rounds: HeadToHead['rounds'] = [];
+            for (let round = 0; round < ROUNDS; round++) {
+              const order = round % 2 === 0 ? (['switchboard', 'peer'] as const) : (['peer', 'switchboard'] as const);
+              const rps: Record<string, number> = {};
+              for (const system of order) {
+                await quiesce(sims);
+                rps[system] = Math.round((await load(pair[system], connections)).rps * 10) / 10;
+              }
+              rounds.push({ switchboard: rps.switchboard!, peer: rps.peer!, ratio: Math.round((rps.switchboard! / rps.peer!) * 100) / 100 });
+            }
+            const medianRatio = median(rounds.map((r) => r.ratio));
+            headToHead.push({ scenario, latencyMs, connections, rounds, medianRatio });
+            log(`  head to head ${scenario} at ${latencyMs} ms: ${rounds.map((r) => r.ratio).join(', ')} (median ${medianRatio})`);
+          }
         } catch (error) {
           peerUnavailable = (error as Error).message;
           log(`peer unavailable: ${peerUnavailable}`);
@@ -504,6 +534,7 @@ async function main(): Promise<void> {
     sequentialLookups: sequential,
     deepPageUpstreamRequests: deepPage,
     ratios,
+    headToHead,
     physicalLimit: limit,
     peer: peerUnavailable ? { available: false, reason: peerUnavailable } : { available: true, versions: JSON.parse(readFileSync(join(HERE, 'peer', 'package.json'), 'utf8')).dependencies },
     profile,
@@ -533,6 +564,7 @@ function renderMarkdown(r: {
   sequentialLookups: { latencyMs: number; queries: number; totalMs: number; upstream: number }[];
   deepPageUpstreamRequests: Record<string, number>;
   ratios: { scenario: string; latencyMs: number; switchboardOverPeerRps: number | null; switchboardOverDirectRps: number | null; addedSerialMs: { switchboard: number | null; peer: number | null } }[];
+  headToHead: HeadToHead[];
   physicalLimit: { at0Ms: number; at50Ms: number; bound: number; within: boolean; underLoad: { at0Ms: number; at50Ms: number; bound: number; within: boolean } };
   peer: { available: boolean; reason?: string };
   profile: (ProfileSummary & { file: string }) | null;
@@ -561,6 +593,19 @@ function renderMarkdown(r: {
         `| ${{ a: 'a. one provider, page of 20', 'a′': `a′. the same, ${WIDE_CONNECTIONS} connections`, d: 'd. 100 lookups' }[x.scenario]} | ${x.latencyMs} ms | ${x.switchboardOverPeerRps ?? 'n/a'} | ${x.switchboardOverDirectRps ?? 'n/a'} | ${x.addedSerialMs.switchboard ?? 'n/a'} | ${x.addedSerialMs.peer ?? 'n/a'} |`,
     ),
     ``,
+    ...(r.headToHead.length > 0
+      ? [
+          `**Head to head** (Switchboard / peer requests/s, ${ROUNDS} alternating rounds of ${r.durationSeconds} s each, the order swapped every round):`,
+          ``,
+          `| scenario | upstream latency | connections | rounds: Switchboard / peer req/s (ratio) | median ratio |`,
+          `|---|--:|--:|---|--:|`,
+          ...r.headToHead.map(
+            (x) =>
+              `| ${x.scenario === 'a' ? 'a. one provider, page of 20' : 'a′. the same'} | ${x.latencyMs} ms | ${x.connections} | ${x.rounds.map((round) => `${round.switchboard} / ${round.peer} (${round.ratio})`).join('; ')} | **${x.medianRatio}** |`,
+          ),
+          ``,
+        ]
+      : []),
     r.peer.available ? `How each runs: Switchboard as compiled JavaScript (\`node dist/bench/switchboard.js\`, built by tsc from bench/tsconfig.json; no transpiler at request time), NODE_ENV=production, SWITCHBOARD_ALLOW_ANONYMOUS=true, one process; the peer: GraphQL Mesh compose + Hive Gateway over OpenAPI (bench/peer/), \`hive-gateway supergraph --fork 1\`, NODE_ENV=production, one process; the simulators: compiled JavaScript in their own process.` : `Peer: **unavailable** — ${r.peer.reason}`,
     ``,
     `**Deep page**: upstream requests for one merged \`calls(first: 20)\` query: page 1 = ${r.deepPageUpstreamRequests['page 1']}, page 10 (by cursor) = ${r.deepPageUpstreamRequests['page 10']}; selecting \`totalCount\` too: page 1 = ${r.deepPageUpstreamRequests['page 1 with totalCount']}, page 10 = ${r.deepPageUpstreamRequests['page 10 with totalCount']} (a count only from providers that report one — here none for CINNOX and TalkStack, so totalCount is null without asking; on a page reached by cursor the counts go out beside the page).`,

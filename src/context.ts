@@ -27,7 +27,10 @@ export interface UpstreamFailureReport {
 
 export interface RequestContext {
   services: Services;
-  /** The connections this request may see, in configuration order. */
+  /**
+   * The connections this request may see, in configuration order: for choosing among them. To use
+   * one, take its view from `connection(ref)`, which counts this request's upstream calls.
+   */
   visible: readonly Connection[];
   /** What cursors are bound to besides the filter: the API key's id, or "anonymous". */
   scopeId: string;
@@ -35,7 +38,7 @@ export interface RequestContext {
   upstreamFailures: UpstreamFailureReport[];
   /** Upstream requests this request made, per connection label (retries included); for its log line. */
   upstreamRequests: Record<string, number>;
-  /** The visible connection for `ref`, or undefined (unknown, or another tenant's). */
+  /** This request's view of the visible connection `ref`, or undefined (unknown, or another tenant's). */
   connection(ref: ConnectionRef): Connection | undefined;
 }
 
@@ -48,11 +51,11 @@ export function createRequestContext(
     const label = connectionLabel(event);
     upstreamRequests[label] = (upstreamRequests[label] ?? 0) + 1;
   };
-  // This request's own view of each connection: its upstream requests are counted here.
-  const visible = services.registry.connections
-    .filter((c) => isVisible(c.label, access.scope))
-    .map((c) => c.forRequest(count));
+  // This request's own view of a connection (its upstream requests are counted here), built when
+  // the request first uses that connection.
+  const visible = services.registry.connections.filter((c) => isVisible(c.label, access.scope));
   const byLabel = new Map(visible.map((c) => [c.label, c]));
+  const views = new Map<string, Connection>();
   return {
     services,
     visible,
@@ -61,7 +64,15 @@ export function createRequestContext(
     upstreamFailures: [],
     upstreamRequests,
     connection(ref) {
-      return byLabel.get(connectionLabel(ref));
+      const label = connectionLabel(ref);
+      let view = views.get(label);
+      if (!view) {
+        const connection = byLabel.get(label);
+        if (!connection) return undefined;
+        view = connection.forRequest(count);
+        views.set(label, view);
+      }
+      return view;
     },
   };
 }

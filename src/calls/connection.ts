@@ -46,7 +46,7 @@ export async function callsPage(
   const backward = last !== null || (first === null && before !== null && after === null);
   const size = (backward ? last : first) ?? DEFAULT_PAGE_SIZE;
 
-  const connections = ctx.visible.filter((c) => includesProvider(query, c.adapter.provider));
+  const connections = ctx.visible.filter((c) => includesProvider(query, c.ref.provider)).map((c) => ctx.connection(c.ref)!);
   const anchored = (backward ? before : after) !== null;
   let total: Promise<number | null> | undefined =
     options.countTotal && anchored ? totalCount(ctx, connections, query, []) : undefined;

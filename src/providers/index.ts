@@ -11,6 +11,7 @@ import { Twenty2Adapter } from './twenty2/client.js';
 import { UnpodAdapter } from './unpod/client.js';
 
 export interface Connection {
+  ref: ConnectionRef;
   label: string;
   adapter: ProviderAdapter;
   http: ConnectionHttp;
@@ -46,6 +47,7 @@ export class ConnectionRegistry {
       const http = new ConnectionHttp(ref, policy, observe);
       const label = connectionLabel(ref);
       const bind = (view: ConnectionHttp): Connection => ({
+        ref,
         label,
         adapter: createAdapter(config, view),
         http: view,
