@@ -453,6 +453,7 @@ async function main(): Promise<void> {
               const order = round % 2 === 0 ? (['switchboard', 'peer'] as const) : (['peer', 'switchboard'] as const);
               const rps: Record<string, number> = {};
               for (const system of order) {
+                await load(pair[system], connections, WARMUP); // the shape of this load, JIT-settled again
                 await quiesce(sims);
                 rps[system] = Math.round((await load(pair[system], connections)).rps * 10) / 10;
               }
@@ -595,7 +596,7 @@ function renderMarkdown(r: {
     ``,
     ...(r.headToHead.length > 0
       ? [
-          `**Head to head** (Switchboard / peer requests/s, ${ROUNDS} alternating rounds of ${r.durationSeconds} s each, the order swapped every round):`,
+          `**Head to head** (Switchboard / peer requests/s, ${ROUNDS} alternating rounds of ${r.durationSeconds} s each after a ${WARMUP} s warm-up, the order swapped every round):`,
           ``,
           `| scenario | upstream latency | connections | rounds: Switchboard / peer req/s (ratio) | median ratio |`,
           `|---|--:|--:|---|--:|`,
