@@ -266,8 +266,9 @@ async function measure(
   const probe = await once(target);
   if (probe.includes('"errors"')) throw new Error(`${system} ${scenario}: the probe answered with errors: ${probe.slice(0, 300)}`);
   const upstreamPerQuery = await upstreamTotal(stage.sims);
-  const serialP50Ms = await serialMedian(target, target.custom ? 10 : SERIAL_SAMPLES);
   await load(target, connections, WARMUP); // the same for every system: the JIT settles before measuring
+  await quiesce(stage.sims);
+  const serialP50Ms = await serialMedian(target, target.custom ? 10 : SERIAL_SAMPLES);
   await quiesce(stage.sims);
   resetPeakRss(stage.serverPid);
   const run = await load(target, connections);
@@ -583,7 +584,7 @@ function renderMarkdown(r: {
         `| ${x.system} | ${x.scenario} | ${x.latencyMs} ms | ${x.requestsPerSecond} | ${x.p50Ms} | ${x.p99Ms} | ${x.serialP50Ms} | ${x.upstreamPerQuery} | ${x.errors} | ${x.peakRssMb ?? 'n/a'} |`,
     ),
     ``,
-    `Serial p50: median of ${SERIAL_SAMPLES} sequential requests without load (10 for the direct lookup batch), measured before a ${WARMUP} s warm-up and the measured load. Peak RSS is the serving process's (Switchboard, hive-gateway; for "direct", the simulators').`,
+    `Serial p50: median of ${SERIAL_SAMPLES} sequential requests without load (10 for the direct lookup batch), measured after a ${WARMUP} s warm-up under load and before the measured load. Peak RSS is the serving process's (Switchboard, hive-gateway; for "direct", the simulators').`,
     ``,
     `**Ratios** (requests/s; added ms = serial p50 above the direct call):`,
     ``,
