@@ -160,7 +160,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
 
   const apollo = new ApolloServer<RequestContext>({
     // The subgraph schema, executed by compiled operations (src/execution.ts).
-    gateway: compiledExecution(guardEntities(createSchema())),
+    gateway: compiledExecution(guardEntities(createSchema()), (engine) => metrics.executions.inc({ engine })),
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
     // src/index.ts owns SIGINT/SIGTERM: it stops the server, then the demo simulators, then exits 0.

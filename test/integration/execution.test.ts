@@ -1,7 +1,7 @@
 /**
  * Compiled execution (src/execution.ts) against graphql-js: the same queries, over HTTP, answered
- * once by the compiled operations and once by graphql-js (a request asking for a federated trace
- * takes that path), must give the same data and the same errors.
+ * by graphql-js (a document's first time, and any request asking for a federated trace) and by the
+ * compiled operation (its second time on), must give the same data and the same errors.
  */
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 
@@ -21,13 +21,37 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop());
 
-/** Both answers, minus the trace itself. */
+/** Both answers, minus the trace itself. An operation is compiled when it comes a second time. */
 async function both(query: string, variables?: Record<string, unknown>) {
+  const first = await h.gql(query, variables);
+  const before = (await executions()).compiled!;
   const compiled = await h.gql(query, variables);
+  // The second request ran compiled, unless it was refused before execution (no data).
+  if (compiled.body.data !== undefined) expect((await executions()).compiled! - before).toBe(1);
+  expect(compiled.body).toEqual(first.body);
   const traced = await h.gql(query, variables, TRACE);
   const { extensions, ...tracedBody } = traced.body as typeof traced.body & { extensions?: { ftv1?: string } };
   return { compiled, traced: { ...traced, body: tracedBody }, ftv1: extensions?.ftv1 };
 }
+
+/** switchboard_graphql_executions_total by engine, from /metrics. */
+async function executions(): Promise<Record<string, number>> {
+  const text = await (await fetch(new URL('/metrics', h.server.url))).text();
+  const counts: Record<string, number> = { compiled: 0, 'graphql-js': 0 };
+  for (const [, engine, value] of text.matchAll(/^switchboard_graphql_executions_total\{engine="([^"]+)"\} (\d+)/gm)) counts[engine!] = Number(value);
+  return counts;
+}
+
+test('a document runs on graphql-js the first time and compiled from the second, traces always on graphql-js', async () => {
+  const query = `query Once { calls(first: 3) { nodes { id status } } }`;
+  const before = await executions();
+  const { compiled, traced } = await both(query);
+  expect(compiled.body).toEqual(traced.body);
+  await h.gql(query);
+  const after = await executions();
+  expect(after.compiled! - before.compiled!).toBe(2); // the second and third request
+  expect(after['graphql-js']! - before['graphql-js']!).toBe(2); // the first, and the traced one
+});
 
 describe('compiled execution answers exactly as graphql-js', () => {
   test.each([
