@@ -2,9 +2,9 @@
  * Compiled execution: an operation seen a second time is compiled by graphql-jit into a function
  * over the schema's own resolvers, and from then on requests with the same document run that
  * function instead of graphql-js's interpreter. Compiling only what recurs keeps a stream of
- * one-off documents from costing a compilation each (they run on graphql-js). graphql-js 16 allocates two dictionary objects per field it resolves
- * (argument coercion), about 280 kB per page of 20 calls; the compiled form allocates only the
- * result. Measured on a page of 20 calls: see docs/benchmark.md.
+ * one-off documents from costing a compilation each (they run on graphql-js). graphql-js 16
+ * allocates two dictionary objects per field it resolves (argument coercion), about 280 kB per
+ * page of 20 calls; the compiled form allocates only the result. Measured: see docs/benchmark.md.
  *
  * It sits in Apollo Server's executor slot (the `gateway` option's `load` answer), so parsing,
  * validation, the document cache, plugins and error formatting stay Apollo's. Requests that ask
@@ -51,10 +51,10 @@ export function compiledExecutor(schema: GraphQLSchema, observe: ExecutionObserv
     // Not compilable: graphql-js runs it (and, for an operation that cannot run, says why).
     if (query === false) return run();
     const result = await query.query(undefined, context, variableValues);
-    if (result.data !== undefined) observe('compiled');
     // No data at all: refused before any resolver ran (bad variables). graphql-js gives those errors
     // the shape Apollo Server recognises as BAD_USER_INPUT, at no cost: it refuses them as early.
     if (result.data === undefined) return run();
+    observe('compiled');
     return result.errors ? { ...result, errors: result.errors.map(asGraphQLError) } : result;
   };
 }
