@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/helpers/ports.js';
 
 const PEER_DIR = join(dirname(fileURLToPath(import.meta.url)), 'peer');
 const bin = (name: string) => join(PEER_DIR, 'node_modules', '.bin', name);
@@ -23,18 +23,6 @@ export interface Peer {
   url: string;
   pid: number;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on 127.0.0.1 (closed again before the gateway binds it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Installs the peer when its node_modules are missing; throws with npm's last lines on failure. */

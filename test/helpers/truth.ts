@@ -54,3 +54,12 @@ export function applyFilter(calls: CallRecord[], f: TruthFilter): CallRecord[] {
 }
 
 export const idsOf = (calls: CallRecord[]): string[] => calls.map(encodeCallId);
+
+/** One page of a walk in either direction: ids, cursors and page info (the pagination tests). */
+export const PAGE = `
+  query Page($first: Int, $after: String, $last: Int, $before: String, $filter: CallFilter) {
+    calls(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+      edges { cursor node { id } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
+  }`;

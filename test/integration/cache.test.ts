@@ -5,20 +5,10 @@
  * connection. redis-server must be installed (CI: .ci/run); without it these tests fail.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { startSimulators, type Simulators } from '../../src/demo.js';
+import { freePort } from '../helpers/ports.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts redis-server and resolves once it answers PING; rejects (failing the suite) when it cannot. */
 async function startRedis(port: number): Promise<ChildProcess> {

@@ -7,21 +7,13 @@ import fc from 'fast-check';
 import { startSimulators } from '../../src/demo.js';
 import { SHARED_NUMBERS } from '../../src/simulation/data.js';
 import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
-import { allCalls, applyFilter, idsOf, type TruthFilter } from '../helpers/truth.js';
+import { PAGE, allCalls, applyFilter, idsOf, type TruthFilter } from '../helpers/truth.js';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ sims: () => startSimulators({ count: 45 }) });
 });
 afterAll(() => h.stop());
-
-const PAGE = `
-  query Page($first: Int, $after: String, $last: Int, $before: String, $filter: CallFilter) {
-    calls(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
-      edges { cursor node { id } }
-      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    }
-  }`;
 
 const PROVIDERS = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'] as const;
 const STATUSES = ['QUEUED', 'INITIATED', 'RINGING', 'IN_PROGRESS', 'COMPLETED', 'BUSY', 'NO_ANSWER', 'CANCELED', 'FAILED', 'UNKNOWN'];

@@ -3,7 +3,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
-import { allCalls, applyFilter, idsOf } from '../helpers/truth.js';
+import { PAGE, allCalls, applyFilter, idsOf } from '../helpers/truth.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -12,14 +12,6 @@ beforeAll(async () => {
 
 const SECRET = 'pagination-test-secret-of-32-chars!';
 afterAll(() => h.stop());
-
-const PAGE = `
-  query Page($first: Int, $after: String, $last: Int, $before: String, $filter: CallFilter) {
-    calls(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
-      edges { cursor node { id } }
-      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    }
-  }`;
 
 async function ok(variables: Record<string, unknown>, query = PAGE): Promise<any> {
   const res: GraphQLResponse<any> = await h.gql(query, variables);
