@@ -5,8 +5,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 
-/** What a test can make the next request (or every request) suffer. */
+/** What a test can make the next request (or every request) meet: failures, and `gzip`, a normal answer gzip-encoded. */
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; body?: string }
   | { kind: 'hang' }
@@ -14,8 +15,9 @@ export type Fault =
   | { kind: 'reset' }
   | { kind: 'invalidJson' }
   | { kind: 'html' }
-  | { kind: 'oversized'; bytes: number }
-  | { kind: 'wrongShape' };
+  | { kind: 'oversized'; bytes: number; gzip?: boolean }
+  | { kind: 'wrongShape' }
+  | { kind: 'gzip' };
 
 export interface RecordedRequest {
   method: string;
@@ -124,17 +126,19 @@ export class SimulatorServer {
     this.requests.push(request);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const fault = this.faultQueue.shift() ?? this.persistentFault;
-    if (fault) return this.fail(fault, res);
+    if (fault && fault.kind !== 'gzip') return this.fail(fault, res);
     let reply: SimulatorReply;
     try {
       reply = this.handler(request);
     } catch (error) {
       reply = { status: 500, body: { message: `simulator error: ${(error as Error).message}` } };
     }
-    const payload = JSON.stringify(reply.body);
+    const json = JSON.stringify(reply.body);
+    const payload = fault?.kind === 'gzip' ? gzipSync(json) : json;
     res.writeHead(reply.status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(payload),
+      ...(fault?.kind === 'gzip' ? { 'content-encoding': 'gzip' } : {}),
       ...reply.headers,
     });
     res.end(payload);
@@ -170,8 +174,14 @@ export class SimulatorServer {
         res.end('<!doctype html><html><body><h1>Maintenance</h1></body></html>');
         return;
       case 'oversized': {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ padding: 'x'.repeat(fault.bytes) }));
+        const payload = JSON.stringify({ padding: 'x'.repeat(fault.bytes) });
+        if (!fault.gzip) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(payload);
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        res.end(gzipSync(payload));
         return;
       }
       case 'wrongShape':

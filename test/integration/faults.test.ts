@@ -22,6 +22,8 @@ interface Case {
   hits: number;
   /** false: the provider recovers within the retries and its calls are present with no error. */
   fails: boolean;
+  /** The failure kind the upstream_failure log line must name. */
+  failure?: string;
   retryAfter?: number;
   /** The answer must come within this many ms. */
   budgetMs: number;
@@ -38,7 +40,9 @@ const cases: Case[] = [
   { name: 'connection reset (retried)', persistent: { kind: 'reset' }, hits: 3, fails: true, budgetMs: 1500 },
   { name: 'invalid JSON', queue: [{ kind: 'invalidJson' }], hits: 1, fails: true, budgetMs: 1000 },
   { name: 'HTML with 200', queue: [{ kind: 'html' }], hits: 1, fails: true, budgetMs: 1000 },
-  { name: 'oversized body', queue: [{ kind: 'oversized', bytes: 3_000_000 }], hits: 1, fails: true, budgetMs: 1500 },
+  { name: 'oversized body', queue: [{ kind: 'oversized', bytes: 3_000_000 }], hits: 1, fails: true, failure: 'TOO_LARGE', budgetMs: 1500 },
+  { name: 'oversized once inflated (3 MB in a few kB of gzip)', queue: [{ kind: 'oversized', bytes: 3_000_000, gzip: true }], hits: 1, fails: true, failure: 'TOO_LARGE', budgetMs: 1500 },
+  { name: 'gzip-encoded answer (inflated and read)', queue: [{ kind: 'gzip' }], hits: 1, fails: false, budgetMs: 1000 },
   { name: '429 with a short Retry-After (waited for, then served)', queue: [{ kind: 'status', status: 429, retryAfter: '1' }], hits: 2, fails: false, budgetMs: 2500, atLeastMs: 950 },
   { name: '429 with a long Retry-After (fails fast)', queue: [{ kind: 'status', status: 429, retryAfter: '120' }], hits: 1, fails: true, retryAfter: 120, budgetMs: 1000 },
   { name: '401 (not retried)', queue: [{ kind: 'status', status: 401, body: '{"detail":"Invalid token."}' }], hits: 1, fails: true, budgetMs: 1000 },
@@ -83,6 +87,7 @@ describe('fault matrix', () => {
       it.each(cases)('$name', async (c) => {
         const sim = serverOf(h.sims, p.key);
         h.resetCounters();
+        h.logs.length = 0;
         if (c.queue) sim.faultQueue.push(...c.queue);
         if (c.persistent) sim.persistentFault = c.persistent;
         const started = performance.now();
@@ -112,6 +117,10 @@ describe('fault matrix', () => {
             ...(c.retryAfter !== undefined ? { retryAfter: c.retryAfter } : {}),
           });
           expect(error.message).toMatch(/connection "default"/);
+          if (c.failure) {
+            const failures = h.logs.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'upstream_failure');
+            expect(failures.map((entry) => [entry.provider, entry.failure])).toContainEqual([p.provider, c.failure]);
+          }
         } else {
           expect(res.body.errors).toBeUndefined();
           expect(providers.has(p.provider)).toBe(true);
