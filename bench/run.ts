@@ -348,8 +348,10 @@ async function main(): Promise<void> {
     // The cache is off: these numbers are the layer's cost, comparable with a peer that has none.
     SWITCHBOARD_CACHE_MAX_ENTRIES: '0',
     // The peer has no cap on requests in flight per upstream; the default (16) would make this a
-    // comparison of policies. Override with SWITCHBOARD_UPSTREAM_CONCURRENCY to bench another.
-    SWITCHBOARD_UPSTREAM_CONCURRENCY: process.env.SWITCHBOARD_UPSTREAM_CONCURRENCY ?? '100',
+    // comparison of policies. Room for every look-up of scenario d's concurrent queries (with 100,
+    // the second query's look-ups queued behind the first's). Override with
+    // SWITCHBOARD_UPSTREAM_CONCURRENCY to bench another.
+    SWITCHBOARD_UPSTREAM_CONCURRENCY: process.env.SWITCHBOARD_UPSTREAM_CONCURRENCY ?? String(100 * BATCH_CONNECTIONS),
     // Scenario d sends 100 aliased call(id) fields; the default query limits allow 20.
     SWITCHBOARD_MAX_ALIASES: '200',
     SWITCHBOARD_MAX_TOKENS: '20000',
