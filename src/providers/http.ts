@@ -154,7 +154,7 @@ function preparedOptions(settings: HttpPolicy): Options {
 }
 
 /** `url` with `searchParams` appended, leaving out empty values. */
-function withQuery(url: string, searchParams: UpstreamRequest['searchParams']): string {
+export function withQuery(url: string, searchParams: UpstreamRequest['searchParams']): string {
   if (!searchParams) return url;
   const query = new URLSearchParams();
   for (const key in searchParams) {
@@ -171,9 +171,13 @@ class BodyTooLarge extends Error {}
 /** Reads `Retry-After` (seconds or an HTTP date) in milliseconds. */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
+  const text = value.trim();
+  // A number is delay-seconds, never a date: Date.parse would read "-1" as the year -1.
+  if (/^[+-]?\d+(\.\d+)?$/.test(text)) {
+    const seconds = Number(text);
+    return seconds >= 0 ? seconds * 1000 : undefined;
+  }
+  const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 

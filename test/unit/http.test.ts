@@ -1,0 +1,33 @@
+import { parseRetryAfter, withQuery } from '../../src/providers/http.js';
+
+describe('withQuery', () => {
+  it('appends the parameters in order, encoded, leaving out undefined and empty values', () => {
+    expect(withQuery('https://api.example/call/logs', { page: 2, limit: 20, from: undefined, to: '', q: 'a b&c' })).toBe(
+      'https://api.example/call/logs?page=2&limit=20&q=a+b%26c',
+    );
+  });
+
+  it('keeps a query the URL already has', () => {
+    expect(withQuery('https://api.example/x?fixed=1', { page: 1 })).toBe('https://api.example/x?fixed=1&page=1');
+  });
+
+  it('leaves the URL alone without parameters, or with only empty ones', () => {
+    expect(withQuery('https://api.example/x', undefined)).toBe('https://api.example/x');
+    expect(withQuery('https://api.example/x', { a: undefined, b: '' })).toBe('https://api.example/x');
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-11-23T12:00:00Z');
+  it('reads seconds and HTTP dates in milliseconds', () => {
+    expect(parseRetryAfter('3', now)).toBe(3000);
+    expect(parseRetryAfter('Mon, 23 Nov 2026 12:00:05 GMT', now)).toBe(5000);
+    expect(parseRetryAfter('Mon, 23 Nov 2026 11:59:00 GMT', now)).toBe(0);
+  });
+
+  it('ignores what it cannot read', () => {
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+    expect(parseRetryAfter('-1', now)).toBeUndefined();
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+  });
+});
