@@ -21,15 +21,24 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop());
 
+/**
+ * Media links are signed for an hour from the moment they are read, so answers a second apart
+ * differ there and nowhere else: their expiry is masked before answers are compared.
+ */
+function withoutExpiry<T extends { body: unknown }>(response: T): T {
+  const text = JSON.stringify(response.body).replace(/expires=\d+/g, 'expires=*').replace(/"expiresAt":"[^"]*"/g, '"expiresAt":"*"');
+  return { ...response, body: JSON.parse(text) };
+}
+
 /** Both answers, minus the trace itself. An operation is compiled when it comes a second time. */
 async function both(query: string, variables?: Record<string, unknown>) {
-  const first = await h.gql(query, variables);
+  const first = withoutExpiry(await h.gql(query, variables));
   const before = (await executions()).compiled!;
-  const compiled = await h.gql(query, variables);
+  const compiled = withoutExpiry(await h.gql(query, variables));
   // The second request ran compiled, unless it was refused before execution (no data).
   if (compiled.body.data !== undefined) expect((await executions()).compiled! - before).toBe(1);
   expect(compiled.body).toEqual(first.body);
-  const traced = await h.gql(query, variables, TRACE);
+  const traced = withoutExpiry(await h.gql(query, variables, TRACE));
   const { extensions, ...tracedBody } = traced.body as typeof traced.body & { extensions?: { ftv1?: string } };
   return { compiled, traced: { ...traced, body: tracedBody }, ftv1: extensions?.ftv1 };
 }
