@@ -5,6 +5,7 @@ import { ConnectionHttp, defaultHttpPolicy, type HttpPolicy } from '../../src/pr
 import type { ListRequest, ListResult } from '../../src/providers/provider.js';
 import { Twenty2Adapter, type Twenty2Settings } from '../../src/providers/twenty2/client.js';
 import { toCallRecord } from '../../src/providers/twenty2/map.js';
+import { twenty2CallSchema } from '../../src/providers/twenty2/schema.js';
 import {
   createTwenty2Simulator,
   type Twenty2Simulator,
@@ -73,6 +74,8 @@ async function rejection(promise: Promise<unknown>): Promise<UpstreamError> {
 }
 
 const context = { ref, phoneRegion: 'IN' };
+/** A row as the simulator sends it, read by the schema and mapped: what the adapter must return. */
+const mapped = (row: unknown) => toCallRecord(twenty2CallSchema.parse(row), context);
 
 describe('Twenty2 adapter over HTTP', () => {
   let sim: Twenty2Simulator;
@@ -139,7 +142,7 @@ describe('Twenty2 adapter over HTTP', () => {
       const { calls, pages } = await walk(adapter, 100);
       expect(calls.map((call) => call.key)).toEqual(sim.rows.map((row) => row.call_id));
       expect(new Set(calls.map((call) => call.key)).size).toBe(sim.rows.length);
-      expect(calls).toEqual(sim.rows.map((row) => toCallRecord(row, context)));
+      expect(calls).toEqual(sim.rows.map(mapped));
       for (let i = 1; i < calls.length; i++) {
         expect(calls[i - 1]!.startedAt.getTime()).toBeGreaterThanOrEqual(calls[i]!.startedAt.getTime());
       }
@@ -253,7 +256,7 @@ describe('Twenty2 adapter over HTTP', () => {
 
       const [full, , empty] = found;
       const { details, ...fields } = full!;
-      const { details: _none, ...listFields } = toCallRecord(completed, context);
+      const { details: _none, ...listFields } = mapped(completed);
       expect(fields).toEqual(listFields);
       const expectedDetail = sim.detailOf(completed.call_id)!;
       expect(details).toEqual({
@@ -307,7 +310,7 @@ describe('Twenty2 adapter over HTTP', () => {
     it('getDetails returns the detail fields of a listed call', async () => {
       const adapter = adapterFor(sim);
       const completed = rowWith('completed', 3);
-      const listed = toCallRecord(completed, context);
+      const listed = mapped(completed);
       const details = await adapter.getDetails(listed);
       const expected = sim.detailOf(completed.call_id)!;
       expect(details.billedDurationSeconds).toBe(expected.call.billed_duration_seconds);
@@ -318,7 +321,7 @@ describe('Twenty2 adapter over HTTP', () => {
     });
 
     it('getDetails of a call Twenty2 does not know fails with HTTP 404', async () => {
-      const ghost = toCallRecord({ ...sim.rows[0]!, call_id: 'call_gone' }, context);
+      const ghost = mapped({ ...sim.rows[0]!, call_id: 'call_gone' });
       const error = await rejection(adapterFor(sim).getDetails(ghost));
       expect(error.failure).toBe('HTTP_STATUS');
       expect(error.details.status).toBe(404);

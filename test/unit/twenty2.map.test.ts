@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { directionFromWord } from '../../src/providers/provider.js';
 import type { CallStatus } from '../../src/calls/model.js';
 import {
@@ -23,8 +24,8 @@ const context: Twenty2MapContext = {
   phoneRegion: 'IN',
 };
 
-/** The list row of the provider page. */
-const pageRow: Twenty2Call = {
+/** The list row of the provider page, as Twenty2 sends it. */
+const pageJson: z.input<typeof twenty2CallSchema> = {
   call_id: 'call_9c4d7e12ab',
   agent_id: '69de483c68b23495c853b43a',
   status: 'completed',
@@ -37,7 +38,11 @@ const pageRow: Twenty2Call = {
   ended_at: '2024-12-25T10:01:34Z',
 };
 
-const row = (overrides: Partial<Twenty2Call>): Twenty2Call => ({ ...pageRow, ...overrides });
+/** The same row as the schema reads it (`started_at` a Date). */
+const pageRow: Twenty2Call = twenty2CallSchema.parse(pageJson);
+
+const row = (overrides: Partial<z.input<typeof twenty2CallSchema>>): Twenty2Call =>
+  twenty2CallSchema.parse({ ...pageJson, ...overrides });
 
 describe('Twenty2 STATUS_TABLE', () => {
   it.each<[string, CallStatus]>([
@@ -229,15 +234,15 @@ describe('Twenty2 instants', () => {
   );
 
   it('makes the schema refuse a row whose started_at cannot be read', () => {
-    expect(twenty2CallSchema.safeParse({ ...pageRow, started_at: 'soon' }).success).toBe(false);
-    expect(twenty2CallSchema.safeParse(pageRow).success).toBe(true);
+    expect(twenty2CallSchema.safeParse({ ...pageJson, started_at: 'soon' }).success).toBe(false);
+    expect(twenty2CallSchema.safeParse(pageJson).success).toBe(true);
   });
 });
 
 describe('Twenty2 detail mapping', () => {
   const detailBody = {
     success: true,
-    call: { ...pageRow, billed_duration_seconds: 120 },
+    call: { ...pageJson, billed_duration_seconds: 120 },
     input_parameters: { customer_name: 'Meera' },
     output_parameters: { intent: 'callback' },
     recording: { url: 'https://cdn.example/rec.mp3?sig=x', expires_at: '2024-12-26T10:00:00Z' },

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { directionFromWord } from '../../src/providers/provider.js';
 import type { CallStatus } from '../../src/calls/model.js';
 import { statusWordFor } from '../../src/providers/unpod/client.js';
@@ -15,8 +16,8 @@ import { parseInstant } from '../../src/providers/unpod/time.js';
 
 const context = { connection: 'default', orgHandle: 'demo-org' };
 
-/** The main reference's example row (no id). */
-const referenceRow: UnpodRow = unpodRowSchema.parse({
+/** The main reference's example row (no id), as Unpod sends it. */
+const referenceJson: z.input<typeof unpodRowSchema> = {
   source_number: '+911234567890',
   destination_number: '+919876543210',
   call_type: 'outbound',
@@ -26,7 +27,11 @@ const referenceRow: UnpodRow = unpodRowSchema.parse({
   end_time: '2026-02-07T06:01:12Z',
   call_duration: 207,
   end_reason: 'caller_hangup',
-});
+};
+/** The same row as the schema reads it (`creation_time` a Date). */
+const referenceRow: UnpodRow = unpodRowSchema.parse(referenceJson);
+/** The reference row with some fields as Unpod would send them, read by the schema. */
+const read = (overrides: Partial<z.input<typeof unpodRowSchema>>): UnpodRow => unpodRowSchema.parse({ ...referenceJson, ...overrides });
 
 describe('Unpod status table (contract)', () => {
   it.each<[string, CallStatus]>([
@@ -210,7 +215,7 @@ describe('Unpod derived keys (rows without id)', () => {
     const key = derivedKey(referenceRow, 'demo-org');
     expect(
       derivedKey(
-        { ...referenceRow, call_status: 'failed', call_duration: '0:03:27', end_time: null, creation_time: '2026-02-07T05:57:00.000Z' },
+        read({ call_status: 'failed', call_duration: '0:03:27', end_time: null, creation_time: '2026-02-07T05:57:00.000Z' }),
         'demo-org',
       ),
     ).toBe(key);
@@ -218,7 +223,7 @@ describe('Unpod derived keys (rows without id)', () => {
 
   it.each([
     ['organisation', { ...referenceRow }, 'other-org'],
-    ['creation_time', { ...referenceRow, creation_time: '2026-02-07T05:57:01Z' }, 'demo-org'],
+    ['creation_time', read({ creation_time: '2026-02-07T05:57:01Z' }), 'demo-org'],
     ['source', { ...referenceRow, source_number: '+911234567891' }, 'demo-org'],
     ['destination', { ...referenceRow, destination_number: '+919876543211' }, 'demo-org'],
   ])('changes with the %s', (_field, row, org) => {
@@ -237,23 +242,23 @@ describe('Unpod derived keys (rows without id)', () => {
 
 describe('Unpod schema', () => {
   it('tolerates extra fields and strips them', () => {
-    const row = unpodRowSchema.parse({ ...referenceRow, bridge: 1, something: { nested: true } });
+    const row = unpodRowSchema.parse({ ...referenceJson, bridge: 1, something: { nested: true } });
     expect(row).not.toHaveProperty('bridge');
     expect(toCallRecord(row, context).key).toBe(derivedKey(referenceRow, 'demo-org'));
   });
 
   it('accepts both duration formats and a missing id', () => {
-    expect(unpodRowSchema.safeParse({ ...referenceRow, call_duration: '0:05:25' }).success).toBe(true);
-    expect(unpodRowSchema.safeParse({ ...referenceRow, id: undefined }).success).toBe(true);
+    expect(unpodRowSchema.safeParse({ ...referenceJson, call_duration: '0:05:25' }).success).toBe(true);
+    expect(unpodRowSchema.safeParse({ ...referenceJson, id: undefined }).success).toBe(true);
   });
 
   it('rejects a row whose creation_time is not an instant', () => {
-    expect(unpodRowSchema.safeParse({ ...referenceRow, creation_time: 'yesterday' }).success).toBe(false);
-    expect(unpodRowSchema.safeParse({ ...referenceRow, creation_time: undefined }).success).toBe(false);
+    expect(unpodRowSchema.safeParse({ ...referenceJson, creation_time: 'yesterday' }).success).toBe(false);
+    expect(unpodRowSchema.safeParse({ ...referenceJson, creation_time: undefined }).success).toBe(false);
   });
 
   it('requires count and data in a list body', () => {
-    expect(unpodListSchema.safeParse({ count: 1, status_code: 200, message: 'ok', data: [referenceRow] }).success).toBe(true);
+    expect(unpodListSchema.safeParse({ count: 1, status_code: 200, message: 'ok', data: [referenceJson] }).success).toBe(true);
     expect(unpodListSchema.safeParse({ status_code: 200, data: [] }).success).toBe(false);
     expect(unpodListSchema.safeParse({ count: 0 }).success).toBe(false);
   });

@@ -108,8 +108,7 @@ export function toCallRecord(call: CinnoxCall, ref: ConnectionRef): CallRecord {
     providerStatus: call.status,
     from: callerParty(call.callerInfo),
     to: calleeParty(call.calleeInfo),
-    // The schema only accepts a parseable callDate.
-    startedAt: new Date(Date.parse(call.callDate)),
+    startedAt: call.callDate,
     answeredAt: null,
     endedAt: date(call.callEndTime),
     durationSeconds: seconds(call.callDuration),

@@ -6,8 +6,12 @@ import { z } from 'zod';
 
 const optionalText = z.string().nullish();
 
-/** An RFC 3339 instant Date.parse understands ("2022-11-07T00:00:00.000Z"). */
-const instant = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'not a date');
+/** An RFC 3339 instant Date.parse understands ("2022-11-07T00:00:00.000Z"), read once here. */
+const instant = z.string().transform((value, ctx) => {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) ctx.addIssue({ code: 'custom', message: 'not a date' });
+  return Number.isNaN(ms) ? z.NEVER : new Date(ms);
+});
 
 /**
  * The page documents phone numbers as JSON numbers (country code + number, no "+"); a string of

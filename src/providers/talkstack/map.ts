@@ -142,9 +142,6 @@ export interface TalkStackMapContext {
  * so `details` is always filled in and no detail request is ever needed.
  */
 export function toCallRecord(row: TalkStackCall, context: TalkStackMapContext): CallRecord {
-  const startedAt = parseRfc2822Date(row.date);
-  // The schema admits only dates this parser reads, so this is unreachable for a validated row.
-  if (!startedAt) throw new Error('TalkStack row with an unreadable date reached the mapper');
   const recordings = toRecordings(row.recordingUrls);
   const outputParameters = row.data ?? null;
   return {
@@ -157,7 +154,7 @@ export function toCallRecord(row: TalkStackCall, context: TalkStackMapContext): 
     providerStatus: row.status,
     from: toParty(row.from),
     to: toParty(row.to),
-    startedAt,
+    startedAt: row.date,
     answeredAt: null,
     endedAt: null,
     durationSeconds: row.seconds ?? null,

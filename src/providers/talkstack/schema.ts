@@ -6,10 +6,12 @@
 import { z } from 'zod';
 import { parseRfc2822Date } from './map.js';
 
-/** `date` is RFC 2822; anything else is a body we cannot read, not a call at some wrong time. */
-const rfc2822Date = z
-  .string()
-  .refine((text) => parseRfc2822Date(text) !== null, { message: 'expected an RFC 2822 date' });
+/** `date` is RFC 2822, read once here; anything else is a body we cannot read, not a call at some wrong time. */
+const rfc2822Date = z.string().transform((text, ctx) => {
+  const date = parseRfc2822Date(text);
+  if (date === null) ctx.addIssue({ code: 'custom', message: 'expected an RFC 2822 date' });
+  return date ?? z.NEVER;
+});
 
 export const talkStackCallSchema = z.object({
   callSid: z.string().min(1),

@@ -41,10 +41,15 @@ export const twenty2CallSchema = z.object({
   caller_phone: phoneField,
   duration_seconds: z.number().nullish(),
   cost: z.string().nullish(),
-  // The order key: a row without a readable start cannot be placed, so the body is refused.
-  started_at: z.string().refine((text) => parseInstant(text) !== null, 'not an ISO 8601 instant'),
+  // The order key, read once here: a row without a readable start cannot be placed, so the body is refused.
+  started_at: z.string().transform((text, ctx) => {
+    const date = parseInstant(text);
+    if (date === null) ctx.addIssue({ code: 'custom', message: 'not an ISO 8601 instant' });
+    return date ?? z.NEVER;
+  }),
   ended_at: z.string().nullish(),
 });
+/** A row as read: `started_at` is a Date. */
 export type Twenty2Call = z.infer<typeof twenty2CallSchema>;
 
 /** Error body: `{ success: false, error: { code, message, status } }`. */

@@ -32,8 +32,7 @@ const text = (value: string | number | null | undefined): string | null =>
  * SHA-256. creation_time enters as its normalised instant, so "…05:57:00Z" and "…05:57:00.000Z" agree.
  */
 export function derivedKey(row: UnpodRow, orgHandle: string): string {
-  const created = parseInstant(row.creation_time)?.toISOString() ?? row.creation_time;
-  const material = `${orgHandle}|${created}|${text(row.source_number) ?? ''}|${text(row.destination_number) ?? ''}`;
+  const material = `${orgHandle}|${row.creation_time.toISOString()}|${text(row.source_number) ?? ''}|${text(row.destination_number) ?? ''}`;
   return `d${createHash('sha256').update(material).digest('hex').slice(0, 20)}`;
 }
 
@@ -81,9 +80,6 @@ const COMPLETE_DETAILS: CallDetails = {
 };
 
 export function toCallRecord(row: UnpodRow, context: UnpodMapContext): CallRecord {
-  const startedAt = parseInstant(row.creation_time);
-  // The schema only accepts rows whose creation_time parses; this guards a misuse of the mapper.
-  if (!startedAt) throw new TypeError('Unpod row without a readable creation_time');
   return {
     provider: 'UNPOD',
     connection: context.connection,
@@ -94,7 +90,7 @@ export function toCallRecord(row: UnpodRow, context: UnpodMapContext): CallRecor
     providerStatus: row.call_status,
     from: toParty(row.source_number),
     to: toParty(row.destination_number),
-    startedAt,
+    startedAt: row.creation_time,
     answeredAt: optionalInstant(row.start_time),
     endedAt: optionalInstant(row.end_time),
     durationSeconds: parseDuration(row.call_duration),

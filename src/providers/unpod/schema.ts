@@ -5,8 +5,12 @@
 import { z } from 'zod';
 import { parseInstant } from './time.js';
 
-/** An instant the mapper can turn into a Date; anything else fails the body rather than the mapping. */
-const instant = z.string().refine((text) => parseInstant(text) !== null, 'not an ISO 8601 instant');
+/** An instant, read once here into a Date; anything else fails the body rather than the mapping. */
+const instant = z.string().transform((text, ctx) => {
+  const date = parseInstant(text);
+  if (date === null) ctx.addIssue({ code: 'custom', message: 'not an ISO 8601 instant' });
+  return date ?? z.NEVER;
+});
 
 /** Numbers are E.164 strings on the page; a JSON number is accepted and kept as its text. */
 const phoneText = z.union([z.string(), z.number()]).nullish();
@@ -28,6 +32,7 @@ export const unpodRowSchema = z.object({
   agent_id: z.union([z.string(), z.number()]).nullish(),
 });
 
+/** A row as read: `creation_time` is a Date. */
 export type UnpodRow = z.infer<typeof unpodRowSchema>;
 
 export const unpodListSchema = z.object({
