@@ -47,6 +47,8 @@ export class SimulatorServer {
   /** Requests received and not yet answered (or abandoned), and the most seen at once since the last reset. */
   inFlight = 0;
   maxInFlight = 0;
+  /** TCP connections accepted since the last reset: with keep-alive, far fewer than requests. */
+  connectionsOpened = 0;
   private server: http.Server | null = null;
   private readonly sockets = new Set<import('node:net').Socket>();
 
@@ -65,6 +67,7 @@ export class SimulatorServer {
   resetCounters(): void {
     this.requests.length = 0;
     this.maxInFlight = this.inFlight;
+    this.connectionsOpened = 0;
   }
 
   clearFaults(): void {
@@ -76,6 +79,7 @@ export class SimulatorServer {
     const server = http.createServer((req, res) => void this.serve(req, res));
     server.keepAliveTimeout = 30_000;
     server.on('connection', (socket) => {
+      this.connectionsOpened += 1;
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });

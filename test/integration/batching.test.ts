@@ -267,9 +267,11 @@ describe('concurrency cap', () => {
     expect(server.maxInFlight).toBeLessThanOrEqual(16);
     expect(server.maxInFlight).toBeGreaterThanOrEqual(8);
     expect(server.inFlight).toBe(0);
+    // Keep-alive: the 200 requests reuse the connections of the first 16 instead of opening their own.
+    expect(server.connectionsOpened).toBeLessThanOrEqual(16);
     // 200 requests of 20 ms, 16 at a time: at least 13 rounds.
     expect(elapsed).toBeGreaterThanOrEqual(Math.floor(200 / 16) * 20);
-    process.stdout.write(`200 Twenty2 look-ups: max in flight ${server.maxInFlight}, ${elapsed} ms\n`);
+    process.stdout.write(`200 Twenty2 look-ups: max in flight ${server.maxInFlight}, ${server.connectionsOpened} connections opened, ${elapsed} ms\n`);
   });
 
   it('the largest nodes (500 ids, 300 of one provider) resolves every id: look-ups queue, none is refused', async () => {
