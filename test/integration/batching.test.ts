@@ -297,7 +297,9 @@ describe('a raised concurrency cap', () => {
       const page = await wide.gql(`{ calls(first: 100, filter: { providers: [TWENTY2] }) { nodes { id } } }`);
       const ids = page.body.data.calls.nodes.map((n: { id: string }) => n.id);
       const server = wide.sims.twenty2.server;
-      server.latencyMs = 50;
+      // Long enough that the last of 100 new connections opens before the first answer comes back,
+      // even on a loaded machine (at 50 ms a CI run once saw 83 at once); a socket cap shows at any latency.
+      server.latencyMs = 500;
       wide.resetCounters();
       // A fresh request: the page above primed only its own loaders.
       const res = await wide.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Call { outputParameters } } }`, { ids });
