@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import { ErrorCode } from './errors.js';
+import { readCapped } from './readCapped.js';
 
 /** An HTTP-level refusal (before GraphQL): its status and a message safe to show. */
 export class HttpError extends Error {
@@ -69,20 +70,11 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   if (req.method !== 'POST' || !JSON_TYPE.test(req.headers['content-type'] ?? '')) return undefined;
   const tooLarge = () => new HttpError(413, `Request body larger than ${limit} bytes`);
   if (Number(req.headers['content-length'] ?? 0) > limit && !req.headers['content-encoding']) throw tooLarge();
-  const stream = decoded(req);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) throw tooLarge();
-      chunks.push(chunk);
-    }
-  } catch (error) {
-    if (error instanceof HttpError) throw error;
+  const body = await readCapped(decoded(req), limit).catch(() => {
     throw new HttpError(400, 'Malformed request: the body could not be read');
-  }
-  const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+  });
+  if (body === null) throw tooLarge();
+  const text = body.toString('utf8');
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);

@@ -24,6 +24,7 @@ import {
 import type { z } from 'zod';
 import type { ConnectionRef } from '../calls/model.js';
 import { UpstreamError } from '../errors.js';
+import { readCapped } from '../readCapped.js';
 
 export interface HttpPolicy {
   /** Time allowed to open the TCP connection. */
@@ -333,30 +334,16 @@ export class ConnectionHttp {
    * CPU per request): status, headers and the body read to the end, at most `maxBodyBytes` of it
    * after decompressing.
    */
-  private send(request: UpstreamRequest): Promise<{ statusCode: number; headers: IncomingMessage['headers']; body: string }> {
-    return new Promise((resolve, reject) => {
-      const stream = gotStream(
-        withQuery(request.url, request.searchParams),
-        { method: request.method as Method, headers: request.headers, json: request.json },
-        this.gotOptions,
-      );
-      const chunks: Buffer[] = [];
-      let size = 0;
-      stream.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > this.settings.maxBodyBytes) {
-          stream.destroy();
-          reject(new BodyTooLarge());
-          return;
-        }
-        chunks.push(chunk);
-      });
-      stream.once('error', reject);
-      stream.once('end', () => {
-        const { statusCode, headers } = stream.response!;
-        resolve({ statusCode, headers, body: Buffer.concat(chunks, size).toString('utf8') });
-      });
-    });
+  private async send(request: UpstreamRequest): Promise<{ statusCode: number; headers: IncomingMessage['headers']; body: string }> {
+    const stream = gotStream(
+      withQuery(request.url, request.searchParams),
+      { method: request.method as Method, headers: request.headers, json: request.json },
+      this.gotOptions,
+    );
+    const body = await readCapped(stream, this.settings.maxBodyBytes);
+    if (body === null) throw new BodyTooLarge();
+    const { statusCode, headers } = stream.response!;
+    return { statusCode, headers, body: body.toString('utf8') };
   }
 }
 

@@ -1,0 +1,24 @@
+/**
+ * A stream read to its end, at most `limit` bytes: the one cap both ends of Switchboard put on a
+ * body — a client's request (src/graphqlOverHttp.ts) and a provider's answer (src/providers/http.ts).
+ */
+import type { Readable } from 'node:stream';
+
+/** The bytes of `stream`, or null once they pass `limit` (the stream is then destroyed). Rejects with the stream's error. */
+export function readCapped(stream: Readable, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        stream.destroy();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.once('error', reject);
+    stream.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+  });
+}
