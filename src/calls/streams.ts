@@ -57,7 +57,7 @@ export abstract class CallStream {
    * wait until that page is read.
    */
   private readonly pending: StreamRow[] = [];
-  /** `raw` by offset, sorted once per change rather than once per edge's hint. */
+  /** `raw` by offset, sorted once per change rather than once per edge's hint: set `raw`, clear this. */
   protected rawSorted: RawRow[] | null = null;
 
   constructor(protected readonly options: StreamOptions) {}
@@ -99,9 +99,7 @@ export abstract class CallStream {
   hintThrough(position: Position): number | undefined {
     if (this.raw.size === 0) return undefined;
     let last = -1;
-    if (this.rawSorted === null || this.rawSorted.length !== this.raw.size) {
-      this.rawSorted = [...this.raw.values()].sort((a, b) => a.offset - b.offset);
-    }
+    this.rawSorted ??= [...this.raw.values()].sort((a, b) => a.offset - b.offset);
     for (const row of this.rawSorted) {
       if (comparePositions(row.position, position) > 0) return row.offset;
       last = row.offset;
