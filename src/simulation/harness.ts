@@ -137,28 +137,19 @@ export class SimulatorServer {
     } catch (error) {
       reply = { status: 500, body: { message: `simulator error: ${(error as Error).message}` } };
     }
-    const json = JSON.stringify(reply.body);
-    const payload = fault?.kind === 'gzip' ? gzipSync(json) : json;
-    res.writeHead(reply.status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(payload),
-      ...(fault?.kind === 'gzip' ? { 'content-encoding': 'gzip' } : {}),
-      ...reply.headers,
-    });
-    res.end(payload);
+    sendJson(res, reply.status, JSON.stringify(reply.body), fault?.kind === 'gzip', reply.headers);
   }
 
   private fail(fault: Fault, res: http.ServerResponse): void {
     switch (fault.kind) {
-      case 'status': {
-        const payload = fault.body ?? JSON.stringify({ message: 'simulated failure' });
-        res.writeHead(fault.status, {
-          'content-type': 'application/json',
-          ...(fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {}),
-        });
-        res.end(payload);
-        return;
-      }
+      case 'status':
+        return sendJson(
+          res,
+          fault.status,
+          fault.body ?? JSON.stringify({ message: 'simulated failure' }),
+          false,
+          fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {},
+        );
       case 'hang':
         return; // never answers; the client's time-out must fire
       case 'slowBody':
@@ -170,28 +161,27 @@ export class SimulatorServer {
         res.socket?.destroy();
         return;
       case 'invalidJson':
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"calls": [ {"call_id": ');
-        return;
+        return sendJson(res, 200, '{"calls": [ {"call_id": ');
       case 'html':
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end('<!doctype html><html><body><h1>Maintenance</h1></body></html>');
         return;
-      case 'oversized': {
-        const payload = JSON.stringify({ padding: 'x'.repeat(fault.bytes) });
-        if (!fault.gzip) {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(payload);
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
-        res.end(gzipSync(payload));
-        return;
-      }
+      case 'oversized':
+        return sendJson(res, 200, JSON.stringify({ padding: 'x'.repeat(fault.bytes) }), fault.gzip);
       case 'wrongShape':
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ unexpected: true, items: 'none' }));
-        return;
+        return sendJson(res, 200, JSON.stringify({ unexpected: true, items: 'none' }));
     }
   }
+}
+
+/** Answers `text` as JSON, gzip-encoded when asked (as a provider does for a client that accepts it). */
+function sendJson(res: http.ServerResponse, status: number, text: string, gzip = false, headers: Record<string, string> = {}): void {
+  const payload = gzip ? gzipSync(text) : text;
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    ...headers,
+  });
+  res.end(payload);
 }
