@@ -7,11 +7,14 @@
  * from their rows what it can: `{ calls { … } call(id) { … } }` costs the list alone, at the price
  * of starting the look-up of an unlisted call after the list instead of beside it. Concurrency
  * towards a provider is capped by its connection's HTTP policy (src/providers/http.ts), not here.
+ *
+ * A failed upstream request fails only the keys it served: both batch functions answer an Error in
+ * those keys' places (DataLoader rejects just their `load`s) and never reject for the whole batch.
  */
 import DataLoader from 'dataloader';
 import type { Connection } from '../providers/index.js';
 import { mapWithConcurrency } from '../providers/pool.js';
-import type { CallLocator } from '../providers/provider.js';
+import type { CallLocator, CallLookup } from '../providers/provider.js';
 import type { CallCache } from './cache.js';
 import { type CallDetails, type CallRecord, connectionLabel } from './model.js';
 
@@ -42,7 +45,7 @@ export class CallLoaders {
       const { adapter, label, http } = connection;
       loaders = {
         calls: new DataLoader(
-          async (locators) => {
+          async (locators): Promise<CallLookup[]> => {
             await Promise.allSettled([...this.listsInFlight]);
             const listed = this.listed.get(label);
             const missing = locators.filter((locator) => !listed?.has(locator.key));
@@ -51,7 +54,9 @@ export class CallLoaders {
             const fetched = this.cache
               ? await this.cache.calls(label, missing, (uncached) => adapter.getCalls(uncached))
               : await adapter.getCalls(missing);
-            for (const call of fetched) if (call?.details) loaders!.details.prime(call, call.details);
+            for (const call of fetched) {
+              if (call && !(call instanceof Error) && call.details) loaders!.details.prime(call, call.details);
+            }
             const byKey = new Map(missing.map((locator, i) => [locator.key, fetched[i] ?? null]));
             return locators.map((locator) => listed?.get(locator.key) ?? byKey.get(locator.key) ?? null);
           },
@@ -63,10 +68,10 @@ export class CallLoaders {
             const getDetails = adapter.getDetails?.bind(adapter);
             // Each call's details succeed or fail alone; at most the connection's cap at a time.
             const fetch = (uncached: readonly CallRecord[]) =>
-              mapWithConcurrency(uncached, http.concurrency, async (call): Promise<CallDetails | Error> => {
+              mapWithConcurrency(uncached, http.concurrency, async (call): Promise<CallDetails> => {
                 if (call.details) return call.details;
-                if (!getDetails) return new Error(`${label} has no detail endpoint`);
-                return getDetails(call).catch((error: Error) => error);
+                if (!getDetails) throw new Error(`${label} has no detail endpoint`);
+                return getDetails(call);
               });
             return this.cache ? this.cache.details(label, calls, fetch) : fetch(calls);
           },

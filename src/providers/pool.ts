@@ -4,23 +4,27 @@
  * neither overflows the connection's bulkhead queue (which would fail every id with OVERLOADED)
  * nor fills it ahead of other requests to the same provider.
  */
+
+/**
+ * `task` over every item, at most `limit` at a time, results in item order. Each item settles
+ * alone: a task that throws gives its Error in that item's place and the others still run, so one
+ * failed look-up never blanks its batch. (A provider that is down costs no more than that: after a
+ * few failures its connection's breaker fails the rest at once, without a request.)
+ */
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],
   limit: number,
   task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
+): Promise<(R | Error)[]> {
+  const results = new Array<R | Error>(items.length);
   let next = 0;
-  let failed = false;
   const worker = async (): Promise<void> => {
-    // After a failure the whole batch rejects: starting more requests would be wasted.
-    while (!failed && next < items.length) {
+    while (next < items.length) {
       const index = next++;
       try {
         results[index] = await task(items[index] as T);
       } catch (error) {
-        failed = true;
-        throw error;
+        results[index] = error instanceof Error ? error : new Error(String(error));
       }
     }
   };

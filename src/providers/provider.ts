@@ -37,6 +37,9 @@ export interface CallLocator {
   startedAt: Date;
 }
 
+/** One locator's answer from `getCalls`: the call, null (unknown to the provider), or why it could not be asked. */
+export type CallLookup = CallRecord | null | Error;
+
 export interface Capabilities {
   /** The provider's largest page. */
   maxPageSize: number;
@@ -59,10 +62,12 @@ export interface ProviderAdapter extends ConnectionRef {
   appliesExactly(query: CallQuery): boolean;
   list(request: ListRequest): Promise<ListResult>;
   /**
-   * Calls by locator, in the same order; null where the provider does not know the call. A call the
-   * provider answered for may come with `details` filled in.
+   * Calls by locator, in the same order: the call (possibly with `details` filled in), null where
+   * the provider does not know it, or the Error of the upstream request that should have found it.
+   * Never rejects for the whole batch: a failed request fails exactly the locators it served (one,
+   * for a provider asked once per call), and the others still come back.
    */
-  getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]>;
+  getCalls(locators: readonly CallLocator[]): Promise<CallLookup[]>;
   /** Details of a call whose `details` is null. Only adapters whose list rows lack them implement it. */
   getDetails?(call: CallRecord): Promise<CallDetails>;
 }

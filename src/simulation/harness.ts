@@ -44,6 +44,11 @@ export class SimulatorServer {
   readonly faultQueue: Fault[] = [];
   /** A fault for every request while set. */
   persistentFault: Fault | null = null;
+  /**
+   * Faults for the requests `match` picks (e.g. one call's detail request), every time, until
+   * `clearFaults`; checked before the queue, which they leave alone.
+   */
+  readonly targetedFaults: { match: (request: RecordedRequest) => boolean; fault: Fault }[] = [];
   /** Requests received and not yet answered (or abandoned), and the most seen at once since the last reset. */
   inFlight = 0;
   maxInFlight = 0;
@@ -73,6 +78,7 @@ export class SimulatorServer {
   clearFaults(): void {
     this.faultQueue.length = 0;
     this.persistentFault = null;
+    this.targetedFaults.length = 0;
   }
 
   async start(port = 0): Promise<string> {
@@ -129,7 +135,7 @@ export class SimulatorServer {
     };
     this.requests.push(request);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
-    const fault = this.faultQueue.shift() ?? this.persistentFault;
+    const fault = this.targetedFaults.find((t) => t.match(request))?.fault ?? this.faultQueue.shift() ?? this.persistentFault;
     if (fault && fault.kind !== 'gzip') return this.fail(fault, res);
     let reply: SimulatorReply;
     try {

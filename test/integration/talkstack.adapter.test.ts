@@ -130,7 +130,8 @@ describe('TalkStack adapter over HTTP', () => {
     expect((failure as UpstreamError).failure).toBe('UNAUTHORIZED');
     expect((failure as UpstreamError).message).not.toContain('leaked-secret-key');
     expect((failure as UpstreamError).message).not.toContain('proj_demo');
-    const byId = await wrong.getCalls([{ key: sim.rows[0]!.callSid, startedAt: new Date() }]).catch((e: unknown) => e);
+    const [byId] = await wrong.getCalls([{ key: sim.rows[0]!.callSid, startedAt: new Date() }]);
+    expect(byId).toBeInstanceOf(UpstreamError);
     expect((byId as UpstreamError).failure).toBe('UNAUTHORIZED');
   });
 
@@ -349,13 +350,16 @@ describe('TalkStack adapter over HTTP', () => {
     expect(await adapter.getCalls([])).toEqual([]);
   });
 
-  it('getCalls rejects as a whole when the upstream fails', async () => {
-    sim.server.faultQueue.push({ kind: 'status', status: 500 });
-    const failure = await adapter
-      .getCalls([{ key: sim.rows[0]!.callSid, startedAt: new Date() }])
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(UpstreamError);
-    expect((failure as UpstreamError).failure).toBe('HTTP_STATUS');
+  it('getCalls fails only the call whose request failed; the others come back', async () => {
+    const [a, b, c] = [sim.rows[0]!, sim.rows[1]!, sim.rows[2]!];
+    sim.server.targetedFaults.push({
+      match: (r) => (r.body as { sid?: unknown } | undefined)?.sid === b.callSid,
+      fault: { kind: 'status', status: 500 },
+    });
+    const [foundA, failedB, foundC] = await adapter.getCalls([a, b, c].map((row) => ({ key: row.callSid, startedAt: new Date() })));
+    expect(failedB).toBeInstanceOf(UpstreamError);
+    expect((failedB as UpstreamError).failure).toBe('HTTP_STATUS');
+    expect([foundA, foundC].map((call) => (call as { key: string }).key)).toEqual([a.callSid, c.callSid]);
   });
 
   it('a date that is not RFC 2822 is an unreadable body, not a wrong time', async () => {

@@ -11,6 +11,7 @@ import {
   type Twenty2Simulator,
 } from '../../src/providers/twenty2/simulator.js';
 import { SHARED_NUMBERS } from '../../src/simulation/data.js';
+import { failureOf, found as foundIn } from '../helpers/lookups.js';
 
 const ref = { provider: 'TWENTY2', connection: 'default' } as const;
 
@@ -123,7 +124,7 @@ describe('Twenty2 adapter over HTTP', () => {
     it('refuses wrong credentials on the detail endpoint too', async () => {
       const adapter = adapterFor(sim, { password: 'nope' });
       const locator = { key: sim.rows[0]!.call_id, startedAt: new Date(sim.rows[0]!.started_at) };
-      expect((await rejection(adapter.getCalls([locator]))).failure).toBe('UNAUTHORIZED');
+      expect(failureOf((await adapter.getCalls([locator]))[0]).failure).toBe('UNAUTHORIZED');
     });
 
     it('answers the provider error body for bad credentials', async () => {
@@ -246,11 +247,11 @@ describe('Twenty2 adapter over HTTP', () => {
     it('finds known calls in order with details and answers null for an unknown one', async () => {
       const completed = sim.rows.find((row) => row.status === 'completed' && sim.detailOf(row.call_id)?.transcript)!;
       const failed = rowWith('failed');
-      const found = await adapterFor(sim).getCalls([
+      const found = foundIn(await adapterFor(sim).getCalls([
         locatorOf(completed.call_id),
         locatorOf('call_does_not_exist'),
         locatorOf(failed.call_id),
-      ]);
+      ]));
       expect(found.map((call) => call?.key ?? null)).toEqual([completed.call_id, null, failed.call_id]);
       expect(sim.server.count('/call/detail')).toBe(3);
 
@@ -278,14 +279,14 @@ describe('Twenty2 adapter over HTTP', () => {
     it('maps a null recording and transcript to none', async () => {
       const notConnected = rowWith('not_connected');
       expect(sim.detailOf(notConnected.call_id)).toMatchObject({ recording: null, transcript: null });
-      const [call] = await adapterFor(sim).getCalls([locatorOf(notConnected.call_id)]);
+      const [call] = foundIn(await adapterFor(sim).getCalls([locatorOf(notConnected.call_id)]));
       expect(call?.details).toMatchObject({ recordings: [], transcript: null });
     });
 
     it('sends one detail request per locator, in parallel', async () => {
       sim.server.latencyMs = 150;
       const ids = sim.rows.slice(0, 8).map((row) => row.call_id);
-      const found = await adapterFor(sim).getCalls(ids.map(locatorOf));
+      const found = foundIn(await adapterFor(sim).getCalls(ids.map(locatorOf)));
       expect(found.map((call) => call?.key)).toEqual(ids);
       expect(sim.server.count('/call/detail')).toBe(8);
       expect(sim.server.requests.map((r) => r.query.call_id).sort()).toEqual([...ids].sort());
@@ -297,12 +298,15 @@ describe('Twenty2 adapter over HTTP', () => {
       expect(sim.server.count()).toBe(0);
     });
 
-    it('rejects the whole batch when one detail request fails', async () => {
-      sim.server.faultQueue.push({ kind: 'status', status: 500 });
+    it('fails only the call whose detail request failed; the others come back', async () => {
       const ids = sim.rows.slice(0, 3).map((row) => row.call_id);
-      const error = await rejection(adapterFor(sim).getCalls(ids.map(locatorOf)));
+      sim.server.targetedFaults.push({ match: (r) => r.query.call_id === ids[1], fault: { kind: 'status', status: 500 } });
+      const [first, second, third] = await adapterFor(sim).getCalls(ids.map(locatorOf));
+      const error = failureOf(second);
       expect(error.failure).toBe('HTTP_STATUS');
       expect(error.details.status).toBe(500);
+      expect([first, third].map((call) => (call as CallRecord).key)).toEqual([ids[0], ids[2]]);
+      expect(sim.server.count('/call/detail')).toBe(3);
     });
 
     it('getDetails returns the detail fields of a listed call', async () => {

@@ -7,6 +7,7 @@ import { UnpodAdapter, type UnpodSettings } from '../../src/providers/unpod/clie
 import { STATUS_TABLE, rowKey, toCallRecord } from '../../src/providers/unpod/map.js';
 import { unpodRowSchema } from '../../src/providers/unpod/schema.js';
 import { createUnpodSimulator, type UnpodRawRow, type UnpodSimulator } from '../../src/providers/unpod/simulator.js';
+import { failureOf, found } from '../helpers/lookups.js';
 
 const ORG = 'demo-org';
 let sim: UnpodSimulator;
@@ -122,9 +123,10 @@ describe('Unpod authentication', () => {
   });
 
   it('a wrong organisation handle is UNAUTHORIZED (403)', async () => {
-    const error = await rejection(adapterFor({ orgHandle: 'someone-else' }).getCalls([
+    const [lookup] = await adapterFor({ orgHandle: 'someone-else' }).getCalls([
       { key: 'call_000000000000', startedAt: new Date(createdMs(sim.rows[0] as UnpodRawRow)) },
-    ]));
+    ]);
+    const error = failureOf(lookup);
     expect(error.failure).toBe('UNAUTHORIZED');
     expect(error.details.status).toBe(403);
     expect(error.message).not.toContain('someone-else');
@@ -355,12 +357,12 @@ describe('Unpod getCalls', () => {
     const known = [withId[0], withoutId[0], withId[1], withoutId[1], withId[2], withoutId[2]] as UnpodRawRow[];
     const unknownAtKnownTime = { key: 'call_ffffffffffff', startedAt: new Date(createdMs(known[0] as UnpodRawRow)) };
     const unknownElsewhere = { key: 'd00000000000000000000', startedAt: new Date('2020-01-01T00:00:00Z') };
-    const result = await adapterFor().getCalls([
+    const result = found(await adapterFor().getCalls([
       ...known.map(locatorOf).slice(0, 3),
       unknownAtKnownTime,
       ...known.map(locatorOf).slice(3),
       unknownElsewhere,
-    ]);
+    ]));
     expect(result).toEqual([
       ...known.slice(0, 3).map(expectedRecord),
       null,
@@ -374,7 +376,7 @@ describe('Unpod getCalls', () => {
     const a = sim.rows[30] as UnpodRawRow;
     const b = sim.rows[200] as UnpodRawRow;
     sim.server.latencyMs = 250;
-    const result = await adapterFor().getCalls([locatorOf(a), locatorOf(b)]);
+    const result = found(await adapterFor().getCalls([locatorOf(a), locatorOf(b)]));
     expect(result.map((c) => c?.key)).toEqual([keyOf(a), keyOf(b)]);
     expect(sim.server.count('/call-logs/')).toBe(2);
     // Both windows in flight at once, not one after the other.
@@ -397,7 +399,7 @@ describe('Unpod getCalls', () => {
     // Shuffled, as a client's list of ids would be.
     const locators = added.map(locatorOf).sort((x, y) => (x.key < y.key ? -1 : 1));
     sim.server.resetCounters();
-    const result = await adapterFor().getCalls(locators);
+    const result = found(await adapterFor().getCalls(locators));
     expect(sim.server.count()).toBe(1);
     expect(result.map((c) => c?.key)).toEqual(locators.map((l) => l.key));
     expect(result.every((c) => c?.providerCallId === null)).toBe(true);
@@ -435,10 +437,48 @@ describe('Unpod getCalls', () => {
     expect(sim.server.count()).toBe(0);
   });
 
-  it('rejects the whole call when a request fails', async () => {
+  it('fails the call when its request fails', async () => {
     sim.server.persistentFault = { kind: 'status', status: 500 };
-    const error = await rejection(adapterFor().getCalls([locatorOf(sim.rows[0] as UnpodRawRow)]));
+    const error = failureOf((await adapterFor().getCalls([locatorOf(sim.rows[0] as UnpodRawRow)]))[0]);
     expect(error.failure).toBe('HTTP_STATUS');
     expect(error.details.status).toBe(500);
+  });
+
+  /** Fails every request for the window (or span) that starts at `row`'s creation time. */
+  const failWindowOf = (row: UnpodRawRow, page?: string) =>
+    sim.server.targetedFaults.push({
+      match: (r) => r.query.start_date === new Date(createdMs(row)).toISOString() && (page === undefined || r.query.page === page),
+      fault: { kind: 'status', status: 500 },
+    });
+
+  it('a failed window fails only its own calls: the other windows still come back', async () => {
+    const a = sim.rows[30] as UnpodRawRow;
+    const b = sim.rows[200] as UnpodRawRow;
+    failWindowOf(b); // the windows are keyed by their earliest call: b is older than a
+    const unknownBesideB = { key: 'call_ffffffffffff', startedAt: new Date(createdMs(b)) };
+    const [foundA, failedB, unknown] = await adapterFor().getCalls([locatorOf(a), locatorOf(b), unknownBesideB]);
+    expect(foundA).toEqual(expectedRecord(a));
+    expect(failureOf(failedB).details.status).toBe(500);
+    // Not null: the request that would have told whether it exists failed.
+    expect(failureOf(unknown).failure).toBe('HTTP_STATUS');
+    expect(sim.server.count('/call-logs/')).toBe(2);
+  });
+
+  it('a failed later page of a window fails only the calls not found on the page that answered', async () => {
+    // As in 'pages through a window holding more than 100 rows': one window, two pages.
+    const added = Array.from({ length: 150 }, () => sim.addCall());
+    const wanted = added.filter((_, i) => i % 10 === 0 || i === 149);
+    failWindowOf(added[0]!, '2');
+    const result = await adapterFor().getCalls(wanted.map(locatorOf));
+    expect(sim.server.requests.map((r) => r.query.page)).toEqual(['1', '2']);
+    const answered = result.flatMap((lookup, i) => (lookup instanceof Error ? [] : [[lookup, wanted[i]!] as const]));
+    const failed = result.flatMap((lookup, i) => (lookup instanceof Error ? [[lookup, wanted[i]!] as const] : []));
+    expect(answered.length).toBeGreaterThan(0);
+    expect(failed.length).toBeGreaterThan(0);
+    for (const [call, row] of answered) expect(call).toEqual(expectedRecord(row));
+    for (const [error] of failed) expect(failureOf(error).details.status).toBe(500);
+    // Page 1 holds the newest rows: every call found is newer than every call that failed.
+    const oldestFound = Math.min(...answered.map(([, row]) => createdMs(row)));
+    expect(Math.max(...failed.map(([, row]) => createdMs(row)))).toBeLessThanOrEqual(oldestFound);
   });
 });

@@ -23,17 +23,18 @@ describe('mapWithConcurrency', () => {
     expect(calls).toBe(0);
   });
 
-  it('rejects with the first failure and starts nothing after it', async () => {
+  it('settles each item alone: a failure is that item\'s Error, and every other item still runs', async () => {
     const started: number[] = [];
-    const failure = mapWithConcurrency(Array.from({ length: 20 }, (_, i) => i), 2, async (n) => {
+    const result = await mapWithConcurrency(Array.from({ length: 20 }, (_, i) => i), 2, async (n) => {
       started.push(n);
       await tick(1);
       if (n === 3) throw new Error('upstream 500');
+      if (n === 7) throw 'not an Error'; // eslint-disable-line no-throw-literal
       return n;
     });
-    await expect(failure).rejects.toThrow('upstream 500');
-    await tick(10);
-    // 0–3 ran; the worker beside 3 may have started one more before 3 failed.
-    expect(started.length).toBeLessThanOrEqual(5);
+    expect(started.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(result[3]).toEqual(new Error('upstream 500'));
+    expect(result[7]).toEqual(new Error('not an Error'));
+    expect(result.filter((r) => !(r instanceof Error))).toEqual(Array.from({ length: 20 }, (_, i) => i).filter((n) => n !== 3 && n !== 7));
   });
 });

@@ -10,6 +10,7 @@ import { mapWithConcurrency } from '../pool.js';
 import {
   type Capabilities,
   type CallLocator,
+  type CallLookup,
   type ListRequest,
   type ListResult,
   type ProviderAdapter,
@@ -69,8 +70,11 @@ export class CinnoxAdapter implements ProviderAdapter {
     };
   }
 
-  /** No batch endpoint: one `callID` look-up per locator, in parallel up to the connection's cap. */
-  async getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
+  /**
+   * No batch endpoint: one `callID` look-up per locator, in parallel up to the connection's cap; a
+   * failed one fails that call alone.
+   */
+  getCalls(locators: readonly CallLocator[]): Promise<CallLookup[]> {
     return mapWithConcurrency(locators, this.http.concurrency, async (locator) => {
       const rows = await this.fetch({ callID: locator.key, limit: 1 });
       const row = rows.find((candidate) => candidate.callID === locator.key);

@@ -10,6 +10,7 @@ import { mapWithConcurrency } from '../pool.js';
 import {
   type Capabilities,
   type CallLocator,
+  type CallLookup,
   type ListRequest,
   type ListResult,
   type ProviderAdapter,
@@ -118,7 +119,8 @@ export class TalkStackAdapter implements ProviderAdapter {
     };
   }
 
-  getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
+  /** One `POST /call` per locator (no batch endpoint), up to the connection's cap; a failed one fails that call alone. */
+  getCalls(locators: readonly CallLocator[]): Promise<CallLookup[]> {
     return mapWithConcurrency(locators, this.http.concurrency, (locator) => this.getCall(locator.key));
   }
 

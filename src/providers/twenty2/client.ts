@@ -10,6 +10,7 @@ import type { ConnectionHttp } from '../http.js';
 import { mapWithConcurrency } from '../pool.js';
 import type {
   CallLocator,
+  CallLookup,
   Capabilities,
   ListRequest,
   ListResult,
@@ -103,8 +104,11 @@ export class Twenty2Adapter implements ProviderAdapter {
     };
   }
 
-  /** One /call/detail request per locator (no batch endpoint), in parallel up to the connection's cap; null for unknown ids. */
-  async getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
+  /**
+   * One /call/detail request per locator (no batch endpoint), in parallel up to the connection's
+   * cap; null for unknown ids; a failed request fails that call alone.
+   */
+  getCalls(locators: readonly CallLocator[]): Promise<CallLookup[]> {
     return mapWithConcurrency(locators, this.http.concurrency, async (locator) => {
       const detail = await this.fetchDetail(locator.key);
       return detail ? toDetailedCallRecord(detail, this.context) : null;

@@ -10,6 +10,7 @@ import {
   singleStatusWord,
   type Capabilities,
   type CallLocator,
+  type CallLookup,
   type ListRequest,
   type ListResult,
   type ProviderAdapter,
@@ -34,6 +35,12 @@ const OPERATION = 'GET /call-logs/';
  * together and cost at most this many requests anyway.
  */
 const PROBE_FROM_WINDOWS = 4;
+
+/** What a look-up has found so far, and the keys whose request failed (by the first failure). */
+interface LocatorSearch {
+  found: Map<string, CallRecord>;
+  failed: Map<string, Error>;
+}
 
 interface PageQuery {
   index: number;
@@ -99,13 +106,17 @@ export class UnpodAdapter implements ProviderAdapter {
    * No by-id endpoint: locators are grouped into creation_time windows (see locate.ts), each window
    * is listed and rows are matched by key (id or derived key). Windows run in parallel. Locators
    * spread over several windows are first looked for in one request over their whole span.
+   *
+   * A failed request fails exactly the locators it was read for and did not find: a window's keys
+   * for a window's page, every key for the span probe. Keys found on the pages that did answer, and
+   * the other windows' keys, still come back.
    */
-  async getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
-    const found = new Map<string, CallRecord>();
+  async getCalls(locators: readonly CallLocator[]): Promise<CallLookup[]> {
+    const search: LocatorSearch = { found: new Map(), failed: new Map() };
     let windows = groupLocators(locators);
-    if (windows.length >= PROBE_FROM_WINDOWS) windows = await this.probeSpan(locators, windows, found);
-    await Promise.all(windows.map((window) => this.scanWindow(window, found)));
-    return locators.map((locator) => found.get(locator.key) ?? null);
+    if (windows.length >= PROBE_FROM_WINDOWS) windows = await this.probeSpan(locators, windows, search);
+    await Promise.all(windows.map((window) => this.scanWindow(window, search)));
+    return locators.map((locator) => search.found.get(locator.key) ?? search.failed.get(locator.key) ?? null);
   }
 
   /**
@@ -117,7 +128,7 @@ export class UnpodAdapter implements ProviderAdapter {
   private async probeSpan(
     locators: readonly CallLocator[],
     windows: LocatorWindow[],
-    found: Map<string, CallRecord>,
+    search: LocatorSearch,
   ): Promise<LocatorWindow[]> {
     const span: LocatorWindow = {
       from: windows[0]!.from,
@@ -126,30 +137,57 @@ export class UnpodAdapter implements ProviderAdapter {
     };
     const page = (index: number) =>
       this.fetchPage({ index, pageSize: MAX_PAGE_SIZE, from: span.from, until: span.until });
-    const first = await page(0);
-    this.collect(first, span, found);
+    let first: UnpodListBody;
+    try {
+      first = await page(0);
+    } catch (error) {
+      this.fail(span, error, search);
+      return [];
+    }
+    this.collect(first, span, search.found);
     const pages = Math.ceil(first.count / MAX_PAGE_SIZE);
-    if (first.data.length === 0 || pages <= 1 || [...span.keys].every((key) => found.has(key))) return [];
+    if (first.data.length === 0 || pages <= 1 || [...span.keys].every((key) => search.found.has(key))) return [];
     const rowsPerMs = first.count / Math.max(1, span.until.getTime() - span.from.getTime());
-    const remaining = locators.filter((locator) => !found.has(locator.key));
+    const remaining = locators.filter((locator) => !search.found.has(locator.key));
     const regrouped = groupLocators(remaining, gapForDensity(rowsPerMs, MAX_PAGE_SIZE));
     if (pages - 1 > estimatedRequests(regrouped, rowsPerMs, MAX_PAGE_SIZE)) return regrouped;
-    const rest = await Promise.all(Array.from({ length: pages - 1 }, (_, i) => page(i + 1)));
-    for (const body of rest) this.collect(body, span, found);
+    await this.readPages(span, pages, page, search);
     return [];
   }
 
-  private async scanWindow(window: LocatorWindow, found: Map<string, CallRecord>): Promise<void> {
+  private async scanWindow(window: LocatorWindow, search: LocatorSearch): Promise<void> {
     const page = (index: number) =>
       this.fetchPage({ index, pageSize: MAX_PAGE_SIZE, from: window.from, until: window.until });
-    const first = await page(0);
-    this.collect(first, window, found);
-    const allFound = [...window.keys].every((key) => found.has(key));
+    let first: UnpodListBody;
+    try {
+      first = await page(0);
+    } catch (error) {
+      return this.fail(window, error, search);
+    }
+    this.collect(first, window, search.found);
+    const allFound = [...window.keys].every((key) => search.found.has(key));
     const pages = Math.ceil(first.count / MAX_PAGE_SIZE);
     if (allFound || first.data.length === 0 || pages <= 1) return;
-    // The count is known now: the rest of the window's pages can go out together.
-    const rest = await Promise.all(Array.from({ length: pages - 1 }, (_, i) => page(i + 1)));
-    for (const body of rest) this.collect(body, window, found);
+    await this.readPages(window, pages, page, search);
+  }
+
+  /** Pages 2…`pages` of `window`, together (the count is known now); a failed one fails the keys still missing. */
+  private async readPages(
+    window: LocatorWindow,
+    pages: number,
+    page: (index: number) => Promise<UnpodListBody>,
+    search: LocatorSearch,
+  ): Promise<void> {
+    const rest = await Promise.allSettled(Array.from({ length: pages - 1 }, (_, i) => page(i + 1)));
+    for (const body of rest) if (body.status === 'fulfilled') this.collect(body.value, window, search.found);
+    const failure = rest.find((body) => body.status === 'rejected');
+    if (failure) this.fail(window, failure.reason, search);
+  }
+
+  /** Records `error` for the keys of `window` not found (a key may be on the page that failed). */
+  private fail(window: LocatorWindow, error: unknown, search: LocatorSearch): void {
+    const reason = error instanceof Error ? error : new Error(String(error));
+    for (const key of window.keys) if (!search.found.has(key) && !search.failed.has(key)) search.failed.set(key, reason);
   }
 
   /** Records the rows of `body` that `window` looks for. */
