@@ -11,7 +11,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { BatchObserver } from './calls/loaders.js';
 import { createCallCache } from './calls/cache.js';
 import { CursorCodec } from './calls/cursor.js';
@@ -29,6 +29,7 @@ import { compiledExecution } from './execution.js';
 import { createSchema } from './schema.js';
 import { logUpstream, requestLogPlugin } from './observability/requestLog.js';
 import { guardEntities } from './security/entities.js';
+import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
 
 export interface SwitchboardOptions {
@@ -58,6 +59,18 @@ const CLIENT_ERROR_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'UNAUTHENTICATED',
 ]);
+
+/**
+ * A request Apollo Server refused on its own before running it, with an HTTP 4xx but no code: a
+ * persisted-query hash that does not match its query, or an unsupported persisted-query version
+ * (@apollo/server requestPipeline). It is the client's mistake; without a code the formatter would
+ * take it for a bug. Resolver errors never carry an HTTP status.
+ */
+function isCodelessRequestRefusal(error: unknown): error is GraphQLError {
+  if (!(error instanceof GraphQLError) || error.extensions.code !== undefined || error.originalError) return false;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
 
 /** An upstream failure as clients see it: message, code, provider, connection, retryAfter. */
 export function formatUpstream(error: UpstreamError, path?: readonly (string | number)[]): GraphQLFormattedError {
@@ -93,6 +106,7 @@ export function formatError(logger: Logger) {
     if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) {
       return { message: formatted.message, ...where, extensions: { code } };
     }
+    if (isCodelessRequestRefusal(original)) return { message: formatted.message, ...where, extensions: { code: 'BAD_REQUEST' } };
     logger.error({ err: original, path: formatted.path }, 'unexpected error while resolving');
     return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.Internal } };
   };
@@ -166,7 +180,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     // src/index.ts owns SIGINT/SIGTERM: it stops the server, then the demo simulators, then exits 0.
     stopOnTerminationSignals: false,
     csrfPrevention: true,
-    validationRules: protection.validationRules,
+    validationRules: [...protection.validationRules, knownOperationTypes],
     parseOptions: protection.parseOptions,
     maxRecursiveSelections: config.limits.maxSelections,
     formatError: formatError(logger),
