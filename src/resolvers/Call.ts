@@ -1,8 +1,10 @@
+import { type GraphQLResolveInfo, responsePathAsArray } from 'graphql';
 import type { CallResolvers, NodeResolvers } from '../__generated__/resolvers-types.js';
 import { encodeCallId } from '../calls/ids.js';
 import { findCall } from '../calls/lookup.js';
 import type { CallDetails, CallRecord } from '../calls/model.js';
 import type { RequestContext } from '../context.js';
+import { UpstreamError } from '../errors.js';
 
 /** Detail-only fields: from the row when it has them, else one batched detail request per call. */
 async function details(call: CallRecord, ctx: RequestContext): Promise<CallDetails> {
@@ -12,11 +14,26 @@ async function details(call: CallRecord, ctx: RequestContext): Promise<CallDetai
   return ctx.loaders.details(connection, call);
 }
 
+/**
+ * `recordings` is `[MediaLink!]!` (the contract), and so is every field above it up to `calls`: a
+ * failed detail request thrown from here would null the whole page. Like a failed connection in
+ * `calls`, the failure is reported beside the data at this field's path, and the field answers `[]`.
+ */
+async function recordings(call: CallRecord, ctx: RequestContext, info: GraphQLResolveInfo) {
+  try {
+    return (await details(call, ctx)).recordings;
+  } catch (error) {
+    if (!(error instanceof UpstreamError)) throw error;
+    ctx.upstreamFailures.push({ error, path: responsePathAsArray(info.path) });
+    return [];
+  }
+}
+
 export const Call: CallResolvers = {
   __resolveReference: (reference, ctx) => findCall(reference.id, ctx, 'representations.id'),
   id: (call) => encodeCallId(call),
   billedDurationSeconds: async (call, _args, ctx) => (await details(call, ctx)).billedDurationSeconds,
-  recordings: async (call, _args, ctx) => (await details(call, ctx)).recordings,
+  recordings: (call, _args, ctx, info) => recordings(call, ctx, info),
   transcript: async (call, _args, ctx) => (await details(call, ctx)).transcript,
   inputParameters: async (call, _args, ctx) => (await details(call, ctx)).inputParameters ?? null,
   outputParameters: async (call, _args, ctx) => (await details(call, ctx)).outputParameters ?? null,

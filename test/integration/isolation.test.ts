@@ -159,6 +159,22 @@ describe('one failed look-up fails only its own call', () => {
       for (const error of res.body.errors!) expect(error.extensions).toEqual(unavailable('TWENTY2'));
     });
 
+    it('on a calls page with recordings ([MediaLink!]!, non-null up to calls): the failed call answers [] with its error beside it, the page stays', async () => {
+      const PAGE = `{ calls(first: 10, filter: { providers: [TWENTY2] }) { nodes { id recordings { url } } } }`;
+      const clean = await h.gql(PAGE);
+      expect(clean.body.errors).toBeUndefined();
+      const nodes: Array<{ id: string; recordings: unknown[] }> = clean.body.data.calls.nodes;
+      const withRecording = nodes.findIndex((n) => n.recordings.length > 0);
+      expect(withRecording).toBeGreaterThanOrEqual(0);
+      const failing = listed.twenty2.find((c) => c.id === nodes[withRecording]!.id)!;
+      h.sims.twenty2.server.targetedFaults.push({ match: lookupOf.twenty2(failing), fault: HTTP_500 });
+      const res = await h.gql(PAGE);
+      expect(res.body.data.calls.nodes).toEqual(nodes.map((n, i) => (i === withRecording ? { id: n.id, recordings: [] } : n)));
+      expect(res.body.errors).toEqual([
+        expect.objectContaining({ path: ['calls', 'nodes', withRecording, 'recordings'], extensions: unavailable('TWENTY2') }),
+      ]);
+    });
+
     it.each(ENTRY_POINTS.map((e) => [e.name, e] as const))('through %s: the other call keeps its details', async (_name, entry) => {
       const [a, b] = twoCalls(listed.twenty2);
       h.sims.twenty2.server.targetedFaults.push({ match: lookupOf.twenty2(a), fault: HTTP_500 });
