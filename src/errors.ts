@@ -80,6 +80,14 @@ export class UpstreamError extends Error {
   }
 
   /**
+   * Fails every request to this connection alike (refused credentials): a batch of look-ups stops
+   * at the first such error rather than sending the rest only to be refused the same way.
+   */
+  get connectionWide(): boolean {
+    return this.failure === 'UNAUTHORIZED';
+  }
+
+  /**
    * Worth another try: rate limits, 5xx and connection resets. Not time-outs (a hung upstream would
    * triple the wait), 4xx, bad bodies or an open breaker.
    */

@@ -5,11 +5,14 @@
  * nor fills it ahead of other requests to the same provider.
  */
 
+import { UpstreamError } from '../errors.js';
+
 /**
  * `task` over every item, at most `limit` at a time, results in item order. Each item settles
  * alone: a task that throws gives its Error in that item's place and the others still run, so one
  * failed look-up never blanks its batch. (A provider that is down costs no more than that: after a
- * few failures its connection's breaker fails the rest at once, without a request.)
+ * few failures its connection's breaker fails the rest at once, without a request; refused
+ * credentials fail the items not yet started at once, with the same error.)
  */
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],
@@ -18,13 +21,19 @@ export async function mapWithConcurrency<T, R>(
 ): Promise<(R | Error)[]> {
   const results = new Array<R | Error>(items.length);
   let next = 0;
+  let connectionWide: UpstreamError | null = null;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const index = next++;
+      if (connectionWide) {
+        results[index] = connectionWide;
+        continue;
+      }
       try {
         results[index] = await task(items[index] as T);
       } catch (error) {
         results[index] = error instanceof Error ? error : new Error(String(error));
+        if (error instanceof UpstreamError && error.connectionWide) connectionWide = error;
       }
     }
   };

@@ -1,3 +1,4 @@
+import { UpstreamError } from '../../src/errors.js';
 import { mapWithConcurrency } from '../../src/providers/pool.js';
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -36,5 +37,19 @@ describe('mapWithConcurrency', () => {
     expect(result[3]).toEqual(new Error('upstream 500'));
     expect(result[7]).toEqual(new Error('not an Error'));
     expect(result.filter((r) => !(r instanceof Error))).toEqual(Array.from({ length: 20 }, (_, i) => i).filter((n) => n !== 3 && n !== 7));
+  });
+
+  it('refused credentials fail the items not yet started with the same error, without running them', async () => {
+    const refused = new UpstreamError({ provider: 'TWENTY2', connection: 'default' }, 'UNAUTHORIZED', { status: 401 });
+    const started: number[] = [];
+    const result = await mapWithConcurrency(Array.from({ length: 10 }, (_, i) => i), 2, async (n) => {
+      started.push(n);
+      await tick(1);
+      if (n === 1) throw refused;
+      return n;
+    });
+    // 0 and 1 ran together, 2 started beside 1's failure; nothing after it.
+    expect(started).toEqual([0, 1, 2]);
+    expect(result).toEqual([0, refused, 2, ...Array.from({ length: 7 }, () => refused)]);
   });
 });
