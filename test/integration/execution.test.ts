@@ -106,4 +106,49 @@ describe('compiled execution answers exactly as graphql-js', () => {
       h.sims.twenty2.server.clearFaults();
     }
   });
+
+  /**
+   * A failed look-up in a list, wherever it sits and whenever it fails relative to the others: the
+   * list keeps its length, the failed item is null where the error's path says. graphql-jit 0.8.9
+   * appended the null of a failed item instead of placing it at its index, so a list whose last item
+   * failed before the others arrived came back one short (and one whose first item failed last,
+   * one too long). Twenty2 fails (HTTP 401: neither retried nor counted by the breaker); Unpod
+   * answers; their latencies decide which settles first.
+   */
+  describe.each([
+    ['nodes', (ids: string[]) => ({ q: `query F($ids: [ID!]!) { nodes(ids: $ids) { id ... on Call { provider } } }`, v: { ids } })],
+    ['_entities', (ids: string[]) => ({ q: `query F($r: [_Any!]!) { _entities(representations: $r) { ... on Call { id provider } } }`, v: { r: ids.map((id) => ({ __typename: 'Call', id })) } })],
+  ] as const)('%s with one failed look-up', (field, request) => {
+    test.each([
+      ['the last item, failing before the others answer', ['U', 'T'], 0, 80],
+      ['the last item, failing after the others answered', ['U', 'U', 'T'], 80, 0],
+      ['the first item, failing after the others answered', ['T', 'U'], 80, 0],
+      ['the first item, failing before the others answer', ['T', 'U', 'U'], 0, 80],
+      ['a middle item, failing before the others answer', ['U', 'T', 'U'], 0, 80],
+      ['a middle item, failing after the others answered', ['U', 'T', 'U'], 80, 0],
+    ] as const)('%s', async (_name, layout, twenty2Latency, unpodLatency) => {
+      const page = await h.gql('{ calls(first: 100) { nodes { id provider } } }');
+      const of = (provider: string) => page.body.data.calls.nodes.filter((n: { provider: string }) => n.provider === provider).map((n: { id: string }) => n.id);
+      const [twenty2, unpod] = [of('TWENTY2'), of('UNPOD')];
+      const ids = layout.map((p, i) => (p === 'T' ? twenty2[0] : unpod[i]));
+      const failed = layout.indexOf('T');
+      const { q, v } = request(ids);
+      const sims = h.sims;
+      sims.twenty2.server.persistentFault = { kind: 'status', status: 401 };
+      sims.twenty2.server.latencyMs = twenty2Latency;
+      sims.unpod.server.latencyMs = unpodLatency;
+      try {
+        const { compiled, traced } = await both(q, v);
+        const list = compiled.body.data[field];
+        expect(list).toHaveLength(ids.length);
+        list.forEach((item: { id: string } | null, i: number) => (i === failed ? expect(item).toBeNull() : expect(item).toEqual({ id: ids[i], provider: 'UNPOD' })));
+        expect(compiled.body.errors).toEqual([expect.objectContaining({ path: [field, failed], extensions: expect.objectContaining({ code: 'PROVIDER_UNAVAILABLE', provider: 'TWENTY2' }) })]);
+        expect(compiled.body).toEqual(traced.body);
+      } finally {
+        sims.twenty2.server.clearFaults();
+        sims.twenty2.server.latencyMs = 0;
+        sims.unpod.server.latencyMs = 0;
+      }
+    });
+  });
 });
