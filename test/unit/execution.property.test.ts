@@ -364,4 +364,4 @@ test('every answer is consistent and a repeated request answers the same, whatev
     }),
     { numRuns: RUNS, seed: SEED },
   );
-}, 120_000);
+}, 300_000); // ~7 s alone; the cap is for a loaded machine running every suite at once
