@@ -25,7 +25,6 @@ import { HealthTracker } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
 import type { UpstreamObserver } from './providers/http.js';
 import { ConnectionRegistry } from './providers/index.js';
-import { compiledExecution } from './execution.js';
 import { createSchema } from './schema.js';
 import { logUpstream, requestLogPlugin } from './observability/requestLog.js';
 import { guardEntities } from './security/entities.js';
@@ -173,8 +172,9 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const httpServer = http.createServer();
 
   const apollo = new ApolloServer<RequestContext>({
-    // The subgraph schema, executed by compiled operations (src/execution.ts).
-    gateway: compiledExecution(guardEntities(createSchema()), (engine) => metrics.executions.inc({ engine })),
+    // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
+    // on a page) but answered differently where fields fail: see docs/benchmark.md.
+    schema: guardEntities(createSchema()),
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
     // src/index.ts owns SIGINT/SIGTERM: it stops the server, then the demo simulators, then exits 0.

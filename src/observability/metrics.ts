@@ -48,13 +48,6 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly executions = new Counter({
-    name: 'switchboard_graphql_executions_total',
-    help: 'Operations executed, by engine: "compiled" (graphql-jit) or "graphql-js" (a document\'s first time, traces, refusals, documents graphql-jit cannot compile).',
-    labelNames: ['engine'] as const,
-    registers: [this.registry],
-  });
-
   readonly upstreamRequests = new Counter({
     name: 'switchboard_upstream_requests_total',
     help: 'Requests to providers, by provider, connection and outcome ("ok" or the failure kind).',
