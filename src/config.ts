@@ -183,6 +183,11 @@ const KNOWN_VARIABLES: readonly string[] = [
   ...Object.values(envNames).flatMap((names) => Object.values(names) as string[]),
 ];
 const OWN_PREFIXES = ['SWITCHBOARD_', ...Object.keys(envNames).map((provider) => `${provider}_`)];
+/** Under our prefix but read by other tools our docs set up, not by the server; allowed beside it. */
+const OTHER_TOOLS_VARIABLES = [
+  'SWITCHBOARD_URL', // examples/call-log's dev server
+  'SWITCHBOARD_COMPOSE_KEY', // rover's supergraph config (docs/supergraph.md)
+];
 
 const NODE_ENVS = ['production', 'development', 'test'];
 
@@ -303,7 +308,8 @@ function editDistance(a: string, b: string): number {
 function checkVariables(env: NodeJS.ProcessEnv): void {
   for (const name of Object.keys(env).sort()) {
     const known = KNOWN_VARIABLES.includes(name);
-    if (!known && OWN_PREFIXES.some((prefix) => name.toUpperCase().startsWith(prefix))) {
+    const ours = OWN_PREFIXES.some((prefix) => name.toUpperCase().startsWith(prefix)) && !OTHER_TOOLS_VARIABLES.includes(name);
+    if (!known && ours) {
       const suggestion = closest(name, KNOWN_VARIABLES);
       throw new ConfigError(
         `${name}: unknown variable${suggestion ? ` (did you mean ${suggestion}?)` : ''}; docs/operations.md lists every variable Switchboard reads`,
