@@ -187,6 +187,24 @@ describe('bad arguments', () => {
     const foreign = createHmac('sha256', 'another-secret').update(data).digest().subarray(0, 16).toString('base64url');
     await badInput({ first: 2, after: `${data}.${foreign}` }, /"after"/);
   });
+
+  it('refuses every other spelling of an issued cursor, though it decodes to the same bytes', async () => {
+    const page = await ok({ first: 2 });
+    const cursor: string = page.edges[1].cursor;
+    expect((await ok({ first: 2, after: cursor })).edges).toHaveLength(2);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // The signature's last character carries unused pad bits: the characters that differ only there.
+    const sameBytes = [...alphabet]
+      .map((c) => cursor.slice(0, -1) + c)
+      .filter((t) => t !== cursor && Buffer.from(t.split('.')[1]!, 'base64url').equals(Buffer.from(cursor.split('.')[1]!, 'base64url')));
+    expect(sameBytes.length).toBeGreaterThan(0);
+    const [data, signature] = cursor.split('.') as [string, string];
+    const spellings = [...sameBytes, `${cursor}=`, `${cursor}==`, `${cursor};`, `${cursor} `, `${data}.${signature.slice(0, 5)}\n${signature.slice(5)}`, cursor.replaceAll('-', '+').replaceAll('_', '/')];
+    for (const spelling of spellings.filter((s) => s !== cursor)) {
+      await badInput({ first: 2, after: spelling }, /"after".*not a cursor this server issued/);
+      await badInput({ last: 2, before: spelling }, /"before".*not a cursor this server issued/);
+    }
+  });
 });
 
 describe('filters and totalCount', () => {
