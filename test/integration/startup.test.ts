@@ -8,7 +8,11 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { jest } from '@jest/globals';
 import { createUnpodSimulator } from '../../src/providers/unpod/simulator.js';
+
+const STARTUP_MS = 60_000;
+jest.setTimeout(2 * STARTUP_MS);
 
 interface Running {
   child: ChildProcessWithoutNullStreams;
@@ -24,7 +28,12 @@ function start(env: Record<string, string>): Promise<Running> {
     });
     const lines: string[] = [];
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`no "GraphQL at" line: ${lines.join('\n')}`)), 20_000);
+    // Generous: tsx compiles the whole server first, and CI machines are shared. Killed on time-out,
+    // so no child outlives the test.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no "GraphQL at" line: ${lines.join('\n')}`));
+    }, STARTUP_MS);
     child.stdout.on('data', (chunk) => {
       buffer += chunk;
       const parts = buffer.split('\n');
@@ -96,7 +105,7 @@ function run(env: Record<string, string>): Promise<{ code: number | null; stderr
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), STARTUP_MS);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
