@@ -380,7 +380,10 @@ function parseApiKeys(value: string | undefined): ApiKey[] {
   });
 }
 
-/** Reads and checks the SWITCHBOARD_CONFIG file. */
+/**
+ * Reads and checks the SWITCHBOARD_CONFIG file: JSON (a leading byte order mark ignored) with
+ * `connections` and `apiKeys` only. Throws ConfigError naming the key's path, never its value.
+ */
 function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKeys: ApiKey[] } {
   const prefix = `SWITCHBOARD_CONFIG (${file})`;
   let source: string;
@@ -414,10 +417,10 @@ function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKey
   // zod skips a "__proto__" key rather than calling it unknown: find it first.
   const proto = protoKeyPath(json, []);
   if (proto) throw new ConfigError(`SWITCHBOARD_CONFIG ${pathText(proto)}: unknown key`);
-  const file_ = fileSchema.safeParse(json);
-  if (!file_.success) throw new ConfigError(issueLine('SWITCHBOARD_CONFIG ', fileSchema, file_.error));
+  const top = fileSchema.safeParse(json);
+  if (!top.success) throw new ConfigError(issueLine('SWITCHBOARD_CONFIG ', fileSchema, top.error));
 
-  const connections = file_.data.connections.map((entry, index): ConnectionConfig => {
+  const connections = top.data.connections.map((entry, index): ConnectionConfig => {
     const provider = entry.provider.toUpperCase() as Provider;
     const schema = fileConnectionSchema(provider);
     const parsed = schema.safeParse(entry);
@@ -427,7 +430,7 @@ function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKey
     const { provider: _provider, name, ...settings } = parsed.data;
     return { provider, connection: name, settings } as ConnectionConfig;
   });
-  const apiKeys = file_.data.apiKeys.map((key) => ({ id: key.name, secret: key.key, scope: key.connections?.includes('*') ? null : (key.connections ?? null) }));
+  const apiKeys = top.data.apiKeys.map((key) => ({ id: key.name, secret: key.key, scope: key.connections?.includes('*') ? null : (key.connections ?? null) }));
   return { connections, apiKeys };
 }
 
@@ -551,8 +554,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** REDIS_URL, checked without echoing it: it may carry a password. */
-function redisUrl(value: string | undefined): string | null {
-  const url = value;
+function redisUrl(url: string | undefined): string | null {
   if (url === undefined) return null;
   if (!URL.canParse(url) || !/^rediss?:$/.test(new URL(url).protocol)) {
     throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://cache.internal:6379/0');
