@@ -11,7 +11,9 @@ import { createLogger } from '../src/logger.js';
 import { startSwitchboard } from '../src/server.js';
 
 const connections = JSON.parse(process.env.BENCH_CONNECTIONS ?? '[]') as ConnectionConfig[];
-const base = loadConfig({ ...process.env, NODE_ENV: 'production', SWITCHBOARD_ALLOW_ANONYMOUS: 'true', PORT: '0' });
+// Its connections come from BENCH_CONNECTIONS, not the environment: SWITCHBOARD_DEMO=true lets
+// production mode start without provider variables (they are replaced below).
+const base = loadConfig({ ...process.env, NODE_ENV: 'production', SWITCHBOARD_ALLOW_ANONYMOUS: 'true', SWITCHBOARD_DEMO: 'true', PORT: '0' });
 const config = { ...base, demo: false, port: 0, connections, http: { ...base.http, retries: 0 } };
 // Logs would measure the terminal, not Switchboard: warnings and errors only, to a sink.
 const sink = new Writable({ write: (_chunk, _encoding, done) => done() });

@@ -1,12 +1,19 @@
 /**
  * Configuration, read once at start-up: the environment (names fixed by the public contract) and,
  * optionally, a JSON file named by SWITCHBOARD_CONFIG for several connections per provider.
- * Everything is validated with zod; a bad value stops start-up with one line naming it.
+ * Everything is validated strictly with zod; a bad value stops start-up with one line naming it.
+ *
+ * Strict means: every key at every depth of the file must be one Switchboard reads (a typo such as
+ * "baseURL" would otherwise send a connection's credentials to the provider's default host), every
+ * `SWITCHBOARD_*` and provider-prefixed variable must be one it reads, and every value is taken
+ * exactly as written — no empty values, no surrounding whitespace, integers in plain digits,
+ * booleans `true` or `false`. Messages name the bad key and never echo a credential.
  *
  * Precedence: a connection configured in the environment is named "default"; the file may add
  * others (a file connection may not also be named "default" for a provider the environment sets).
  */
 import { readFileSync } from 'node:fs';
+import { parse as parseJson } from 'lossless-json';
 import { z } from 'zod';
 import type { CacheSettings } from './calls/cache.js';
 import { type ConnectionRef, type Provider, connectionLabel } from './calls/model.js';
@@ -18,27 +25,53 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const url = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''));
-const text = z.string().trim().min(1);
-const region = text.toUpperCase().refine((r) => isSupportedCountry(r), 'an ISO 3166-1 alpha-2 region such as IN');
-const currency = text.toUpperCase().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD');
+/** A value exactly as written: not empty, no surrounding whitespace (never trimmed into something else). */
+const text = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((s) => s.trim() === s, 'must not start or end with whitespace');
+/** An http(s) base URL; credentials, a query or a fragment in it would be sent, or lost, silently. */
+const url = text
+  .pipe(z.url({ protocol: /^https?$/, hostname: /./, error: 'must be an http:// or https:// URL' }))
+  .refine((u) => {
+    if (!URL.canParse(u)) return true; // already refused above
+    const parsed = new URL(u);
+    return !parsed.username && !parsed.password && !u.includes('?') && !u.includes('#');
+  }, 'must be an http:// or https:// URL without credentials, query or fragment')
+  .transform((u) => u.replace(/\/+$/, ''));
+const region = text
+  .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 region such as IN')
+  .transform((r) => r.toUpperCase())
+  .refine((r) => isSupportedCountry(r), 'must be an ISO 3166-1 alpha-2 region such as IN');
+const currency = text.regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code such as USD').transform((c) => c.toUpperCase());
+/**
+ * A connection's name: it appears in `Call.connection`, API-key scopes (`provider/name`, joined
+ * with `+` and `,`), cache keys (`:`-separated) and metric labels, so only characters none of
+ * those uses as a separator.
+ */
+const connectionName = text.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1–64 letters, digits, "_", "." or "-", starting with a letter or digit');
+/** An API key: sent as `Authorization: Bearer <key>`, so a b64token (RFC 6750 §2.1), 16+ characters. */
+const apiKeySecret = z
+  .string()
+  .regex(/^[A-Za-z0-9._~+/-]+=*$/, 'must be a bearer token: letters, digits and - . _ ~ + / (then = only at the end)')
+  .min(16, 'must be at least 16 characters');
 
 /** Each provider's settings, with the contract's defaults. */
 export const settingsSchemas = {
-  TWENTY2: z.object({
+  TWENTY2: z.strictObject({
     username: text,
     password: text,
     workspaceId: text,
     baseUrl: url.default('https://api.twentytwo.in/api'),
     phoneRegion: region.default('IN'),
   }),
-  UNPOD: z.object({
+  UNPOD: z.strictObject({
     token: text,
     orgHandle: text,
     baseUrl: url.default('https://unpod.dev/api/v2/platform'),
   }),
-  CINNOX: z.object({ appId: text, appToken: text, baseUrl: url }),
-  TALKSTACK: z.object({
+  CINNOX: z.strictObject({ appId: text, appToken: text, baseUrl: url }),
+  TALKSTACK: z.strictObject({
     apiKey: text,
     projectId: text,
     baseUrl: url.default('https://api.talkstackai.com'),
@@ -100,26 +133,205 @@ export interface Config {
   cache: CacheSettings;
 }
 
+/** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
 const int = (name: string, min: number, max: number) =>
-  z.coerce
-    .number({ error: `${name} must be a whole number` })
-    .int(`${name} must be a whole number`)
-    .min(min, `${name} must be at least ${min}`)
-    .max(max, `${name} must be at most ${max}`);
+  z
+    .string()
+    .regex(/^(0|[1-9][0-9]*)$/, `${name} must be a whole number written in digits`)
+    .transform(Number)
+    .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
 
-const fileSchema = z.strictObject({
-  connections: z
-    .array(
-      z.looseObject({ provider: z.enum(['twenty2', 'unpod', 'cinnox', 'talkstack']), name: text }),
-    )
-    .default([]),
-  apiKeys: z.array(z.strictObject({ name: text, key: text.min(16), connections: z.array(text).nullish() })).default([]),
+/** The integer variables, with their bounds and defaults. */
+const integerSettings = z.object({
+  PORT: int('PORT', 0, 65535).default(4000),
+  SWITCHBOARD_UPSTREAM_TIMEOUT_MS: int('SWITCHBOARD_UPSTREAM_TIMEOUT_MS', 100, 120_000).default(defaultHttpPolicy.totalTimeoutMs),
+  SWITCHBOARD_UPSTREAM_RETRIES: int('SWITCHBOARD_UPSTREAM_RETRIES', 0, 2).default(defaultHttpPolicy.retries),
+  SWITCHBOARD_UPSTREAM_CONCURRENCY: int('SWITCHBOARD_UPSTREAM_CONCURRENCY', 1, 256).default(defaultHttpPolicy.concurrency),
+  SWITCHBOARD_MAX_BODY_BYTES: int('SWITCHBOARD_MAX_BODY_BYTES', 1024, 10_000_000).default(100_000),
+  SWITCHBOARD_UPSTREAM_CONNECT_TIMEOUT_MS: int('SWITCHBOARD_UPSTREAM_CONNECT_TIMEOUT_MS', 100, 120_000).optional(),
+  SWITCHBOARD_UPSTREAM_RESPONSE_TIMEOUT_MS: int('SWITCHBOARD_UPSTREAM_RESPONSE_TIMEOUT_MS', 100, 120_000).optional(),
+  SWITCHBOARD_UPSTREAM_MAX_RETRY_AFTER_MS: int('SWITCHBOARD_UPSTREAM_MAX_RETRY_AFTER_MS', 0, 60_000).default(defaultHttpPolicy.maxRetryAfterMs),
+  SWITCHBOARD_UPSTREAM_QUEUE: int('SWITCHBOARD_UPSTREAM_QUEUE', 0, 10_000).default(defaultHttpPolicy.queueSize),
+  SWITCHBOARD_UPSTREAM_MAX_BODY_BYTES: int('SWITCHBOARD_UPSTREAM_MAX_BODY_BYTES', 1024, 100_000_000).default(defaultHttpPolicy.maxBodyBytes),
+  SWITCHBOARD_BREAKER_THRESHOLD: int('SWITCHBOARD_BREAKER_THRESHOLD', 1, 1000).default(defaultHttpPolicy.breakerThreshold),
+  SWITCHBOARD_BREAKER_OPEN_MS: int('SWITCHBOARD_BREAKER_OPEN_MS', 100, 600_000).default(defaultHttpPolicy.breakerOpenMs),
+  SWITCHBOARD_MAX_QUERY_DEPTH: int('SWITCHBOARD_MAX_QUERY_DEPTH', 2, 100).default(defaultQueryLimits.maxDepth),
+  SWITCHBOARD_MAX_ALIASES: int('SWITCHBOARD_MAX_ALIASES', 0, 1000).default(defaultQueryLimits.maxAliases),
+  SWITCHBOARD_MAX_TOKENS: int('SWITCHBOARD_MAX_TOKENS', 100, 1_000_000).default(defaultQueryLimits.maxTokens),
+  SWITCHBOARD_MAX_QUERY_COST: int('SWITCHBOARD_MAX_QUERY_COST', 10, 10_000_000).default(defaultQueryLimits.maxCost),
+  SWITCHBOARD_MAX_DIRECTIVES: int('SWITCHBOARD_MAX_DIRECTIVES', 0, 1000).default(defaultQueryLimits.maxDirectives),
+  SWITCHBOARD_MAX_SELECTIONS: int('SWITCHBOARD_MAX_SELECTIONS', 10, 10_000_000).default(defaultQueryLimits.maxSelections),
+  SWITCHBOARD_CACHE_TTL_SECONDS: int('SWITCHBOARD_CACHE_TTL_SECONDS', 1, 30 * 86_400).default(3_600),
+  SWITCHBOARD_CACHE_MAX_ENTRIES: int('SWITCHBOARD_CACHE_MAX_ENTRIES', 0, 10_000_000).default(10_000),
 });
 
-function issueLine(prefix: string, error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  const where = issue.path.length ? `${prefix}${issue.path.join('.')}` : prefix.replace(/\.$/, '');
-  return `${where}: ${issue.message}`;
+/**
+ * Every variable Switchboard reads. A variable under one of `OWN_PREFIXES` that is not listed here
+ * is a typo (SWITCHBOARD_API_KEY for SWITCHBOARD_API_KEYS would leave the API open; TWENTY2_BASEURL
+ * would send credentials to the default host) and stops start-up.
+ */
+const KNOWN_VARIABLES: readonly string[] = [
+  'NODE_ENV',
+  'LOG_LEVEL',
+  'REDIS_URL',
+  'SWITCHBOARD_CONFIG',
+  'SWITCHBOARD_API_KEYS',
+  'SWITCHBOARD_ALLOW_ANONYMOUS',
+  'SWITCHBOARD_CURSOR_SECRET',
+  'SWITCHBOARD_DEMO',
+  ...Object.keys(integerSettings.shape),
+  ...Object.values(envNames).flatMap((names) => Object.values(names) as string[]),
+];
+const OWN_PREFIXES = ['SWITCHBOARD_', ...Object.keys(envNames).map((provider) => `${provider}_`)];
+/** Under our prefix but read by other tools our docs set up, not by the server; allowed beside it. */
+const OTHER_TOOLS_VARIABLES = [
+  'SWITCHBOARD_URL', // examples/call-log's dev server
+  'SWITCHBOARD_COMPOSE_KEY', // rover's supergraph config (docs/supergraph.md)
+];
+
+const NODE_ENVS = ['production', 'development', 'test'];
+
+const providerName = z.enum(['twenty2', 'unpod', 'cinnox', 'talkstack']);
+
+/**
+ * An API-key scope entry: `*`, a provider (`unpod`: all its connections) or a connection label
+ * (`twenty2/default`). The provider part is read in any case; the connection name as written.
+ */
+const scopeEntry = z
+  .string()
+  .regex(/^(\*|[A-Za-z0-9]+(\/[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?)$/, 'must be "*", a provider such as "unpod" or a connection such as "twenty2/default"')
+  .transform((entry) => entry.replace(/^[^/]+/, (provider) => provider.toLowerCase()))
+  .refine((entry) => entry === '*' || providerName.safeParse(entry.split('/')[0]).success, 'names no provider Switchboard has (twenty2, unpod, cinnox, talkstack)');
+
+const fileSchema = z.strictObject({
+  connections: z.array(z.looseObject({ provider: providerName })).default([]),
+  apiKeys: z
+    .array(
+      z.strictObject({
+        name: connectionName,
+        key: apiKeySecret,
+        connections: z.array(scopeEntry).min(1, 'must list at least one connection (leave it out for all)').nullish(),
+      }),
+    )
+    .default([]),
+});
+
+/** The file's entry for one connection: `provider`, `name` and that provider's settings, nothing else. */
+function fileConnectionSchema(provider: Provider): z.ZodType<{ provider: string; name: string } & Record<string, unknown>> {
+  return z.strictObject({ provider: providerName, name: connectionName, ...settingsSchemas[provider].shape });
+}
+
+/** `connections[1].baseURL`: a zod path as written in JSON terms. */
+function pathText(path: readonly PropertyKey[]): string {
+  return path.map((step, i) => (typeof step === 'number' ? `[${step}]` : `${i ? '.' : ''}${String(step)}`)).join('');
+}
+
+/**
+ * One line for the first problem zod found, an unknown key first (a misspelt key is usually why a
+ * required one is missing), with the nearest known key as a suggestion. Values are never echoed.
+ */
+function issueLine(prefix: string, schema: z.ZodType, error: z.ZodError, base: readonly PropertyKey[] = []): string {
+  const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const known = knownKeys(schema, issue.path);
+    const suggestion = closest(key, known);
+    const hint = suggestion ? `did you mean "${suggestion}"?` : `known keys: ${known.join(', ')}`;
+    return `${prefix}${pathText([...base, ...issue.path, key])}: unknown key (${hint})`;
+  }
+  const message = /received undefined$/.test(issue.message) ? 'is required' : issue.message;
+  const where = pathText([...base, ...issue.path]);
+  return `${prefix}${where}${where ? ': ' : ''}${message}`;
+}
+
+/** The path of the first "__proto__" key in parsed JSON, if any. */
+function protoKeyPath(value: unknown, path: PropertyKey[]): PropertyKey[] | null {
+  if (typeof value !== 'object' || value === null) return null;
+  for (const [key, inner] of Object.entries(value)) {
+    const at = [...path, Array.isArray(value) ? Number(key) : key];
+    if (key === '__proto__') return at;
+    const found = protoKeyPath(inner, at);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** The keys the object schema at `path` inside `schema` accepts (optional/default/pipe unwrapped). */
+function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  type Def = { type: string; innerType?: Node; in?: Node; shape?: Record<string, Node>; element?: Node };
+  type Node = { _zod: { def: Def } };
+  const unwrap = (node: Node): Node => {
+    const def = node._zod.def;
+    const inner = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+    return inner ? unwrap(inner) : node;
+  };
+  let node: Node | undefined = unwrap(schema as unknown as Node);
+  for (const step of path) {
+    const def: Def = node._zod.def;
+    node = def.type === 'object' ? def.shape?.[String(step)] : def.type === 'array' ? def.element : undefined;
+    if (!node) return [];
+    node = unwrap(node);
+  }
+  return Object.keys(node._zod.def.shape ?? {});
+}
+
+/** The known name nearest to a misspelt one (same letters in another case, or a few edits away). */
+function closest(word: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
+  for (const candidate of known) {
+    if (candidate.toLowerCase() === word.toLowerCase()) return candidate;
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d <= bestDistance) [best, bestDistance] = [candidate, d - 1];
+  }
+  return best;
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/**
+ * The environment's own namespace checked before any value is read: unknown names under our
+ * prefixes, and empty values of the variables we read (an empty SWITCHBOARD_API_KEYS would
+ * otherwise mean "no keys", an empty *_BASE_URL "the default host").
+ */
+function checkVariables(env: NodeJS.ProcessEnv): void {
+  for (const name of Object.keys(env).sort()) {
+    const known = KNOWN_VARIABLES.includes(name);
+    const ours = OWN_PREFIXES.some((prefix) => name.toUpperCase().startsWith(prefix)) && !OTHER_TOOLS_VARIABLES.includes(name);
+    if (!known && ours) {
+      const suggestion = closest(name, KNOWN_VARIABLES);
+      throw new ConfigError(
+        `${name}: unknown variable${suggestion ? ` (did you mean ${suggestion}?)` : ''}; docs/operations.md lists every variable Switchboard reads`,
+      );
+    }
+    if (known && env[name] !== undefined && env[name]!.trim() === '') {
+      throw new ConfigError(`${name} is set but empty: give it a value or unset it`);
+    }
+  }
+  if (env.NODE_ENV !== undefined && !NODE_ENVS.includes(env.NODE_ENV)) {
+    throw new ConfigError(`NODE_ENV must be one of ${NODE_ENVS.join(', ')} (or unset); got "${env.NODE_ENV.slice(0, 40)}"`);
+  }
+}
+
+/** A boolean variable: exactly `true` or `false`; undefined when unset. */
+function bool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false') {
+    throw new ConfigError(`${name} must be "true" or "false"; got "${value.slice(0, 40)}"`);
+  }
+  return value === 'true';
 }
 
 function envConnection<P extends Provider>(provider: P, env: NodeJS.ProcessEnv): ConnectionConfig | null {
@@ -127,7 +339,7 @@ function envConnection<P extends Provider>(provider: P, env: NodeJS.ProcessEnv):
   const raw: Record<string, string> = {};
   for (const [key, name] of Object.entries(names)) {
     const value = env[name];
-    if (value !== undefined && value.trim() !== '') raw[key] = value;
+    if (value !== undefined) raw[key] = value;
   }
   if (Object.keys(raw).length === 0) return null;
   const result = settingsSchemas[provider].safeParse(raw);
@@ -144,22 +356,91 @@ function envConnection<P extends Provider>(provider: P, env: NodeJS.ProcessEnv):
   return { provider, connection: 'default', settings: result.data } as ConnectionConfig;
 }
 
-/** Parses `SWITCHBOARD_API_KEYS`: comma-separated `key` or `key:scope+scope` (see README). */
+/**
+ * Parses `SWITCHBOARD_API_KEYS`: comma-separated `key` or `key:scope+scope` (see
+ * docs/operations.md), no whitespace anywhere. Throws ConfigError naming the entry, never the key.
+ */
 function parseApiKeys(value: string | undefined): ApiKey[] {
-  if (!value || value.trim() === '') return [];
+  if (value === undefined) return [];
+  const expected = 'expected "<key>" or "<key>:<scope>+<scope>"';
   return value.split(',').map((entry, index) => {
-    const [secret, scope, extra] = entry.trim().split(':');
-    if (!secret || secret.length < 16 || extra !== undefined) {
-      throw new ConfigError(
-        `SWITCHBOARD_API_KEYS entry ${index + 1}: expected "<key of 16+ characters>" or "<key>:<connection>+<connection>"`,
-      );
-    }
-    const connections = scope ? scope.split('+').map((s) => s.trim().toLowerCase()) : null;
-    return { id: `key#${index + 1}`, secret, scope: connections && !connections.includes('*') ? connections : null };
+    const where = `SWITCHBOARD_API_KEYS entry ${index + 1}`;
+    if (/\s/.test(entry)) throw new ConfigError(`${where}: must not contain whitespace`);
+    const [secret = '', scope, extra] = entry.split(':');
+    if (entry === '' || extra !== undefined) throw new ConfigError(`${where}: ${expected}`);
+    const key = apiKeySecret.safeParse(secret);
+    if (!key.success) throw new ConfigError(`${where}: the key ${key.error.issues[0]!.message}`);
+    if (scope === undefined) return { id: `key#${index + 1}`, secret, scope: null };
+    const entries = scope.split('+').map((s, i) => {
+      const parsed = scopeEntry.safeParse(s);
+      if (!parsed.success) throw new ConfigError(`${where}, scope ${i + 1}: ${s === '' ? 'is empty' : parsed.error.issues[0]!.message}`);
+      return parsed.data;
+    });
+    return { id: `key#${index + 1}`, secret, scope: entries.includes('*') ? null : entries };
   });
 }
 
+/**
+ * Reads and checks the SWITCHBOARD_CONFIG file: JSON (a leading byte order mark ignored) with
+ * `connections` and `apiKeys` only. Throws ConfigError naming the key's path, never its value.
+ */
+function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKeys: ApiKey[] } {
+  const prefix = `SWITCHBOARD_CONFIG (${file})`;
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${prefix}: ${code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? 'unknown error'})`}`);
+  }
+  // A UTF-8 byte order mark, as some editors write, is not content (RFC 8259 §8.1).
+  if (source.startsWith('\uFEFF')) source = source.slice(1);
+  const at = (position: number) => {
+    const before = source.slice(0, position).split('\n');
+    return `line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
+  };
+  let json: unknown;
+  try {
+    // lossless-json rather than JSON.parse: a key given twice is refused, not "last one wins".
+    json = parseJson(source, null, {
+      parseNumber: Number,
+      onDuplicateKey: ({ key, position }) => {
+        throw new ConfigError(`SWITCHBOARD_CONFIG: key "${key}" given twice (${at(position - 1)})`);
+      },
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // Only the position: the parser's message may quote the file's content, credentials included.
+    const position = /at position (\d+)/.exec((error as Error).message)?.[1];
+    throw new ConfigError(`${prefix}: not valid JSON${position ? ` (${at(Number(position))})` : ''}`);
+  }
+  // zod skips a "__proto__" key rather than calling it unknown: find it first.
+  const proto = protoKeyPath(json, []);
+  if (proto) throw new ConfigError(`SWITCHBOARD_CONFIG ${pathText(proto)}: unknown key`);
+  const top = fileSchema.safeParse(json);
+  if (!top.success) throw new ConfigError(issueLine('SWITCHBOARD_CONFIG ', fileSchema, top.error));
+
+  const connections = top.data.connections.map((entry, index): ConnectionConfig => {
+    const provider = entry.provider.toUpperCase() as Provider;
+    const schema = fileConnectionSchema(provider);
+    const parsed = schema.safeParse(entry);
+    if (!parsed.success) {
+      throw new ConfigError(issueLine('SWITCHBOARD_CONFIG ', schema, parsed.error, ['connections', index]));
+    }
+    const { provider: _provider, name, ...settings } = parsed.data;
+    return { provider, connection: name, settings } as ConnectionConfig;
+  });
+  const apiKeys = top.data.apiKeys.map((key) => ({ id: key.name, secret: key.key, scope: key.connections?.includes('*') ? null : (key.connections ?? null) }));
+  return { connections, apiKeys };
+}
+
+/**
+ * Reads the whole configuration from `env` (and the file SWITCHBOARD_CONFIG names).
+ * @throws ConfigError with one line naming the bad variable or file key; nothing is echoed that
+ *   could be a credential.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  checkVariables(env);
   const production = env.NODE_ENV === 'production';
   const connections: ConnectionConfig[] = [];
   for (const provider of Object.keys(envNames) as Provider[]) {
@@ -168,84 +449,75 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const apiKeys = parseApiKeys(env.SWITCHBOARD_API_KEYS);
-  if (env.SWITCHBOARD_CONFIG) {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(env.SWITCHBOARD_CONFIG, 'utf8'));
-    } catch (error) {
-      const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'not valid JSON';
-      throw new ConfigError(`SWITCHBOARD_CONFIG (${env.SWITCHBOARD_CONFIG}): ${why}`);
-    }
-    const file = fileSchema.safeParse(json);
-    if (!file.success) throw new ConfigError(issueLine('SWITCHBOARD_CONFIG ', file.error));
-    file.data.connections.forEach((entry, index) => {
-      const provider = entry.provider.toUpperCase() as Provider;
-      const { provider: _p, name, ...rest } = entry;
-      const settings = settingsSchemas[provider].safeParse(rest);
-      if (!settings.success) {
-        throw new ConfigError(issueLine(`SWITCHBOARD_CONFIG connections.${index}.`, settings.error));
-      }
-      connections.push({ provider, connection: name, settings: settings.data } as ConnectionConfig);
-    });
-    for (const key of file.data.apiKeys) {
-      apiKeys.push({ id: key.name, secret: key.key, scope: key.connections?.map((c) => c.toLowerCase()) ?? null });
-    }
+  if (env.SWITCHBOARD_CONFIG !== undefined) {
+    const file = readConfigFile(env.SWITCHBOARD_CONFIG);
+    connections.push(...file.connections);
+    apiKeys.push(...file.apiKeys);
   }
 
   const labels = connections.map(connectionLabel);
   const duplicate = labels.find((label, i) => labels.indexOf(label) !== i);
   if (duplicate) throw new ConfigError(`connection ${duplicate} is configured twice`);
+
+  // Demo mode only when asked for, or outside production with nothing configured: a production
+  // deployment whose provider variables went missing must not quietly serve simulated calls.
+  const demoFlag = bool(env, 'SWITCHBOARD_DEMO');
+  if (demoFlag === true && connections.length > 0) {
+    throw new ConfigError(
+      `SWITCHBOARD_DEMO=true but providers are configured (${labels.join(', ')}): demo mode serves only the built-in simulators; unset one or the other`,
+    );
+  }
+  if (connections.length === 0 && demoFlag === false) {
+    throw new ConfigError('SWITCHBOARD_DEMO=false and no provider is configured: set a provider\'s variables (README) or SWITCHBOARD_CONFIG');
+  }
+  const demo = connections.length === 0;
+  // In demo mode the simulators are the connections, each named "default" (src/demo.ts).
+  const available = demo ? Object.keys(envNames).map((p) => `${p.toLowerCase()}/default`) : labels;
+
+  const secrets = new Map<string, string>();
   for (const key of apiKeys) {
-    const unknown = key.scope?.find((label) => !labels.includes(label) && !isProviderWide(label, labels));
-    if (unknown && connections.length > 0) {
-      throw new ConfigError(`API key ${key.id}: unknown connection "${unknown}" (configured: ${labels.join(', ')})`);
+    const same = secrets.get(key.secret);
+    if (same) throw new ConfigError(`API key ${key.id} is the same key as ${same}: each key must be different`);
+    secrets.set(key.secret, key.id);
+    const unknown = key.scope?.find((label) => !available.includes(label) && !isProviderWide(label, available));
+    if (unknown) {
+      throw new ConfigError(`API key ${key.id}: unknown connection "${unknown}" (configured: ${available.join(', ')})`);
     }
   }
+  const ids = apiKeys.map((key) => key.id);
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  // Names are what logs show and what cursors are bound to: two keys must not share one.
+  if (twice) throw new ConfigError(`SWITCHBOARD_CONFIG apiKeys: the name "${twice}" is used twice`);
 
-  const allowAnonymous = env.SWITCHBOARD_ALLOW_ANONYMOUS === 'true';
+  const allowAnonymous = bool(env, 'SWITCHBOARD_ALLOW_ANONYMOUS') ?? false;
   if (production && apiKeys.length === 0 && !allowAnonymous) {
     throw new ConfigError(
       'NODE_ENV=production without SWITCHBOARD_API_KEYS: refusing to serve an open API. Configure keys, or set SWITCHBOARD_ALLOW_ANONYMOUS=true to allow it.',
     );
   }
+  if (production && demo && demoFlag !== true) {
+    throw new ConfigError(
+      'NODE_ENV=production and no provider is configured: refusing to serve simulated calls. Set a provider\'s variables (README) or SWITCHBOARD_CONFIG, or SWITCHBOARD_DEMO=true to serve the built-in simulators on purpose.',
+    );
+  }
 
-  const numbers = z
-    .object({
-      PORT: int('PORT', 0, 65535).default(4000),
-      SWITCHBOARD_UPSTREAM_TIMEOUT_MS: int('SWITCHBOARD_UPSTREAM_TIMEOUT_MS', 100, 120_000).default(defaultHttpPolicy.totalTimeoutMs),
-      SWITCHBOARD_UPSTREAM_RETRIES: int('SWITCHBOARD_UPSTREAM_RETRIES', 0, 2).default(defaultHttpPolicy.retries),
-      SWITCHBOARD_UPSTREAM_CONCURRENCY: int('SWITCHBOARD_UPSTREAM_CONCURRENCY', 1, 256).default(defaultHttpPolicy.concurrency),
-      SWITCHBOARD_MAX_BODY_BYTES: int('SWITCHBOARD_MAX_BODY_BYTES', 1024, 10_000_000).default(100_000),
-      SWITCHBOARD_UPSTREAM_CONNECT_TIMEOUT_MS: int('SWITCHBOARD_UPSTREAM_CONNECT_TIMEOUT_MS', 100, 120_000).optional(),
-      SWITCHBOARD_UPSTREAM_RESPONSE_TIMEOUT_MS: int('SWITCHBOARD_UPSTREAM_RESPONSE_TIMEOUT_MS', 100, 120_000).optional(),
-      SWITCHBOARD_UPSTREAM_MAX_RETRY_AFTER_MS: int('SWITCHBOARD_UPSTREAM_MAX_RETRY_AFTER_MS', 0, 60_000).default(defaultHttpPolicy.maxRetryAfterMs),
-      SWITCHBOARD_UPSTREAM_QUEUE: int('SWITCHBOARD_UPSTREAM_QUEUE', 0, 10_000).default(defaultHttpPolicy.queueSize),
-      SWITCHBOARD_UPSTREAM_MAX_BODY_BYTES: int('SWITCHBOARD_UPSTREAM_MAX_BODY_BYTES', 1024, 100_000_000).default(defaultHttpPolicy.maxBodyBytes),
-      SWITCHBOARD_BREAKER_THRESHOLD: int('SWITCHBOARD_BREAKER_THRESHOLD', 1, 1000).default(defaultHttpPolicy.breakerThreshold),
-      SWITCHBOARD_BREAKER_OPEN_MS: int('SWITCHBOARD_BREAKER_OPEN_MS', 100, 600_000).default(defaultHttpPolicy.breakerOpenMs),
-      SWITCHBOARD_MAX_QUERY_DEPTH: int('SWITCHBOARD_MAX_QUERY_DEPTH', 2, 100).default(defaultQueryLimits.maxDepth),
-      SWITCHBOARD_MAX_ALIASES: int('SWITCHBOARD_MAX_ALIASES', 0, 1000).default(defaultQueryLimits.maxAliases),
-      SWITCHBOARD_MAX_TOKENS: int('SWITCHBOARD_MAX_TOKENS', 100, 1_000_000).default(defaultQueryLimits.maxTokens),
-      SWITCHBOARD_MAX_QUERY_COST: int('SWITCHBOARD_MAX_QUERY_COST', 10, 10_000_000).default(defaultQueryLimits.maxCost),
-      SWITCHBOARD_MAX_DIRECTIVES: int('SWITCHBOARD_MAX_DIRECTIVES', 0, 1000).default(defaultQueryLimits.maxDirectives),
-      SWITCHBOARD_MAX_SELECTIONS: int('SWITCHBOARD_MAX_SELECTIONS', 10, 10_000_000).default(defaultQueryLimits.maxSelections),
-      SWITCHBOARD_CACHE_TTL_SECONDS: int('SWITCHBOARD_CACHE_TTL_SECONDS', 1, 30 * 86_400).default(3_600),
-      SWITCHBOARD_CACHE_MAX_ENTRIES: int('SWITCHBOARD_CACHE_MAX_ENTRIES', 0, 10_000_000).default(10_000),
-    })
-    .safeParse(env);
-  if (!numbers.success) throw new ConfigError(numbers.error.issues[0]!.message);
+  const numbers = integerSettings.safeParse(env);
+  if (!numbers.success) {
+    const issue = numbers.error.issues[0]!;
+    throw new ConfigError(`${issue.message}; got "${String(env[String(issue.path[0])]).slice(0, 40)}"`);
+  }
   const n = numbers.data;
   const totalTimeoutMs = n.SWITCHBOARD_UPSTREAM_TIMEOUT_MS;
 
-  const cursorSecret = env.SWITCHBOARD_CURSOR_SECRET?.trim() || null;
-  if (cursorSecret !== null && cursorSecret.length < 32) {
-    throw new ConfigError('SWITCHBOARD_CURSOR_SECRET must be at least 32 characters');
+  const cursorSecret = env.SWITCHBOARD_CURSOR_SECRET ?? null;
+  if (cursorSecret !== null && (cursorSecret.length < 32 || cursorSecret.trim() !== cursorSecret)) {
+    throw new ConfigError('SWITCHBOARD_CURSOR_SECRET must be at least 32 characters, without surrounding whitespace');
   }
 
   return {
     port: n.PORT,
     production,
-    demo: connections.length === 0,
+    demo,
     connections,
     apiKeys,
     allowAnonymous,
@@ -282,9 +554,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** REDIS_URL, checked without echoing it: it may carry a password. */
-function redisUrl(value: string | undefined): string | null {
-  const url = value?.trim();
-  if (!url) return null;
+function redisUrl(url: string | undefined): string | null {
+  if (url === undefined) return null;
   if (!URL.canParse(url) || !/^rediss?:$/.test(new URL(url).protocol)) {
     throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://cache.internal:6379/0');
   }
@@ -295,7 +566,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** LOG_LEVEL: one of pino's levels, "info" by default; logs are always JSON lines on stdout. */
 function logLevel(value: string | undefined): string {
-  const level = value?.trim().toLowerCase() || 'info';
+  const level = value?.toLowerCase() ?? 'info';
   if (!LOG_LEVELS.includes(level)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${value}"`);
   }

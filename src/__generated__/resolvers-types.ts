@@ -195,9 +195,9 @@ export type PageInfo = {
   __typename?: 'PageInfo';
   /** The cursor of the last edge; null on an empty page. */
   endCursor?: Maybe<Scalars['String']['output']>;
-  /** True when more calls follow the page (exact under `first`). */
+  /** Under `first`: more calls follow the page, before the `before` cursor when one is given. Under `last`: whether `before` was given. */
   hasNextPage: Scalars['Boolean']['output'];
-  /** True when calls precede the page (exact under `last`). */
+  /** Under `last`: more calls precede the page, after the `after` cursor when one is given. Under `first`: whether `after` was given. */
   hasPreviousPage: Scalars['Boolean']['output'];
   /** The cursor of the first edge; null on an empty page. */
   startCursor?: Maybe<Scalars['String']['output']>;

@@ -7,7 +7,8 @@
  *
  * Cursors are versioned and signed with HMAC-SHA256 over the payload, the filter they were issued
  * for and the client's scope: an altered cursor, one from another filter, another API key or an
- * older version is refused with BAD_USER_INPUT.
+ * older version is refused with BAD_USER_INPUT. Both parts are read as canonical base64url
+ * (./base64url.ts), so a cursor is accepted only as the exact string the server issued.
  *
  * A cursor also names the connections that failed on the page that issued it or on any earlier page
  * of the same walk (`m`): their calls before the cursor were never returned, so every later page
@@ -17,6 +18,7 @@
 import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { BadInputError } from '../errors.js';
+import { decodeBase64Url } from './base64url.js';
 import type { Position } from './model.js';
 
 const VERSION = 1;
@@ -69,14 +71,18 @@ export class CursorCodec {
     };
     const [data, signature, extra] = cursor.split('.');
     if (!data || !signature || extra !== undefined || cursor.length > 2048) refuse('malformed');
-    const given = Buffer.from(signature as string, 'base64url');
+    // The signature in its one canonical spelling: Node's lenient decoding maps `=`, `;` or a
+    // changed last character onto the same bytes (the HMAC covers `data` as text already).
+    const given = decodeBase64Url(signature as string);
     const expected = this.sign(data as string, binding);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!given || given.length !== expected.length || !timingSafeEqual(given, expected)) {
       refuse('altered, or issued for another filter or API key');
     }
+    const bytes = decodeBase64Url(data as string);
     let json: unknown;
     try {
-      json = JSON.parse(Buffer.from(data as string, 'base64url').toString('utf8'));
+      if (!bytes) throw new Error('not canonical base64url');
+      json = JSON.parse(bytes.toString('utf8'));
     } catch {
       return refuse('malformed');
     }

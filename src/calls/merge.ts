@@ -3,7 +3,10 @@
  * Specification. Each connection is a stream (./streams.ts) positioned after (or before) the cursor;
  * the merge takes the next row from whichever stream holds it, until the page plus one row is full —
  * the extra row is what makes `hasNextPage` (under `first`) and `hasPreviousPage` (under `last`)
- * exact. All streams fetch their first page in parallel; later pages only when the merge reaches them.
+ * exact: the spec's "more than first/last edges between the cursors" (relay.dev/graphql/
+ * connections.htm, PageInfo), so reaching the opposite cursor is not "more". The other flag is the
+ * spec's "can efficiently know": true when the opposite cursor is given (its own call lies beyond).
+ * All streams fetch their first page in parallel; later pages only when the merge reaches them.
  */
 import type { UpstreamError } from '../errors.js';
 import type { ProviderAdapter } from '../providers/provider.js';
@@ -60,7 +63,6 @@ export async function mergePage(request: MergeRequest): Promise<MergedPage> {
   );
 
   const taken: StreamRow[] = [];
-  let stoppedAtBound = false;
   while (taken.length < size + 1) {
     // Awaits only when a stream must fetch: most rows come from buffers (fewer microtasks per row).
     let heads = streams.map((stream) => stream.buffered());
@@ -74,10 +76,7 @@ export async function mergePage(request: MergeRequest): Promise<MergedPage> {
     }
     if (best < 0) break;
     const head = heads[best]!;
-    if (stop && (forward ? 1 : -1) * comparePositions(head.position, stop.position) >= 0) {
-      stoppedAtBound = true;
-      break;
-    }
+    if (stop && (forward ? 1 : -1) * comparePositions(head.position, stop.position) >= 0) break;
     taken.push(streams[best]!.shift());
   }
 
@@ -87,8 +86,8 @@ export async function mergePage(request: MergeRequest): Promise<MergedPage> {
   const edges = rows.map((row) => ({ row, hints: hintsAt(streams, row.position) }));
   return {
     edges,
-    hasNextPage: forward ? more || stoppedAtBound : before !== null,
-    hasPreviousPage: forward ? after !== null : more || stoppedAtBound,
+    hasNextPage: forward ? more : before !== null,
+    hasPreviousPage: forward ? after !== null : more,
     streams,
     missing: [
       ...new Set([

@@ -48,7 +48,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   let config: Config = {
     // The cross-request cache is off unless a test turns it on: tests count upstream requests per query.
-    ...loadConfig({ NODE_ENV: 'test', PORT: '0', SWITCHBOARD_CACHE_MAX_ENTRIES: '0', ...options.env }),
+    // The harness serves the simulators: demo mode on purpose, under NODE_ENV=production too.
+    ...loadConfig({ NODE_ENV: 'test', PORT: '0', SWITCHBOARD_CACHE_MAX_ENTRIES: '0', SWITCHBOARD_DEMO: 'true', ...options.env }),
     connections: options.connections ? options.connections(sims) : sims.connections,
   };
   config = { ...config, demo: false, port: 0, http: { ...config.http, retries: 0 } };

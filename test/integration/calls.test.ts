@@ -143,4 +143,31 @@ describe('calls', () => {
     expect(bad.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(bad.body.data).toEqual({ call: null });
   });
+
+  it('accepts an id only as issued: other spellings of the same call are BAD_USER_INPUT at every entry point', async () => {
+    const res = await h.gql(`{ calls(first: 40) { nodes { id } } }`);
+    const ids: string[] = res.body.data.calls.nodes.map((n: { id: string }) => n.id);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // An id whose last character carries unused pad bits, and the characters that differ only there.
+    const id = ids.find((i) => i.length % 4 !== 0)!;
+    const sameBytes = [...alphabet].map((c) => id.slice(0, -1) + c).filter((t) => t !== id && Buffer.from(t, 'base64url').equals(Buffer.from(id, 'base64url')));
+    expect(sameBytes.length).toBeGreaterThan(0);
+    // The same JSON tuple spelt with spaces.
+    const spaced = Buffer.from(JSON.stringify(JSON.parse(Buffer.from(id, 'base64url').toString()), null, 1)).toString('base64url');
+    const spellings = [...sameBytes, spaced, `${id}=`, `${id};`, ` ${id}`, id.replaceAll('-', '+').replaceAll('_', '/')].filter((s) => s !== id);
+    for (const spelling of spellings) {
+      const one = await h.gql(`query($id: ID!) { call(id: $id) { id } node(id: $id) { id } }`, { id: spelling });
+      expect(one.body.data).toEqual({ call: null, node: null });
+      expect(one.body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
+      const many = await h.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids: [id, spelling] });
+      expect(many.body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+      const entities = await h.gql(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Call { id } } }`, {
+        r: [{ __typename: 'Call', id: spelling }],
+      });
+      expect(entities.body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    }
+    // The issued spelling still works everywhere.
+    const ok = await h.gql(`query($id: ID!) { call(id: $id) { id } node(id: $id) { id } nodes(ids: [$id]) { id } }`, { id });
+    expect(ok.body).toEqual({ data: { call: { id }, node: { id }, nodes: [{ id }] } });
+  });
 });

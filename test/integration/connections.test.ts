@@ -72,7 +72,7 @@ it('shows a scoped key only its connection, and sends the other no request', asy
 it('refuses a file with a bad key, naming it', () => {
   const file = writeConfig({ connections: [{ provider: 'cinnox', name: 'hk', appId: 'a', appToken: 'b', baseUrl: 'nope' }] });
   expect(() => loadConfig({ SWITCHBOARD_CONFIG: file })).toThrow(ConfigError);
-  expect(() => loadConfig({ SWITCHBOARD_CONFIG: file })).toThrow('SWITCHBOARD_CONFIG connections.0.baseUrl');
+  expect(() => loadConfig({ SWITCHBOARD_CONFIG: file })).toThrow('SWITCHBOARD_CONFIG connections[0].baseUrl');
   const twice = writeConfig({
     connections: [
       { provider: 'unpod', name: 'a', token: 't', orgHandle: 'o' },

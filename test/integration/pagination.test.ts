@@ -76,7 +76,81 @@ describe('page rules', () => {
     const page = await ok({ first: 30 });
     const between = await ok({ first: 50, after: page.edges[3].cursor, before: page.edges[9].cursor });
     expect(between.edges.map((e: any) => e.node.id)).toEqual(truth.slice(4, 9));
-    expect(between.pageInfo.hasNextPage).toBe(true);
+    // Five calls lie between the cursors, not more than 50: nothing follows within them.
+    expect(between.pageInfo.hasNextPage).toBe(false);
+  });
+});
+
+/**
+ * pageInfo as the Cursor Connections Specification computes it (relay.dev/graphql/connections.htm,
+ * "PageInfo"), for every combination of arguments. With `first`, hasNextPage says whether more than
+ * `first` edges lie between `after` and `before` (the edges ApplyCursorsToEdges keeps), and
+ * hasPreviousPage whether `after` is set (the after cursor's own call precedes the page); with
+ * `last`, the mirror. `#n` below is the n-th call of the whole list (1-based), `c(n)` its cursor.
+ */
+describe('pageInfo for every combination of first/last/after/before', () => {
+  let truth: string[];
+  let cursors: string[];
+  const c = (n: number) => cursors[n - 1]!;
+  /** Calls #from..#to (1-based, inclusive); empty when from > to. */
+  const calls = (from: number, to: number) => truth.slice(from - 1, Math.max(from - 1, to));
+
+  beforeAll(async () => {
+    truth = idsOf(allCalls(h.sims));
+    cursors = (await ok({ first: 30 })).edges.map((e: any) => e.cursor);
+  });
+
+  type Case = [string, () => Record<string, unknown>, () => string[], boolean, boolean];
+  const cases: Case[] = [
+    // first
+    ['first: 7', () => ({ first: 7 }), () => calls(1, 7), true, false],
+    ['first: 7, after #5', () => ({ first: 7, after: c(5) }), () => calls(6, 12), true, true],
+    // The issue's case: #6–#8 lie between the cursors, fewer than 7: no next page.
+    ['first: 7, after #5, before #9', () => ({ first: 7, after: c(5), before: c(9) }), () => calls(6, 8), false, true],
+    ['first: 3, after #5, before #9 (exactly fills)', () => ({ first: 3, after: c(5), before: c(9) }), () => calls(6, 8), false, true],
+    ['first: 2, after #5, before #9', () => ({ first: 2, after: c(5), before: c(9) }), () => calls(6, 7), true, true],
+    ['first: 0, after #5, before #9', () => ({ first: 0, after: c(5), before: c(9) }), () => [], true, true],
+    ['first: 0, after #5, before #6 (nothing between)', () => ({ first: 0, after: c(5), before: c(6) }), () => [], false, true],
+    ['first: 7, after #5, before #6 (nothing between)', () => ({ first: 7, after: c(5), before: c(6) }), () => [], false, true],
+    ['first: 7, after #9, before #5 (crossed)', () => ({ first: 7, after: c(9), before: c(5) }), () => [], false, true],
+    ['first: 7, before #9', () => ({ first: 7, before: c(9) }), () => calls(1, 7), true, false],
+    ['first: 20, before #9', () => ({ first: 20, before: c(9) }), () => calls(1, 8), false, false],
+    ['first: 8, before #9 (exactly fills)', () => ({ first: 8, before: c(9) }), () => calls(1, 8), false, false],
+    // no size: first = 20 forward, except before alone pages backward (last = 20)
+    ['after #5', () => ({ after: c(5) }), () => calls(6, 25), true, true],
+    ['after #5, before #9', () => ({ after: c(5), before: c(9) }), () => calls(6, 8), false, true],
+    ['before #9', () => ({ before: c(9) }), () => calls(1, 8), true, false],
+    ['before #25', () => ({ before: c(25) }), () => calls(5, 24), true, true],
+    // last
+    ['last: 3, before #9', () => ({ last: 3, before: c(9) }), () => calls(6, 8), true, true],
+    ['last: 8, before #9 (exactly fills)', () => ({ last: 8, before: c(9) }), () => calls(1, 8), true, false],
+    // The mirror of the issue's case: #6–#8 lie between the cursors, not more than 3/7: no previous page.
+    ['last: 3, after #5, before #9 (exactly fills)', () => ({ last: 3, after: c(5), before: c(9) }), () => calls(6, 8), true, false],
+    ['last: 7, after #5, before #9', () => ({ last: 7, after: c(5), before: c(9) }), () => calls(6, 8), true, false],
+    ['last: 2, after #5, before #9', () => ({ last: 2, after: c(5), before: c(9) }), () => calls(7, 8), true, true],
+    ['last: 0, after #5, before #9', () => ({ last: 0, after: c(5), before: c(9) }), () => [], true, true],
+    ['last: 3, after #5, before #6 (nothing between)', () => ({ last: 3, after: c(5), before: c(6) }), () => [], true, false],
+    ['last: 3, after #9, before #5 (crossed)', () => ({ last: 3, after: c(9), before: c(5) }), () => [], true, false],
+  ];
+
+  it.each(cases)('%s', async (_name, args, expected, hasNextPage, hasPreviousPage) => {
+    const page = await ok(args());
+    const ids = expected();
+    expect(page.edges.map((e: any) => e.node.id)).toEqual(ids);
+    expect(page.pageInfo).toEqual({
+      hasNextPage,
+      hasPreviousPage,
+      startCursor: page.edges[0]?.cursor ?? null,
+      endCursor: page.edges[page.edges.length - 1]?.cursor ?? null,
+    });
+    // The cursors of the page are the cursors of those calls on the first page.
+    if (ids.length > 0) expect(page.pageInfo.startCursor).toBe(c(truth.indexOf(ids[0]!) + 1));
+  });
+
+  it('last: 3, after #5 (the three oldest calls)', async () => {
+    const page = await ok({ last: 3, after: c(5) });
+    expect(page.edges.map((e: any) => e.node.id)).toEqual(truth.slice(-3));
+    expect(page.pageInfo).toEqual({ hasNextPage: false, hasPreviousPage: true, startCursor: page.edges[0].cursor, endCursor: page.edges[2].cursor });
   });
 });
 
@@ -112,6 +186,24 @@ describe('bad arguments', () => {
     // Signed with another server's secret.
     const foreign = createHmac('sha256', 'another-secret').update(data).digest().subarray(0, 16).toString('base64url');
     await badInput({ first: 2, after: `${data}.${foreign}` }, /"after"/);
+  });
+
+  it('refuses every other spelling of an issued cursor, though it decodes to the same bytes', async () => {
+    const page = await ok({ first: 2 });
+    const cursor: string = page.edges[1].cursor;
+    expect((await ok({ first: 2, after: cursor })).edges).toHaveLength(2);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // The signature's last character carries unused pad bits: the characters that differ only there.
+    const sameBytes = [...alphabet]
+      .map((c) => cursor.slice(0, -1) + c)
+      .filter((t) => t !== cursor && Buffer.from(t.split('.')[1]!, 'base64url').equals(Buffer.from(cursor.split('.')[1]!, 'base64url')));
+    expect(sameBytes.length).toBeGreaterThan(0);
+    const [data, signature] = cursor.split('.') as [string, string];
+    const spellings = [...sameBytes, `${cursor}=`, `${cursor}==`, `${cursor};`, `${cursor} `, `${data}.${signature.slice(0, 5)}\n${signature.slice(5)}`, cursor.replaceAll('-', '+').replaceAll('_', '/')];
+    for (const spelling of spellings.filter((s) => s !== cursor)) {
+      await badInput({ first: 2, after: spelling }, /"after".*not a cursor this server issued/);
+      await badInput({ last: 2, before: spelling }, /"before".*not a cursor this server issued/);
+    }
   });
 });
 

@@ -246,8 +246,8 @@ describe('start-up refusals', () => {
   it('loadConfig refuses production without keys unless anonymous access is allowed', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SWITCHBOARD_API_KEYS.*SWITCHBOARD_ALLOW_ANONYMOUS=true/);
-    expect(loadConfig({ NODE_ENV: 'production', SWITCHBOARD_ALLOW_ANONYMOUS: 'true' }).allowAnonymous).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'production', SWITCHBOARD_API_KEYS: KEY_A }).apiKeys).toHaveLength(1);
+    expect(loadConfig({ NODE_ENV: 'production', SWITCHBOARD_ALLOW_ANONYMOUS: 'true', SWITCHBOARD_DEMO: 'true' }).allowAnonymous).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', SWITCHBOARD_API_KEYS: KEY_A, SWITCHBOARD_DEMO: 'true' }).apiKeys).toHaveLength(1);
   });
 
   /** Runs the real entry point; resolves with its exit code and output. */

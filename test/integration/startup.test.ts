@@ -1,9 +1,18 @@
 /**
  * The real entry point as an operator runs it: demo mode with nothing configured, only the
  * configured providers otherwise; the first log line says which; GET /health and GET /graphql work.
+ * A bad configuration (a misspelt key or variable, production with no provider) stops it with one
+ * line naming what was wrong.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { jest } from '@jest/globals';
 import { createUnpodSimulator } from '../../src/providers/unpod/simulator.js';
+
+const STARTUP_MS = 60_000;
+jest.setTimeout(2 * STARTUP_MS);
 
 interface Running {
   child: ChildProcessWithoutNullStreams;
@@ -19,7 +28,12 @@ function start(env: Record<string, string>): Promise<Running> {
     });
     const lines: string[] = [];
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`no "GraphQL at" line: ${lines.join('\n')}`)), 20_000);
+    // Generous: tsx compiles the whole server first, and CI machines are shared. Killed on time-out,
+    // so no child outlives the test.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no "GraphQL at" line: ${lines.join('\n')}`));
+    }, STARTUP_MS);
     child.stdout.on('data', (chunk) => {
       buffer += chunk;
       const parts = buffer.split('\n');
@@ -77,5 +91,73 @@ it('serves only the configured providers, named "default"', async () => {
   } finally {
     expect(await stop(running)).toBe(0);
     await unpod.server.close();
+  }
+});
+
+/** Runs the entry point to its exit; resolves with the exit code and what it wrote. */
+function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), STARTUP_MS);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, stdout });
+    });
+  });
+}
+
+const KEY = 'k_live_9f2c1e0b7a6d5c4b';
+
+describe('a bad configuration stops start-up with one line naming it', () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'switchboard-startup-')), 'config.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      connections: [
+        { provider: 'unpod', name: 'sales', token: 'unpod-secret-token', orgHandle: 'acme' },
+        { provider: 'unpod', name: 'support', token: 'unpod-secret-token-2', orgHandle: 'acme', baseURL: 'https://unpod.internal/api' },
+      ],
+    }),
+  );
+
+  it.each([
+    ['a misspelt key in SWITCHBOARD_CONFIG', { SWITCHBOARD_CONFIG: file }, 'SWITCHBOARD_CONFIG connections[1].baseURL: unknown key (did you mean "baseUrl"?)'],
+    ['a misspelt variable', { SWITCHBOARD_API_KEY: KEY }, /^SWITCHBOARD_API_KEY: unknown variable \(did you mean SWITCHBOARD_API_KEYS\?\)/],
+    ['a boolean that is neither true nor false', { SWITCHBOARD_ALLOW_ANONYMOUS: 'banana' }, 'SWITCHBOARD_ALLOW_ANONYMOUS must be "true" or "false"; got "banana"'],
+    ['production with no provider', { NODE_ENV: 'production', SWITCHBOARD_API_KEYS: KEY }, /^NODE_ENV=production and no provider is configured: refusing to serve simulated calls/],
+  ])('%s', async (_name, env, expected) => {
+    const result = await run(env as Record<string, string>);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const message = lines[0]!.replace(/^switchboard: configuration error: /, '');
+    if (typeof expected === 'string') expect(message).toBe(expected);
+    else expect(message).toMatch(expected);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).not.toMatch(/unpod-secret-token|k_live_|\s{4}at /);
+  });
+});
+
+it('serves the simulators in production when SWITCHBOARD_DEMO=true asks for it', async () => {
+  const running = await start({ NODE_ENV: 'production', SWITCHBOARD_API_KEYS: KEY, SWITCHBOARD_DEMO: 'true' });
+  try {
+    expect(JSON.parse(running.lines[0]!).msg).toMatch(/demo mode/);
+    const res = await fetch(running.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ query: QUERY }),
+    });
+    const body = (await res.json()) as { data: { calls: { nodes: { provider: string }[] } } };
+    expect(new Set(body.data.calls.nodes.map((n) => n.provider))).toEqual(new Set(['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK']));
+  } finally {
+    expect(await stop(running)).toBe(0);
   }
 });

@@ -1,0 +1,233 @@
+/**
+ * Configuration is validated strictly: every key of the SWITCHBOARD_CONFIG file at every depth,
+ * every variable under Switchboard's prefixes, every value as written. A bad one stops start-up
+ * with one line naming it (and never a credential); production never serves simulated calls
+ * unless SWITCHBOARD_DEMO=true asks for it.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-config-'));
+let files = 0;
+/** Writes a config file (an object as JSON, or text as given) and returns its path. */
+function file(body: unknown): string {
+  const name = path.join(dir, `config-${++files}.json`);
+  writeFileSync(name, typeof body === 'string' ? body : JSON.stringify(body));
+  return name;
+}
+
+/** The one-line message loadConfig refuses `env` with. */
+function refusal(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message.split('\n')).toHaveLength(1);
+    return message;
+  }
+  throw new Error(`accepted: ${JSON.stringify(env)}`);
+}
+
+const UNPOD = { provider: 'unpod', name: 'sales', token: 'unpod-secret-token', orgHandle: 'acme' };
+const CINNOX = { provider: 'cinnox', name: 'hk', appId: 'app-1', appToken: 'cinnox-secret-token', baseUrl: 'https://cinnox.example/v1/api' };
+const TWENTY2 = { provider: 'twenty2', name: 'india', username: 'u', password: 'twenty2-secret-pw', workspaceId: 'ws_1' };
+const TALKSTACK = { provider: 'talkstack', name: 'us', apiKey: 'talkstack-secret-key', projectId: 'proj_1' };
+const KEY = 'k_live_9f2c1e0b7a6d5c4b';
+const SECRETS = /unpod-secret-token|cinnox-secret-token|twenty2-secret-pw|talkstack-secret-key|k_live_9f2c1e0b7a6d5c4b/;
+
+describe('SWITCHBOARD_CONFIG: every key at every depth', () => {
+  it('refuses "baseURL" for "baseUrl" instead of sending the credentials to the default host', () => {
+    const config = file({ connections: [UNPOD, { ...CINNOX, baseUrl: undefined, baseURL: 'https://cinnox.example/v1/api' }] });
+    expect(refusal({ SWITCHBOARD_CONFIG: config })).toBe('SWITCHBOARD_CONFIG connections[1].baseURL: unknown key (did you mean "baseUrl"?)');
+    // Where the default host would have been used: the typo is refused just the same.
+    const unpod = file({ connections: [{ ...UNPOD, baseURL: 'https://unpod.internal/api' }] });
+    expect(refusal({ SWITCHBOARD_CONFIG: unpod })).toBe('SWITCHBOARD_CONFIG connections[0].baseURL: unknown key (did you mean "baseUrl"?)');
+  });
+
+  it.each([
+    ['a misspelt credential', { connections: [{ ...UNPOD, token: undefined, tokn: 'x' }] }, /^SWITCHBOARD_CONFIG connections\[0\]\.tokn: unknown key \(did you mean "token"\?\)$/],
+    ['a key of another provider', { connections: [{ ...TWENTY2, currency: 'USD' }] }, /connections\[0\]\.currency: unknown key/],
+    ['every provider', { connections: [TWENTY2, UNPOD, CINNOX, { ...TALKSTACK, projectID: 'p' }] }, /connections\[3\]\.projectID: unknown key \(did you mean "projectId"\?\)/],
+    ['a misspelt top-level key', { connection: [UNPOD] }, /^SWITCHBOARD_CONFIG connection: unknown key \(did you mean "connections"\?\)$/],
+    ['an unknown top-level key', { connections: [UNPOD], webhooks: [] }, /^SWITCHBOARD_CONFIG webhooks: unknown key \(known keys: connections, apiKeys\)$/],
+    ['a misspelt API-key field', { connections: [UNPOD], apiKeys: [{ name: 'a', key: KEY, connection: ['unpod'] }] }, /apiKeys\[0\]\.connection: unknown key \(did you mean "connections"\?\)/],
+    ['an unknown provider', { connections: [{ ...UNPOD, provider: 'Unpod' }] }, /connections\[0\]\.provider: .*"unpod"/],
+    ['a missing name', { connections: [{ ...UNPOD, name: undefined }] }, /connections\[0\]\.name: is required/],
+    ['a missing credential', { connections: [{ ...UNPOD, token: undefined }] }, /connections\[0\]\.token: is required/],
+    ['an empty credential', { connections: [{ ...UNPOD, token: '' }] }, /connections\[0\]\.token: must not be empty/],
+    ['whitespace around a credential', { connections: [{ ...UNPOD, token: 'abc\n' }] }, /connections\[0\]\.token: must not start or end with whitespace/],
+    ['a number for a string', { connections: [{ ...UNPOD, orgHandle: 42 }] }, /connections\[0\]\.orgHandle: .*expected string/],
+    ['an ftp URL', { connections: [{ ...UNPOD, baseUrl: 'ftp://unpod.example' }] }, /connections\[0\]\.baseUrl: must be an http:\/\/ or https:\/\/ URL/],
+    ['a javascript: URL', { connections: [{ ...UNPOD, baseUrl: 'javascript:alert(1)' }] }, /connections\[0\]\.baseUrl: must be an http/],
+    ['a URL with credentials', { connections: [{ ...UNPOD, baseUrl: 'https://user:pw@unpod.example' }] }, /connections\[0\]\.baseUrl: .*without credentials/],
+    ['a URL with a query', { connections: [{ ...UNPOD, baseUrl: 'https://unpod.example/api?x=1' }] }, /connections\[0\]\.baseUrl: .*query/],
+    ['a bad region', { connections: [{ ...TWENTY2, phoneRegion: 'India' }] }, /connections\[0\]\.phoneRegion: must be an ISO 3166-1/],
+    ['a bad currency', { connections: [{ ...TALKSTACK, currency: 'dollars' }] }, /connections\[0\]\.currency: must be an ISO 4217/],
+    ['a name with a separator', { connections: [{ ...UNPOD, name: 'sales/eu' }] }, /connections\[0\]\.name: must be 1–64 letters/],
+    ['connections not a list', { connections: UNPOD }, /^SWITCHBOARD_CONFIG connections: .*expected array/],
+    ['an API key too short', { connections: [UNPOD], apiKeys: [{ name: 'a', key: 'short' }] }, /apiKeys\[0\]\.key: must be at least 16 characters/],
+    ['an API key with a space', { connections: [UNPOD], apiKeys: [{ name: 'a', key: 'abc def ghi jkl mno' }] }, /apiKeys\[0\]\.key: must be a bearer token/],
+    ['an empty scope list', { connections: [UNPOD], apiKeys: [{ name: 'a', key: KEY, connections: [] }] }, /apiKeys\[0\]\.connections: must list at least one/],
+    ['a scope of no provider', { connections: [UNPOD], apiKeys: [{ name: 'a', key: KEY, connections: ['unpodd'] }] }, /apiKeys\[0\]\.connections\[0\]: names no provider/],
+    ['a scope of no connection', { connections: [UNPOD], apiKeys: [{ name: 'a', key: KEY, connections: ['unpod/support'] }] }, /API key a: unknown connection "unpod\/support" \(configured: unpod\/sales\)/],
+    ['one key name twice', { connections: [UNPOD], apiKeys: [{ name: 'a', key: KEY }, { name: 'a', key: `${KEY}x` }] }, /the name "a" is used twice/],
+    ['one key twice', { connections: [UNPOD], apiKeys: [{ name: 'a', key: KEY }, { name: 'b', key: KEY }] }, /API key b is the same key as a/],
+    ['one connection twice', { connections: [UNPOD, UNPOD] }, /connection unpod\/sales is configured twice/],
+  ])('refuses %s, naming its path', (_name, body, expected) => {
+    const message = refusal({ SWITCHBOARD_CONFIG: file(body) });
+    expect(message).toMatch(expected);
+    expect(message).not.toMatch(SECRETS);
+  });
+
+  it('refuses a key given twice, a "__proto__" key, and text that is not JSON, without quoting the file', () => {
+    const twice = file(`{"connections": [{"provider": "unpod", "name": "a", "token": "unpod-secret-token", "orgHandle": "o",\n "token": "other"}]}`);
+    expect(refusal({ SWITCHBOARD_CONFIG: twice })).toBe('SWITCHBOARD_CONFIG: key "token" given twice (line 2, column 2)');
+    const broken = file('{"connections": [{"provider": "unpod", "token": unpod-secret-token}]}');
+    expect(refusal({ SWITCHBOARD_CONFIG: broken })).toBe(`SWITCHBOARD_CONFIG (${broken}): not valid JSON (line 1, column 49)`);
+    const proto = file('{"connections": [{"provider": "unpod", "name": "a", "token": "t", "orgHandle": "o", "__proto__": {"baseUrl": "https://elsewhere.example"}}]}');
+    expect(refusal({ SWITCHBOARD_CONFIG: proto })).toBe('SWITCHBOARD_CONFIG connections[0].__proto__: unknown key');
+    expect(refusal({ SWITCHBOARD_CONFIG: path.join(dir, 'missing.json') })).toMatch(/: file not found$/);
+    expect(refusal({ SWITCHBOARD_CONFIG: dir })).toMatch(/: cannot be read \(EISDIR\)$/);
+  });
+
+  it('accepts every provider, a byte order mark, and scopes by provider, connection or *', () => {
+    const config = loadConfig({
+      SWITCHBOARD_CONFIG: file(
+        `\uFEFF${JSON.stringify({
+          connections: [TWENTY2, UNPOD, CINNOX, { ...TALKSTACK, baseUrl: 'https://talkstack.example/' }],
+          apiKeys: [
+            { name: 'one', key: KEY, connections: ['Twenty2/india', 'unpod'] },
+            { name: 'all', key: `${KEY}-all`, connections: ['*'] },
+            { name: 'also-all', key: `${KEY}-also`, connections: null },
+          ],
+        })}`,
+      ),
+    });
+    expect(config.demo).toBe(false);
+    expect(config.connections.map((c) => [c.provider, c.connection])).toEqual([
+      ['TWENTY2', 'india'],
+      ['UNPOD', 'sales'],
+      ['CINNOX', 'hk'],
+      ['TALKSTACK', 'us'],
+    ]);
+    expect(config.connections[0]!.settings).toEqual({ ...TWENTY2, provider: undefined, name: undefined, baseUrl: 'https://api.twentytwo.in/api', phoneRegion: 'IN' });
+    expect(config.connections[3]!.settings).toMatchObject({ baseUrl: 'https://talkstack.example', currency: 'USD' });
+    expect(config.apiKeys.map((k) => [k.id, k.scope])).toEqual([
+      ['one', ['twenty2/india', 'unpod']],
+      ['all', null],
+      ['also-all', null],
+    ]);
+  });
+});
+
+describe('environment variables', () => {
+  const unpod = { UNPOD_TOKEN: 'unpod-secret-token', UNPOD_ORG_HANDLE: 'acme' };
+
+  it.each([
+    // A typo that would silently leave the API open, or send credentials to the default host.
+    [{ SWITCHBOARD_API_KEY: KEY }, /^SWITCHBOARD_API_KEY: unknown variable \(did you mean SWITCHBOARD_API_KEYS\?\)/],
+    [{ ...unpod, UNPOD_BASEURL: 'https://unpod.internal' }, /^UNPOD_BASEURL: unknown variable \(did you mean UNPOD_BASE_URL\?\)/],
+    [{ TWENTY2_PASWORD: 'x' }, /^TWENTY2_PASWORD: unknown variable \(did you mean TWENTY2_PASSWORD\?\)/],
+    [{ CINNOX_APP_SECRET: 'x' }, /^CINNOX_APP_SECRET: unknown variable/],
+    [{ TALKSTACK_PROJECT: 'x' }, /^TALKSTACK_PROJECT: unknown variable \(did you mean TALKSTACK_PROJECT_ID\?\)/],
+    [{ switchboard_demo: 'true' }, /^switchboard_demo: unknown variable \(did you mean SWITCHBOARD_DEMO\?\)/],
+    [{ SWITCHBOARD_ALLOW_ANONYMOUS: 'banana' }, /^SWITCHBOARD_ALLOW_ANONYMOUS must be "true" or "false"; got "banana"$/],
+    [{ SWITCHBOARD_ALLOW_ANONYMOUS: 'TRUE' }, /^SWITCHBOARD_ALLOW_ANONYMOUS must be "true" or "false"/],
+    [{ SWITCHBOARD_ALLOW_ANONYMOUS: '1' }, /^SWITCHBOARD_ALLOW_ANONYMOUS must be "true" or "false"/],
+    [{ SWITCHBOARD_DEMO: 'yes' }, /^SWITCHBOARD_DEMO must be "true" or "false"; got "yes"$/],
+    [{ SWITCHBOARD_UPSTREAM_TIMEOUT_MS: '10abc' }, /^SWITCHBOARD_UPSTREAM_TIMEOUT_MS must be a whole number written in digits; got "10abc"$/],
+    [{ SWITCHBOARD_BREAKER_OPEN_MS: '1e3' }, /^SWITCHBOARD_BREAKER_OPEN_MS must be a whole number written in digits; got "1e3"$/],
+    [{ SWITCHBOARD_UPSTREAM_RETRIES: ' 1' }, /^SWITCHBOARD_UPSTREAM_RETRIES must be a whole number written in digits/],
+    [{ PORT: '0x10' }, /^PORT must be a whole number written in digits/],
+    [{ SWITCHBOARD_MAX_ALIASES: '5.0' }, /^SWITCHBOARD_MAX_ALIASES must be a whole number written in digits/],
+    [{ SWITCHBOARD_MAX_TOKENS: '-1' }, /^SWITCHBOARD_MAX_TOKENS must be a whole number written in digits/],
+    [{ SWITCHBOARD_CACHE_TTL_SECONDS: '0' }, /^SWITCHBOARD_CACHE_TTL_SECONDS must be at least 1; got "0"$/],
+    [{ SWITCHBOARD_MAX_ALIASES: '' }, /^SWITCHBOARD_MAX_ALIASES is set but empty/],
+    [{ SWITCHBOARD_API_KEYS: '' }, /^SWITCHBOARD_API_KEYS is set but empty/],
+    [{ SWITCHBOARD_CURSOR_SECRET: '   ' }, /^SWITCHBOARD_CURSOR_SECRET is set but empty/],
+    [{ SWITCHBOARD_CURSOR_SECRET: ` ${'s'.repeat(40)}` }, /^SWITCHBOARD_CURSOR_SECRET must be at least 32 characters, without surrounding whitespace$/],
+    [{ ...unpod, UNPOD_BASE_URL: '' }, /^UNPOD_BASE_URL is set but empty/],
+    [{ ...unpod, UNPOD_BASE_URL: 'unpod.example' }, /^UNPOD_BASE_URL must be an http:\/\/ or https:\/\/ URL/],
+    [{ ...unpod, UNPOD_BASE_URL: 'file:///etc/passwd' }, /^UNPOD_BASE_URL must be an http:\/\/ or https:\/\/ URL/],
+    [{ ...unpod, UNPOD_TOKEN: 'unpod-secret-token ' }, /^UNPOD_TOKEN must not start or end with whitespace$/],
+    [{ UNPOD_TOKEN: 't' }, /^UNPOD_ORG_HANDLE is required when UNPOD_TOKEN is set$/],
+    [{ SWITCHBOARD_CONFIG: '' }, /^SWITCHBOARD_CONFIG is set but empty/],
+    [{ LOG_LEVEL: ' info' }, /^LOG_LEVEL must be one of/],
+    [{ REDIS_URL: 'http://cache:6379' }, /^REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ NODE_ENV: 'prod' }, /^NODE_ENV must be one of production, development, test \(or unset\); got "prod"$/],
+    [{ NODE_ENV: 'Production' }, /^NODE_ENV must be one of production/],
+    [{ SWITCHBOARD_API_KEYS: `${KEY}:` }, /^SWITCHBOARD_API_KEYS entry 1, scope 1: is empty$/],
+    [{ SWITCHBOARD_API_KEYS: `${KEY}:unpod+` }, /^SWITCHBOARD_API_KEYS entry 1, scope 2: is empty$/],
+    [{ SWITCHBOARD_API_KEYS: `${KEY}:unpod:x` }, /^SWITCHBOARD_API_KEYS entry 1: expected/],
+    [{ SWITCHBOARD_API_KEYS: `${KEY},` }, /^SWITCHBOARD_API_KEYS entry 2: expected/],
+    [{ SWITCHBOARD_API_KEYS: `${KEY}, ${KEY}2` }, /^SWITCHBOARD_API_KEYS entry 2: must not contain whitespace$/],
+    [{ SWITCHBOARD_API_KEYS: 'short' }, /^SWITCHBOARD_API_KEYS entry 1: the key must be at least 16 characters$/],
+    [{ SWITCHBOARD_API_KEYS: `${KEY}:twilio` }, /^SWITCHBOARD_API_KEYS entry 1, scope 1: names no provider/],
+    [{ SWITCHBOARD_API_KEYS: `${KEY},${KEY}` }, /^API key key#2 is the same key as key#1/],
+    // Scopes are checked in demo mode too: its connections are the four simulators, each "default".
+    [{ SWITCHBOARD_API_KEYS: `${KEY}:unpod/sales` }, /^API key key#1: unknown connection "unpod\/sales" \(configured: twenty2\/default, unpod\/default, cinnox\/default, talkstack\/default\)$/],
+    [{ ...unpod, SWITCHBOARD_API_KEYS: `${KEY}:twenty2` }, /^API key key#1: unknown connection "twenty2" \(configured: unpod\/default\)$/],
+  ])('%j stops start-up with one line naming it', (env, expected) => {
+    const message = refusal(env as Record<string, string>);
+    expect(message).toMatch(expected);
+    expect(message).not.toMatch(SECRETS);
+  });
+
+  it('reads valid values exactly, and ignores variables outside its prefixes', () => {
+    const config = loadConfig({
+      ...unpod,
+      UNPOD_BASE_URL: 'https://unpod.example/api/',
+      SWITCHBOARD_UPSTREAM_TIMEOUT_MS: '1000',
+      SWITCHBOARD_UPSTREAM_RETRIES: '0',
+      SWITCHBOARD_API_KEYS: `${KEY}:UNPOD/default,${KEY}2:*,${KEY}3`,
+      SWITCHBOARD_ALLOW_ANONYMOUS: 'false',
+      NODE_ENV: 'development',
+      HOME: '/root',
+      TWILIO_ACCOUNT_SID: 'not ours',
+      SWITCHBOARD: 'not a prefix match',
+      // Read by the example app and by rover (docs), not by the server.
+      SWITCHBOARD_URL: 'http://localhost:4000',
+      SWITCHBOARD_COMPOSE_KEY: KEY,
+    });
+    expect(config.http.totalTimeoutMs).toBe(1000);
+    expect(config.http.retries).toBe(0);
+    expect(config.connections).toEqual([{ provider: 'UNPOD', connection: 'default', settings: { token: 'unpod-secret-token', orgHandle: 'acme', baseUrl: 'https://unpod.example/api' } }]);
+    expect(config.apiKeys.map((k) => [k.id, k.scope])).toEqual([
+      ['key#1', ['unpod/default']],
+      ['key#2', null],
+      ['key#3', null],
+    ]);
+    expect(config.allowAnonymous).toBe(false);
+  });
+});
+
+describe('demo mode is never a silent fallback in production', () => {
+  it('refuses production with no provider configured', () => {
+    expect(refusal({ NODE_ENV: 'production', SWITCHBOARD_API_KEYS: KEY })).toMatch(
+      /^NODE_ENV=production and no provider is configured: refusing to serve simulated calls\..*SWITCHBOARD_DEMO=true/,
+    );
+    expect(refusal({ NODE_ENV: 'production', SWITCHBOARD_ALLOW_ANONYMOUS: 'true' })).toMatch(/refusing to serve simulated calls/);
+  });
+
+  it('serves the simulators in production only when SWITCHBOARD_DEMO=true says so', () => {
+    const config = loadConfig({ NODE_ENV: 'production', SWITCHBOARD_API_KEYS: KEY, SWITCHBOARD_DEMO: 'true' });
+    expect(config).toMatchObject({ production: true, demo: true, connections: [] });
+  });
+
+  it('is the default outside production, and SWITCHBOARD_DEMO=false turns it off', () => {
+    expect(loadConfig({}).demo).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development', SWITCHBOARD_DEMO: 'true' }).demo).toBe(true);
+    expect(refusal({ SWITCHBOARD_DEMO: 'false' })).toMatch(/^SWITCHBOARD_DEMO=false and no provider is configured/);
+    expect(loadConfig({ UNPOD_TOKEN: 't', UNPOD_ORG_HANDLE: 'o', SWITCHBOARD_DEMO: 'false' }).demo).toBe(false);
+  });
+
+  it('refuses SWITCHBOARD_DEMO=true beside configured providers (which would be ignored)', () => {
+    expect(refusal({ UNPOD_TOKEN: 't', UNPOD_ORG_HANDLE: 'o', SWITCHBOARD_DEMO: 'true' })).toMatch(
+      /^SWITCHBOARD_DEMO=true but providers are configured \(unpod\/default\)/,
+    );
+    expect(refusal({ SWITCHBOARD_CONFIG: file({ connections: [UNPOD] }), SWITCHBOARD_DEMO: 'true' })).toMatch(/\(unpod\/sales\)/);
+  });
+});
