@@ -19,7 +19,7 @@ import type { ApiKey, Config } from './config.js';
 import { type RequestContext, type UpstreamFailureReport, createRequestContext } from './context.js';
 import { BadInputError, ErrorCode, UpstreamError } from './errors.js';
 import { graphiqlHandler } from './graphiql.js';
-import { HttpError, executeGraphQL, readJsonBody, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
+import { HttpError, executeGraphQL, readJsonBody, requestErrorStatusPlugin, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
 import type { Logger } from './logger.js';
 import { HealthTracker } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
@@ -175,6 +175,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       upstreamFailuresPlugin,
+      requestErrorStatusPlugin,
       metrics.plugin<RequestContext>(),
       requestLogPlugin<RequestContext>(logger),
       ...protection.plugins,
