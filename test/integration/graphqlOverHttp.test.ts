@@ -36,6 +36,7 @@ describe('request errors: 200 as application/json, 400 as application/graphql-re
     ['parse', '{ calls(first: 1) { nodes { id }', undefined, 'GRAPHQL_PARSE_FAILED'],
     ['validation', '{ calls(first: 1) { nodez { id } } }', undefined, 'GRAPHQL_VALIDATION_FAILED'],
     ['variable coercion', 'query($n: Int) { calls(first: $n) { nodes { id } } }', { n: 'ten' }, 'BAD_USER_INPUT'],
+    ['cost', `{ ${Array.from({ length: 50 }, (_, i) => `p${i}: calls(first: 100) { nodes { id } }`).join(' ')} }`, undefined, 'COST_ESTIMATED_TOO_EXPENSIVE'],
   ] as const;
 
   it.each(cases)('%s failure', async (_kind, query, variables, code) => {
