@@ -3,6 +3,7 @@
  * that shapes them for clients: only `message`, `code` and the fields listed in `publicExtensions`
  * ever leave the server.
  */
+import { GraphQLError } from 'graphql';
 import type { ConnectionRef, Provider } from './calls/model.js';
 
 export const ErrorCode = {
@@ -10,6 +11,8 @@ export const ErrorCode = {
   ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
   Unauthenticated: 'UNAUTHENTICATED',
   Internal: 'INTERNAL_SERVER_ERROR',
+  /** Apollo Router's and Hive Gateway's code for the same refusal. */
+  CostTooExpensive: 'COST_ESTIMATED_TOO_EXPENSIVE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -22,6 +25,24 @@ export class BadInputError extends Error {
   ) {
     super(`Argument "${argument}": ${message}`);
     this.name = 'BadInputError';
+  }
+}
+
+/**
+ * An operation whose estimated cost (src/security/cost.ts) is over SWITCHBOARD_MAX_QUERY_COST,
+ * refused before it runs with HTTP 400. Clients see the code and, as Apollo Router shows them,
+ * `cost.estimated` and `cost.max` in `extensions`.
+ */
+export class CostLimitError extends GraphQLError {
+  readonly code = ErrorCode.CostTooExpensive;
+  constructor(
+    readonly estimated: number,
+    readonly max: number,
+  ) {
+    super(`Estimated query cost ${estimated} is over the limit of ${max}: ask for fewer calls (first/last) or fewer fields`, {
+      extensions: { code: ErrorCode.CostTooExpensive, http: { status: 400 } },
+    });
+    this.name = 'CostLimitError';
   }
 }
 

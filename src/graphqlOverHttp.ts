@@ -8,7 +8,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
+import { type ApolloServer, type ApolloServerPlugin, type BaseContext, HeaderMap } from '@apollo/server';
+import Negotiator from 'negotiator';
 import { ErrorCode } from './errors.js';
 import { readCapped } from './readCapped.js';
 
@@ -82,6 +83,36 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     throw new HttpError(400, 'Malformed request: the body is not valid JSON');
   }
 }
+
+/**
+ * The media type Apollo Server answers a single result with for this `Accept`: application/json
+ * when none is sent, else the client's preference (its `chooseContentTypeForSingleResultResponse`).
+ */
+function answerType(accept: string | undefined): string | undefined {
+  if (!accept) return 'application/json';
+  return new Negotiator({ headers: { accept } }).mediaType(['application/json', 'application/graphql-response+json']);
+}
+
+/**
+ * GraphQL over HTTP: a request error (parse, validation, variable coercion, cost: errors and no
+ * `data`) of a well-formed request SHOULD be 200 when answered as `application/json`, the legacy
+ * type whose clients take any other status for a transport failure and never show the errors;
+ * as `application/graphql-response+json` it keeps Apollo's 400, as the spec asks for that type.
+ * Requests that are not well-formed (no query or not a string, CSRF, `variables` not an object:
+ * Apollo's BAD_REQUEST) keep their 400. Listed before the request log, so the log has the status sent.
+ */
+export const requestErrorStatusPlugin: ApolloServerPlugin<BaseContext> = {
+  async requestDidStart({ request }) {
+    return {
+      async willSendResponse({ response }) {
+        if (response.http.status !== 400 || response.body.kind !== 'single') return;
+        const { data, errors = [] } = response.body.singleResult;
+        if (data !== undefined || errors.some((error) => error.extensions?.code === 'BAD_REQUEST')) return;
+        if (answerType(request.http?.headers.get('accept')) === 'application/json') response.http.status = 200;
+      },
+    };
+  },
+};
 
 /** Runs one GraphQL request through Apollo Server and writes its answer (single or incremental). */
 export async function executeGraphQL<TContext extends BaseContext>(

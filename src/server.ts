@@ -17,9 +17,9 @@ import { createCallCache } from './calls/cache.js';
 import { CursorCodec } from './calls/cursor.js';
 import type { ApiKey, Config } from './config.js';
 import { type RequestContext, type UpstreamFailureReport, createRequestContext } from './context.js';
-import { BadInputError, ErrorCode, UpstreamError } from './errors.js';
+import { BadInputError, CostLimitError, ErrorCode, UpstreamError } from './errors.js';
 import { graphiqlHandler } from './graphiql.js';
-import { HttpError, executeGraphQL, readJsonBody, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
+import { HttpError, executeGraphQL, readJsonBody, requestErrorStatusPlugin, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
 import type { Logger } from './logger.js';
 import { HealthTracker } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
@@ -100,6 +100,9 @@ export function formatError(logger: Logger) {
     if (original instanceof UpstreamError) return { ...formatUpstream(original, formatted.path), ...where };
     if (original instanceof BadInputError) {
       return { message: original.message, ...where, extensions: { code: original.code, argument: original.argument } };
+    }
+    if (original instanceof CostLimitError) {
+      return { message: original.message, extensions: { code: original.code, 'cost.estimated': original.estimated, 'cost.max': original.max } };
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) {
@@ -189,6 +192,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       upstreamFailuresPlugin,
+      requestErrorStatusPlugin,
       metrics.plugin<RequestContext>(),
       requestLogPlugin<RequestContext>(logger),
       ...protection.plugins,

@@ -1,14 +1,15 @@
 /**
  * Bounds on what one GraphQL document may ask, checked before anything runs: graphql-js's own
- * token limit while parsing, graphql-armor's validation rules, Apollo's selection count. A document
- * over a limit is refused with 400, GRAPHQL_VALIDATION_FAILED (GRAPHQL_PARSE_FAILED for tokens),
- * and a message naming the limit;
- * no provider is contacted. Defaults are well above what the contract's queries need: the deepest
+ * token limit while parsing, graphql-armor's validation rules, Apollo's selection count, and the
+ * cost estimate of the schema's @cost/@listSize (src/security/cost.ts). A document over a limit is
+ * refused with 400, GRAPHQL_VALIDATION_FAILED (GRAPHQL_PARSE_FAILED for tokens,
+ * COST_ESTIMATED_TOO_EXPENSIVE for cost), and a message naming the limit; no provider is contacted. Defaults are well above what the contract's queries need: the deepest
  * real query (`calls { edges { node { from { phoneNumber } } } }`) has depth 5.
  */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { ValidationRule } from 'graphql';
+import { costLimitPlugin } from './cost.js';
 
 export interface QueryLimits {
   /** Deepest field nesting (SWITCHBOARD_MAX_QUERY_DEPTH). */
@@ -17,7 +18,7 @@ export interface QueryLimits {
   maxAliases: number;
   /** Lexical tokens per document (SWITCHBOARD_MAX_TOKENS). */
   maxTokens: number;
-  /** graphql-armor's cost estimate: objects 2, scalars 1, ×1.5 per level (SWITCHBOARD_MAX_QUERY_COST). */
+  /** Highest estimated cost, as Apollo Router's demand control counts it (SWITCHBOARD_MAX_QUERY_COST). */
   maxCost: number;
   /** Directives per operation (SWITCHBOARD_MAX_DIRECTIVES). */
   maxDirectives: number;
@@ -52,14 +53,16 @@ export function queryProtection<C extends BaseContext>(limits: QueryLimits, prod
     // Not armor's: it throws from a plugin hook, which Apollo answers with a 500. graphql-js counts
     // tokens itself (parseOptions below) and fails the parse with a 400.
     maxTokens: { enabled: false },
-    costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true },
+    // Not armor's: its estimate is its own formula and cannot see variables (`first: $n` counted
+    // nothing). src/security/cost.ts reads the schema's @cost/@listSize, as the routers do.
+    costLimit: { enabled: false },
     maxDirectives: { n: limits.maxDirectives },
     blockFieldSuggestion: { enabled: production },
   });
   const { plugins, validationRules } = armor.protect();
   // graphql-armor's plugins are written for BaseContext and read nothing of ours.
   return {
-    plugins: plugins as unknown as ApolloServerPlugin<C>[],
+    plugins: [...(plugins as unknown as ApolloServerPlugin<C>[]), costLimitPlugin<C>(limits.maxCost)],
     validationRules,
     parseOptions: { maxTokens: limits.maxTokens },
   };

@@ -3,19 +3,22 @@
  * call log (examples/call-log, built here with its own Vite) paging through Switchboard with
  * "Load more" and filters, and GraphiQL served by Switchboard itself, offline under its CSP.
  *
- * Chromium missing is a failure, not a skip: CI installs it (.ci/run). Screenshots are written to
- * docs/screenshots/ only with UPDATE_SCREENSHOTS=1, so CI leaves the tree clean.
+ * Chromium missing is a failure, not a skip: `npm test` installs it first where it can, or stops
+ * naming it (test/prerequisites.ts). Screenshots are written to docs/screenshots/ only with
+ * UPDATE_SCREENSHOTS=1, so CI leaves the tree clean.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 import { serveWithProxy, type StaticProxy } from '../helpers/static-proxy.js';
+import { PROGRAMS, findExecutable } from '../prerequisites.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = findExecutable(PROGRAMS.find((program) => program.apt === 'chromium')!.names);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const EXAMPLE = path.join(ROOT, 'examples/call-log');
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs/screenshots') : null;
@@ -28,10 +31,13 @@ let app: StaticProxy;
 let browser: Browser;
 let buildDir: string;
 
-/** Builds the example with its own Vite into a temporary folder; fails with Vite's output. */
+/**
+ * Builds the example with its own Vite (an npm workspace: `npm ci` at the root installs it, hoisted
+ * to the root node_modules) into a temporary folder; fails with Vite's output.
+ */
 function buildExample(outDir: string): void {
-  const vite = path.join(EXAMPLE, 'node_modules/vite/bin/vite.js');
-  if (!existsSync(vite)) throw new Error(`${vite} is missing: run "npm ci" in examples/call-log (as .ci/run does)`);
+  const manifest = createRequire(path.join(EXAMPLE, 'package.json')).resolve('vite/package.json');
+  const vite = path.join(path.dirname(manifest), 'bin/vite.js');
   const result = spawnSync(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
     cwd: EXAMPLE,
     encoding: 'utf8',
@@ -41,9 +47,7 @@ function buildExample(outDir: string): void {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
-  }
+  if (!CHROMIUM) throw new Error('chromium is not on PATH: install it (apt-get install -y chromium); `npm test` does so as root');
   buildDir = mkdtempSync(path.join(tmpdir(), 'call-log-'));
   buildExample(buildDir);
   h = await startHarness();

@@ -68,7 +68,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async gql(query, variables, headers) {
       const response = await fetch(server.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
+        // Apollo Client's Accept: request errors (parse, validation) answer 400, as the spec asks
+        // for this type; a legacy `application/json` client gets 200 (src/graphqlOverHttp.ts).
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json,application/json;q=0.9', ...headers },
         body: JSON.stringify({ query, variables }),
       });
       const text = await response.text();

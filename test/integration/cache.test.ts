@@ -2,7 +2,8 @@
  * The cache of ended calls, over real HTTP: two Switchboard instances share a real redis-server
  * (started here on a random port), so what one fetched the other answers without asking the
  * provider. Calls still in flight and list pages are never served from it, and entries are per
- * connection. redis-server must be installed (CI: .ci/run); without it these tests fail.
+ * connection. redis-server must be on PATH (`npm test` installs it first where it can, or stops
+ * naming it: test/prerequisites.ts); without it these tests fail.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
