@@ -169,7 +169,11 @@ describe('one failed look-up fails only its own call', () => {
       const failing = listed.twenty2.find((c) => c.id === nodes[withRecording]!.id)!;
       h.sims.twenty2.server.targetedFaults.push({ match: lookupOf.twenty2(failing), fault: HTTP_500 });
       const res = await h.gql(PAGE);
-      expect(res.body.data.calls.nodes).toEqual(nodes.map((n, i) => (i === withRecording ? { id: n.id, recordings: [] } : n)));
+      // Media links are signed for an hour from the moment they are read: compare them unsigned.
+      const unsigned = (list: typeof nodes) => JSON.parse(JSON.stringify(list).replace(/expires=\d+/g, 'expires=…'));
+      expect(unsigned(res.body.data.calls.nodes)).toEqual(
+        unsigned(nodes.map((n, i) => (i === withRecording ? { id: n.id, recordings: [] } : n))),
+      );
       expect(res.body.errors).toEqual([
         expect.objectContaining({ path: ['calls', 'nodes', withRecording, 'recordings'], extensions: unavailable('TWENTY2') }),
       ]);
