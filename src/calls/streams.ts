@@ -323,10 +323,13 @@ export class BackwardOffsetStream extends OffsetStream {
       this.size = alignedPageSize(top, Math.max(top, hint - 1), this.adapter.capabilities.maxPageSize);
       let index = Math.floor(Math.max(0, hint - 1) / this.size);
       let rows = await this.fetchPage(index);
-      // Calls that arrived since push the anchor down: read on until a row at or after it.
+      // Calls that arrived since push the anchor down: read on until a row after it and after its
+      // instant. The provider orders ties its own way: a sibling of the anchor's instant that comes
+      // before it in our order may follow it upstream, on the next page.
+      const beyond = (row: RawRow) => comparePositions(row.position, anchor) > 0 && row.position[0] !== anchor[0];
       while (
         rows.length > 0 &&
-        comparePositions(rows[rows.length - 1]!.position, anchor) < 0 &&
+        !beyond(rows[rows.length - 1]!) &&
         (this.endOffset === null || (index + 1) * this.size < this.endOffset)
       ) {
         index += 1;
