@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { ConnectionConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { CallLocator } from '../providers/provider.js';
+import type { CallLocator, LookupResult } from '../providers/provider.js';
 import { type CallDetails, type CallRecord, type CallStatus, type MediaLink, connectionLabel } from './model.js';
 
 export interface CacheSettings {
@@ -206,19 +206,19 @@ export class CallCache {
 
   /**
    * Calls by locator: cached ones from the store, the rest from `fetch` (in the same order); ended
-   * calls that come back are stored.
+   * calls that come back are stored, errors (a row that did not read) are passed on, never stored.
    */
   async calls(
     label: string,
     locators: readonly CallLocator[],
-    fetch: (missing: readonly CallLocator[]) => Promise<(CallRecord | null)[]>,
-  ): Promise<(CallRecord | null)[]> {
+    fetch: (missing: readonly CallLocator[]) => Promise<LookupResult[]>,
+  ): Promise<LookupResult[]> {
     const keys = locators.map((l) => this.key(label, 'call', l.key));
     const cached = await this.read(keys, reviveCall);
     const missing = locators.filter((_, i) => cached[i] === undefined);
     if (missing.length === 0) return cached as CallRecord[];
     const fetched = await fetch(missing);
-    this.storeCalls(label, fetched.filter((c): c is CallRecord => c !== null));
+    this.storeCalls(label, fetched.filter((c): c is CallRecord => c !== null && !(c instanceof Error)));
     let next = 0;
     return cached.map((hit) => (hit === undefined ? (fetched[next++] ?? null) : hit));
   }

@@ -11,7 +11,7 @@
 import DataLoader from 'dataloader';
 import type { Connection } from '../providers/index.js';
 import { mapWithConcurrency } from '../providers/pool.js';
-import type { CallLocator } from '../providers/provider.js';
+import type { CallLocator, LookupResult } from '../providers/provider.js';
 import type { CallCache } from './cache.js';
 import { type CallDetails, type CallRecord, connectionLabel } from './model.js';
 
@@ -19,7 +19,7 @@ import { type CallDetails, type CallRecord, connectionLabel } from './model.js';
 export type BatchObserver = (batch: { connection: string; kind: 'call' | 'details'; size: number }) => void;
 
 interface ConnectionLoaders {
-  calls: DataLoader<CallLocator, CallRecord | null, string>;
+  calls: DataLoader<CallLocator, LookupResult, string>;
   details: DataLoader<CallRecord, CallDetails, string>;
 }
 
@@ -51,8 +51,11 @@ export class CallLoaders {
             const fetched = this.cache
               ? await this.cache.calls(label, missing, (uncached) => adapter.getCalls(uncached))
               : await adapter.getCalls(missing);
-            for (const call of fetched) if (call?.details) loaders!.details.prime(call, call.details);
-            const byKey = new Map(missing.map((locator, i) => [locator.key, fetched[i] ?? null]));
+            for (const call of fetched) {
+              if (call && !(call instanceof Error) && call.details) loaders!.details.prime(call, call.details);
+            }
+            // An error in the batch's answer (an unreadable row) fails its key alone: DataLoader rejects that load.
+            const byKey = new Map<string, LookupResult>(missing.map((locator, i) => [locator.key, fetched[i] ?? null]));
             return locators.map((locator) => listed?.get(locator.key) ?? byKey.get(locator.key) ?? null);
           },
           { cacheKeyFn: (locator) => locator.key, maxBatchSize: 500 },
@@ -78,9 +81,9 @@ export class CallLoaders {
     return loaders;
   }
 
-  /** A call by locator; null when the provider does not know it. */
+  /** A call by locator; null when the provider does not know it. Rejects with that key's error. */
   call(connection: Connection, locator: CallLocator): Promise<CallRecord | null> {
-    return this.for(connection).calls.load(locator);
+    return this.for(connection).calls.load(locator) as Promise<CallRecord | null>;
   }
 
   /** The call's detail fields, from the row when it has them, else one (batched) detail request. */

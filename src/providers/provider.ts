@@ -4,6 +4,7 @@
  */
 import type { CallDetails, CallDirection, CallRecord, CallStatus, ConnectionRef } from '../calls/model.js';
 import type { CallQuery } from '../calls/filter.js';
+import type { InvalidRowError } from '../errors.js';
 
 /** Where a list request starts: a page number (0-based) or the provider's continuation token. */
 export type PageRef = { index: number } | { token: string };
@@ -29,7 +30,29 @@ export interface ListResult {
   next: PageRef | null;
   /** How many rows match the request as sent, when the provider reports it. */
   total: number | null;
+  /**
+   * Rows of this page that could not be read (src/providers/rows.ts), absent when there are none.
+   * They are not in `calls`; their `index` places them among its rows in the provider's order.
+   */
+  invalid?: InvalidRow[];
 }
+
+/** A row of a provider's page that could not be read: where it sat and what is still known of it. */
+export interface InvalidRow {
+  /** Its index in the provider's page, counting every row, readable or not. */
+  index: number;
+  error: InvalidRowError;
+  /** When the call started, when that field reads (another did not). */
+  startedAt: Date | null;
+  /** Its key (see `CallRecord.key`), when it can be told; with `startedAt`, its exact position. */
+  key: string | null;
+}
+
+/**
+ * A look-up's answer for one locator: the call, null when the provider does not know it, or the
+ * error of that key alone (its row could not be read).
+ */
+export type LookupResult = CallRecord | null | InvalidRowError;
 
 /** How to find a call again: its key and when it started (the id carries both). */
 export interface CallLocator {
@@ -59,11 +82,15 @@ export interface ProviderAdapter extends ConnectionRef {
   appliesExactly(query: CallQuery): boolean;
   list(request: ListRequest): Promise<ListResult>;
   /**
-   * Calls by locator, in the same order; null where the provider does not know the call. A call the
-   * provider answered for may come with `details` filled in.
+   * Calls by locator, in the same order; null where the provider does not know the call, an
+   * InvalidRowError where its row could not be read. A call the provider answered for may come with
+   * `details` filled in.
    */
-  getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]>;
-  /** Details of a call whose `details` is null. Only adapters whose list rows lack them implement it. */
+  getCalls(locators: readonly CallLocator[]): Promise<LookupResult[]>;
+  /**
+   * Details of a call whose `details` is null. Only adapters whose list rows lack them implement it.
+   * Rejects with an InvalidRowError when the detail body's row could not be read.
+   */
   getDetails?(call: CallRecord): Promise<CallDetails>;
 }
 

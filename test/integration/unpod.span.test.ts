@@ -3,6 +3,7 @@
  * over many windows are first looked for in one request over their whole span, whose count tells
  * whether reading the span or the narrow windows is cheaper. Counted at the simulator.
  */
+import type { CallRecord } from '../../src/calls/model.js';
 import { ConnectionHttp, defaultHttpPolicy } from '../../src/providers/http.js';
 import { UnpodAdapter } from '../../src/providers/unpod/client.js';
 import { rowKey } from '../../src/providers/unpod/map.js';
@@ -30,7 +31,7 @@ describe('Unpod getCalls over a wide span', () => {
     const wanted = sim.rows.filter((_, i) => i % 6 === 0);
     expect(wanted).toHaveLength(50);
     const found = await adapter.getCalls(wanted.map(locatorOf).reverse());
-    expect(found.map((c) => c?.key)).toEqual(wanted.map(keyOf).reverse());
+    expect(found.map((c) => (c as CallRecord | null)?.key)).toEqual(wanted.map(keyOf).reverse());
     // 300 rows in the span: three pages of 100.
     expect(sim.server.count()).toBe(3);
     expect(new Set(ranges()).size).toBe(3);
@@ -41,7 +42,7 @@ describe('Unpod getCalls over a wide span', () => {
     const wanted = sim.rows.filter((_, i) => i % 600 === 0);
     expect(wanted).toHaveLength(10);
     const found = await adapter.getCalls(wanted.map(locatorOf));
-    expect(found.map((c) => c?.key)).toEqual(wanted.map(keyOf));
+    expect(found.map((c) => (c as CallRecord | null)?.key)).toEqual(wanted.map(keyOf));
     // Reading the whole span would take 60 pages; one probe plus at most a window per call instead.
     process.stdout.write(`busy Unpod, 10 calls over six weeks: ${sim.server.count()} requests\n`);
     expect(sim.server.count()).toBeLessThanOrEqual(1 + wanted.length);
@@ -53,7 +54,7 @@ describe('Unpod getCalls over a wide span', () => {
     const wanted = [sim.rows[10]!, sim.rows[150]!, sim.rows[290]!];
     sim.server.latencyMs = 150;
     const found = await adapter.getCalls(wanted.map(locatorOf));
-    expect(found.map((c) => c?.key)).toEqual(wanted.map(keyOf));
+    expect(found.map((c) => (c as CallRecord | null)?.key)).toEqual(wanted.map(keyOf));
     expect(sim.server.count()).toBe(3);
     expect(sim.server.maxInFlight).toBe(3);
   });

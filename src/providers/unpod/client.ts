@@ -4,19 +4,22 @@
  */
 import type { CallRecord, CallStatus } from '../../calls/model.js';
 import type { CallQuery } from '../../calls/filter.js';
-import { UpstreamError } from '../../errors.js';
+import { type InvalidRowError, UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
 import {
   singleStatusWord,
   type Capabilities,
   type CallLocator,
+  type InvalidRow,
   type ListRequest,
   type ListResult,
+  type LookupResult,
   type ProviderAdapter,
 } from '../provider.js';
+import { type RowReader, idText, readField, readRows } from '../rows.js';
 import { estimatedRequests, gapForDensity, groupLocators, type LocatorWindow } from './locate.js';
-import { STATUS_TABLE, rowKey, toCallRecord } from './map.js';
-import { unpodListSchema, type UnpodListBody } from './schema.js';
+import { STATUS_TABLE, derivedKey, rowKey, toCallRecord } from './map.js';
+import { type UnpodRow, unpodListSchema, unpodRowSchema } from './schema.js';
 
 export interface UnpodSettings {
   /** e.g. https://unpod.dev/api/v2/platform */
@@ -34,6 +37,45 @@ const OPERATION = 'GET /call-logs/';
  * together and cost at most this many requests anyway.
  */
 const PROBE_FROM_WINDOWS = 4;
+
+/** One list page as read: Unpod's count, how many rows it sent, the readable ones and the others. */
+interface UnpodPage {
+  count: number;
+  /** Rows sent, readable or not: what decides whether a page is the last. */
+  sent: number;
+  rows: UnpodRow[];
+  invalid: InvalidRow[];
+}
+
+/** A row of a look-up window that did not read and whose key cannot be told: it may be any call the window was read for. */
+interface UnplacedRow {
+  window: LocatorWindow;
+  row: InvalidRow;
+}
+
+/**
+ * The rows of one organisation. Of a row that does not read: its id, creation_time and key as far
+ * as those fields read (an id-less row's key needs creation_time, source and destination).
+ */
+function rowReader(orgHandle: string): RowReader<UnpodRow> {
+  const shape = unpodRowSchema.shape;
+  return {
+    schema: unpodRowSchema,
+    id: (raw) => idText(readField(shape.id, raw.id)),
+    startedAt: (raw) => readField(shape.creation_time, raw.creation_time),
+    key: (raw, startedAt) => {
+      const id = readField(shape.id, raw.id);
+      if (id !== null && String(id).trim() !== '') return String(id);
+      const source = shape.source_number.safeParse(raw.source_number);
+      const destination = shape.destination_number.safeParse(raw.destination_number);
+      if (!startedAt || !source.success || !destination.success) return null;
+      return derivedKey(
+        { creation_time: startedAt, source_number: source.data, destination_number: destination.data },
+        orgHandle,
+      );
+    },
+  };
+}
 
 interface PageQuery {
   index: number;
@@ -57,6 +99,7 @@ export class UnpodAdapter implements ProviderAdapter {
   readonly provider = 'UNPOD' as const;
   readonly capabilities: Capabilities = { maxPageSize: MAX_PAGE_SIZE, resume: 'window', reportsTotal: true };
   private readonly url: string;
+  private readonly rowReader: RowReader<UnpodRow>;
 
   constructor(
     readonly connection: string,
@@ -64,6 +107,7 @@ export class UnpodAdapter implements ProviderAdapter {
     private readonly http: ConnectionHttp,
   ) {
     this.url = `${settings.baseUrl.replace(/\/+$/, '')}/call-logs/`;
+    this.rowReader = rowReader(settings.orgHandle);
   }
 
   /** Direction and time bounds are applied exactly; statuses only as one word; numbers never. */
@@ -79,7 +123,7 @@ export class UnpodAdapter implements ProviderAdapter {
     const index = request.page.index;
     const pageSize = Math.max(1, Math.min(request.pageSize, MAX_PAGE_SIZE));
     const { query } = request;
-    const body = await this.fetchPage({
+    const page = await this.fetchPage({
       index,
       pageSize,
       from: request.from,
@@ -87,11 +131,12 @@ export class UnpodAdapter implements ProviderAdapter {
       callType: query.direction ? (query.direction === 'INBOUND' ? 'inbound' : 'outbound') : undefined,
       callStatus: (query.statuses && statusWordFor(query.statuses)) ?? undefined,
     });
-    const more = body.data.length > 0 && (index + 1) * pageSize < body.count;
+    const more = page.sent > 0 && (index + 1) * pageSize < page.count;
     return {
-      calls: body.data.map((row) => this.toRecord(row)),
+      calls: page.rows.map((row) => this.toRecord(row)),
       next: more ? { index: index + 1 } : null,
-      total: body.count,
+      total: page.count,
+      ...(page.invalid.length > 0 ? { invalid: page.invalid } : {}),
     };
   }
 
@@ -99,13 +144,19 @@ export class UnpodAdapter implements ProviderAdapter {
    * No by-id endpoint: locators are grouped into creation_time windows (see locate.ts), each window
    * is listed and rows are matched by key (id or derived key). Windows run in parallel. Locators
    * spread over several windows are first looked for in one request over their whole span.
+   *
+   * A row that does not read fails the look-up of its key. One whose key cannot be told (no readable
+   * id, and creation_time, source or destination unreadable) fails every look-up it may be: those
+   * of its window not found otherwise, at its creation_time when that reads. Never a silent null
+   * for a call Unpod may have sent.
    */
-  async getCalls(locators: readonly CallLocator[]): Promise<(CallRecord | null)[]> {
-    const found = new Map<string, CallRecord>();
+  async getCalls(locators: readonly CallLocator[]): Promise<LookupResult[]> {
+    const found = new Map<string, CallRecord | InvalidRowError>();
+    const unplaced: UnplacedRow[] = [];
     let windows = groupLocators(locators);
-    if (windows.length >= PROBE_FROM_WINDOWS) windows = await this.probeSpan(locators, windows, found);
-    await Promise.all(windows.map((window) => this.scanWindow(window, found)));
-    return locators.map((locator) => found.get(locator.key) ?? null);
+    if (windows.length >= PROBE_FROM_WINDOWS) windows = await this.probeSpan(locators, windows, found, unplaced);
+    await Promise.all(windows.map((window) => this.scanWindow(window, found, unplaced)));
+    return locators.map((locator) => found.get(locator.key) ?? unplacedFor(locator, unplaced) ?? null);
   }
 
   /**
@@ -117,7 +168,8 @@ export class UnpodAdapter implements ProviderAdapter {
   private async probeSpan(
     locators: readonly CallLocator[],
     windows: LocatorWindow[],
-    found: Map<string, CallRecord>,
+    found: Map<string, CallRecord | InvalidRowError>,
+    unplaced: UnplacedRow[],
   ): Promise<LocatorWindow[]> {
     const span: LocatorWindow = {
       from: windows[0]!.from,
@@ -127,40 +179,53 @@ export class UnpodAdapter implements ProviderAdapter {
     const page = (index: number) =>
       this.fetchPage({ index, pageSize: MAX_PAGE_SIZE, from: span.from, until: span.until });
     const first = await page(0);
-    this.collect(first, span, found);
+    this.collect(first, span, found, unplaced);
     const pages = Math.ceil(first.count / MAX_PAGE_SIZE);
-    if (first.data.length === 0 || pages <= 1 || [...span.keys].every((key) => found.has(key))) return [];
+    if (first.sent === 0 || pages <= 1 || [...span.keys].every((key) => found.has(key))) return [];
     const rowsPerMs = first.count / Math.max(1, span.until.getTime() - span.from.getTime());
     const remaining = locators.filter((locator) => !found.has(locator.key));
     const regrouped = groupLocators(remaining, gapForDensity(rowsPerMs, MAX_PAGE_SIZE));
     if (pages - 1 > estimatedRequests(regrouped, rowsPerMs, MAX_PAGE_SIZE)) return regrouped;
     const rest = await Promise.all(Array.from({ length: pages - 1 }, (_, i) => page(i + 1)));
-    for (const body of rest) this.collect(body, span, found);
+    for (const body of rest) this.collect(body, span, found, unplaced);
     return [];
   }
 
-  private async scanWindow(window: LocatorWindow, found: Map<string, CallRecord>): Promise<void> {
+  private async scanWindow(
+    window: LocatorWindow,
+    found: Map<string, CallRecord | InvalidRowError>,
+    unplaced: UnplacedRow[],
+  ): Promise<void> {
     const page = (index: number) =>
       this.fetchPage({ index, pageSize: MAX_PAGE_SIZE, from: window.from, until: window.until });
     const first = await page(0);
-    this.collect(first, window, found);
+    this.collect(first, window, found, unplaced);
     const allFound = [...window.keys].every((key) => found.has(key));
     const pages = Math.ceil(first.count / MAX_PAGE_SIZE);
-    if (allFound || first.data.length === 0 || pages <= 1) return;
+    if (allFound || first.sent === 0 || pages <= 1) return;
     // The count is known now: the rest of the window's pages can go out together.
     const rest = await Promise.all(Array.from({ length: pages - 1 }, (_, i) => page(i + 1)));
-    for (const body of rest) this.collect(body, window, found);
+    for (const body of rest) this.collect(body, window, found, unplaced);
   }
 
-  /** Records the rows of `body` that `window` looks for. */
-  private collect(body: UnpodListBody, window: LocatorWindow, found: Map<string, CallRecord>): void {
-    for (const row of body.data) {
+  /** Records the rows of `page` that `window` looks for, and the unreadable ones that may be among them. */
+  private collect(
+    page: UnpodPage,
+    window: LocatorWindow,
+    found: Map<string, CallRecord | InvalidRowError>,
+    unplaced: UnplacedRow[],
+  ): void {
+    for (const row of page.rows) {
       const key = rowKey(row, this.settings.orgHandle);
       if (window.keys.has(key) && !found.has(key)) found.set(key, this.toRecord(row));
     }
+    for (const row of page.invalid) {
+      if (row.key === null) unplaced.push({ window, row });
+      else if (window.keys.has(row.key) && !found.has(row.key)) found.set(row.key, row.error);
+    }
   }
 
-  private async fetchPage(request: PageQuery): Promise<UnpodListBody> {
+  private async fetchPage(request: PageQuery): Promise<UnpodPage> {
     const { body } = await this.http.json(
       {
         method: 'GET',
@@ -184,10 +249,25 @@ export class UnpodAdapter implements ProviderAdapter {
     );
     // No answer statuses are passed, so every 2xx comes with a parsed body.
     if (!body) throw new UpstreamError(this.http.ref, 'BAD_BODY', { detail: 'no body' });
-    return body;
+    const { rows, invalid } = readRows(body.data, this.rowReader, { ref: this, path: 'data' });
+    return { count: body.count, sent: body.data.length, rows, invalid };
   }
 
-  private toRecord(row: UnpodListBody['data'][number]): CallRecord {
+  private toRecord(row: UnpodRow): CallRecord {
     return toCallRecord(row, { connection: this.connection, orgHandle: this.settings.orgHandle });
   }
+}
+
+/**
+ * The error of an unreadable, unplaceable row that may be the call `locator` names: read in a
+ * window holding the locator's instant, at that instant when its creation_time reads.
+ */
+function unplacedFor(locator: CallLocator, unplaced: readonly UnplacedRow[]): InvalidRowError | undefined {
+  const at = locator.startedAt.getTime();
+  return unplaced.find(
+    ({ window, row }) =>
+      window.from.getTime() <= at &&
+      at <= window.until.getTime() &&
+      (row.startedAt === null || row.startedAt.getTime() === at),
+  )?.row.error;
 }
