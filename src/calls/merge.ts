@@ -130,6 +130,8 @@ function invalidOnPage(streams: readonly CallStream[], span: PageSpan, query: Ca
   const window = startedWindow(query);
   const found = new Map<string, InvalidRowError>();
   for (const stream of streams) {
+    // A connection that failed is named as such (PROVIDER_UNAVAILABLE); its rows are not listed too.
+    if (stream.failed) continue;
     for (const row of stream.invalidRows()) {
       const key = `${row.error.provider}|${row.error.connection}|${row.error.fingerprint}`;
       if (!found.has(key) && overlaps(row, span, window)) found.set(key, row.error);

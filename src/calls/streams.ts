@@ -40,6 +40,12 @@ export interface StreamOptions {
 }
 
 const FAR_FUTURE_MS = 24 * 3600_000; // calls may be stamped slightly ahead of our clock
+/**
+ * Rows that do not read, one after the other, past which the connection's answer is unreadable as a
+ * whole (BAD_BODY): a format the provider changed for every row is its failure, not a reason to read
+ * its whole history row by row.
+ */
+export const MAX_UNREADABLE_RUN = 100;
 const FIRST_WINDOW_MS = 3600_000;
 const WINDOW_GROWTH = 8;
 
@@ -130,6 +136,8 @@ export abstract class CallStream {
   protected rawSorted: RawRow[] | null = null;
   /** Rows read that did not read, placed (see RowRun); offset streams place theirs by offset instead. */
   protected readonly seenInvalid: SeenInvalidRow[] = [];
+  /** Rows that did not read since the last one that did, in reading order. */
+  private unreadableRun = 0;
 
   constructor(protected readonly options: StreamOptions) {}
 
@@ -200,6 +208,30 @@ export abstract class CallStream {
     this.buffer.push(...this.pending.splice(0, held));
   }
 
+  /**
+   * Counts the page's unreadable rows that follow one another (across pages too); throws BAD_BODY
+   * for the connection once MAX_UNREADABLE_RUN of them came in a row.
+   */
+  protected countUnreadable(result: ListResult): void {
+    const invalid = result.invalid ?? [];
+    if (invalid.length === 0) {
+      if (result.calls.length > 0) this.unreadableRun = 0;
+      return;
+    }
+    const total = result.calls.length + invalid.length;
+    const bad = new Set(invalid.map((row) => row.index));
+    let leading = 0;
+    while (leading < total && bad.has(leading)) leading++;
+    this.unreadableRun += leading;
+    if (leading < total) {
+      if (this.unreadableRun < MAX_UNREADABLE_RUN) this.unreadableRun = 0;
+      while (bad.has(total - 1 - this.unreadableRun) && this.unreadableRun < total) this.unreadableRun++;
+    }
+    if (this.unreadableRun >= MAX_UNREADABLE_RUN) {
+      throw new UpstreamError(this.adapter, 'BAD_BODY', { detail: `${MAX_UNREADABLE_RUN} rows in a row could not be read` });
+    }
+  }
+
   protected keep(call: CallRecord): boolean {
     return matches(call, this.options.query);
   }
@@ -236,6 +268,7 @@ export class ForwardWindowStream extends CallStream {
       if (anchor && comparePositions(position, anchor) <= 0) continue;
       if (this.keep(call)) rows.push({ call, position });
     }
+    this.countUnreadable(result);
     this.run.page(positions, result.invalid);
     this.next = result.next;
     if (!result.next) this.done = true;
@@ -291,6 +324,7 @@ export class BackwardWindowStream extends CallStream {
         if (anchor && comparePositions(position, anchor) >= 0) continue;
         if (this.keep(call)) rows.push({ call, position });
       }
+      this.countUnreadable(result);
       run.page(positions, result.invalid);
       page = result.next;
     }
@@ -357,6 +391,7 @@ abstract class OffsetStream extends CallStream {
       pageSize: this.size,
       page: { index },
     });
+    this.countUnreadable(result);
     const base = index * this.size;
     // Readable rows take the page's places the unreadable ones leave.
     const taken = new Set<number>();

@@ -373,3 +373,47 @@ describe('walking past unreadable rows', () => {
     expect([...named].length).toBe(bad.length);
   }, 120_000);
 });
+
+describe('a provider whose rows all stop reading', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      sims: () => startSimulators({ count: 150 }),
+      connections: (sims) => sims.connections.filter((c) => c.provider === 'TALKSTACK'),
+    });
+  });
+  afterAll(() => h.stop());
+
+  const LIST = `{ calls(first: 5) { nodes { providerCallId } } }`;
+  const garble = (count: number) => {
+    const sim = h.sims.talkstack;
+    sim.unreadable.clear();
+    for (const row of sim.rows.slice(0, count)) sim.unreadable.set(row, { date: 'Thu, 31 Nov 2026 14:06:45 +0000' });
+  };
+
+  it('99 unreadable rows in a row are 99 rows: named, and the calls after them come back', async () => {
+    garble(99);
+    const res = await h.gql(LIST);
+    expect(res.body.data.calls.nodes.map((n: { providerCallId: string }) => n.providerCallId)).toEqual(
+      h.sims.talkstack.rows.slice(99, 104).map((row) => row.callSid),
+    );
+    expect(res.body.errors).toHaveLength(99);
+    expect(new Set(res.body.errors!.map((e) => e.extensions?.code))).toEqual(new Set(['PROVIDER_DATA_INVALID']));
+  });
+
+  it('100 in a row are the provider failing: one PROVIDER_UNAVAILABLE, and it stops reading there', async () => {
+    garble(150);
+    h.resetCounters();
+    const res = await h.gql(LIST);
+    expect(res.body.data.calls.nodes).toEqual([]);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({
+        path: ['calls'],
+        message: expect.stringContaining('sent a response Switchboard could not read: 100 rows in a row could not be read'),
+        extensions: { code: 'PROVIDER_UNAVAILABLE', provider: 'TALKSTACK', connection: 'default' },
+      }),
+    ]);
+    // Pages of 6 (a page of 5 and one more): 17 requests hold the first 100 rows, not the 25 of all 150.
+    expect(h.upstreamCount()).toBe(17);
+  });
+});
