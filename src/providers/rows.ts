@@ -49,7 +49,7 @@ export function idText(value: unknown): string | null {
   return text !== null && text.trim() !== '' && text.length <= MAX_ID_LENGTH ? text : null;
 }
 
-/** `calls` + ['3', 'date'] → `calls[3].date`. */
+/** An issue's path under its row's prefix: `calls[3]` + ['date'] → `calls[3].date`; '' + ['call', 'started_at'] → `call.started_at`. */
 function pathText(prefix: string, path: readonly PropertyKey[]): string {
   let text = prefix;
   for (const part of path) {
@@ -84,6 +84,7 @@ function fingerprint(raw: unknown): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
+/** What is known of a row that did not read (index -1: a body that is the row). */
 function unreadable<T>(
   raw: unknown,
   index: number,
