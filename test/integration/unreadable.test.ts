@@ -171,7 +171,7 @@ describe('unreadable rows', () => {
       expect(ids).toEqual(readableIds().slice(0, 15));
     });
 
-    it('a look-up of an unreadable row fails that key alone: nodes, call, _entities', async () => {
+    it('a look-up of an unreadable row fails that key alone: nodes, call, node, _entities', async () => {
       const [before, bad, after] = [sim().rows[19]!, sim().rows[20]!, sim().rows[21]!];
       const [beforeId, badId, afterId] = [before, bad, after].map((row) => encodeCallId(recordOf(h, c.provider, row)));
       const id = typeof bad[c.idField] === 'string' ? (bad[c.idField] as string) : null;
@@ -189,9 +189,13 @@ describe('unreadable rows', () => {
       expect(nodes.body.errors).toEqual([expectedError(['nodes', 1])]);
       expect(nodes.text).not.toContain(String(c.badStart));
 
-      const one = await h.gql(`query($bad: ID!, $good: ID!) { bad: call(id: $bad) { id } good: call(id: $good) { id } }`, { bad: badId, good: beforeId });
-      expect(one.body.data).toEqual({ bad: null, good: { id: beforeId } });
-      expect(one.body.errors).toEqual([expectedError(['bad'])]);
+      const one = await h.gql(`query($bad: ID!, $good: ID!) { bad: call(id: $bad) { id } node: node(id: $bad) { id } good: call(id: $good) { id } }`, {
+        bad: badId,
+        good: beforeId,
+      });
+      expect(one.body.data).toEqual({ bad: null, node: null, good: { id: beforeId } });
+      expect(one.body.errors).toHaveLength(2);
+      expect(one.body.errors).toEqual(expect.arrayContaining([expectedError(['bad']), expectedError(['node'])]));
 
       const entities = await h.gql(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Call { id } } }`, {
         r: [badId, afterId].map((value) => ({ __typename: 'Call', id: value })),
