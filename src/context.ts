@@ -1,13 +1,14 @@
 /**
  * The per-request context: who is asking (the connections their API key may see), the loaders of
  * this request, and the upstream failures met while answering, which the server adds to the
- * response as PROVIDER_UNAVAILABLE errors beside the data that did arrive.
+ * response as PROVIDER_UNAVAILABLE (or, for a row that did not read, PROVIDER_DATA_INVALID) errors
+ * beside the data that did arrive.
  */
 import type { CallCache } from './calls/cache.js';
 import { CallLoaders, type BatchObserver } from './calls/loaders.js';
 import type { CursorCodec } from './calls/cursor.js';
 import { type ConnectionRef, connectionLabel } from './calls/model.js';
-import type { UpstreamError } from './errors.js';
+import type { InvalidRowError, UpstreamError } from './errors.js';
 import type { UpstreamEvent } from './providers/http.js';
 import type { Connection, ConnectionRegistry } from './providers/index.js';
 
@@ -20,8 +21,9 @@ export interface Services {
   cache?: CallCache | null;
 }
 
+/** A connection that failed, or a row of its answer that did not read, met while resolving `path`. */
 export interface UpstreamFailureReport {
-  error: UpstreamError;
+  error: UpstreamError | InvalidRowError;
   path: readonly (string | number)[];
 }
 

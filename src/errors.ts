@@ -9,6 +9,7 @@ import type { ConnectionRef, Provider } from './calls/model.js';
 export const ErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
   ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
+  ProviderDataInvalid: 'PROVIDER_DATA_INVALID',
   Unauthenticated: 'UNAUTHENTICATED',
   Internal: 'INTERNAL_SERVER_ERROR',
   /** Apollo Router's and Hive Gateway's code for the same refusal. */
@@ -115,5 +116,35 @@ export class UpstreamError extends Error {
   get retryable(): boolean {
     if (this.failure === 'RATE_LIMITED' || this.failure === 'NETWORK') return true;
     return this.failure === 'HTTP_STATUS' && (this.details.status ?? 0) >= 500;
+  }
+}
+
+/**
+ * One row of a provider's answer could not be read (docs/pagination.md, "Unreadable rows"): the
+ * rest of the answer stands, and this error names the row without any of its content — provider,
+ * connection, the provider's call id when that field reads, and the first offending path with what
+ * was expected there (`calls[3].date: expected an RFC 2822 date`). Not an upstream failure: the
+ * connection answered, so it counts against no breaker and no health state.
+ */
+export class InvalidRowError extends Error {
+  readonly code = ErrorCode.ProviderDataInvalid;
+  readonly provider: Provider;
+  readonly connection: string;
+  constructor(
+    ref: ConnectionRef,
+    /** The provider's call id of the row, when it reads (or the id that was asked for); else null. */
+    readonly providerCallId: string | null,
+    /** The first offending path and what was expected there. */
+    readonly problem: string,
+    /** A digest of the row (never the row): tells one bad row from another for de-duplication and logs. */
+    readonly fingerprint: string,
+  ) {
+    const id = providerCallId === null ? '' : ` (call id ${providerCallId})`;
+    super(
+      `${providerNames[ref.provider]} connection "${ref.connection}" sent a call Switchboard could not read${id}, left out of the answer: ${problem}`,
+    );
+    this.name = 'InvalidRowError';
+    this.provider = ref.provider;
+    this.connection = ref.connection;
   }
 }

@@ -17,7 +17,7 @@ import { createCallCache } from './calls/cache.js';
 import { CursorCodec } from './calls/cursor.js';
 import type { ApiKey, Config } from './config.js';
 import { type RequestContext, type UpstreamFailureReport, createRequestContext } from './context.js';
-import { BadInputError, CostLimitError, ErrorCode, UpstreamError } from './errors.js';
+import { BadInputError, CostLimitError, ErrorCode, InvalidRowError, UpstreamError } from './errors.js';
 import { graphiqlHandler } from './graphiql.js';
 import { HttpError, executeGraphQL, readJsonBody, requestErrorStatusPlugin, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
 import type { Logger } from './logger.js';
@@ -26,7 +26,7 @@ import { Metrics } from './observability/metrics.js';
 import type { UpstreamObserver } from './providers/http.js';
 import { ConnectionRegistry } from './providers/index.js';
 import { createSchema } from './schema.js';
-import { logUpstream, requestLogPlugin } from './observability/requestLog.js';
+import { logInvalidRows, logUpstream, requestLogPlugin } from './observability/requestLog.js';
 import { guardEntities } from './security/entities.js';
 import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
@@ -71,33 +71,38 @@ function isCodelessRequestRefusal(error: unknown): error is GraphQLError {
   return typeof status === 'number' && status >= 400 && status < 500;
 }
 
-/** An upstream failure as clients see it: message, code, provider, connection, retryAfter. */
-export function formatUpstream(error: UpstreamError, path?: readonly (string | number)[]): GraphQLFormattedError {
+/**
+ * A provider's error as clients see it: message, code, provider, connection, and retryAfter (a
+ * failed connection) or providerCallId (a row that did not read, when its id is known). Nothing more.
+ */
+export function formatUpstream(error: UpstreamError | InvalidRowError, path?: readonly (string | number)[]): GraphQLFormattedError {
+  const extra =
+    error instanceof UpstreamError
+      ? error.details.retryAfter !== undefined ? { retryAfter: error.details.retryAfter } : {}
+      : error.providerCallId !== null ? { providerCallId: error.providerCallId } : {};
   return {
     message: error.message,
     ...(path ? { path } : {}),
-    extensions: {
-      code: error.code,
-      provider: error.provider,
-      connection: error.connection,
-      ...(error.details.retryAfter !== undefined ? { retryAfter: error.details.retryAfter } : {}),
-    },
+    extensions: { code: error.code, provider: error.provider, connection: error.connection, ...extra },
   };
 }
 
 /**
  * The one place errors are shaped for clients, by allow-list: known errors keep their message and
- * code (and, for upstream failures, provider and connection); anything else is an internal error
- * whose details go to the log only.
+ * code (and, for provider errors, provider and connection); anything else is an internal error
+ * whose details go to the log only. `noteInvalidRow` sees each unreadable row sent (for the log).
  */
-export function formatError(logger: Logger) {
+export function formatError(logger: Logger, noteInvalidRow: (error: InvalidRowError) => void = () => {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const where = {
       ...(formatted.path ? { path: formatted.path } : {}),
       ...(formatted.locations ? { locations: formatted.locations } : {}),
     };
-    if (original instanceof UpstreamError) return { ...formatUpstream(original, formatted.path), ...where };
+    if (original instanceof InvalidRowError) noteInvalidRow(original);
+    if (original instanceof UpstreamError || original instanceof InvalidRowError) {
+      return { ...formatUpstream(original, formatted.path), ...where };
+    }
     if (original instanceof BadInputError) {
       return { message: original.message, ...where, extensions: { code: original.code, argument: original.argument } };
     }
@@ -114,25 +119,34 @@ export function formatError(logger: Logger) {
   };
 }
 
-/** Adds the upstream failures met while resolving `calls` beside the data that did arrive. */
-const upstreamFailuresPlugin: ApolloServerPlugin<RequestContext> = {
-  async requestDidStart() {
-    return {
-      async willSendResponse({ response, contextValue }) {
-        if (response.body.kind !== 'single' || contextValue.upstreamFailures.length === 0) return;
-        const seen = new Set<string>();
-        const extra = contextValue.upstreamFailures
-          .filter(({ error, path }: UpstreamFailureReport) => {
-            const key = `${path.join('.')}|${error.provider}|${error.connection}|${error.failure}`;
-            return seen.has(key) ? false : (seen.add(key), true);
-          })
-          .map(({ error, path }) => formatUpstream(error, path));
-        const result = response.body.singleResult;
-        result.errors = [...(result.errors ?? []), ...extra];
-      },
-    };
-  },
-};
+/**
+ * Adds the upstream failures and unreadable rows met while resolving `calls` beside the data that
+ * did arrive: once per path, connection and failure kind (or row).
+ */
+function upstreamFailuresPlugin(noteInvalidRow: (error: InvalidRowError) => void): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue }) {
+          if (response.body.kind !== 'single' || contextValue.upstreamFailures.length === 0) return;
+          const seen = new Set<string>();
+          const extra = contextValue.upstreamFailures
+            .filter(({ error, path }: UpstreamFailureReport) => {
+              const what = error instanceof InvalidRowError ? `row:${error.fingerprint}` : error.failure;
+              const key = `${path.join('.')}|${error.provider}|${error.connection}|${what}`;
+              return seen.has(key) ? false : (seen.add(key), true);
+            })
+            .map(({ error, path }) => {
+              if (error instanceof InvalidRowError) noteInvalidRow(error);
+              return formatUpstream(error, path);
+            });
+          const result = response.body.singleResult;
+          result.errors = [...(result.errors ?? []), ...extra];
+        },
+      };
+    },
+  };
+}
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -155,6 +169,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const metrics = new Metrics({ processMetrics: true });
   const health = new HealthTracker();
   const upstreamLog = logUpstream(logger);
+  const invalidRowLog = logInvalidRows(logger);
   const protection = queryProtection<RequestContext>(config.limits, config.production);
   const registry = new ConnectionRegistry(config.connections, config.http, (event) => {
     metrics.observeUpstream(event);
@@ -186,12 +201,12 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     validationRules: [...protection.validationRules, knownOperationTypes],
     parseOptions: protection.parseOptions,
     maxRecursiveSelections: config.limits.maxSelections,
-    formatError: formatError(logger),
+    formatError: formatError(logger, invalidRowLog),
     // Compact JSON rather than Apollo's pretty-printed default: smaller responses (no req/s gain measured).
     stringifyResult: (result) => JSON.stringify(result),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      upstreamFailuresPlugin,
+      upstreamFailuresPlugin(invalidRowLog),
       requestErrorStatusPlugin,
       metrics.plugin<RequestContext>(),
       requestLogPlugin<RequestContext>(logger),

@@ -72,6 +72,8 @@ export async function callsPage(
     }),
   );
   reportEarlierGaps(ctx, connections, [after, before]);
+  // Rows that did not read: named beside the rows that did, on every page that may have held them.
+  for (const error of merged.invalid) ctx.upstreamFailures.push({ error, path: ['calls'] });
   const edges = merged.edges.map(
     ({ row, hints }) => new Edge(row.call, () => cursors.encode({ position: row.position, hints, missing: merged.missing }, binding)),
   );

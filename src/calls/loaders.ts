@@ -22,7 +22,7 @@ import { type CallDetails, type CallRecord, connectionLabel } from './model.js';
 export type BatchObserver = (batch: { connection: string; kind: 'call' | 'details'; size: number }) => void;
 
 interface ConnectionLoaders {
-  calls: DataLoader<CallLocator, CallRecord | null, string>;
+  calls: DataLoader<CallLocator, CallLookup, string>;
   details: DataLoader<CallRecord, CallDetails, string>;
 }
 
@@ -83,9 +83,9 @@ export class CallLoaders {
     return loaders;
   }
 
-  /** A call by locator; null when the provider does not know it. */
+  /** A call by locator; null when the provider does not know it. Rejects with that key's error. */
   call(connection: Connection, locator: CallLocator): Promise<CallRecord | null> {
-    return this.for(connection).calls.load(locator);
+    return this.for(connection).calls.load(locator) as Promise<CallRecord | null>;
   }
 
   /** The call's detail fields, from the row when it has them, else one (batched) detail request. */

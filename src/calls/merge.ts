@@ -8,12 +8,12 @@
  * spec's "can efficiently know": true when the opposite cursor is given (its own call lies beyond).
  * All streams fetch their first page in parallel; later pages only when the merge reaches them.
  */
-import type { UpstreamError } from '../errors.js';
+import type { InvalidRowError, UpstreamError } from '../errors.js';
 import type { ProviderAdapter } from '../providers/provider.js';
 import type { CursorPayload } from './cursor.js';
-import type { CallQuery } from './filter.js';
+import { type CallQuery, startedWindow } from './filter.js';
 import { type Position, comparePositions, connectionLabel } from './model.js';
-import { type CallStream, type StreamRow, openStream } from './streams.js';
+import { type CallStream, type SeenInvalidRow, type StreamRow, openStream } from './streams.js';
 
 export interface MergeRequest {
   adapters: readonly ProviderAdapter[];
@@ -44,6 +44,19 @@ export interface MergedPage {
    * cursors name as failed on earlier pages. Carried in every cursor of the page.
    */
   missing: string[];
+  /** Rows that did not read and may belong on this page (see `invalidOnPage`), once each. */
+  invalid: InvalidRowError[];
+}
+
+/**
+ * The positions a page stands for, each end a bound (inclusive or not) or null (unbounded): from
+ * the `after` cursor (exclusive) to its last edge, or — when nothing follows — to `before` or the
+ * end; backward likewise. Consecutive pages of a walk stand for adjacent ranges, so every position
+ * falls on exactly one page of a walk.
+ */
+interface PageSpan {
+  newest: { position: Position; inclusive: boolean } | null;
+  oldest: { position: Position; inclusive: boolean } | null;
 }
 
 export async function mergePage(request: MergeRequest): Promise<MergedPage> {
@@ -84,6 +97,11 @@ export async function mergePage(request: MergeRequest): Promise<MergedPage> {
   const rows = taken.slice(0, size);
   if (!forward) rows.reverse();
   const edges = rows.map((row) => ({ row, hints: hintsAt(streams, row.position) }));
+  const exclusive = (cursor: CursorPayload | null) => cursor && { position: cursor.position, inclusive: false };
+  const edge = (row: StreamRow | undefined) => (row ? { position: row.position, inclusive: true } : null);
+  const span: PageSpan = forward
+    ? { newest: exclusive(after), oldest: more ? edge(rows[rows.length - 1]) : exclusive(before) }
+    : { newest: more ? edge(rows[0]) : exclusive(after), oldest: exclusive(before) };
   return {
     edges,
     hasNextPage: forward ? more : before !== null,
@@ -96,7 +114,46 @@ export async function mergePage(request: MergeRequest): Promise<MergedPage> {
         ...streams.filter((s) => s.failed).map((s) => connectionLabel(s.adapter)),
       ]),
     ].sort(),
+    // A page of no rows stands for no positions.
+    invalid: size === 0 ? [] : invalidOnPage(streams, span, request.query),
   };
+}
+
+/**
+ * The unreadable rows the streams read that may belong on this page: those whose possible positions
+ * overlap the page's span and the filter's time window. A bad row without a start of its own may
+ * lie anywhere between the readable rows around it, so every page standing for part of that stretch
+ * reports it; a walk over every page reports each at least once (docs/pagination.md).
+ */
+function invalidOnPage(streams: readonly CallStream[], span: PageSpan, query: CallQuery): InvalidRowError[] {
+  const window = startedWindow(query);
+  const found = new Map<string, InvalidRowError>();
+  for (const stream of streams) {
+    // A connection that failed is named as such (PROVIDER_UNAVAILABLE); its rows are not listed too.
+    if (stream.failed) continue;
+    for (const row of stream.invalidRows()) {
+      const key = `${row.error.provider}|${row.error.connection}|${row.error.fingerprint}`;
+      if (!found.has(key) && overlaps(row, span, window)) found.set(key, row.error);
+    }
+  }
+  return [...found.values()];
+}
+
+function overlaps(row: SeenInvalidRow, span: PageSpan, window: { from: number | null; until: number | null }): boolean {
+  const { newest, oldest } = row;
+  // Its instants, [oldest, newest], against the filter's (the core's own time filter, inclusive).
+  if (oldest && window.until !== null && oldest[0] > window.until) return false;
+  if (newest && window.from !== null && newest[0] < window.from) return false;
+  // Its positions against the page's: its oldest not before the page's newest end, its newest not past the oldest end.
+  if (oldest && span.newest) {
+    const order = comparePositions(oldest, span.newest.position);
+    if (order < 0 || (order === 0 && !span.newest.inclusive)) return false;
+  }
+  if (newest && span.oldest) {
+    const order = comparePositions(newest, span.oldest.position);
+    if (order > 0 || (order === 0 && !span.oldest.inclusive)) return false;
+  }
+  return true;
 }
 
 function hintsAt(streams: readonly CallStream[], position: Position): Record<string, number> {

@@ -11,11 +11,16 @@
  *   one row early; if that row is not at or before the anchor, calls were removed or the hint is
  *   stale, and the stream steps back a page until it is. Rows newer than the anchor that arrived
  *   since are skipped by position, so a stale hint costs requests, never correctness.
+ *
+ * Rows that did not read (`ListResult.invalid`) are not rows of the stream: they yield nothing and
+ * move no cursor. Offsets count them (they are the provider's rows), and each is kept with the
+ * positions it can hold — its own when its start and key read, else between the readable rows
+ * read around it — so the merge can report it on the pages that would have held it.
  */
-import { UpstreamError } from '../errors.js';
-import type { ListResult, PageRef, ProviderAdapter } from '../providers/provider.js';
+import { type InvalidRowError, UpstreamError } from '../errors.js';
+import type { InvalidRow, ListResult, PageRef, ProviderAdapter } from '../providers/provider.js';
 import { type CallQuery, matches, startedWindow, toDate } from './filter.js';
-import { type CallRecord, type Position, comparePositions, positionOf } from './model.js';
+import { type CallRecord, type ConnectionRef, PROVIDERS, type Position, comparePositions, positionOf, providerRank } from './model.js';
 
 export interface StreamRow {
   call: CallRecord;
@@ -35,12 +40,82 @@ export interface StreamOptions {
 }
 
 const FAR_FUTURE_MS = 24 * 3600_000; // calls may be stamped slightly ahead of our clock
+/**
+ * Rows that do not read, one after the other, past which the connection's answer is unreadable as a
+ * whole (BAD_BODY): a format the provider changed for every row is its failure, not a reason to read
+ * its whole history row by row.
+ */
+export const MAX_UNREADABLE_RUN = 100;
 const FIRST_WINDOW_MS = 3600_000;
 const WINDOW_GROWTH = 8;
 
 /** A raw row with its absolute offset in the connection's unfiltered list (offset adapters). */
 interface RawRow extends StreamRow {
   offset: number;
+}
+
+/**
+ * A row that did not read, with the positions it can hold, newest and oldest, both inclusive;
+ * null where nothing bounds it that way (it came first or last of what was read).
+ */
+export interface SeenInvalidRow {
+  error: InvalidRowError;
+  newest: Position | null;
+  oldest: Position | null;
+}
+
+// "Any position at instant t": before, and after, every position of that instant.
+const firstAt = (t: number): Position => [t, -1, '', ''];
+const lastAt = (t: number): Position => [t, PROVIDERS.length, '', ''];
+
+/** A bad row's own place, when its start reads: its position (with its key), else its instant; null otherwise. */
+function ownPlace(row: InvalidRow, ref: ConnectionRef): SeenInvalidRow | null {
+  if (row.startedAt === null) return null;
+  const t = row.startedAt.getTime();
+  if (row.key === null) return { error: row.error, newest: firstAt(t), oldest: lastAt(t) };
+  const position: Position = [t, providerRank(ref.provider), ref.connection, row.key];
+  return { error: row.error, newest: position, oldest: position };
+}
+
+/**
+ * Places the bad rows of one contiguous read — upstream pages read one after the other, in the
+ * provider's order — between the readable rows around them: no newer than the instant of the
+ * readable row before, no older than that of the one after (instants, not positions: the provider
+ * orders ties its own way). A bad row still waiting for the row after it is unbounded that way.
+ */
+class RowRun {
+  private newer: Position | null = null;
+  private waiting: SeenInvalidRow[] = [];
+
+  constructor(
+    private readonly ref: ConnectionRef,
+    private readonly seen: SeenInvalidRow[],
+  ) {}
+
+  /** One page: `positions` of its readable rows in order, `invalid` placed among them by index. */
+  page(positions: readonly Position[], invalid: readonly InvalidRow[] | undefined): void {
+    let consumed = 0;
+    if (invalid) {
+      [...invalid].sort((a, b) => a.index - b.index).forEach((row, k) => {
+        this.readable(positions, consumed, row.index - k); // the readable rows before it
+        consumed = Math.max(consumed, row.index - k);
+        const own = ownPlace(row, this.ref);
+        if (own) return void this.seen.push(own);
+        const placed: SeenInvalidRow = { error: row.error, newest: this.newer && firstAt(this.newer[0]), oldest: null };
+        this.seen.push(placed);
+        this.waiting.push(placed);
+      });
+    }
+    this.readable(positions, consumed, positions.length);
+  }
+
+  private readable(positions: readonly Position[], from: number, to: number): void {
+    if (to <= from) return;
+    const first = positions[from]!;
+    for (const row of this.waiting) row.oldest = lastAt(first[0]);
+    this.waiting = [];
+    this.newer = positions[to - 1]!;
+  }
 }
 
 export abstract class CallStream {
@@ -59,11 +134,20 @@ export abstract class CallStream {
   private readonly pending: StreamRow[] = [];
   /** `raw` by offset, sorted once per change rather than once per edge's hint: set `raw`, clear this. */
   protected rawSorted: RawRow[] | null = null;
+  /** Rows read that did not read, placed (see RowRun); offset streams place theirs by offset instead. */
+  protected readonly seenInvalid: SeenInvalidRow[] = [];
+  /** Rows that did not read since the last one that did, in reading order. */
+  private unreadableRun = 0;
 
   constructor(protected readonly options: StreamOptions) {}
 
   get adapter(): ProviderAdapter {
     return this.options.adapter;
+  }
+
+  /** Every unreadable row this stream has read, with the positions it can hold. */
+  invalidRows(): readonly SeenInvalidRow[] {
+    return this.seenInvalid;
   }
 
   /** The next row, fetching when the buffer is empty; null when the stream has ended. */
@@ -124,6 +208,30 @@ export abstract class CallStream {
     this.buffer.push(...this.pending.splice(0, held));
   }
 
+  /**
+   * Counts the page's unreadable rows that follow one another (across pages too); throws BAD_BODY
+   * for the connection once MAX_UNREADABLE_RUN of them came in a row.
+   */
+  protected countUnreadable(result: ListResult): void {
+    const invalid = result.invalid ?? [];
+    if (invalid.length === 0) {
+      if (result.calls.length > 0) this.unreadableRun = 0;
+      return;
+    }
+    const total = result.calls.length + invalid.length;
+    const bad = new Set(invalid.map((row) => row.index));
+    let leading = 0;
+    while (leading < total && bad.has(leading)) leading++;
+    this.unreadableRun += leading;
+    if (leading < total) {
+      if (this.unreadableRun < MAX_UNREADABLE_RUN) this.unreadableRun = 0;
+      while (bad.has(total - 1 - this.unreadableRun) && this.unreadableRun < total) this.unreadableRun++;
+    }
+    if (this.unreadableRun >= MAX_UNREADABLE_RUN) {
+      throw new UpstreamError(this.adapter, 'BAD_BODY', { detail: `${MAX_UNREADABLE_RUN} rows in a row could not be read` });
+    }
+  }
+
   protected keep(call: CallRecord): boolean {
     return matches(call, this.options.query);
   }
@@ -136,6 +244,7 @@ export abstract class CallStream {
 /** Forward over a window adapter: `startedAt <= anchor time`, rows at or before the anchor dropped. */
 export class ForwardWindowStream extends CallStream {
   private next: PageRef | null = { index: 0 };
+  private readonly run = new RowRun(this.options.adapter, this.seenInvalid);
 
   protected async fill(): Promise<void> {
     const { query, anchor, want } = this.options;
@@ -152,11 +261,15 @@ export class ForwardWindowStream extends CallStream {
     });
     if (anchor === null && 'index' in page && page.index === 0) this.filterTotal = result.total;
     const rows: StreamRow[] = [];
+    const positions: Position[] = [];
     for (const call of result.calls) {
       const position = positionOf(call);
+      positions.push(position);
       if (anchor && comparePositions(position, anchor) <= 0) continue;
       if (this.keep(call)) rows.push({ call, position });
     }
+    this.countUnreadable(result);
+    this.run.page(positions, result.invalid);
     this.next = result.next;
     if (!result.next) this.done = true;
     const edge = result.calls[result.calls.length - 1];
@@ -191,6 +304,8 @@ export class BackwardWindowStream extends CallStream {
     const from = this.windowStart;
     const until = Math.min(from + this.span - 1, this.limit);
     const rows: StreamRow[] = [];
+    // Each window is its own read: windows wider than asked overlap, so rows are placed within one.
+    const run = new RowRun(this.adapter, this.seenInvalid);
     let page: PageRef | null = { index: 0 };
     while (page) {
       const result: ListResult = await this.adapter.list({
@@ -200,13 +315,17 @@ export class BackwardWindowStream extends CallStream {
         pageSize: this.adapter.capabilities.maxPageSize,
         page,
       });
+      const positions: Position[] = [];
       for (const call of result.calls) {
+        const position = positionOf(call);
+        positions.push(position);
         const t = call.startedAt.getTime();
         if (t < from || t > until) continue; // a wider window than asked: the next window has it
-        const position = positionOf(call);
         if (anchor && comparePositions(position, anchor) >= 0) continue;
         if (this.keep(call)) rows.push({ call, position });
       }
+      this.countUnreadable(result);
+      run.page(positions, result.invalid);
       page = result.next;
     }
     // Nearest to the anchor first.
@@ -222,12 +341,19 @@ export class BackwardWindowStream extends CallStream {
  * provider that lists newest first. Costs the whole list; see docs/pagination.md.
  */
 export class BackwardFromEndStream extends CallStream {
+  private forward: CallStream | null = null;
+
+  override invalidRows(): readonly SeenInvalidRow[] {
+    return this.forward?.invalidRows() ?? [];
+  }
+
   protected async fill(): Promise<void> {
     const forward = openStream('forward', {
       ...this.options,
       anchor: null,
       want: this.adapter.capabilities.maxPageSize,
     });
+    this.forward = forward;
     const rows: StreamRow[] = [];
     for (let row = await forward.peek(); row; row = await forward.peek()) rows.push(forward.shift());
     if (forward.failed) this.failed = true;
@@ -253,6 +379,8 @@ abstract class OffsetStream extends CallStream {
   protected lowPage = 0; // the lowest page fetched
   protected highPage = -1; // the highest page fetched
   protected endOffset: number | null = null; // offsets at or past this do not exist
+  /** Rows that did not read, by absolute offset: they hold their offset like any row. */
+  private readonly rawInvalid = new Map<number, InvalidRow>();
 
   protected async fetchPage(index: number): Promise<RawRow[]> {
     const { query } = this.options;
@@ -263,15 +391,48 @@ abstract class OffsetStream extends CallStream {
       pageSize: this.size,
       page: { index },
     });
-    const rows = result.calls.map((call, i) => {
-      const row: RawRow = { call, position: positionOf(call), offset: index * this.size + i };
+    this.countUnreadable(result);
+    const base = index * this.size;
+    // Readable rows take the page's places the unreadable ones leave.
+    const taken = new Set<number>();
+    for (const row of result.invalid ?? []) {
+      this.rawInvalid.set(base + row.index, row);
+      taken.add(row.index);
+    }
+    let place = 0;
+    const rows = result.calls.map((call) => {
+      while (taken.has(place)) place++;
+      const row: RawRow = { call, position: positionOf(call), offset: base + place++ };
       this.raw.set(row.offset, row);
       return row;
     });
     this.rawSorted = null;
     if (index === 0 && this.options.anchor === null) this.filterTotal = result.total;
-    if (!result.next) this.endOffset = index * this.size + rows.length;
+    if (!result.next) this.endOffset = base + rows.length + taken.size;
     return rows;
+  }
+
+  /** Placed by offset: between the nearest readable rows fetched on either side, unbounded past what was fetched. */
+  override invalidRows(): readonly SeenInvalidRow[] {
+    const seen: SeenInvalidRow[] = [];
+    for (const [offset, row] of this.rawInvalid) {
+      const own = ownPlace(row, this.adapter);
+      if (own) {
+        seen.push(own);
+        continue;
+      }
+      const near = (step: 1 | -1): Position | null => {
+        for (let at = offset + step; ; at += step) {
+          const readable = this.raw.get(at);
+          if (readable) return readable.position;
+          if (!this.rawInvalid.has(at)) return null; // not fetched, or past either end
+        }
+      };
+      const newer = near(-1);
+      const older = near(1);
+      seen.push({ error: row.error, newest: newer && firstAt(newer[0]), oldest: older && lastAt(older[0]) });
+    }
+    return seen;
   }
 }
 
@@ -323,10 +484,13 @@ export class BackwardOffsetStream extends OffsetStream {
       this.size = alignedPageSize(top, Math.max(top, hint - 1), this.adapter.capabilities.maxPageSize);
       let index = Math.floor(Math.max(0, hint - 1) / this.size);
       let rows = await this.fetchPage(index);
-      // Calls that arrived since push the anchor down: read on until a row at or after it.
+      // Calls that arrived since push the anchor down: read on until a row after it and after its
+      // instant. The provider orders ties its own way: a sibling of the anchor's instant that comes
+      // before it in our order may follow it upstream, on the next page.
+      const beyond = (row: RawRow) => comparePositions(row.position, anchor) > 0 && row.position[0] !== anchor[0];
       while (
         rows.length > 0 &&
-        comparePositions(rows[rows.length - 1]!.position, anchor) < 0 &&
+        !beyond(rows[rows.length - 1]!) &&
         (this.endOffset === null || (index + 1) * this.size < this.endOffset)
       ) {
         index += 1;
@@ -351,7 +515,9 @@ export class BackwardOffsetStream extends OffsetStream {
       if (!row || comparePositions(row.position, anchor) >= 0) continue;
       if (this.keep(row.call)) rows.push({ call: row.call, position: row.position });
     }
-    const top = this.raw.get(index * this.size);
+    // The page's first readable row marks its edge (a row above it that did not read has no time).
+    let top: RawRow | undefined;
+    for (let offset = index * this.size; !top && offset < (index + 1) * this.size; offset++) top = this.raw.get(offset);
     this.accept(rows, index > 0 && top ? top.call.startedAt.getTime() : null, -1);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Structured request logs: one pino line per GraphQL request (operation, duration, upstream requests
- * per connection, error codes) and one per failed upstream request (provider, connection, failure,
- * status). Neither ever carries a body, a header, variables or the query text: those can hold
+ * per connection, error codes), one per failed upstream request (provider, connection, failure,
+ * status) and one per distinct row a provider sent that could not be read. Neither ever carries a body, a header, variables or the query text: those can hold
  * credentials or callers' data.
  *
  * Upstream requests are counted per GraphQL request by the request's own view of each connection
@@ -10,6 +10,8 @@
  * hooks cost about 15% of requests/s on Node 20.)
  */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { LRUCache } from 'lru-cache';
+import type { InvalidRowError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamEvent, UpstreamObserver } from '../providers/http.js';
 
@@ -35,6 +37,32 @@ export function logUpstream(logger: Logger): UpstreamObserver {
         durationMs: Math.round(event.durationMs),
       },
       `upstream ${label} ${event.operation} failed: ${event.failure}${event.status ? ` (HTTP ${event.status})` : ''}`,
+    );
+  };
+}
+
+/** Distinct unreadable rows remembered, so each is logged once (more than this may be logged again). */
+const INVALID_ROWS_REMEMBERED = 10_000;
+
+/**
+ * Logs each distinct unreadable row once per process, at warn: provider, connection, the provider's
+ * call id when known and the offending path — never the row.
+ */
+export function logInvalidRows(logger: Logger): (error: InvalidRowError) => void {
+  const logged = new LRUCache<string, true>({ max: INVALID_ROWS_REMEMBERED });
+  return (error) => {
+    const key = `${error.provider}|${error.connection}|${error.fingerprint}`;
+    if (logged.has(key)) return;
+    logged.set(key, true);
+    logger.warn(
+      {
+        event: 'provider_data_invalid',
+        provider: error.provider,
+        connection: error.connection,
+        providerCallId: error.providerCallId,
+        problem: error.problem,
+      },
+      `provider ${error.provider.toLowerCase()}/${error.connection} sent a row Switchboard could not read: ${error.problem}`,
     );
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { CallDetails, CallDirection, CallRecord, CallStatus, ConnectionRef } from '../calls/model.js';
 import type { CallQuery } from '../calls/filter.js';
+import type { InvalidRowError } from '../errors.js';
 
 /** Where a list request starts: a page number (0-based) or the provider's continuation token. */
 export type PageRef = { index: number } | { token: string };
@@ -29,6 +30,22 @@ export interface ListResult {
   next: PageRef | null;
   /** How many rows match the request as sent, when the provider reports it. */
   total: number | null;
+  /**
+   * Rows of this page that could not be read (src/providers/rows.ts), absent when there are none.
+   * They are not in `calls`; their `index` places them among its rows in the provider's order.
+   */
+  invalid?: InvalidRow[];
+}
+
+/** A row of a provider's page that could not be read: where it sat and what is still known of it. */
+export interface InvalidRow {
+  /** Its index in the provider's page, counting every row, readable or not. */
+  index: number;
+  error: InvalidRowError;
+  /** When the call started, when that field reads (another did not). */
+  startedAt: Date | null;
+  /** Its key (see `CallRecord.key`), when it can be told; with `startedAt`, its exact position. */
+  key: string | null;
 }
 
 /** How to find a call again: its key and when it started (the id carries both). */
@@ -37,7 +54,11 @@ export interface CallLocator {
   startedAt: Date;
 }
 
-/** One locator's answer from `getCalls`: the call, null (unknown to the provider), or why it could not be asked. */
+/**
+ * One locator's answer from `getCalls`: the call, null (unknown to the provider), or the error of
+ * that key alone — the upstream request that should have found it failed (an UpstreamError), or its
+ * row could not be read (an InvalidRowError).
+ */
 export type CallLookup = CallRecord | null | Error;
 
 export interface Capabilities {
@@ -63,12 +84,16 @@ export interface ProviderAdapter extends ConnectionRef {
   list(request: ListRequest): Promise<ListResult>;
   /**
    * Calls by locator, in the same order: the call (possibly with `details` filled in), null where
-   * the provider does not know it, or the Error of the upstream request that should have found it.
-   * Never rejects for the whole batch: a failed request fails exactly the locators it served (one,
-   * for a provider asked once per call), and the others still come back.
+   * the provider does not know it, or the error of that locator alone: the Error of the upstream
+   * request that should have found it, or an InvalidRowError where its row could not be read. Never
+   * rejects for the whole batch: a failed request fails exactly the locators it served (one, for a
+   * provider asked once per call), and the others still come back.
    */
   getCalls(locators: readonly CallLocator[]): Promise<CallLookup[]>;
-  /** Details of a call whose `details` is null. Only adapters whose list rows lack them implement it. */
+  /**
+   * Details of a call whose `details` is null. Only adapters whose list rows lack them implement it.
+   * Rejects with an InvalidRowError when the detail body's row could not be read.
+   */
   getDetails?(call: CallRecord): Promise<CallDetails>;
 }
 

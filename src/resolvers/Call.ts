@@ -4,7 +4,7 @@ import { encodeCallId } from '../calls/ids.js';
 import { findCall } from '../calls/lookup.js';
 import type { CallDetails, CallRecord } from '../calls/model.js';
 import type { RequestContext } from '../context.js';
-import { UpstreamError } from '../errors.js';
+import { InvalidRowError, UpstreamError } from '../errors.js';
 
 /** Detail-only fields: from the row when it has them, else one batched detail request per call. */
 async function details(call: CallRecord, ctx: RequestContext): Promise<CallDetails> {
@@ -16,14 +16,15 @@ async function details(call: CallRecord, ctx: RequestContext): Promise<CallDetai
 
 /**
  * `recordings` is `[MediaLink!]!` (the contract), and so is every field above it up to `calls`: a
- * failed detail request thrown from here would null the whole page. Like a failed connection in
- * `calls`, the failure is reported beside the data at this field's path, and the field answers `[]`.
+ * failed (or unreadable) detail request thrown from here would null the whole page. Like a failed
+ * connection in `calls`, the failure is reported beside the data at this field's path, and the
+ * field answers `[]`.
  */
 async function recordings(call: CallRecord, ctx: RequestContext, info: GraphQLResolveInfo) {
   try {
     return (await details(call, ctx)).recordings;
   } catch (error) {
-    if (!(error instanceof UpstreamError)) throw error;
+    if (!(error instanceof UpstreamError || error instanceof InvalidRowError)) throw error;
     ctx.upstreamFailures.push({ error, path: responsePathAsArray(info.path) });
     return [];
   }

@@ -35,6 +35,39 @@ export interface SimulatorReply {
 
 export type SimulatorHandler = (request: RecordedRequest) => SimulatorReply;
 
+/**
+ * Rows a simulator sends the way a provider sends a row Switchboard cannot read: with some fields
+ * replaced (a field set to undefined is left out of the JSON), or replaced whole. The simulator
+ * still files, orders and filters the row by its real data, as a provider does by its own.
+ */
+export class UnreadableRows<R extends object> {
+  private readonly replacements = new Map<R, (sent: object) => unknown>();
+
+  /** From now on `row` is sent with `fields` in place of its own, or as `replace` makes it. */
+  set(row: R, replace: Record<string, unknown> | ((sent: object) => unknown)): void {
+    this.replacements.set(row, typeof replace === 'function' ? replace : (sent) => ({ ...sent, ...replace }));
+  }
+
+  has(row: R): boolean {
+    return this.replacements.has(row);
+  }
+
+  clear(): void {
+    this.replacements.clear();
+  }
+
+  /** What is sent for `row`: `sent` (the row's JSON, or a body built from it), replaced when it is set. */
+  serve(row: R, sent: object = row): unknown {
+    const replace = this.replacements.get(row);
+    return replace ? replace(sent) : sent;
+  }
+
+  /** `rows` as sent. */
+  serveAll(rows: readonly R[]): unknown[] {
+    return this.replacements.size === 0 ? [...rows] : rows.map((row) => this.serve(row));
+  }
+}
+
 export class SimulatorServer {
   /** Every request served, oldest first. */
   readonly requests: RecordedRequest[] = [];

@@ -16,12 +16,18 @@ import { encodeCallId } from '../../src/calls/ids.js';
 
 const ORDER = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
 
-export function allCalls(sims: Simulators): CallRecord[] {
+/**
+ * Every call the simulators hold, by its real data, in the merged order. Rows a simulator sends
+ * unreadable (`unreadable`) are left out unless `withUnreadable`: Switchboard cannot return them.
+ */
+export function allCalls(sims: Simulators, options: { withUnreadable?: boolean } = {}): CallRecord[] {
+  const readable = <R extends object>(sim: { rows: R[]; unreadable: { has(row: R): boolean } }): R[] =>
+    options.withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row));
   const calls = [
-    ...sims.twenty2.rows.map((r) => twenty2(twenty2CallSchema.parse(r), { ref: { provider: 'TWENTY2', connection: 'default' }, phoneRegion: 'IN' })),
-    ...sims.unpod.rows.map((r) => unpod(unpodRowSchema.parse(r), { connection: 'default', orgHandle: sims.unpod.credentials.orgHandle })),
-    ...sims.cinnox.rows.map((r) => cinnox(cinnoxCallSchema.parse(r), { provider: 'CINNOX', connection: 'default' })),
-    ...sims.talkstack.rows.map((r) => talkstack(talkStackCallSchema.parse(r), { connection: 'default', currency: 'USD' })),
+    ...readable(sims.twenty2).map((r) => twenty2(twenty2CallSchema.parse(r), { ref: { provider: 'TWENTY2', connection: 'default' }, phoneRegion: 'IN' })),
+    ...readable(sims.unpod).map((r) => unpod(unpodRowSchema.parse(r), { connection: 'default', orgHandle: sims.unpod.credentials.orgHandle })),
+    ...readable(sims.cinnox).map((r) => cinnox(cinnoxCallSchema.parse(r), { provider: 'CINNOX', connection: 'default' })),
+    ...readable(sims.talkstack).map((r) => talkstack(talkStackCallSchema.parse(r), { connection: 'default', currency: 'USD' })),
   ];
   return calls.sort(
     (a, b) =>

@@ -1,6 +1,6 @@
 import { emptyQuery, type CallQuery } from '../../src/calls/filter.js';
 import type { CallRecord, CallStatus } from '../../src/calls/model.js';
-import { UpstreamError } from '../../src/errors.js';
+import { InvalidRowError, UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy } from '../../src/providers/http.js';
 import type { ListRequest } from '../../src/providers/provider.js';
 import { CinnoxAdapter, type CinnoxSettings } from '../../src/providers/cinnox/client.js';
@@ -298,11 +298,39 @@ describe('CINNOX adapter over HTTP', () => {
     ['invalidJson', { kind: 'invalidJson' }],
     ['html', { kind: 'html' }],
     ['code 0 without result', { kind: 'status', status: 200, body: '{"code":0}' }],
-    ['a row without callID', { kind: 'status', status: 200, body: '{"code":0,"result":[{"status":"Busy","callDate":"2022-11-07T00:00:00.000Z"}]}' }],
+    ['result not a list', { kind: 'status', status: 200, body: '{"code":0,"result":{"callID":"x"}}' }],
   ] as const)('reports a malformed body (%s) as BAD_BODY', async (_name, fault) => {
     sim.server.faultQueue.push(fault);
     const error = await upstreamError(adapter().list(request()));
     expect(error.failure).toBe('BAD_BODY');
+  });
+
+  it('leaves out a record without callID, reports it, and counts it towards a full page', async () => {
+    const [first, third] = [sim.rows[0]!, sim.rows[2]!];
+    const body = { code: 0, result: [first, { status: 'Busy', callDate: '2022-11-07T00:00:00.000Z' }, third] };
+    sim.server.faultQueue.push({ kind: 'status', status: 200, body: JSON.stringify(body) });
+    const result = await adapter().list(request({ pageSize: 3 }));
+    expect(result.calls).toEqual([mapped(first), mapped(third)]);
+    expect(result.invalid).toEqual([
+      { index: 1, error: expect.any(InvalidRowError), startedAt: new Date('2022-11-07T00:00:00.000Z'), key: null },
+    ]);
+    expect(result.invalid![0]!.error.problem).toBe('result[1].callID: expected string, received undefined');
+    expect(result.invalid![0]!.error.providerCallId).toBeNull();
+    // Three records sent for a limit of 3: not the last page.
+    expect(result.next).toEqual({ index: 1 });
+  });
+
+  it('a look-up whose record does not read is that call\'s error, named by the callID asked for', async () => {
+    const row = sim.rows[9]!;
+    sim.unreadable.set(row, { callID: undefined, callDate: 'later' });
+    try {
+      const [found] = await adapter().getCalls([{ key: row.callID, startedAt: at(row) }]);
+      expect(found).toBeInstanceOf(InvalidRowError);
+      expect((found as InvalidRowError).providerCallId).toBe(row.callID);
+      expect((found as InvalidRowError).problem).toBe('result[0].callID: expected string, received undefined');
+    } finally {
+      sim.unreadable.clear();
+    }
   });
 
   it('waits out a 429 with Retry-After when retries are allowed', async () => {

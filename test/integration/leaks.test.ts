@@ -94,6 +94,32 @@ describe('nothing leaks', () => {
     );
   });
 
+  it('drives rows that do not read, carrying the marker, through lists, look-ups and detail fields', async () => {
+    const clean = JSON.parse((await post('clean rows', { query: FULL, variables: { first: 40 } })).text);
+    const nodes: { id: string; provider: string; providerCallId: string | null }[] = clean.data.calls.edges.map((e: { node: unknown }) => e.node);
+    const { twenty2, unpod, cinnox, talkstack } = h.sims;
+    // One listed call per provider, sent with the marker in a field that does not read and in one that does.
+    const listed = PROVIDERS.map((p) => nodes.find((n) => n.provider === p.provider && n.providerCallId !== null)!);
+    const idOf = (provider: string) => listed.find((n) => n.provider === provider)!.providerCallId;
+    twenty2.unreadable.set(twenty2.rows.find((r) => r.call_id === idOf('TWENTY2'))!, { started_at: `at ${canary}`, agent_id: canary });
+    unpod.unreadable.set(unpod.rows.find((r) => r.id === idOf('UNPOD'))!, { creation_time: canary, end_reason: canary });
+    cinnox.unreadable.set(cinnox.rows.find((r) => r.callID === idOf('CINNOX'))!, { callDate: canary, byeReason: canary });
+    talkstack.unreadable.set(talkstack.rows.find((r) => r.callSid === idOf('TALKSTACK'))!, { date: canary, data: { note: canary } });
+    // A Twenty2 detail body whose media does not read, for another call.
+    const other = twenty2.rows.find((r) => !twenty2.unreadable.has(r))!;
+    twenty2.unreadableDetail.set(other, (body) => ({ ...body, recording: { url: { canary } }, output_parameters: canary }));
+    try {
+      const ids = listed.map((n) => n.id);
+      const list = await post('unreadable rows list', { query: FULL, variables: { first: 40 } });
+      expect(JSON.parse(list.text).errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toContain('PROVIDER_DATA_INVALID');
+      await post('unreadable rows look-up', { query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Call { recordings { url } } } }', variables: { ids } });
+      await post('unreadable detail', { query: '{ calls(first: 40, filter: { providers: [TWENTY2] }) { nodes { id recordings { url } outputParameters } } }' });
+    } finally {
+      for (const sim of [twenty2, unpod, cinnox, talkstack]) sim.unreadable.clear();
+      twenty2.unreadableDetail.clear();
+    }
+  });
+
   it('drives malformed queries, bad cursors, bad ids and bad requests', async () => {
     const good = JSON.parse((await post('page', { query: FULL, variables: { first: 2 } })).text);
     const cursor: string = good.data.calls.pageInfo.endCursor;

@@ -2,6 +2,7 @@
  * Cursor Connections rules, bad arguments, bad cursors, totalCount, push-down and upstream economy.
  */
 import { createHmac } from 'node:crypto';
+import { startSimulators } from '../../src/demo.js';
 import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
 import { PAGE, allCalls, applyFilter, idsOf } from '../helpers/truth.js';
 
@@ -273,5 +274,36 @@ describe('upstream economy', () => {
     expect(tenthCount).toBeLessThanOrEqual(first + 1);
     // Each provider was asked for at most 21 rows (a page plus the one that proves hasNextPage).
     expect(Number(h.sims.unpod.server.requests[0]!.query.page_size)).toBeLessThanOrEqual(21);
+  });
+});
+
+describe('ties the provider orders its own way', () => {
+  it('a backward page after calls arrived still returns the tie sibling the provider lists after the cursor', async () => {
+    const own = await startHarness({
+      sims: () => startSimulators({ count: 20 }),
+      connections: (sims) => sims.connections.filter((c) => c.provider === 'TWENTY2'),
+    });
+    try {
+      const sim = own.sims.twenty2;
+      const t = new Date(Date.parse(sim.rows[0]!.started_at) + 60_000).toISOString().replace('.000Z', 'Z');
+      sim.addCall({ call_id: 'call_0000000000', started_at: t });
+      sim.addCall({ call_id: 'call_ffffffffff', started_at: t });
+      // Twenty2 lists call_ffff… first; Switchboard breaks the tie by id, call_0000… first.
+      expect(sim.rows.slice(0, 2).map((row) => row.call_id)).toEqual(['call_ffffffffff', 'call_0000000000']);
+      const get = async (variables: Record<string, unknown>) => {
+        const res: GraphQLResponse<any> = await own.gql(PAGE, variables);
+        expect(res.body.errors).toBeUndefined();
+        return res.body.data.calls.edges as { cursor: string; node: { id: string } }[];
+      };
+      const twenty2 = () => idsOf(allCalls(own.sims).filter((call) => call.provider === 'TWENTY2'));
+      const [zeros, effs] = await get({ first: 2 });
+      expect(effs!.node.id).toBe(twenty2()[1]);
+      // A call arrives and pushes both down a row: call_0000… now follows the cursor's page upstream.
+      sim.addCall();
+      const back = await get({ last: 5, before: effs!.cursor });
+      expect(back.map((e) => e.node.id)).toEqual([twenty2()[0], zeros!.node.id]);
+    } finally {
+      await own.stop();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { emptyQuery, matches, type CallQuery } from '../../src/calls/filter.js';
 import type { CallRecord } from '../../src/calls/model.js';
-import { UpstreamError } from '../../src/errors.js';
+import { InvalidRowError, UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy, type HttpPolicy } from '../../src/providers/http.js';
 import type { ListRequest, PageRef } from '../../src/providers/provider.js';
 import { TalkStackAdapter, type TalkStackSettings } from '../../src/providers/talkstack/client.js';
@@ -362,13 +362,30 @@ describe('TalkStack adapter over HTTP', () => {
     expect([foundA, foundC].map((call) => (call as { key: string }).key)).toEqual([a.callSid, c.callSid]);
   });
 
-  it('a date that is not RFC 2822 is an unreadable body, not a wrong time', async () => {
-    const row = { ...sim.rows[0]!, date: '2026-11-20T09:02:54Z' };
-    sim.server.faultQueue.push({ kind: 'status', status: 200, body: JSON.stringify({ calls: [row], nextPageToken: null }) });
-    const failure = await adapter.list(request()).catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(UpstreamError);
-    expect((failure as UpstreamError).failure).toBe('BAD_BODY');
-    expect((failure as UpstreamError).message).not.toContain('2026-11-20');
+  it('a date that is not RFC 2822 is an unreadable row, not a wrong time: the others still read', async () => {
+    const [before, row, after] = sim.rows.slice(0, 3) as [TalkStackRawCall, TalkStackRawCall, TalkStackRawCall];
+    const body = { calls: [before, { ...row, date: '2026-11-20T09:02:54Z' }, after], nextPageToken: null };
+    sim.server.faultQueue.push({ kind: 'status', status: 200, body: JSON.stringify(body) });
+    const result = await adapter.list(request());
+    expect(result.calls).toEqual([expected(before), expected(after)]);
+    expect(result.invalid).toEqual([{ index: 1, error: expect.any(InvalidRowError), startedAt: null, key: row.callSid }]);
+    const error = result.invalid![0]!.error;
+    expect([error.provider, error.connection, error.providerCallId]).toEqual(['TALKSTACK', 'default', row.callSid]);
+    expect(error.problem).toBe('calls[1].date: expected an RFC 2822 date');
+    expect(error.message).not.toContain('2026-11-20');
+  });
+
+  it('an unreadable row by sid is that call\'s error, naming the sid asked for', async () => {
+    const row = sim.rows[4]!;
+    sim.unreadable.set(row, { callSid: 42 });
+    try {
+      const [found] = await adapter.getCalls([{ key: row.callSid, startedAt: new Date(instantOf(row)) }]);
+      expect(found).toBeInstanceOf(InvalidRowError);
+      expect((found as InvalidRowError).providerCallId).toBe(row.callSid);
+      expect((found as InvalidRowError).problem).toBe('callSid: expected string, received number');
+    } finally {
+      sim.unreadable.clear();
+    }
   });
 
   it('a 500 fails the list; a 429 with Retry-After is retried', async () => {

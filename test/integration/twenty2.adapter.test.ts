@@ -1,6 +1,6 @@
 import { emptyQuery, type CallQuery } from '../../src/calls/filter.js';
 import type { CallRecord } from '../../src/calls/model.js';
-import { UpstreamError } from '../../src/errors.js';
+import { InvalidRowError, UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy, type HttpPolicy } from '../../src/providers/http.js';
 import type { ListRequest, ListResult } from '../../src/providers/provider.js';
 import { Twenty2Adapter, type Twenty2Settings } from '../../src/providers/twenty2/client.js';
@@ -8,6 +8,7 @@ import { toCallRecord } from '../../src/providers/twenty2/map.js';
 import { twenty2CallSchema } from '../../src/providers/twenty2/schema.js';
 import {
   createTwenty2Simulator,
+  type Twenty2CallJson,
   type Twenty2Simulator,
 } from '../../src/providers/twenty2/simulator.js';
 import { SHARED_NUMBERS } from '../../src/simulation/data.js';
@@ -361,10 +362,52 @@ describe('Twenty2 adapter over HTTP', () => {
       expect((await rejection(adapterFor(sim).list(request()))).failure).toBe('BAD_BODY');
     });
 
-    it('refuses a row without a readable started_at', async () => {
-      const body = JSON.stringify({ success: true, calls: [{ ...sim.rows[0], started_at: 'today' }] });
+    it('leaves out a row without a readable started_at, and reports it', async () => {
+      const [row, next] = sim.rows as [Twenty2CallJson, Twenty2CallJson];
+      const body = JSON.stringify({ success: true, calls: [{ ...row, started_at: 'today' }, next] });
       sim.server.faultQueue.push({ kind: 'status', status: 200, body });
-      expect((await rejection(adapterFor(sim).list(request()))).failure).toBe('BAD_BODY');
+      const result = await adapterFor(sim).list(request());
+      expect(result.calls).toEqual([mapped(next)]);
+      expect(result.invalid).toEqual([{ index: 0, error: expect.any(InvalidRowError), startedAt: null, key: row.call_id }]);
+      expect(result.invalid![0]!.error.problem).toBe('calls[0].started_at: not an ISO 8601 instant');
+      expect(result.invalid![0]!.error.message).not.toContain('today');
+      // Two rows sent, fewer than the limit: the last page, by what was sent.
+      expect(result.next).toBeNull();
+    });
+
+    it('counts an unreadable row as a row: a full page still has a next one', async () => {
+      const rows = sim.rows.slice(0, 3);
+      const body = JSON.stringify({ success: true, calls: [rows[0], { ...rows[1], status: 7 }, rows[2]] });
+      sim.server.faultQueue.push({ kind: 'status', status: 200, body });
+      const result = await adapterFor(sim).list(request({ pageSize: 3 }));
+      expect(result.calls.map((call) => call.key)).toEqual([rows[0]!.call_id, rows[2]!.call_id]);
+      expect(result.invalid?.map((row) => [row.index, row.key, row.startedAt?.toISOString()])).toEqual([
+        [1, rows[1]!.call_id, new Date(rows[1]!.started_at).toISOString()],
+      ]);
+      expect(result.next).toEqual({ index: 1 });
+    });
+
+    it('a detail body whose call does not read is that call\'s error; the others in the batch are found', async () => {
+      const [good, bad] = [sim.rows[5]!, sim.rows[6]!];
+      sim.unreadable.set(bad, { started_at: 'soon' });
+      try {
+        const adapter = adapterFor(sim);
+        const locator = (row: Twenty2CallJson) => ({ key: row.call_id, startedAt: new Date(row.started_at) });
+        const found = await adapter.getCalls([locator(good), locator(bad)]);
+        expect((found[0] as CallRecord).key).toBe(good.call_id);
+        expect(found[1]).toBeInstanceOf(InvalidRowError);
+        expect((found[1] as InvalidRowError).problem).toBe('call.started_at: not an ISO 8601 instant');
+        expect((found[1] as InvalidRowError).providerCallId).toBe(bad.call_id);
+        // The detail fields of a listed call: the same error, rejected for that call.
+        const listed = mapped(good);
+        sim.unreadableDetail.set(good, (body) => ({ ...body, recording: { url: null } }));
+        const failure = await adapter.getDetails({ ...listed, details: null }).catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(InvalidRowError);
+        expect((failure as InvalidRowError).problem).toBe('recording.url: expected string, received null');
+      } finally {
+        sim.unreadable.clear();
+        sim.unreadableDetail.clear();
+      }
     });
 
     it('reports a 200 with success false by its error code only', async () => {

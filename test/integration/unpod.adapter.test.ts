@@ -335,6 +335,29 @@ describe('Unpod list', () => {
     expect(error.failure).toBe('BAD_BODY');
   });
 
+  it('leaves out a row that does not read and places it: an id-less row with a readable creation_time keeps its derived key', async () => {
+    const rows = sim.rows.slice(0, 6);
+    const idless = rows.findIndex((row) => row.id === undefined);
+    const withId = rows.findIndex((row) => row.id !== undefined);
+    expect(Math.min(idless, withId)).toBeGreaterThanOrEqual(0);
+    try {
+      sim.unreadable.set(rows[idless]!, { call_status: 404 });
+      sim.unreadable.set(rows[withId]!, { creation_time: '2026-02-30T05:57:00Z' });
+      const result = await adapterFor().list(request({ pageSize: 6 }));
+      expect(result.calls.map((c) => c.key)).toEqual(rows.filter((_, i) => i !== idless && i !== withId).map(keyOf));
+      const invalid = [...result.invalid!].sort((a, b) => a.index - b.index);
+      const expectedRows = [
+        { index: idless, startedAt: new Date(createdMs(rows[idless]!)), key: keyOf(rows[idless]!), providerCallId: null, problem: `data[${idless}].call_status: expected string, received number` },
+        { index: withId, startedAt: null, key: rows[withId]!.id!, providerCallId: rows[withId]!.id!, problem: `data[${withId}].creation_time: not an ISO 8601 instant` },
+      ].sort((a, b) => a.index - b.index);
+      expect(invalid.map((row) => ({ index: row.index, startedAt: row.startedAt, key: row.key, providerCallId: row.error.providerCallId, problem: row.error.problem }))).toEqual(expectedRows);
+      // The count is Unpod's: the unreadable rows are in it.
+      expect(result.total).toBe(sim.rows.length);
+    } finally {
+      sim.unreadable.clear();
+    }
+  });
+
   it('retries a 429 that says Retry-After', async () => {
     sim.server.faultQueue.push({
       kind: 'status',
@@ -369,7 +392,7 @@ describe('Unpod getCalls', () => {
       ...known.slice(3).map(expectedRecord),
       null,
     ]);
-    expect(result.every((c) => c === null || c.details !== null)).toBe(true);
+    expect(result.every((c) => c === null || (c as CallRecord).details !== null)).toBe(true);
   });
 
   it('queries a narrow creation_time window per group, groups in parallel', async () => {

@@ -3,6 +3,7 @@
  * over many windows are first looked for in one request over their whole span, whose count tells
  * whether reading the span or the narrow windows is cheaper. Counted at the simulator.
  */
+import type { CallRecord } from '../../src/calls/model.js';
 import { ConnectionHttp, defaultHttpPolicy } from '../../src/providers/http.js';
 import { UnpodAdapter } from '../../src/providers/unpod/client.js';
 import { rowKey } from '../../src/providers/unpod/map.js';

@@ -2,22 +2,23 @@
  * The CINNOX adapter: GET {base}/apps/{appID}/data/call-log, paged by offset/limit, newest callDate
  * first, no total count (shared/providers/cinnox.md).
  */
-import type { CallRecord } from '../../calls/model.js';
 import type { CallQuery } from '../../calls/filter.js';
-import { UpstreamError } from '../../errors.js';
+import { InvalidRowError, UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
 import { mapWithConcurrency } from '../pool.js';
 import {
   type Capabilities,
   type CallLocator,
   type CallLookup,
+  type InvalidRow,
   type ListRequest,
   type ListResult,
   type ProviderAdapter,
   singleStatusWord,
 } from '../provider.js';
+import { type RowReader, idText, readField, readRows } from '../rows.js';
 import { STATUS_TABLE, toCallRecord } from './map.js';
-import { type CinnoxCall, type CinnoxCallLog, cinnoxCallLogSchema } from './schema.js';
+import { type CinnoxCall, type CinnoxCallLog, cinnoxCallLogSchema, cinnoxCallSchema } from './schema.js';
 
 export interface CinnoxSettings {
   baseUrl: string;
@@ -26,6 +27,20 @@ export interface CinnoxSettings {
 }
 
 const OPERATION = 'GET /apps/{appID}/data/call-log';
+
+/** A call-log record; of one that does not read, its callID and callDate as far as they read. */
+const rowReader: RowReader<CinnoxCall> = {
+  schema: cinnoxCallSchema,
+  id: (raw) => idText(readField(cinnoxCallSchema.shape.callID, raw.callID)),
+  startedAt: (raw) => readField(cinnoxCallSchema.shape.callDate, raw.callDate),
+};
+
+/** The records of one answer: how many were sent, the readable ones, the others placed by index. */
+interface CinnoxPage {
+  sent: number;
+  rows: CinnoxCall[];
+  invalid: InvalidRow[];
+}
 
 export class CinnoxAdapter implements ProviderAdapter {
   readonly provider = 'CINNOX' as const;
@@ -54,7 +69,7 @@ export class CinnoxAdapter implements ProviderAdapter {
     if (!('index' in request.page)) throw new Error('CINNOX pages are numbered, not tokens');
     const index = request.page.index;
     const limit = Math.max(1, Math.min(request.pageSize, this.capabilities.maxPageSize));
-    const rows = await this.fetch({
+    const page = await this.fetch({
       offset: index * limit,
       limit,
       startAt: request.from?.toISOString(),
@@ -63,26 +78,32 @@ export class CinnoxAdapter implements ProviderAdapter {
       status: this.statusWord(request.query),
     });
     return {
-      calls: rows.map((row) => toCallRecord(row, this)),
-      // No count in the response: a page shorter than `limit` is the last one.
-      next: rows.length >= limit ? { index: index + 1 } : null,
+      calls: page.rows.map((row) => toCallRecord(row, this)),
+      // No count in the response: a page shorter than `limit` is the last one (unreadable records count).
+      next: page.sent >= limit ? { index: index + 1 } : null,
       total: null,
+      ...(page.invalid.length > 0 ? { invalid: page.invalid } : {}),
     };
   }
 
   /**
    * No batch endpoint: one `callID` look-up per locator, in parallel up to the connection's cap; a
-   * failed one fails that call alone.
+   * failed one fails that call alone. A record that does not read fails its look-up alone, unless
+   * its own callID reads as another call.
    */
   getCalls(locators: readonly CallLocator[]): Promise<CallLookup[]> {
     return mapWithConcurrency(locators, this.http.concurrency, async (locator) => {
-      const rows = await this.fetch({ callID: locator.key, limit: 1 });
-      const row = rows.find((candidate) => candidate.callID === locator.key);
-      return row ? toCallRecord(row, this) : null;
+      const page = await this.fetch({ callID: locator.key, limit: 1 });
+      const row = page.rows.find((candidate) => candidate.callID === locator.key);
+      if (row) return toCallRecord(row, this);
+      const bad = page.invalid.find((candidate) => candidate.key === null || candidate.key === locator.key);
+      if (!bad) return null;
+      // Asked by callID: a record whose own callID does not read is the call asked for.
+      return bad.error.providerCallId === null ? withId(bad, locator.key) : bad.error;
     });
   }
 
-  private async fetch(searchParams: Record<string, string | number | undefined>): Promise<CinnoxCall[]> {
+  private async fetch(searchParams: Record<string, string | number | undefined>): Promise<CinnoxPage> {
     const base = this.settings.baseUrl.replace(/\/+$/, '');
     const { body } = await this.http.json(
       {
@@ -101,12 +122,19 @@ export class CinnoxAdapter implements ProviderAdapter {
   }
 
   /** A non-zero `code` is an error even with HTTP 200; its message is upstream text, kept out. */
-  private rowsOf(body: CinnoxCallLog | null): CinnoxCall[] {
+  private rowsOf(body: CinnoxCallLog | null): CinnoxPage {
     if (!body) throw new UpstreamError(this, 'BAD_BODY', { detail: 'empty body' });
     if (body.code !== 0) {
       throw new UpstreamError(this, 'HTTP_STATUS', { detail: `error code ${body.code}` });
     }
     if (!body.result) throw new UpstreamError(this, 'BAD_BODY', { detail: 'no result in the body' });
-    return body.result;
+    const { rows, invalid } = readRows(body.result, rowReader, { ref: this, path: 'result' });
+    return { sent: body.result.length, rows, invalid };
   }
+}
+
+/** The row's error naming the call id that was asked for. */
+function withId(row: InvalidRow, id: string): InvalidRowError {
+  const { error } = row;
+  return new InvalidRowError(error, id, error.problem, error.fingerprint);
 }

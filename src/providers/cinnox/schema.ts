@@ -57,11 +57,12 @@ export const cinnoxCallSchema = z.object({
 
 /**
  * `{ code: 0, result: [...] }` on success; a non-zero `code` is an error whatever the HTTP status,
- * and then `result` may be absent.
+ * and then `result` may be absent. This is the envelope: its records are read one by one with
+ * `cinnoxCallSchema` (src/providers/rows.ts), so one unreadable record never fails the page.
  */
 export const cinnoxCallLogSchema = z.object({
   code: z.number(),
-  result: z.array(cinnoxCallSchema).nullish(),
+  result: z.array(z.unknown()).nullish(),
 });
 
 export type CinnoxCall = z.infer<typeof cinnoxCallSchema>;

@@ -4,7 +4,7 @@
  * (inclusive), endAt (exclusive), offset and limit (at most 500), newest callDate first, no count,
  * phone numbers as JSON numbers, and `{ code, message }` error bodies.
  */
-import { SimulatorServer, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
+import { SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
 import { SHARED_NUMBERS, callInstants, pick, seededRandom, arrivalInstant } from '../../simulation/data.js';
 
 export interface CinnoxCallerInfo {
@@ -60,6 +60,8 @@ export interface CinnoxSimulator {
   /** The callType of each call (not a record field, but a filter): by callID. */
   callTypes: Map<string, CinnoxCallType>;
   addCall(overrides?: Partial<CinnoxCallRow>): CinnoxCallRow;
+  /** Records sent unreadable. */
+  unreadable: UnreadableRows<CinnoxCallRow>;
 }
 
 export const CINNOX_MAX_LIMIT = 500;
@@ -283,6 +285,7 @@ export function createCinnoxSimulator(
   const random = seededRandom(seed);
   const rows: CinnoxCallRow[] = [];
   const callTypes = new Map<string, CinnoxCallType>();
+  const unreadable = new UnreadableRows<CinnoxCallRow>();
   callInstants(seed, count).forEach((startMs, i) => {
     const { row, callType } = generateCall(random, startMs, count - i);
     rows.push(row);
@@ -328,7 +331,7 @@ export function createCinnoxSimulator(
       if (endAt !== undefined && t >= endAt) return false;
       return true;
     });
-    return { status: 200, body: { code: 0, result: matching.slice(offset, offset + limit) } };
+    return { status: 200, body: { code: 0, result: unreadable.serveAll(matching.slice(offset, offset + limit)) } };
   };
 
   const server = new SimulatorServer('cinnox', handler);
@@ -345,5 +348,5 @@ export function createCinnoxSimulator(
     return row;
   };
 
-  return { server, rows, credentials, callTypes, addCall };
+  return { server, rows, credentials, callTypes, addCall, unreadable };
 }

@@ -4,7 +4,7 @@
  * complete call data objects, so no detail request is ever needed.
  */
 import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
-import type { CallRecord, CallStatus } from '../../calls/model.js';
+import type { CallStatus } from '../../calls/model.js';
 import type { ConnectionHttp } from '../http.js';
 import { mapWithConcurrency } from '../pool.js';
 import {
@@ -17,8 +17,9 @@ import {
   singleStatusWord,
   wordsFor,
 } from '../provider.js';
+import { type RowReader, idText, readField, readRow, readRows } from '../rows.js';
 import { FILTERABLE_STATUS_WORDS, STATUS_TABLE, toCallRecord, type TalkStackMapContext } from './map.js';
-import { talkStackCallSchema, talkStackHistorySchema } from './schema.js';
+import { type TalkStackCall, talkStackCallBodySchema, talkStackCallSchema, talkStackHistorySchema } from './schema.js';
 
 export interface TalkStackSettings {
   baseUrl: string;
@@ -29,6 +30,13 @@ export interface TalkStackSettings {
 }
 
 const DAY_MS = 86_400_000;
+
+/** A call data object; of one that does not read, its callSid and date as far as they read. */
+const rowReader: RowReader<TalkStackCall> = {
+  schema: talkStackCallSchema,
+  id: (raw) => idText(readField(talkStackCallSchema.shape.callSid, raw.callSid)),
+  startedAt: (raw) => readField(talkStackCallSchema.shape.date, raw.date),
+};
 
 /** The UTC calendar date of `instant`, as the history's date filters take it (YYYY-MM-DD). */
 const utcDate = (instant: Date): string => instant.toISOString().slice(0, 10);
@@ -110,12 +118,14 @@ export class TalkStackAdapter implements ProviderAdapter {
     );
     if (body === null) return { calls: [], next: null, total: null };
     // A bare array is a single, final page (provider page, assumptions).
-    const rows = Array.isArray(body) ? body : body.calls;
-    const nextToken = Array.isArray(body) ? null : body.nextPageToken;
+    const bare = Array.isArray(body);
+    const { rows, invalid } = readRows(bare ? body : body.calls, rowReader, { ref: this, path: bare ? '' : 'calls' });
+    const nextToken = bare ? null : body.nextPageToken;
     return {
       calls: rows.map((row) => toCallRecord(row, this.mapContext)),
       next: nextToken ? { token: nextToken } : null,
       total: null,
+      ...(invalid.length > 0 ? { invalid } : {}),
     };
   }
 
@@ -124,7 +134,7 @@ export class TalkStackAdapter implements ProviderAdapter {
     return mapWithConcurrency(locators, this.http.concurrency, (locator) => this.getCall(locator.key));
   }
 
-  private async getCall(sid: string): Promise<CallRecord | null> {
+  private async getCall(sid: string): Promise<CallLookup> {
     if (sid === '') return null; // TalkStack answers 400 without a sid; no call has an empty one
     const { body } = await this.http.json(
       {
@@ -135,9 +145,11 @@ export class TalkStackAdapter implements ProviderAdapter {
         json: { sid, projectId: this.settings.projectId },
         answerStatuses: [404], // unknown sid
       },
-      talkStackCallSchema,
+      talkStackCallBodySchema,
     );
-    return body === null ? null : toCallRecord(body, this.mapContext);
+    if (body === null) return null;
+    const row = readRow(body, rowReader, { ref: this, path: '' }, sid);
+    return row instanceof Error ? row : toCallRecord(row, this.mapContext);
   }
 
   private headers(): Record<string, string> {

@@ -31,15 +31,20 @@ export type TalkStackCall = z.infer<typeof talkStackCallSchema>;
 
 /**
  * The history response. The reference shows none, so (provider page, assumptions) either
- * `{ calls, nextPageToken }` or a bare array, which is a single, final page.
+ * `{ calls, nextPageToken }` or a bare array, which is a single, final page. This is the envelope
+ * only: its rows are read one by one with `talkStackCallSchema` (src/providers/rows.ts), so one
+ * unreadable row never fails the page.
  */
 export const talkStackHistorySchema = z.union([
   z.object({
-    calls: z.array(talkStackCallSchema),
+    calls: z.array(z.unknown()),
     nextPageToken: z.string().nullish(),
   }),
-  z.array(talkStackCallSchema),
+  z.array(z.unknown()),
 ]);
+
+/** POST /call answers the call data object itself: the envelope is that it is an object. */
+export const talkStackCallBodySchema = z.record(z.string(), z.unknown());
 
 export type TalkStackHistory = z.infer<typeof talkStackHistorySchema>;
 

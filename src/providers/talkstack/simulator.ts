@@ -5,7 +5,7 @@
  * Page tokens are opaque: base64url of the last row's position, so calls arriving between two
  * requests neither repeat nor shift rows.
  */
-import { SimulatorServer, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
+import { SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
 import { SHARED_NUMBERS, callInstants, pick, seededRandom, usNumber, arrivalInstant } from '../../simulation/data.js';
 
 /** A call data object as TalkStack sends it. */
@@ -47,6 +47,8 @@ export interface TalkStackSimulator {
   credentials: TalkStackCredentials;
   /** Adds a call newer than every existing one (1–60 s after the newest). */
   addCall(overrides?: Partial<TalkStackRawCall>): TalkStackRawCall;
+  /** Rows sent unreadable, in the history and by POST /call. */
+  unreadable: UnreadableRows<TalkStackRawCall>;
 }
 
 export const TALKSTACK_DEMO_CREDENTIALS: TalkStackCredentials = {
@@ -114,6 +116,7 @@ export function createTalkStackSimulator(options: TalkStackSimulatorOptions = {}
   /** When each row started, kept beside the JSON so the simulator never depends on parsing it. */
   const instants = new WeakMap<TalkStackRawCall, number>();
   const instantOf = (row: TalkStackRawCall): number => instants.get(row) ?? Date.parse(row.date);
+  const unreadable = new UnreadableRows<TalkStackRawCall>();
 
   function makeCall(instant: number, status: string): TalkStackRawCall {
     const projectNumber = pick(random, projectNumbers);
@@ -249,7 +252,7 @@ export function createTalkStackSimulator(options: TalkStackSimulatorOptions = {}
     const matching = rows.filter(filter);
     // The provider answers 404 when there are no calls: an empty list, not an error.
     if (matching.length === 0) return error(404, 'No calls found');
-    if (options.bareArray) return { status: 200, body: matching };
+    if (options.bareArray) return { status: 200, body: unreadable.serveAll(matching) };
     const [afterInstant, afterSid] = after ?? [Infinity, ''];
     const rest = matching.filter((row) => {
       const t = instantOf(row);
@@ -259,7 +262,7 @@ export function createTalkStackSimulator(options: TalkStackSimulatorOptions = {}
     const last = calls[calls.length - 1];
     return {
       status: 200,
-      body: { calls, nextPageToken: rest.length > pageSize && last ? encodeToken(last) : null },
+      body: { calls: unreadable.serveAll(calls), nextPageToken: rest.length > pageSize && last ? encodeToken(last) : null },
     };
   }
 
@@ -268,7 +271,7 @@ export function createTalkStackSimulator(options: TalkStackSimulatorOptions = {}
     if (typeof body.sid !== 'string' || body.sid === '') return error(400, 'sid is required');
     if (typeof body.projectId !== 'string' || body.projectId === '') return error(400, 'projectId is required');
     const call = body.projectId === credentials.projectId ? rows.find((row) => row.callSid === body.sid) : undefined;
-    return call ? { status: 200, body: call } : error(404, 'Call not found');
+    return call ? { status: 200, body: unreadable.serve(call) } : error(404, 'Call not found');
   }
 
   const server = new SimulatorServer('talkstack', (request) => {
@@ -288,5 +291,5 @@ export function createTalkStackSimulator(options: TalkStackSimulatorOptions = {}
     return call;
   }
 
-  return { server, rows, credentials, addCall };
+  return { server, rows, credentials, addCall, unreadable };
 }

@@ -5,7 +5,7 @@
  */
 import type { CallDetails, CallRecord } from '../../calls/model.js';
 import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
-import { UpstreamError } from '../../errors.js';
+import { InvalidRowError, UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
 import { mapWithConcurrency } from '../pool.js';
 import type {
@@ -17,10 +17,14 @@ import type {
   PageRef,
   ProviderAdapter,
 } from '../provider.js';
+import { type RowReader, asRecord, idText, readField, readRow, readRows } from '../rows.js';
 import { toCallDetails, toCallRecord, toDetailedCallRecord, type Twenty2MapContext } from './map.js';
 import {
+  twenty2CallSchema,
+  twenty2DetailEnvelopeSchema,
   twenty2DetailResponseSchema,
   twenty2ListResponseSchema,
+  type Twenty2Call,
   type Twenty2Detail,
   type Twenty2DetailResponse,
 } from './schema.js';
@@ -36,6 +40,19 @@ export interface Twenty2Settings {
 }
 
 const MAX_PAGE_SIZE = 100;
+
+const callId = (raw: Record<string, unknown>): string | null => idText(readField(twenty2CallSchema.shape.call_id, raw.call_id));
+const startedAt = (raw: Record<string, unknown>): Date | null => readField(twenty2CallSchema.shape.started_at, raw.started_at);
+
+/** A /call/logs row; of one that does not read, its call_id and started_at as far as they read. */
+const rowReader: RowReader<Twenty2Call> = { schema: twenty2CallSchema, id: callId, startedAt };
+
+/** A /call/detail body past its envelope: the call with its media and parameters. */
+const detailReader: RowReader<Twenty2DetailResponse> = {
+  schema: twenty2DetailResponseSchema,
+  id: (raw) => callId(asRecord(raw.call)),
+  startedAt: (raw) => startedAt(asRecord(raw.call)),
+};
 
 /** Only an error code of the expected shape goes into a message; nothing else from the body. */
 function errorCodeDetail(code: string | null | undefined): string {
@@ -92,37 +109,42 @@ export class Twenty2Adapter implements ProviderAdapter {
     if (!body.calls) {
       throw new UpstreamError(this.context.ref, 'BAD_BODY', { detail: 'unexpected body (calls: missing)' });
     }
-    const calls = body.calls.map((row) => toCallRecord(row, this.context));
+    const { rows, invalid } = readRows(body.calls, rowReader, { ref: this.context.ref, path: 'calls' });
+    // Unreadable rows count as rows: a page is full, or the last, by what Twenty2 sent.
+    const sent = body.calls.length;
     // The pagination block is an assumption (provider page): without it, a full page may have more.
-    const hasMore =
-      typeof body.pagination?.has_more === 'boolean' ? body.pagination.has_more : calls.length === limit;
+    const hasMore = typeof body.pagination?.has_more === 'boolean' ? body.pagination.has_more : sent === limit;
     return {
-      calls,
+      calls: rows.map((row) => toCallRecord(row, this.context)),
       // An empty page never promises more, so a wrong has_more cannot walk forever.
-      next: hasMore && calls.length > 0 ? { index: index + 1 } : null,
+      next: hasMore && sent > 0 ? { index: index + 1 } : null,
       total: body.pagination?.total ?? null,
+      ...(invalid.length > 0 ? { invalid } : {}),
     };
   }
 
   /**
    * One /call/detail request per locator (no batch endpoint), in parallel up to the connection's
-   * cap; null for unknown ids; a failed request fails that call alone.
+   * cap; null for unknown ids; a failed request fails that call alone, and so does an
+   * InvalidRowError for a call whose detail body does not read.
    */
   getCalls(locators: readonly CallLocator[]): Promise<CallLookup[]> {
     return mapWithConcurrency(locators, this.http.concurrency, async (locator) => {
       const detail = await this.fetchDetail(locator.key);
-      return detail ? toDetailedCallRecord(detail, this.context) : null;
+      return detail === null || detail instanceof Error ? detail : toDetailedCallRecord(detail, this.context);
     });
   }
 
+  /** Rejects with an InvalidRowError when the call's detail body does not read. */
   async getDetails(call: CallRecord): Promise<CallDetails> {
     const detail = await this.fetchDetail(call.key);
     if (!detail) throw new UpstreamError(this.context.ref, 'HTTP_STATUS', { status: 404 });
+    if (detail instanceof Error) throw detail;
     return toCallDetails(detail);
   }
 
-  /** The detail body, or null when Twenty2 answers 404 (CALL_NOT_FOUND). */
-  private async fetchDetail(callId: string): Promise<Twenty2Detail | null> {
+  /** The detail body; null when Twenty2 answers 404 (CALL_NOT_FOUND); its error when the call does not read. */
+  private async fetchDetail(callId: string): Promise<Twenty2Detail | InvalidRowError | null> {
     const { body } = await this.http.json(
       {
         method: 'GET',
@@ -132,21 +154,17 @@ export class Twenty2Adapter implements ProviderAdapter {
         searchParams: { call_id: callId },
         answerStatuses: [404],
       },
-      twenty2DetailResponseSchema,
+      twenty2DetailEnvelopeSchema,
     );
     if (!body) return null;
-    return this.checkedDetail(body);
-  }
-
-  private checkedDetail(body: Twenty2DetailResponse): Twenty2Detail {
     if (body.success === false) {
       throw new UpstreamError(this.context.ref, 'HTTP_STATUS', { detail: errorCodeDetail(body.error?.code) });
     }
-    const call = body.call;
-    if (!call) {
+    if (body.call === undefined || body.call === null) {
       throw new UpstreamError(this.context.ref, 'BAD_BODY', { detail: 'unexpected body (call: missing)' });
     }
-    return { ...body, call };
+    const detail = readRow(body, detailReader, { ref: this.context.ref, path: '' }, callId);
+    return detail instanceof Error ? detail : { ...detail, call: detail.call! };
   }
 }
 

@@ -69,11 +69,13 @@ export const twenty2PaginationSchema = z.object({
 
 /**
  * `calls` is optional here only so a `success: false` body parses and can be reported by its
- * error code; the client refuses a successful body without `calls`.
+ * error code; the client refuses a successful body without `calls`. This is the envelope: its rows
+ * are read one by one with `twenty2CallSchema` (src/providers/rows.ts), so one unreadable row never
+ * fails the page.
  */
 export const twenty2ListResponseSchema = z.object({
   success: z.boolean().nullish(),
-  calls: z.array(twenty2CallSchema).nullish(),
+  calls: z.array(z.unknown()).nullish(),
   pagination: twenty2PaginationSchema.nullish(),
   error: twenty2ErrorSchema.nullish(),
 });
@@ -101,6 +103,17 @@ export const twenty2DetailResponseSchema = z.object({
   error: twenty2ErrorSchema.nullish(),
 });
 export type Twenty2DetailResponse = z.infer<typeof twenty2DetailResponseSchema>;
+
+/**
+ * The envelope of a /call/detail body: its error block, and that a call is there. The call with its
+ * media and parameters is the row, read with `twenty2DetailResponseSchema` on its own, so an
+ * unreadable one fails that look-up alone. Loose: the rest of the body passes through to be read.
+ */
+export const twenty2DetailEnvelopeSchema = z.looseObject({
+  success: z.boolean().nullish(),
+  call: z.unknown().optional(),
+  error: twenty2ErrorSchema.nullish(),
+});
 /** A detail body known to carry its call (the client checks before mapping). */
 export type Twenty2Detail = Twenty2DetailResponse & {
   call: z.infer<typeof twenty2DetailCallSchema>;

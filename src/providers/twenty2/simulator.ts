@@ -10,7 +10,7 @@ import {
   indianMobile,
   pick,
   seededRandom, arrivalInstant } from '../../simulation/data.js';
-import { SimulatorServer, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
+import { SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
 
 /** A /call/logs row as Twenty2 sends it. */
 export interface Twenty2CallJson {
@@ -66,6 +66,10 @@ export interface Twenty2Simulator {
   addCall(overrides?: Partial<Twenty2CallJson>): Twenty2CallJson;
   /** The /call/detail body for a call, or null when unknown; media links under the running server. */
   detailOf(callId: string): Twenty2DetailJson | null;
+  /** Rows sent unreadable, in /call/logs and as the `call` of their /call/detail body. */
+  unreadable: UnreadableRows<Twenty2CallJson>;
+  /** Calls whose /call/detail body (replaced as a whole, e.g. its `recording`) is sent unreadable. */
+  unreadableDetail: UnreadableRows<Twenty2CallJson>;
 }
 
 export const TWENTY2_DEFAULT_CREDENTIALS: Twenty2SimulatorCredentials = {
@@ -135,6 +139,8 @@ export function createTwenty2Simulator(options: Twenty2SimulatorOptions = {}): T
   const businessNumbers = Array.from({ length: 3 }, () => indianMobile(random));
   const usedIds = new Set<string>();
   const extras = new Map<string, CallExtras>();
+  const unreadable = new UnreadableRows<Twenty2CallJson>();
+  const unreadableDetail = new UnreadableRows<Twenty2CallJson>();
   let generated = 0;
 
   const newCallId = (): string => {
@@ -280,7 +286,7 @@ export function createTwenty2Simulator(options: Twenty2SimulatorOptions = {}): T
       status: 200,
       body: {
         success: true,
-        calls,
+        calls: unreadable.serveAll(calls),
         ...(paginationBlock
           ? { pagination: { page, limit, total: rows.length, has_more: start + limit < rows.length } }
           : {}),
@@ -303,7 +309,15 @@ export function createTwenty2Simulator(options: Twenty2SimulatorOptions = {}): T
         const host = request.headers.host;
         const base = options.mediaBaseUrl ?? (host ? `http://${host}` : server.url);
         const detail = detailFor(callId, base, Date.now());
-        return detail ? { status: 200, body: detail } : errorReply(404, 'CALL_NOT_FOUND', 'Call not found');
+        if (!detail) return errorReply(404, 'CALL_NOT_FOUND', 'Call not found');
+        const row = rows.find((candidate) => candidate.call_id === callId)!;
+        const { billed_duration_seconds, ...call } = detail.call;
+        const sent = unreadable.serve(row, call);
+        const body = {
+          ...detail,
+          call: typeof sent === 'object' && sent !== null ? { ...sent, billed_duration_seconds } : sent,
+        };
+        return { status: 200, body: unreadableDetail.serve(row, body) };
       }
       default:
         return errorReply(404, 'NOT_FOUND', 'Route not found');
@@ -329,6 +343,8 @@ export function createTwenty2Simulator(options: Twenty2SimulatorOptions = {}): T
     rows,
     credentials,
     addCall,
+    unreadable,
+    unreadableDetail,
     detailOf: (callId) => detailFor(callId, options.mediaBaseUrl ?? server.url, Date.now()),
   };
 }

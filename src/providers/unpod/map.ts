@@ -31,7 +31,10 @@ const text = (value: string | number | null | undefined): string | null =>
  * call is logged (organisation, creation_time, source, destination): `d` + 20 hex digits of
  * SHA-256. creation_time enters as its normalised instant, so "…05:57:00Z" and "…05:57:00.000Z" agree.
  */
-export function derivedKey(row: UnpodRow, orgHandle: string): string {
+export function derivedKey(
+  row: Pick<UnpodRow, 'creation_time' | 'source_number' | 'destination_number'>,
+  orgHandle: string,
+): string {
   const material = `${orgHandle}|${row.creation_time.toISOString()}|${text(row.source_number) ?? ''}|${text(row.destination_number) ?? ''}`;
   return `d${createHash('sha256').update(material).digest('hex').slice(0, 20)}`;
 }

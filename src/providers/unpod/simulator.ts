@@ -3,7 +3,7 @@
  * paging with a total count, start_date/end_date/call_type/call_status filters, and the published
  * quirks — rows with and without `id`, `call_duration` as an integer or "H:MM:SS", extra fields.
  */
-import { SimulatorServer, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
+import { SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
 import { SHARED_NUMBERS, callInstants, indianMobile, pick, seededRandom, arrivalInstant } from '../../simulation/data.js';
 import { parseInstant } from './time.js';
 
@@ -36,6 +36,8 @@ export interface UnpodSimulator {
   credentials: UnpodCredentials;
   /** Logs a call newer than every existing one (1–60 s after the newest). */
   addCall(overrides?: Partial<UnpodRawRow>): UnpodRawRow;
+  /** Rows sent unreadable. */
+  unreadable: UnreadableRows<UnpodRawRow>;
 }
 
 export const UNPOD_DEFAULT_CREDENTIALS: UnpodCredentials = {
@@ -122,6 +124,7 @@ export function createUnpodSimulator(
   const credentials: UnpodCredentials = { ...UNPOD_DEFAULT_CREDENTIALS, ...options.credentials };
   const random = seededRandom(seed);
   const rows: UnpodRawRow[] = [];
+  const unreadable = new UnreadableRows<UnpodRawRow>();
   // Id-less rows are told apart only by (creation_time, source, destination): keep those unique.
   const identities = new Set<string>();
   const keep = (row: UnpodRawRow): UnpodRawRow => {
@@ -191,10 +194,10 @@ export function createUnpodSimulator(
         count: matching.length,
         status_code: 200,
         message: 'Call logs fetched successfully',
-        data: matching.slice(offset, offset + pageSize),
+        data: unreadable.serveAll(matching.slice(offset, offset + pageSize)),
       },
     };
   };
 
-  return { server: new SimulatorServer('unpod', handler), rows, credentials, addCall };
+  return { server: new SimulatorServer('unpod', handler), rows, credentials, addCall, unreadable };
 }
