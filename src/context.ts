@@ -3,11 +3,12 @@
  * this request, and the upstream failures met while answering, which the server adds to the
  * response as PROVIDER_UNAVAILABLE errors beside the data that did arrive.
  */
+import { ScanBudget } from './calls/budget.js';
 import type { CallCache } from './calls/cache.js';
 import { CallLoaders, type BatchObserver } from './calls/loaders.js';
 import type { CursorCodec } from './calls/cursor.js';
 import { type ConnectionRef, connectionLabel } from './calls/model.js';
-import type { UpstreamError } from './errors.js';
+import type { UpstreamError, Warning } from './errors.js';
 import type { UpstreamEvent } from './providers/http.js';
 import type { Connection, ConnectionRegistry } from './providers/index.js';
 
@@ -18,6 +19,8 @@ export interface Services {
   observeBatch?: BatchObserver;
   /** Ended calls shared across requests (and replicas, with Redis); null when off. */
   cache?: CallCache | null;
+  /** Upstream list requests per connection one GraphQL request may send (SWITCHBOARD_SCAN_BUDGET). */
+  scanBudget: number;
 }
 
 export interface UpstreamFailureReport {
@@ -36,6 +39,10 @@ export interface RequestContext {
   scopeId: string;
   loaders: CallLoaders;
   upstreamFailures: UpstreamFailureReport[];
+  /** Added to the response as `extensions.warnings`. */
+  warnings: Warning[];
+  /** What is left of this request's list requests per connection. */
+  scanBudget: ScanBudget;
   /** Upstream requests this request made, per connection label (retries included); for its log line. */
   upstreamRequests: Record<string, number>;
   /** This request's view of the visible connection `ref`, or undefined (unknown, or another tenant's). */
@@ -62,6 +69,8 @@ export function createRequestContext(
     scopeId: access.scopeId,
     loaders: new CallLoaders(services.observeBatch, services.cache ?? null),
     upstreamFailures: [],
+    warnings: [],
+    scanBudget: new ScanBudget(services.scanBudget),
     upstreamRequests,
     connection(ref) {
       const label = connectionLabel(ref);
