@@ -193,13 +193,25 @@ export type Node = {
 /** Where a page sits in the whole list (GraphQL Cursor Connections Specification). */
 export type PageInfo = {
   __typename?: 'PageInfo';
-  /** The cursor of the last edge; null on an empty page. */
+  /**
+   * The cursor of the last edge; null on an empty page. On a `first` page the scan budget ended short,
+   * the place the scan stopped instead (a cursor without an edge): continue with `after` it.
+   */
   endCursor?: Maybe<Scalars['String']['output']>;
-  /** True when more calls follow the page (exact under `first`). */
+  /**
+   * True when more calls follow the page (exact under `first`). Also true when the scan budget ended
+   * a `first` page short: more calls may follow `endCursor`.
+   */
   hasNextPage: Scalars['Boolean']['output'];
-  /** True when calls precede the page (exact under `last`). */
+  /**
+   * True when calls precede the page (exact under `last`). Also true when the scan budget ended a
+   * `last` page short: more calls may precede `startCursor`.
+   */
   hasPreviousPage: Scalars['Boolean']['output'];
-  /** The cursor of the first edge; null on an empty page. */
+  /**
+   * The cursor of the first edge; null on an empty page. On a `last` page the scan budget ended short,
+   * the place the scan stopped instead (a cursor without an edge): continue with `before` it.
+   */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
@@ -222,7 +234,9 @@ export type Query = {
   /**
    * Calls across every enabled connection, newest `startedAt` first (ties broken by provider,
    * connection, then the provider's id), paged with cursors: `first`/`after` forward, `last`/`before`
-   * backward. `first` and `last` default to 20 and may be at most 100.
+   * backward. `first` and `last` default to 20 and may be at most 100. A filter the providers cannot
+   * apply may end a page short, with fewer calls than asked: `pageInfo` then says more may follow and
+   * its cursor continues the scan, and `extensions.warnings` holds a `SCAN_LIMITED` entry.
    */
   calls: CallConnection;
   /** Any object by its global id; null when it does not exist. */
