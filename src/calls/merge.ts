@@ -202,13 +202,9 @@ async function walk(
       const head = heads[i];
       if (head && (best < 0 || order * comparePositions(head.position, heads[best]!.position) < 0)) best = i;
     }
-    // How far the walk may go now: the nearest row, the stop bound, or a blocked stream's frontier.
+    // How far the walk may go now: the nearest row, a blocked stream's frontier, or the stop bound.
     let bound: Position | null = best < 0 ? null : heads[best]!.position;
     let reason: 'row' | 'end' | 'stop' | 'cut' = best < 0 ? 'end' : 'row';
-    if (stop && (bound === null || order * comparePositions(bound, stop) >= 0)) {
-      bound = stop;
-      reason = 'stop';
-    }
     let blocked: CallStream | null = null;
     for (const stream of streams) {
       if (!stream.blocked || stream.buffered() !== null) continue;
@@ -218,6 +214,10 @@ async function walk(
         reason = 'cut';
         blocked = stream;
       }
+    }
+    if (stop && bound !== null && order * comparePositions(bound, stop) >= 0) {
+      bound = stop;
+      reason = 'stop';
     }
     // Streams that have not read that far may hold a nearer row: they read on first.
     const reading: Promise<void>[] = [];

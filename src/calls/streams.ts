@@ -369,18 +369,17 @@ export class ForwardOffsetStream extends OffsetStream {
     const { anchor, hint, want } = this.options;
     let rows: RawRow[];
     if (!this.started) {
-      // Stopped before it began: never, as a stream that has not moved always may fetch.
       const start = anchor && hint !== undefined ? Math.max(0, hint - 1) : 0;
       this.size = alignedPageSize(start, start + want, this.adapter.capabilities.maxPageSize);
       this.lowPage = this.highPage = Math.floor(start / this.size);
       const first = await this.fetchPage(this.highPage);
-      if (!first) return;
+      if (!first) return; // blocked before it began (only with `walkMoved`)
       this.started = true;
       rows = first;
       // The row before the hinted offset must be at or before the anchor, or rows were skipped.
       while (anchor && this.lowPage > 0 && (rows.length === 0 || comparePositions(rows[0]!.position, anchor) > 0)) {
         const earlier = await this.fetchPage(this.lowPage - 1);
-        if (!earlier) return; // (not reached: the stream has not moved yet)
+        if (!earlier) return; // likewise
         this.lowPage -= 1;
         rows = [...earlier, ...rows];
       }
@@ -415,7 +414,7 @@ export class BackwardOffsetStream extends OffsetStream {
   protected async fill(): Promise<void> {
     const anchor = this.options.anchor as Position;
     if (this.nextUp === null) {
-      // The budget cannot stop this part: the stream has not moved past its anchor yet.
+      // The budget stops this part only with `walkMoved`: the stream has not moved past its anchor yet.
       const { hint } = this.options;
       const max = this.adapter.capabilities.maxPageSize;
       // The first row at or after the anchor: the anchor's own (hint - 1), or for a frontier
