@@ -206,8 +206,9 @@ async function walk(
     let bound: Position | null = best < 0 ? null : heads[best]!.position;
     let reason: 'row' | 'end' | 'stop' | 'cut' = best < 0 ? 'end' : 'row';
     let blocked: CallStream | null = null;
-    for (const stream of streams) {
-      if (!stream.blocked || stream.buffered() !== null) continue;
+    for (let i = 0; i < heads.length; i++) {
+      const stream = streams[i]!;
+      if (heads[i] !== null || !stream.blocked) continue;
       const frontier = stream.frontier() as Position; // set: a stream is blocked only once it has moved
       if (bound === null || order * comparePositions(frontier, bound) < 0) {
         bound = frontier;
@@ -255,18 +256,18 @@ function missingOf(request: MergeRequest, streams: readonly CallStream[]): strin
     ...new Set([
       ...(request.after?.missing ?? []),
       ...(request.before?.missing ?? []),
-      ...streams.filter((s) => s.failed).map((s) => connectionLabel(s.adapter)),
+      ...streams.filter((s) => s.failed).map((s) => s.label),
     ]),
   ].sort();
 }
 
 const limitedOf = (streams: readonly CallStream[]): string[] =>
-  [...new Set(streams.filter((s) => s.blocked).map((s) => connectionLabel(s.adapter)))].sort();
+  [...new Set(streams.filter((s) => s.blocked).map((s) => s.label))].sort();
 
 function hintsAt(streams: readonly CallStream[], position: Position): Record<string, number> {
   const hints: Record<string, number> = {};
   for (const stream of streams) {
-    const label = connectionLabel(stream.adapter);
+    const { label } = stream;
     if (label in hints) continue;
     const hint = stream.hintThrough(position);
     if (hint !== undefined) hints[label] = hint;

@@ -95,7 +95,12 @@ export abstract class CallStream {
   /** `raw` by offset, sorted once per change rather than once per edge's hint: set `raw`, clear this. */
   protected rawSorted: RawRow[] | null = null;
 
-  constructor(protected readonly options: StreamOptions) {}
+  /** The connection's label ("unpod/default"), the scan budget's key. */
+  readonly label: string;
+
+  constructor(protected readonly options: StreamOptions) {
+    this.label = connectionLabel(options.adapter);
+  }
 
   get adapter(): ProviderAdapter {
     return this.options.adapter;
@@ -146,7 +151,7 @@ export abstract class CallStream {
    */
   get blocked(): boolean {
     const { budget } = this.options;
-    return budget !== undefined && !this.done && !this.failed && this.moved() && budget.spent(connectionLabel(this.adapter));
+    return budget !== undefined && !this.done && !this.failed && budget.spent(this.label) && this.moved();
   }
 
   /** Read past its anchor, or need not (`walkMoved`). */
@@ -157,7 +162,7 @@ export abstract class CallStream {
   /** Counts one list request against the budget; false when the stream is blocked instead. */
   protected mayFetch(): boolean {
     const { budget } = this.options;
-    return !budget || budget.take(connectionLabel(this.adapter), !this.moved());
+    return !budget || budget.take(this.label, !this.moved());
   }
 
   shift(): StreamRow {
