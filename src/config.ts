@@ -131,6 +131,8 @@ export interface Config {
   limits: QueryLimits;
   /** The cache of ended calls: REDIS_URL, SWITCHBOARD_CACHE_TTL_SECONDS, SWITCHBOARD_CACHE_MAX_ENTRIES. */
   cache: CacheSettings;
+  /** Upstream list requests per connection one GraphQL request may send: SWITCHBOARD_SCAN_BUDGET. */
+  scanBudget: number;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -155,6 +157,8 @@ const integerSettings = z.object({
   SWITCHBOARD_UPSTREAM_MAX_BODY_BYTES: int('SWITCHBOARD_UPSTREAM_MAX_BODY_BYTES', 1024, 100_000_000).default(defaultHttpPolicy.maxBodyBytes),
   SWITCHBOARD_BREAKER_THRESHOLD: int('SWITCHBOARD_BREAKER_THRESHOLD', 1, 1000).default(defaultHttpPolicy.breakerThreshold),
   SWITCHBOARD_BREAKER_OPEN_MS: int('SWITCHBOARD_BREAKER_OPEN_MS', 100, 600_000).default(defaultHttpPolicy.breakerOpenMs),
+  SWITCHBOARD_SCAN_BUDGET: int('SWITCHBOARD_SCAN_BUDGET', 1, 1000).default(10),
+  SWITCHBOARD_UPSTREAM_BUDGET_MS: int('SWITCHBOARD_UPSTREAM_BUDGET_MS', 100, 600_000).default(defaultHttpPolicy.requestBudgetMs),
   SWITCHBOARD_MAX_QUERY_DEPTH: int('SWITCHBOARD_MAX_QUERY_DEPTH', 2, 100).default(defaultQueryLimits.maxDepth),
   SWITCHBOARD_MAX_ALIASES: int('SWITCHBOARD_MAX_ALIASES', 0, 1000).default(defaultQueryLimits.maxAliases),
   SWITCHBOARD_MAX_TOKENS: int('SWITCHBOARD_MAX_TOKENS', 100, 1_000_000).default(defaultQueryLimits.maxTokens),
@@ -534,6 +538,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       breakerOpenMs: n.SWITCHBOARD_BREAKER_OPEN_MS,
       retries: n.SWITCHBOARD_UPSTREAM_RETRIES,
       concurrency: n.SWITCHBOARD_UPSTREAM_CONCURRENCY,
+      requestBudgetMs: n.SWITCHBOARD_UPSTREAM_BUDGET_MS,
     },
     logLevel: logLevel(env.LOG_LEVEL),
     maxBodyBytes: n.SWITCHBOARD_MAX_BODY_BYTES,
@@ -550,6 +555,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ttlSeconds: n.SWITCHBOARD_CACHE_TTL_SECONDS,
       maxEntries: n.SWITCHBOARD_CACHE_MAX_ENTRIES,
     },
+    scanBudget: n.SWITCHBOARD_SCAN_BUDGET,
   };
 }
 

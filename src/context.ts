@@ -4,11 +4,12 @@
  * response as PROVIDER_UNAVAILABLE (or, for a row that did not read, PROVIDER_DATA_INVALID) errors
  * beside the data that did arrive.
  */
+import { ScanBudget } from './calls/budget.js';
 import type { CallCache } from './calls/cache.js';
 import { CallLoaders, type BatchObserver } from './calls/loaders.js';
 import type { CursorCodec } from './calls/cursor.js';
 import { type ConnectionRef, connectionLabel } from './calls/model.js';
-import type { InvalidRowError, UpstreamError } from './errors.js';
+import type { InvalidRowError, UpstreamError, Warning } from './errors.js';
 import type { UpstreamEvent } from './providers/http.js';
 import type { Connection, ConnectionRegistry } from './providers/index.js';
 
@@ -19,6 +20,8 @@ export interface Services {
   observeBatch?: BatchObserver;
   /** Ended calls shared across requests (and replicas, with Redis); null when off. */
   cache?: CallCache | null;
+  /** Upstream list requests per connection one GraphQL request may send (SWITCHBOARD_SCAN_BUDGET). */
+  scanBudget: number;
 }
 
 /** A connection that failed, or a row of its answer that did not read, met while resolving `path`. */
@@ -38,6 +41,10 @@ export interface RequestContext {
   scopeId: string;
   loaders: CallLoaders;
   upstreamFailures: UpstreamFailureReport[];
+  /** Added to the response as `extensions.warnings`. */
+  warnings: Warning[];
+  /** What is left of this request's list requests per connection. */
+  scanBudget: ScanBudget;
   /** Upstream requests this request made, per connection label (retries included); for its log line. */
   upstreamRequests: Record<string, number>;
   /** This request's view of the visible connection `ref`, or undefined (unknown, or another tenant's). */
@@ -64,6 +71,8 @@ export function createRequestContext(
     scopeId: access.scopeId,
     loaders: new CallLoaders(services.observeBatch, services.cache ?? null),
     upstreamFailures: [],
+    warnings: [],
+    scanBudget: new ScanBudget(services.scanBudget),
     upstreamRequests,
     connection(ref) {
       const label = connectionLabel(ref);

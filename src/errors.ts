@@ -17,6 +17,24 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * Codes of the warnings a response may carry in `extensions.warnings` beside complete data
+ * (docs/operations.md): not errors, so clients that drop data on any error keep the page.
+ */
+export const WarningCode = {
+  /** The scan budget ended a `calls` page short; its cursor continues the scan. */
+  ScanLimited: 'SCAN_LIMITED',
+} as const;
+export type WarningCode = (typeof WarningCode)[keyof typeof WarningCode];
+
+/** One entry of `extensions.warnings`: what happened, where, and the connections concerned. */
+export interface Warning {
+  code: WarningCode;
+  message: string;
+  path: readonly (string | number)[];
+  connections: string[];
+}
+
 /** Bad arguments: a message naming the argument, what was expected and what arrived. */
 export class BadInputError extends Error {
   readonly code = ErrorCode.BadUserInput;

@@ -121,14 +121,21 @@ export function formatError(logger: Logger, noteInvalidRow: (error: InvalidRowEr
 
 /**
  * Adds the upstream failures and unreadable rows met while resolving `calls` beside the data that
- * did arrive: once per path, connection and failure kind (or row).
+ * did arrive (once per path, connection and failure kind, or row), and the warnings
+ * (`extensions.warnings`, e.g. a page the scan budget cut short).
  */
 function upstreamFailuresPlugin(noteInvalidRow: (error: InvalidRowError) => void): ApolloServerPlugin<RequestContext> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ response, contextValue }) {
-          if (response.body.kind !== 'single' || contextValue.upstreamFailures.length === 0) return;
+          if (response.body.kind !== 'single') return;
+          const { warnings } = contextValue;
+          if (warnings.length > 0) {
+            const result = response.body.singleResult;
+            result.extensions = { ...result.extensions, warnings: warnings.map((w) => ({ ...w })) };
+          }
+          if (contextValue.upstreamFailures.length === 0) return;
           const seen = new Set<string>();
           const extra = contextValue.upstreamFailures
             .filter(({ error, path }: UpstreamFailureReport) => {
@@ -184,7 +191,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     metrics.cacheHits.inc({ cache: 'calls' }, hits);
     metrics.cacheMisses.inc({ cache: 'calls' }, misses);
   });
-  const services = { registry, cursors, observeBatch: options.observeBatch, cache };
+  const services = { registry, cursors, observeBatch: options.observeBatch, cache, scanBudget: config.scanBudget };
 
   // The request listener is attached once Apollo has started (below).
   const httpServer = http.createServer();

@@ -193,13 +193,19 @@ export type Node = {
 /** Where a page sits in the whole list (GraphQL Cursor Connections Specification). */
 export type PageInfo = {
   __typename?: 'PageInfo';
-  /** The cursor of the last edge; null on an empty page. */
+  /**
+   * The cursor of the last edge; null on an empty page. On a `first` page the scan budget ended short,
+   * the place the scan stopped instead (a cursor without an edge): continue with `after` it.
+   */
   endCursor?: Maybe<Scalars['String']['output']>;
-  /** Under `first`: more calls follow the page, before the `before` cursor when one is given. Under `last`: whether `before` was given. */
+  /** Under `first`: more calls follow the page, before the `before` cursor when one is given; also true when the scan budget ended the page short (more calls may follow `endCursor`). Under `last`: whether `before` was given. */
   hasNextPage: Scalars['Boolean']['output'];
-  /** Under `last`: more calls precede the page, after the `after` cursor when one is given. Under `first`: whether `after` was given. */
+  /** Under `last`: more calls precede the page, after the `after` cursor when one is given; also true when the scan budget ended the page short (more calls may precede `startCursor`). Under `first`: whether `after` was given. */
   hasPreviousPage: Scalars['Boolean']['output'];
-  /** The cursor of the first edge; null on an empty page. */
+  /**
+   * The cursor of the first edge; null on an empty page. On a `last` page the scan budget ended short,
+   * the place the scan stopped instead (a cursor without an edge): continue with `before` it.
+   */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
@@ -222,7 +228,9 @@ export type Query = {
   /**
    * Calls across every enabled connection, newest `startedAt` first (ties broken by provider,
    * connection, then the provider's id), paged with cursors: `first`/`after` forward, `last`/`before`
-   * backward. `first` and `last` default to 20 and may be at most 100.
+   * backward. `first` and `last` default to 20 and may be at most 100. A filter the providers cannot
+   * apply may end a page short, with fewer calls than asked: `pageInfo` then says more may follow and
+   * its cursor continues the scan, and `extensions.warnings` holds a `SCAN_LIMITED` entry.
    */
   calls: CallConnection;
   /** Any object by its global id; null when it does not exist. */

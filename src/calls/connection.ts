@@ -5,7 +5,7 @@
  */
 import type { QueryCallsArgs } from '../__generated__/resolvers-types.js';
 import type { RequestContext } from '../context.js';
-import { BadInputError, UpstreamError } from '../errors.js';
+import { BadInputError, UpstreamError, type Warning, WarningCode } from '../errors.js';
 import type { CursorBinding, CursorPayload } from './cursor.js';
 import { type CallQuery, includesProvider, queryFingerprint, startedWindow, toCallQuery, toDate } from './filter.js';
 import { mergePage } from './merge.js';
@@ -26,12 +26,14 @@ function pageSize(name: 'first' | 'last', value: number | null | undefined): num
 /**
  * `countTotal`: the query selects `totalCount`. A page after (or before) a cursor cannot reuse its
  * own responses' counts, so the count requests then go out alongside the page, not after it.
+ * `path`: the field's response path (its alias), for the errors and warnings it reports.
  */
 export async function callsPage(
   args: QueryCallsArgs,
   ctx: RequestContext,
-  options: { countTotal?: boolean } = {},
+  options: { countTotal?: boolean; path?: readonly (string | number)[] } = {},
 ): Promise<CallPage> {
+  const path = options.path ?? ['calls'];
   const first = pageSize('first', args.first);
   const last = pageSize('last', args.last);
   if (first !== null && last !== null) {
@@ -49,7 +51,7 @@ export async function callsPage(
   const connections = ctx.visible.filter((c) => includesProvider(query, c.ref.provider)).map((c) => ctx.connection(c.ref)!);
   const anchored = (backward ? before : after) !== null;
   let total: Promise<number | null> | undefined =
-    options.countTotal && anchored ? totalCount(ctx, connections, query, []) : undefined;
+    options.countTotal && anchored ? totalCount(ctx, connections, query, [], path) : undefined;
   total?.catch(() => {}); // awaited by the totalCount resolver; never an unhandled rejection meanwhile
   // Registered before the first await: look-ups of sibling root fields wait for these rows.
   const merged = await ctx.loaders.listing(
@@ -60,7 +62,8 @@ export async function callsPage(
       size,
       after,
       before,
-      onFailure: (error) => ctx.upstreamFailures.push({ error, path: ['calls'] }),
+      onFailure: (error) => ctx.upstreamFailures.push({ error, path }),
+      budget: ctx.scanBudget,
     }).then((page) => {
       for (const connection of connections) {
         ctx.loaders.prime(
@@ -71,12 +74,18 @@ export async function callsPage(
       return page;
     }),
   );
-  reportEarlierGaps(ctx, connections, [after, before]);
+  reportEarlierGaps(ctx, connections, [after, before], path);
   // Rows that did not read: named beside the rows that did, on every page that may have held them.
-  for (const error of merged.invalid) ctx.upstreamFailures.push({ error, path: ['calls'] });
+  for (const error of merged.invalid) ctx.upstreamFailures.push({ error, path });
   const edges = merged.edges.map(
     ({ row, hints }) => new Edge(row.call, () => cursors.encode({ position: row.position, hints, missing: merged.missing }, binding)),
   );
+  // A page the scan budget cut short ends at its frontier: the cursor to go on from, on the side the
+  // walk was heading (endCursor forward, startCursor backward), with no edge of its own.
+  const { frontier } = merged;
+  let frontierCursor: string | undefined;
+  const atFrontier = () => (frontierCursor ??= cursors.encode({ ...frontier!, missing: merged.missing }, binding));
+  if (frontier) ctx.warnings.push(scanLimited(path, backward, merged.limited, ctx.scanBudget.perConnection));
 
   return {
     edges,
@@ -85,13 +94,26 @@ export async function callsPage(
       hasNextPage: merged.hasNextPage,
       hasPreviousPage: merged.hasPreviousPage,
       get startCursor() {
-        return edges[0]?.cursor ?? null;
+        return frontier && backward ? atFrontier() : (edges[0]?.cursor ?? null);
       },
       get endCursor() {
-        return edges[edges.length - 1]?.cursor ?? null;
+        return frontier && !backward ? atFrontier() : (edges[edges.length - 1]?.cursor ?? null);
       },
     },
-    totalCount: () => (total ??= totalCount(ctx, connections, query, merged.streams)),
+    totalCount: () => (total ??= totalCount(ctx, connections, query, merged.streams, path)),
+  };
+}
+
+/** The warning of a page the scan budget cut short. */
+function scanLimited(path: readonly (string | number)[], backward: boolean, connections: string[], budget: number): Warning {
+  const [cursor, argument] = backward ? ['startCursor', 'before'] : ['endCursor', 'after'];
+  return {
+    code: WarningCode.ScanLimited,
+    message:
+      `Stopped reading after ${budget} upstream requests to ${connections.join(', ')}: this page may hold fewer calls ` +
+      `than asked for, and more may follow. Continue with ${argument}: pageInfo.${cursor}; no call is skipped or repeated.`,
+    path,
+    connections,
   };
 }
 
@@ -117,13 +139,14 @@ async function totalCount(
   connections: RequestContext['visible'],
   query: CallQuery,
   streams: readonly CallStream[],
+  path: readonly (string | number)[],
 ): Promise<number | null> {
   const exact = (c: (typeof connections)[number]) => c.adapter.capabilities.reportsTotal && c.adapter.appliesExactly(query);
   if (!connections.every(exact)) return null;
   const window = startedWindow(query);
   const counts = await Promise.all(
-    connections.map(async (connection, i) => {
-      const known = streams[i]?.filterTotal;
+    connections.map(async (connection) => {
+      const known = streams.find((s) => s.adapter === connection.adapter)?.filterTotal;
       if (known !== null && known !== undefined) return known;
       try {
         const result = await connection.adapter.list({
@@ -136,7 +159,7 @@ async function totalCount(
         return result.total;
       } catch (error) {
         if (error instanceof UpstreamError) {
-          ctx.upstreamFailures.push({ error, path: ['calls', 'totalCount'] });
+          ctx.upstreamFailures.push({ error, path: [...path, 'totalCount'] });
           return null;
         }
         throw error;
@@ -155,11 +178,12 @@ function reportEarlierGaps(
   ctx: RequestContext,
   connections: RequestContext['visible'],
   cursors: readonly (CursorPayload | null)[],
+  path: readonly (string | number)[],
 ): void {
   const labels = new Set(cursors.flatMap((c) => c?.missing ?? []));
   for (const connection of connections) {
     if (!labels.has(connection.label)) continue;
     const ref = { provider: connection.adapter.provider, connection: connection.adapter.connection };
-    ctx.upstreamFailures.push({ error: new UpstreamError(ref, 'EARLIER_PAGE_FAILED'), path: ['calls'] });
+    ctx.upstreamFailures.push({ error: new UpstreamError(ref, 'EARLIER_PAGE_FAILED'), path });
   }
 }

@@ -14,6 +14,11 @@
  * of the same walk (`m`): their calls before the cursor were never returned, so every later page
  * says so with an error instead of silently skipping them. Nothing time-dependent goes in, so the same page
  * asked twice gives byte-identical cursors.
+ *
+ * A page the scan budget cut short ends at a frontier: a position between two instants (rank -1,
+ * see `cutBefore`) rather than an edge's. A `last` scan cut short before it reached the oldest
+ * calls ends at the end of the list, remembering how far it read (`r`); a backward page, the span
+ * its windows had grown to (`w`), so the next page does not start again from one hour.
  */
 import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
@@ -29,13 +34,24 @@ export interface CursorPayload {
   hints: Record<string, number>;
   /** Labels of connections that failed on this walk's pages up to this cursor. */
   missing?: readonly string[];
+  /**
+   * Only on the end-of-list cursor of a `last` scan the budget stopped: the scan has read every
+   * call newer than this position; `hints` are this position's.
+   */
+  resume?: Position;
+  /** Only on the frontier cursor of a backward page cut short: the span (ms) its windows start with. */
+  span?: number;
 }
+
+const positionSchema = z.tuple([z.number().int(), z.number().int().min(-1), z.string(), z.string()]);
 
 const payloadSchema = z.object({
   v: z.literal(VERSION),
-  p: z.tuple([z.number().int(), z.number().int().min(0), z.string(), z.string()]),
+  p: positionSchema,
   h: z.record(z.string(), z.number().int().min(0)).optional(),
   m: z.array(z.string().max(200)).max(100).optional(),
+  r: positionSchema.optional(),
+  w: z.number().int().min(1).optional(),
 });
 
 /** What a cursor is bound to besides its payload: the normalised filter and the caller's scope. */
@@ -52,7 +68,7 @@ export class CursorCodec {
   }
 
   encode(payload: CursorPayload, binding: CursorBinding): string {
-    // Written by hand, byte for byte what JSON.stringify({ v, p, h?, m? }) gives, without building
+    // Written by hand, byte for byte what JSON.stringify({ v, p, h?, m?, r?, w? }) gives, without building
     // that object: a page encodes one cursor per edge (bench profile).
     let json = `{"v":${VERSION},"p":${JSON.stringify(payload.position)}`;
     for (const _ in payload.hints) {
@@ -60,6 +76,8 @@ export class CursorCodec {
       break;
     }
     if (payload.missing && payload.missing.length > 0) json += `,"m":${JSON.stringify(payload.missing)}`;
+    if (payload.resume) json += `,"r":${JSON.stringify(payload.resume)}`;
+    if (payload.span) json += `,"w":${payload.span}`;
     const data = Buffer.from(`${json}}`).toString('base64url');
     return `${data}.${this.sign(data, binding).toString('base64url')}`;
   }
@@ -88,7 +106,8 @@ export class CursorCodec {
     }
     const parsed = payloadSchema.safeParse(json);
     if (!parsed.success) return refuse('from an older version of Switchboard; start again from the first page');
-    return { position: parsed.data.p, hints: parsed.data.h ?? {}, ...(parsed.data.m ? { missing: parsed.data.m } : {}) };
+    const { p, h, m, r, w } = parsed.data;
+    return { position: p, hints: h ?? {}, ...(m ? { missing: m } : {}), ...(r ? { resume: r } : {}), ...(w ? { span: w } : {}) };
   }
 
   private sign(data: string, binding: CursorBinding): Buffer {

@@ -76,6 +76,16 @@ export const positionOf = (call: CallRecord): Position => [
 ];
 
 /**
+ * A position between instants, where no call sits: after every call that started after `ms`,
+ * before every call that started at `ms` (rank -1 sorts before every provider). A scan the budget
+ * stopped resumes from one (see docs/pagination.md), in either direction.
+ */
+export const cutBefore = (ms: number): Position => [ms, -1, '', ''];
+
+/** After every call: the end of the list (the earliest instant a Date can hold). */
+export const END_OF_LIST: Position = cutBefore(-8.64e15);
+
+/**
  * The total order of `calls`: newest `startedAt` first, then provider (enum order), connection
  * name and key ascending. Negative when `a` comes first.
  */

@@ -12,6 +12,10 @@
  *   stale, and the stream steps back a page until it is. Rows newer than the anchor that arrived
  *   since are skipped by position, so a stale hint costs requests, never correctness.
  *
+ * Every list request is counted against the GraphQL request's scan budget (./budget.ts). A stream
+ * the budget stops is `blocked`: it has read every row up to its `frontier()`, and the merge ends
+ * the page there rather than leave a gap.
+ *
  * Rows that did not read (`ListResult.invalid`) are not rows of the stream: they yield nothing and
  * move no cursor. Offsets count them (they are the provider's rows), and each is kept with the
  * positions it can hold — its own when its start and key read, else between the readable rows
@@ -19,8 +23,19 @@
  */
 import { type InvalidRowError, UpstreamError } from '../errors.js';
 import type { InvalidRow, ListResult, PageRef, ProviderAdapter } from '../providers/provider.js';
+import type { ScanBudget } from './budget.js';
 import { type CallQuery, matches, startedWindow, toDate } from './filter.js';
-import { type CallRecord, type ConnectionRef, PROVIDERS, type Position, comparePositions, positionOf, providerRank } from './model.js';
+import {
+  type CallRecord,
+  type ConnectionRef,
+  PROVIDERS,
+  type Position,
+  comparePositions,
+  connectionLabel,
+  cutBefore,
+  positionOf,
+  providerRank,
+} from './model.js';
 
 export interface StreamRow {
   call: CallRecord;
@@ -37,6 +52,17 @@ export interface StreamOptions {
   hint: number | undefined;
   /** Called once when the connection fails; the stream then ends. */
   onFailure: (error: UpstreamError) => void;
+  /** The GraphQL request's list-request budget; unbounded when absent. */
+  budget?: ScanBudget;
+  /** For `per-party` adapters with a number filter: the party this stream's requests match it on. */
+  party?: 'from' | 'to';
+  /** Backward window streams: the first window's span (ms), carried by the cursor of a cut page. */
+  span?: number;
+  /**
+   * The page has moved the walk already (a `last` scan reached the end), so this stream gets no
+   * request past the budget, even before it moves.
+   */
+  walkMoved?: boolean;
 }
 
 const FAR_FUTURE_MS = 24 * 3600_000; // calls may be stamped slightly ahead of our clock
@@ -48,6 +74,18 @@ const FAR_FUTURE_MS = 24 * 3600_000; // calls may be stamped slightly ahead of o
 export const MAX_UNREADABLE_RUN = 100;
 const FIRST_WINDOW_MS = 3600_000;
 const WINDOW_GROWTH = 8;
+const MIN_WINDOW_MS = 1000;
+const MAX_WINDOW_MS = 2 ** 40; // about 35 years: past any history, and a safe integer in a cursor
+
+/**
+ * The next backward window's span after one of `span` ms held `rows` rows: 8× while windows are
+ * sparse, less as they near a full page of `pageSize` rows, smaller when one took several pages —
+ * so windows stay about one request each, and a budget goes as far as it can.
+ */
+export function nextSpan(span: number, rows: number, pageSize: number): number {
+  const growth = Math.min(WINDOW_GROWTH, Math.max(1 / WINDOW_GROWTH, pageSize / Math.max(rows, 1)));
+  return Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, Math.round(span * growth)));
+}
 
 /** A raw row with its absolute offset in the connection's unfiltered list (offset adapters). */
 interface RawRow extends StreamRow {
@@ -64,15 +102,14 @@ export interface SeenInvalidRow {
   oldest: Position | null;
 }
 
-// "Any position at instant t": before, and after, every position of that instant.
-const firstAt = (t: number): Position => [t, -1, '', ''];
+// "Any position at instant t": before (cutBefore), and after, every position of that instant.
 const lastAt = (t: number): Position => [t, PROVIDERS.length, '', ''];
 
 /** A bad row's own place, when its start reads: its position (with its key), else its instant; null otherwise. */
 function ownPlace(row: InvalidRow, ref: ConnectionRef): SeenInvalidRow | null {
   if (row.startedAt === null) return null;
   const t = row.startedAt.getTime();
-  if (row.key === null) return { error: row.error, newest: firstAt(t), oldest: lastAt(t) };
+  if (row.key === null) return { error: row.error, newest: cutBefore(t), oldest: lastAt(t) };
   const position: Position = [t, providerRank(ref.provider), ref.connection, row.key];
   return { error: row.error, newest: position, oldest: position };
 }
@@ -101,7 +138,7 @@ class RowRun {
         consumed = Math.max(consumed, row.index - k);
         const own = ownPlace(row, this.ref);
         if (own) return void this.seen.push(own);
-        const placed: SeenInvalidRow = { error: row.error, newest: this.newer && firstAt(this.newer[0]), oldest: null };
+        const placed: SeenInvalidRow = { error: row.error, newest: this.newer && cutBefore(this.newer[0]), oldest: null };
         this.seen.push(placed);
         this.waiting.push(placed);
       });
@@ -122,6 +159,13 @@ export abstract class CallStream {
   protected readonly buffer: StreamRow[] = [];
   protected done = false;
   failed = false;
+  /** 1 when the stream reads toward older calls (forward), -1 toward newer ones (backward). */
+  protected abstract readonly order: 1 | -1;
+  /**
+   * Every row of this stream from the anchor up to here (in its direction) has been read and
+   * released to the buffer, bar those the filter drops; null until a page is read.
+   */
+  protected readThrough: Position | null = null;
   /** The provider's count for the filter, when a request without anchor bounds reported one. */
   filterTotal: number | null = null;
   /** Every raw row fetched from an offset adapter, by absolute offset (for cursor hints). */
@@ -139,7 +183,12 @@ export abstract class CallStream {
   /** Rows that did not read since the last one that did, in reading order. */
   private unreadableRun = 0;
 
-  constructor(protected readonly options: StreamOptions) {}
+  /** The connection's label ("unpod/default"), the scan budget's key. */
+  readonly label: string;
+
+  constructor(protected readonly options: StreamOptions) {
+    this.label = connectionLabel(options.adapter);
+  }
 
   get adapter(): ProviderAdapter {
     return this.options.adapter;
@@ -150,29 +199,68 @@ export abstract class CallStream {
     return this.seenInvalid;
   }
 
-  /** The next row, fetching when the buffer is empty; null when the stream has ended. */
-  async peek(): Promise<StreamRow | null> {
-    while (this.buffer.length === 0 && !this.done && !this.failed) {
-      try {
-        await this.fill();
-      } catch (error) {
-        if (!(error instanceof UpstreamError)) throw error;
-        this.failed = true;
-        this.options.onFailure(error);
-      }
+  /**
+   * Reads on: one more upstream page (for backward window streams, one more window), or learns
+   * that the stream has ended or that the budget stops it. A failure ends the stream; it is
+   * reported once through `onFailure`.
+   */
+  async advance(): Promise<void> {
+    try {
+      await this.fill();
+    } catch (error) {
+      if (!(error instanceof UpstreamError)) throw error;
+      this.failed = true;
+      this.options.onFailure(error);
     }
-    return this.buffer[0] ?? null;
   }
 
-  /** What `peek()` would return without fetching; undefined when it would have to fetch. */
+  /** The next row; null when the stream has ended (or is blocked); undefined when it must `advance()`. */
   buffered(): StreamRow | null | undefined {
     if (this.buffer.length > 0) return this.buffer[0];
-    return this.done || this.failed ? null : undefined;
+    return this.done || this.failed || this.blocked ? null : undefined;
+  }
+
+  /**
+   * Where a walk continued after this stream stopped resumes: every row of the stream before this
+   * position (in its direction) has been read. The anchor until the stream reads past it; null
+   * for a stream without an anchor that has read nothing.
+   */
+  frontier(): Position | null {
+    const { anchor } = this.options;
+    if (this.readThrough === null) return anchor;
+    if (anchor === null || this.order * comparePositions(this.readThrough, anchor) > 0) return this.readThrough;
+    return anchor;
+  }
+
+  /** Backward window streams: the span (ms) a walk resumed at this stream's frontier should start with. */
+  resumeSpan(): number | undefined {
+    return undefined;
+  }
+
+  /**
+   * The scan budget stops this stream: its connection's budget is spent and the stream has read
+   * past its anchor (one that has not may always read on, so every page moves the walk). Its rows
+   * past `frontier()` are unread.
+   */
+  get blocked(): boolean {
+    const { budget } = this.options;
+    return budget !== undefined && !this.done && !this.failed && budget.spent(this.label) && this.moved();
+  }
+
+  /** Read past its anchor, or need not (`walkMoved`). */
+  private moved(): boolean {
+    return (this.readThrough !== null && this.frontier() !== this.options.anchor) || this.options.walkMoved === true;
+  }
+
+  /** Counts one list request against the budget; false when the stream is blocked instead. */
+  protected mayFetch(): boolean {
+    const { budget } = this.options;
+    return !budget || budget.take(this.label, !this.moved());
   }
 
   shift(): StreamRow {
     const row = this.buffer.shift();
-    if (!row) throw new Error('shift() without a row: call peek() first');
+    if (!row) throw new Error('shift() without a row: check buffered() first');
     return row;
   }
 
@@ -204,6 +292,8 @@ export abstract class CallStream {
     let held = this.pending.length;
     if (boundaryTime !== null) {
       while (held > 0 && this.pending[held - 1]!.call.startedAt.getTime() === boundaryTime) held--;
+      // Read: every row on the far side of the held instant (newer going forward, older going back).
+      this.readThrough = cutBefore(order === 1 ? boundaryTime : boundaryTime - 1);
     }
     this.buffer.push(...this.pending.splice(0, held));
   }
@@ -239,15 +329,23 @@ export abstract class CallStream {
   protected pageSize(rows: number): number {
     return Math.max(1, Math.min(this.adapter.capabilities.maxPageSize, rows));
   }
+
+  /** Whether a row started before the filter's `startedAfter`: every row after it in a forward read does too. */
+  protected beforeWindow(call: CallRecord | undefined): boolean {
+    const { startedAfter } = this.options.query;
+    return call !== undefined && startedAfter !== null && call.startedAt.getTime() < startedAfter.getTime();
+  }
 }
 
 /** Forward over a window adapter: `startedAt <= anchor time`, rows at or before the anchor dropped. */
 export class ForwardWindowStream extends CallStream {
+  protected readonly order = 1;
   private next: PageRef | null = { index: 0 };
   private readonly run = new RowRun(this.options.adapter, this.seenInvalid);
 
   protected async fill(): Promise<void> {
-    const { query, anchor, want } = this.options;
+    const { query, anchor, want, party } = this.options;
+    if (!this.mayFetch()) return;
     const bounds = startedWindow(query);
     const until =
       anchor === null ? bounds.until : Math.min(anchor[0], bounds.until ?? Number.POSITIVE_INFINITY);
@@ -258,6 +356,7 @@ export class ForwardWindowStream extends CallStream {
       until: toDate(until),
       pageSize: this.pageSize(want),
       page,
+      ...(party ? { party } : {}),
     });
     if (anchor === null && 'index' in page && page.index === 0) this.filterTotal = result.total;
     const rows: StreamRow[] = [];
@@ -271,23 +370,27 @@ export class ForwardWindowStream extends CallStream {
     this.countUnreadable(result);
     this.run.page(positions, result.invalid);
     this.next = result.next;
-    if (!result.next) this.done = true;
     const edge = result.calls[result.calls.length - 1];
+    // A provider may answer a wider window (TalkStack: whole days): past `startedAfter`, stop.
+    if (!result.next || this.beforeWindow(edge)) this.done = true;
     this.accept(rows, this.done || !edge ? null : edge.startedAt.getTime(), 1);
   }
 }
 
 /**
- * Backward over a window adapter: windows [anchor time, anchor time + Δ], Δ growing 8× each time,
- * each read whole, until enough rows are collected or the windows pass the present.
+ * Backward over a window adapter: windows [anchor time, anchor time + Δ], Δ growing up to 8× each
+ * time (see `nextSpan`), each read whole, until enough rows are collected or the windows pass the
+ * present.
  */
 export class BackwardWindowStream extends CallStream {
+  protected readonly order = -1;
   private windowStart: number;
-  private span = FIRST_WINDOW_MS;
+  private span: number;
   private readonly limit: number;
 
   constructor(options: StreamOptions) {
     super(options);
+    this.span = options.span ?? FIRST_WINDOW_MS;
     const bounds = startedWindow(options.query);
     const anchorTime = options.anchor?.[0] ?? Number.NEGATIVE_INFINITY;
     this.windowStart = Math.max(anchorTime, bounds.from ?? Number.NEGATIVE_INFINITY);
@@ -296,7 +399,7 @@ export class BackwardWindowStream extends CallStream {
   }
 
   protected async fill(): Promise<void> {
-    const { query, anchor } = this.options;
+    const { query, anchor, party } = this.options;
     if (this.windowStart > this.limit) {
       this.done = true;
       return;
@@ -304,16 +407,21 @@ export class BackwardWindowStream extends CallStream {
     const from = this.windowStart;
     const until = Math.min(from + this.span - 1, this.limit);
     const rows: StreamRow[] = [];
+    let inWindow = 0;
     // Each window is its own read: windows wider than asked overlap, so rows are placed within one.
     const run = new RowRun(this.adapter, this.seenInvalid);
     let page: PageRef | null = { index: 0 };
     while (page) {
+      // Pages of a window come newest first, and this stream needs its oldest rows first: a window
+      // the budget cuts short gives nothing, and the walk resumes at the window's start.
+      if (!this.mayFetch()) return;
       const result: ListResult = await this.adapter.list({
         query,
         from: new Date(from),
         until: new Date(until),
         pageSize: this.adapter.capabilities.maxPageSize,
         page,
+        ...(party ? { party } : {}),
       });
       const positions: Position[] = [];
       for (const call of result.calls) {
@@ -321,6 +429,7 @@ export class BackwardWindowStream extends CallStream {
         positions.push(position);
         const t = call.startedAt.getTime();
         if (t < from || t > until) continue; // a wider window than asked: the next window has it
+        inWindow++;
         if (anchor && comparePositions(position, anchor) >= 0) continue;
         if (this.keep(call)) rows.push({ call, position });
       }
@@ -331,37 +440,14 @@ export class BackwardWindowStream extends CallStream {
     // Nearest to the anchor first.
     rows.sort((a, b) => comparePositions(b.position, a.position));
     this.buffer.push(...rows);
+    this.readThrough = cutBefore(until);
     this.windowStart = until + 1;
-    this.span *= WINDOW_GROWTH;
-  }
-}
-
-/**
- * Reads a whole (filtered) list forward and yields it reversed: `last` without `before` on a
- * provider that lists newest first. Costs the whole list; see docs/pagination.md.
- */
-export class BackwardFromEndStream extends CallStream {
-  private forward: CallStream | null = null;
-
-  override invalidRows(): readonly SeenInvalidRow[] {
-    return this.forward?.invalidRows() ?? [];
+    this.span = nextSpan(this.span, inWindow, this.adapter.capabilities.maxPageSize);
+    if (this.windowStart > this.limit) this.done = true;
   }
 
-  protected async fill(): Promise<void> {
-    const forward = openStream('forward', {
-      ...this.options,
-      anchor: null,
-      want: this.adapter.capabilities.maxPageSize,
-    });
-    this.forward = forward;
-    const rows: StreamRow[] = [];
-    for (let row = await forward.peek(); row; row = await forward.peek()) rows.push(forward.shift());
-    if (forward.failed) this.failed = true;
-    this.filterTotal = forward.filterTotal;
-    for (const [offset, row] of forward.raw) this.raw.set(offset, row);
-    this.rawSorted = null;
-    this.buffer.push(...rows.reverse());
-    this.done = true;
+  override resumeSpan(): number {
+    return this.span;
   }
 }
 
@@ -379,11 +465,16 @@ abstract class OffsetStream extends CallStream {
   protected lowPage = 0; // the lowest page fetched
   protected highPage = -1; // the highest page fetched
   protected endOffset: number | null = null; // offsets at or past this do not exist
+  private readonly fetched = new Map<number, RawRow[]>();
   /** Rows that did not read, by absolute offset: they hold their offset like any row. */
   private readonly rawInvalid = new Map<number, InvalidRow>();
 
-  protected async fetchPage(index: number): Promise<RawRow[]> {
+  /** Page `index` (read once per stream), or null when the budget is spent (the stream is then blocked). */
+  protected async fetchPage(index: number): Promise<RawRow[] | null> {
     const { query } = this.options;
+    const known = this.fetched.get(index);
+    if (known) return known;
+    if (!this.mayFetch()) return null;
     const result = await this.adapter.list({
       query,
       from: null,
@@ -409,6 +500,7 @@ abstract class OffsetStream extends CallStream {
     this.rawSorted = null;
     if (index === 0 && this.options.anchor === null) this.filterTotal = result.total;
     if (!result.next) this.endOffset = base + rows.length + taken.size;
+    this.fetched.set(index, rows);
     return rows;
   }
 
@@ -430,7 +522,7 @@ abstract class OffsetStream extends CallStream {
       };
       const newer = near(-1);
       const older = near(1);
-      seen.push({ error: row.error, newest: newer && firstAt(newer[0]), oldest: older && lastAt(older[0]) });
+      seen.push({ error: row.error, newest: newer && cutBefore(newer[0]), oldest: older && lastAt(older[0]) });
     }
     return seen;
   }
@@ -438,33 +530,43 @@ abstract class OffsetStream extends CallStream {
 
 /** Forward over an offset adapter, starting one row before the hinted offset. */
 export class ForwardOffsetStream extends OffsetStream {
+  protected readonly order = 1;
   private started = false;
 
   protected async fill(): Promise<void> {
     const { anchor, hint, want } = this.options;
     let rows: RawRow[];
     if (!this.started) {
-      this.started = true;
       const start = anchor && hint !== undefined ? Math.max(0, hint - 1) : 0;
       this.size = alignedPageSize(start, start + want, this.adapter.capabilities.maxPageSize);
       this.lowPage = this.highPage = Math.floor(start / this.size);
-      rows = await this.fetchPage(this.highPage);
+      const first = await this.fetchPage(this.highPage);
+      if (!first) return; // blocked before it began (only with `walkMoved`)
+      this.started = true;
+      rows = first;
       // The row before the hinted offset must be at or before the anchor, or rows were skipped.
       while (anchor && this.lowPage > 0 && (rows.length === 0 || comparePositions(rows[0]!.position, anchor) > 0)) {
+        const earlier = await this.fetchPage(this.lowPage - 1);
+        if (!earlier) return; // likewise
         this.lowPage -= 1;
-        rows = [...(await this.fetchPage(this.lowPage)), ...rows];
+        rows = [...earlier, ...rows];
       }
     } else {
+      const next = await this.fetchPage(this.highPage + 1);
+      if (!next) return;
       this.highPage += 1;
-      rows = await this.fetchPage(this.highPage);
+      rows = next;
     }
     const kept: StreamRow[] = [];
     for (const row of rows) {
       if (anchor && comparePositions(row.position, anchor) <= 0) continue;
       if (this.keep(row.call)) kept.push({ call: row.call, position: row.position });
     }
-    if (this.endOffset !== null && (this.highPage + 1) * this.size >= this.endOffset) this.done = true;
     const edge = rows[rows.length - 1];
+    // No time filter upstream: once past `startedAfter`, nothing further can match.
+    if ((this.endOffset !== null && (this.highPage + 1) * this.size >= this.endOffset) || this.beforeWindow(edge?.call)) {
+      this.done = true;
+    }
     this.accept(kept, this.done || !edge ? null : edge.call.startedAt.getTime(), 1);
   }
 }
@@ -474,16 +576,23 @@ export class ForwardOffsetStream extends OffsetStream {
  * down by calls that arrived since), then read pages upward from there.
  */
 export class BackwardOffsetStream extends OffsetStream {
+  protected readonly order = -1;
   private nextUp: number | null = null; // the next page to read going up
 
   protected async fill(): Promise<void> {
     const anchor = this.options.anchor as Position;
     if (this.nextUp === null) {
-      const hint = this.options.hint ?? 0;
-      const top = Math.max(0, hint - 1 - this.options.want);
-      this.size = alignedPageSize(top, Math.max(top, hint - 1), this.adapter.capabilities.maxPageSize);
-      let index = Math.floor(Math.max(0, hint - 1) / this.size);
+      // The budget stops this part only with `walkMoved`: the stream has not moved past its anchor yet.
+      const { hint } = this.options;
+      const max = this.adapter.capabilities.maxPageSize;
+      // The first row at or after the anchor: the anchor's own (hint - 1), or for a frontier
+      // between instants (rank -1), the row after it. Without a hint, search from the top in full pages.
+      const at = hint === undefined ? 0 : Math.max(0, anchor[1] < 0 ? hint : hint - 1);
+      const top = Math.max(0, at - this.options.want);
+      this.size = hint === undefined ? max : alignedPageSize(top, at, max);
+      let index = Math.floor(at / this.size);
       let rows = await this.fetchPage(index);
+      if (!rows) return;
       // Calls that arrived since push the anchor down: read on until a row after it and after its
       // instant. The provider orders ties its own way: a sibling of the anchor's instant that comes
       // before it in our order may follow it upstream, on the next page.
@@ -493,17 +602,22 @@ export class BackwardOffsetStream extends OffsetStream {
         !beyond(rows[rows.length - 1]!) &&
         (this.endOffset === null || (index + 1) * this.size < this.endOffset)
       ) {
+        const below = await this.fetchPage(index + 1);
+        if (!below) return;
         index += 1;
-        rows = await this.fetchPage(index);
+        rows = below;
       }
       this.take(index);
       this.nextUp = index - 1;
     } else {
-      await this.fetchPage(this.nextUp);
+      if (!(await this.fetchPage(this.nextUp))) return;
       this.take(this.nextUp);
       this.nextUp -= 1;
     }
-    if (this.nextUp < 0) this.done = true;
+    // No time filter upstream: once past `startedBefore`, nothing newer can match.
+    const { startedBefore } = this.options.query;
+    const top = this.raw.get((this.nextUp + 1) * this.size);
+    if (this.nextUp < 0 || (startedBefore && top && top.call.startedAt.getTime() >= startedBefore.getTime())) this.done = true;
   }
 
   /** Buffers page `index`'s rows before the anchor, nearest first. */
@@ -522,12 +636,24 @@ export class BackwardOffsetStream extends OffsetStream {
   }
 }
 
-/** The stream for one connection, direction and anchor. */
+/**
+ * A filter its provider cannot apply drops most rows it reads: such streams read pages of at least
+ * this many rows (capped by the provider's largest), so the scan budget goes further.
+ */
+const MIN_SCAN_PAGE = 100;
+
+/**
+ * The stream for one connection, direction and anchor. Backward streams need an anchor: the
+ * oldest calls are found by reading forward (src/calls/merge.ts).
+ */
 export function openStream(direction: 'forward' | 'backward', options: StreamOptions): CallStream {
-  const resume = options.adapter.capabilities.resume;
+  const { adapter, query } = options;
+  const { resume, maxPageSize } = adapter.capabilities;
+  const want = Math.min(maxPageSize, adapter.appliesExactly(query) ? options.want : Math.max(options.want, MIN_SCAN_PAGE));
+  const sized = { ...options, want };
   if (direction === 'forward') {
-    return resume === 'offset' ? new ForwardOffsetStream(options) : new ForwardWindowStream(options);
+    return resume === 'offset' ? new ForwardOffsetStream(sized) : new ForwardWindowStream(sized);
   }
-  if (options.anchor === null) return new BackwardFromEndStream(options);
-  return resume === 'offset' ? new BackwardOffsetStream(options) : new BackwardWindowStream(options);
+  if (options.anchor === null) throw new Error('backward streams start at an anchor');
+  return resume === 'offset' ? new BackwardOffsetStream(sized) : new BackwardWindowStream(sized);
 }

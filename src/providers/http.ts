@@ -1,25 +1,24 @@
 /**
  * The one HTTP layer every adapter calls its provider through. One got instance for the process
  * (keep-alive agents, no got retries, no cache), used through its stream interface with options
- * prepared once per connection (time-outs); per connection a policy of cockatiel's: a concurrency
- * cap with a short queue, a circuit breaker and a retry for reads that are safe to repeat. Every
- * failure leaves here as an `UpstreamError` naming the connection and carrying no upstream body.
+ * prepared once per connection (time-outs); per connection a concurrency cap with a short queue and
+ * a circuit breaker (cockatiel's), retries of reads that are safe to repeat, and a time budget per
+ * GraphQL request that bounds all of it. Every failure leaves here as an `UpstreamError` naming the
+ * connection and carrying no upstream body.
  */
 import http, { type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import https from 'node:https';
 import got, { type Method, Options, type OptionsInit, type Request, RequestError } from 'got';
 import {
   BrokenCircuitError,
+  type BulkheadPolicy,
   BulkheadRejectedError,
+  CircuitState,
   ConsecutiveBreaker,
-  type IBackoff,
-  type IRetryBackoffContext,
+  TaskCancelledError,
   bulkhead,
   circuitBreaker,
   handleWhen,
-  retry,
-  wrap,
-  type IPolicy,
 } from 'cockatiel';
 import type { z } from 'zod';
 import type { ConnectionRef } from '../calls/model.js';
@@ -45,6 +44,11 @@ export interface HttpPolicy {
   breakerOpenMs: number;
   /** Largest upstream body accepted. */
   maxBodyBytes: number;
+  /**
+   * Longest one GraphQL request waits on this connection, from its first call to it: queueing for
+   * the cap, every try, back-off and later calls (a scan's next pages, look-ups) all come out of it.
+   */
+  requestBudgetMs: number;
 }
 
 export const defaultHttpPolicy: HttpPolicy = {
@@ -58,6 +62,7 @@ export const defaultHttpPolicy: HttpPolicy = {
   breakerThreshold: 5,
   breakerOpenMs: 10_000,
   maxBodyBytes: 5 * 1024 * 1024,
+  requestBudgetMs: 10_000,
 };
 
 export interface UpstreamRequest {
@@ -182,28 +187,30 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Jittered exponential back-off that waits for `Retry-After` when the upstream sent one. */
-class RetryBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
-  constructor(
-    readonly duration: number,
-    private readonly attempt: number,
-  ) {}
-  next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
-    const error = 'error' in context.result ? context.result.error : undefined;
-    const retryAfter = error instanceof UpstreamError ? error.details.retryAfter : undefined;
-    const base = 50 * 2 ** this.attempt;
-    const jittered = base / 2 + Math.random() * base;
-    return new RetryBackoff(retryAfter !== undefined ? retryAfter * 1000 : jittered, this.attempt + 1);
-  }
+/**
+ * How long to wait before retry number `retry` (1-based) after `error`, or null when it is not
+ * retried: jittered exponential back-off from 50 ms (25–75 ms, then 50–150 ms), or the upstream's
+ * `Retry-After` when it sent one no longer than `maxRetryAfterMs`.
+ */
+export function retryDelay(error: UpstreamError, retry: number, settings: Pick<HttpPolicy, 'retries' | 'maxRetryAfterMs'>): number | null {
+  if (retry > Math.min(settings.retries, 2) || !error.retryable) return null;
+  const retryAfter = error.details.retryAfter;
+  if (retryAfter !== undefined) return retryAfter * 1000 <= settings.maxRetryAfterMs ? retryAfter * 1000 : null;
+  const base = 50 * 2 ** (retry - 1);
+  return base / 2 + Math.random() * base;
 }
 
-/** One provider connection's HTTP: its own breaker, cap and retry policy over the shared client. */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One provider connection's HTTP: its own breaker, cap and retries over the shared client. */
 export class ConnectionHttp {
-  private readonly policy: IPolicy;
   private readonly gotOptions: Options;
   private readonly breaker;
+  private readonly bulkhead: BulkheadPolicy;
   /** Set on a request's view only (`forRequest`): that request's own observer. */
   private readonly requestObserver?: UpstreamObserver;
+  /** Set on a request's view only: when that request's time with this connection ends (performance.now()). */
+  private readonly requestDeadline?: { at: number | null };
 
   constructor(
     readonly ref: ConnectionRef,
@@ -211,12 +218,6 @@ export class ConnectionHttp {
     private readonly observe: UpstreamObserver = () => {},
   ) {
     this.gotOptions = preparedOptions(settings);
-    const retryable = handleWhen(
-      (error) =>
-        error instanceof UpstreamError &&
-        error.retryable &&
-        (error.details.retryAfter ?? 0) * 1000 <= settings.maxRetryAfterMs,
-    );
     this.breaker = circuitBreaker(
       handleWhen((error) => error instanceof UpstreamError && error.failure !== 'UNAUTHORIZED'),
       {
@@ -224,23 +225,20 @@ export class ConnectionHttp {
         breaker: new ConsecutiveBreaker(settings.breakerThreshold),
       },
     );
-    this.policy = wrap(
-      retry(retryable, {
-        maxAttempts: Math.min(settings.retries, 2),
-        backoff: { next: (ctx) => new RetryBackoff(0, 0).next(ctx) },
-      }),
-      this.breaker,
-      bulkhead(settings.concurrency, settings.queueSize),
-    );
+    this.bulkhead = bulkhead(settings.concurrency, settings.queueSize);
   }
 
   /**
-   * A view for one GraphQL request: the same policy (breaker, cap, retry) and client, plus an
-   * observer that sees only this request's upstream events. Replaces AsyncLocalStorage, whose
-   * promise hooks cost about 15% of requests/s on a one-provider page (measured, Node 20).
+   * A view for one GraphQL request: the same policy (breaker, cap) and client, plus an observer
+   * that sees only this request's upstream events and the request's own time budget. Replaces
+   * AsyncLocalStorage, whose promise hooks cost about 15% of requests/s on a one-provider page
+   * (measured, Node 20).
    */
   forRequest(observe: UpstreamObserver): ConnectionHttp {
-    return Object.create(this, { requestObserver: { value: observe } }) as ConnectionHttp;
+    return Object.create(this, {
+      requestObserver: { value: observe },
+      requestDeadline: { value: { at: null } },
+    }) as ConnectionHttp;
   }
 
   /** Requests this connection lets be in flight at once. */
@@ -254,24 +252,95 @@ export class ConnectionHttp {
     return state === 1 ? 'open' : state === 2 ? 'half-open' : state === 3 ? 'open' : 'closed';
   }
 
-  /** Sends a request and validates its JSON body with `schema`. */
+  /**
+   * Sends a request and validates its JSON body with `schema`, retrying what is safe to retry while
+   * the request's time budget lasts. Throws `UpstreamError` for every failure, `TIMEOUT` when the
+   * budget ran out (queued, in flight or before a retry could be sent).
+   */
   async json<S extends z.ZodType>(
     request: UpstreamRequest,
     schema: S,
   ): Promise<UpstreamResponse<z.infer<S>>> {
-    try {
-      return await this.policy.execute(() => this.once(request, schema));
-    } catch (error) {
-      if (error instanceof UpstreamError) throw error;
-      if (error instanceof BrokenCircuitError) throw new UpstreamError(this.ref, 'CIRCUIT_OPEN');
-      if (error instanceof BulkheadRejectedError) throw new UpstreamError(this.ref, 'OVERLOADED');
-      throw new UpstreamError(this.ref, 'NETWORK');
+    const deadline = this.deadline();
+    for (let retry = 1; ; retry++) {
+      try {
+        return await this.attempt(request, schema, deadline);
+      } catch (error) {
+        const failure = this.upstreamError(error);
+        const wait = retryDelay(failure, retry, this.settings);
+        // A retry that could not start before the deadline would only be cut off: fail now, with
+        // what the provider said (a Retry-After reaches the client as `retryAfter`).
+        if (wait === null || performance.now() + wait >= deadline) throw failure;
+        await sleep(wait);
+      }
     }
+  }
+
+  /** The end of this request's time with the connection: set by its first call (per call without a view). */
+  private deadline(): number {
+    const now = performance.now();
+    if (!this.requestDeadline) return now + this.settings.requestBudgetMs;
+    return (this.requestDeadline.at ??= now + this.settings.requestBudgetMs);
+  }
+
+  /**
+   * One try through the cap and the breaker, abandoned at `deadline` wherever it is: waiting for a
+   * slot (it is then never sent) or in flight (the socket is closed).
+   *
+   * The cap comes first, so a call that waited for a slot meets the breaker as it is when the call
+   * can go: behind a hung provider, the calls queued while the first ones timed out find the breaker
+   * open and are not sent. And cockatiel lets calls that meet a half-open breaker wait for its one
+   * probe and then run (CircuitBreakerPolicy.execute awaits `state.test`): behind a hung provider
+   * every one of them would wait out the probe's time-out. They fail at once instead, as with an
+   * open breaker, before and after the queue.
+   */
+  private async attempt<S extends z.ZodType>(
+    request: UpstreamRequest,
+    schema: S,
+    deadline: number,
+  ): Promise<UpstreamResponse<z.infer<S>>> {
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) throw this.outOfTime();
+    if (this.breaker.state === CircuitState.HalfOpen) throw new UpstreamError(this.ref, 'CIRCUIT_OPEN');
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(this.outOfTime());
+      }, remaining);
+    });
+    const sent = this.bulkhead.execute(({ signal }) => {
+      // Out of time while it waited for a slot (its timer may not have fired yet): never sent.
+      if (performance.now() >= deadline) throw this.outOfTime();
+      if (this.breaker.state === CircuitState.HalfOpen) throw new UpstreamError(this.ref, 'CIRCUIT_OPEN');
+      return this.breaker.execute(() => this.once(request, schema, signal), signal);
+    }, abort.signal);
+    sent.catch(() => {}); // after the deadline nobody waits for it
+    try {
+      return await Promise.race([sent, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private outOfTime(): UpstreamError {
+    return new UpstreamError(this.ref, 'TIMEOUT', { detail: "this request's time budget for it ran out" });
+  }
+
+  /** Any failure of a try as an `UpstreamError`. */
+  private upstreamError(error: unknown): UpstreamError {
+    if (error instanceof UpstreamError) return error;
+    if (error instanceof BrokenCircuitError) return new UpstreamError(this.ref, 'CIRCUIT_OPEN');
+    if (error instanceof BulkheadRejectedError) return new UpstreamError(this.ref, 'OVERLOADED');
+    if (error instanceof TaskCancelledError) return this.outOfTime();
+    return new UpstreamError(this.ref, 'NETWORK');
   }
 
   private async once<S extends z.ZodType>(
     request: UpstreamRequest,
     schema: S,
+    signal: AbortSignal,
   ): Promise<UpstreamResponse<z.infer<S>>> {
     const started = performance.now();
     const event = (status: number | null, failure: string | null) => {
@@ -287,9 +356,10 @@ export class ConnectionHttp {
     };
     let response: { statusCode: number; headers: IncomingMessage['headers']; body: string };
     try {
-      response = await this.send(request);
+      response = await this.send(request, signal);
     } catch (error) {
-      const failure = error instanceof BodyTooLarge ? 'TOO_LARGE' : classify(error);
+      // Aborted: the request's time budget ran out while the request was in flight.
+      const failure = error instanceof BodyTooLarge ? 'TOO_LARGE' : signal.aborted ? 'TIMEOUT' : classify(error);
       event(null, failure);
       throw new UpstreamError(this.ref, failure);
     }
@@ -334,10 +404,13 @@ export class ConnectionHttp {
    * CPU per request): status, headers and the body read to the end, at most `maxBodyBytes` of it
    * after decompressing.
    */
-  private async send(request: UpstreamRequest): Promise<{ statusCode: number; headers: IncomingMessage['headers']; body: string }> {
+  private async send(
+    request: UpstreamRequest,
+    signal: AbortSignal,
+  ): Promise<{ statusCode: number; headers: IncomingMessage['headers']; body: string }> {
     const stream = gotStream(
       withQuery(request.url, request.searchParams),
-      { method: request.method as Method, headers: request.headers, json: request.json },
+      { method: request.method as Method, headers: request.headers, json: request.json, signal },
       this.gotOptions,
     );
     const body = await readCapped(stream, this.settings.maxBodyBytes);

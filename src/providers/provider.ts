@@ -18,6 +18,12 @@ export interface ListRequest {
   /** Rows wanted, at most `capabilities.maxPageSize`. */
   pageSize: number;
   page: PageRef;
+  /**
+   * Set only for adapters whose `capabilities.numberFilter` is `per-party`, when the query has a
+   * phone number: the party the provider is asked to match it on. The core reads both parties and
+   * merges them, which is exactly "either party".
+   */
+  party?: 'from' | 'to';
 }
 
 export interface ListResult {
@@ -72,6 +78,12 @@ export interface Capabilities {
   resume: 'window' | 'offset';
   /** Whether list responses can carry a total count (`ListResult.total`); if not, none is asked for. */
   reportsTotal: boolean;
+  /**
+   * `per-party`: the provider filters a number on one party per request (caller or callee, each
+   * exactly as the core compares numbers), so the core sends one request sequence per party and
+   * merges them (`ListRequest.party`). Only for `window` adapters. Absent: numbers are not pushed.
+   */
+  numberFilter?: 'per-party';
 }
 
 export interface ProviderAdapter extends ConnectionRef {

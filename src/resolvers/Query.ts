@@ -1,3 +1,4 @@
+import { responsePathAsArray } from 'graphql';
 import type { QueryResolvers } from '../__generated__/resolvers-types.js';
 import { callsPage } from '../calls/connection.js';
 import { selects } from './selection.js';
@@ -6,7 +7,8 @@ import type { CallRecord } from '../calls/model.js';
 import { BadInputError } from '../errors.js';
 
 export const Query: QueryResolvers = {
-  calls: (_root, args, ctx, info) => callsPage(args, ctx, { countTotal: selects(info, 'totalCount') }),
+  calls: (_root, args, ctx, info) =>
+    callsPage(args, ctx, { countTotal: selects(info, 'totalCount'), path: responsePathAsArray(info.path) }),
   call: (_root, { id }, ctx) => findCall(id, ctx, 'id'),
   node: (_root, { id }, ctx) => findCall(id, ctx, 'id'),
   nodes: (_root, { ids }, ctx) => {

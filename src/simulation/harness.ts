@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 /** What a test can make the next request (or every request) meet: failures, and `gzip`, a normal answer gzip-encoded. */
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; body?: string }
+  /** No answer until the client gives up, or until `releaseHung()` lets the normal answer go. */
   | { kind: 'hang' }
   | { kind: 'slowBody'; delayMs: number }
   | { kind: 'reset' }
@@ -88,6 +89,8 @@ export class SimulatorServer {
   /** TCP connections accepted since the last reset: with keep-alive, far fewer than requests. */
   connectionsOpened = 0;
   private server: http.Server | null = null;
+  /** Requests a `hang` fault holds: each resolves true when released, false when the client gave up. */
+  private readonly held = new Set<(released: boolean) => void>();
   private readonly sockets = new Set<import('node:net').Socket>();
 
   constructor(
@@ -112,6 +115,19 @@ export class SimulatorServer {
     this.faultQueue.length = 0;
     this.persistentFault = null;
     this.targetedFaults.length = 0;
+  }
+
+  /** Requests a `hang` fault holds now (their clients have not given up yet). */
+  get hanging(): number {
+    return this.held.size;
+  }
+
+  /** Lets every request a `hang` fault holds go on to its normal answer; returns how many. */
+  releaseHung(): number {
+    const held = [...this.held];
+    this.held.clear();
+    for (const release of held) release(true);
+    return held.length;
   }
 
   async start(port = 0): Promise<string> {
@@ -169,7 +185,11 @@ export class SimulatorServer {
     this.requests.push(request);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const fault = this.targetedFaults.find((t) => t.match(request))?.fault ?? this.faultQueue.shift() ?? this.persistentFault;
-    if (fault && fault.kind !== 'gzip') return this.fail(fault, res);
+    if (fault?.kind === 'hang') {
+      if (!(await this.hold(res))) return;
+    } else if (fault && fault.kind !== 'gzip') {
+      return this.fail(fault, res);
+    }
     let reply: SimulatorReply;
     try {
       reply = this.handler(request);
@@ -177,6 +197,18 @@ export class SimulatorServer {
       reply = { status: 500, body: { message: `simulator error: ${(error as Error).message}` } };
     }
     sendJson(res, reply.status, JSON.stringify(reply.body), fault?.kind === 'gzip', reply.headers);
+  }
+
+  /** Holds a request without answering until `releaseHung()` (true) or its client gives up (false). */
+  private hold(res: http.ServerResponse): Promise<boolean> {
+    return new Promise((resolve) => {
+      const settle = (released: boolean) => {
+        this.held.delete(settle);
+        resolve(released);
+      };
+      this.held.add(settle);
+      res.once('close', () => settle(false));
+    });
   }
 
   private fail(fault: Fault, res: http.ServerResponse): void {
@@ -190,7 +222,7 @@ export class SimulatorServer {
           fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {},
         );
       case 'hang':
-        return; // never answers; the client's time-out must fire
+        return; // held in serve(): never answers unless released
       case 'slowBody':
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"calls": [');

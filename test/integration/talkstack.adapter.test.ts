@@ -259,16 +259,27 @@ describe('TalkStack adapter over HTTP', () => {
     expect(sim.server.count()).toBe(0);
   });
 
-  it('does not push the either-party phone filter or direction down', async () => {
-    const query: CallQuery = { ...emptyQuery, phoneNumber: SHARED_NUMBERS.us, direction: 'INBOUND' };
+  it('pushes the number down one party at a time (the core merges both), never both at once', async () => {
+    const query: CallQuery = { ...emptyQuery, phoneNumber: SHARED_NUMBERS.us };
     await adapter.list(request({ query }));
-    expect(sim.server.requests[0]?.query).toEqual({});
-    const { calls } = await walk(adapter, { query: { ...emptyQuery, phoneNumber: SHARED_NUMBERS.us } });
-    const shared = calls.filter((call) => matches(call, { ...emptyQuery, phoneNumber: SHARED_NUMBERS.us }));
-    expect(shared.map((call) => call.key)).toEqual(
+    await adapter.list(request({ query, party: 'from' }));
+    await adapter.list(request({ query, party: 'to' }));
+    expect(sim.server.requests.map((r) => r.query)).toEqual([{}, { from: SHARED_NUMBERS.us }, { to: SHARED_NUMBERS.us }]);
+    // From-walk and to-walk together are exactly the calls with the number on either side.
+    const from = (await walk(adapter, { query, party: 'from' })).calls;
+    const to = (await walk(adapter, { query, party: 'to' })).calls;
+    const either = new Set([...from, ...to].map((call) => call.key));
+    expect([...from, ...to].every((call) => matches(call, query))).toBe(true);
+    expect(sim.rows.filter((row) => either.has(row.callSid)).map((row) => row.callSid)).toEqual(
       sim.rows.filter((row) => row.from === SHARED_NUMBERS.us || row.to === SHARED_NUMBERS.us).map((row) => row.callSid),
     );
-    expect(shared.length).toBeGreaterThan(1);
+    expect(either.size).toBeGreaterThan(1);
+  });
+
+  it('sends nothing for a direction: TalkStack reports none, so no call can match', async () => {
+    const result = await adapter.list(request({ query: { ...emptyQuery, direction: 'INBOUND' } }));
+    expect(result).toEqual({ calls: [], next: null, total: null });
+    expect(sim.server.count()).toBe(0);
   });
 
   it('applies only the empty filter exactly', () => {
@@ -278,7 +289,7 @@ describe('TalkStack adapter over HTTP', () => {
     expect(adapter.appliesExactly({ ...emptyQuery, startedAfter: new Date() })).toBe(false);
     expect(adapter.appliesExactly({ ...emptyQuery, phoneNumber: '+14152148508' })).toBe(false);
     expect(adapter.appliesExactly({ ...emptyQuery, direction: 'OUTBOUND' })).toBe(false);
-    expect(adapter.capabilities).toEqual({ maxPageSize: 100, resume: 'window', reportsTotal: false });
+    expect(adapter.capabilities).toEqual({ maxPageSize: 100, resume: 'window', reportsTotal: false, numberFilter: 'per-party' });
   });
 
   it('404 for a project without calls is an empty, final page', async () => {

@@ -153,7 +153,7 @@ function servicesFor(plan: Plan): Services {
     };
     return connection;
   });
-  return { registry: { connections } as unknown as ConnectionRegistry, cursors, cache: null };
+  return { registry: { connections } as unknown as ConnectionRegistry, cursors, cache: null, scanBudget: 10 };
 }
 
 const contextFor = (plan: Plan): RequestContext => createRequestContext(servicesFor(plan), { scopeId: 'anonymous', scope: null });

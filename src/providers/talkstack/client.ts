@@ -74,7 +74,7 @@ export function dateFiltersFor(
 
 export class TalkStackAdapter implements ProviderAdapter {
   readonly provider = 'TALKSTACK' as const;
-  readonly capabilities: Capabilities = { maxPageSize: 100, resume: 'window', reportsTotal: false };
+  readonly capabilities: Capabilities = { maxPageSize: 100, resume: 'window', reportsTotal: false, numberFilter: 'per-party' };
   private readonly base: string;
   private readonly mapContext: TalkStackMapContext;
 
@@ -87,7 +87,7 @@ export class TalkStackAdapter implements ProviderAdapter {
     this.mapContext = { connection, currency: settings.currency || 'USD' };
   }
 
-  /** Only the empty filter: the date filters are whole days and the phone filter is one-sided. */
+  /** Only the empty filter: the date filters are whole days and the number filter is one-sided. */
   appliesExactly(query: CallQuery): boolean {
     return isUnfiltered(query);
   }
@@ -97,10 +97,12 @@ export class TalkStackAdapter implements ProviderAdapter {
       throw new Error('TalkStack pages by token: only page index 0 can start a walk');
     }
     const status = statusFilterFor(request.query.statuses);
-    if (status === null) return { calls: [], next: null, total: null };
-    // Not pushed down: the phone filter (TalkStack's `from`/`to` are one-sided, ours is either
-    // party) and direction (TalkStack has none).
-    const searchParams = { ...dateFiltersFor(request.from, request.until), status };
+    // TalkStack reports no direction, so no TalkStack call matches a direction filter.
+    if (status === null || request.query.direction !== null) return { calls: [], next: null, total: null };
+    // `from`/`to` each match one party; the core asks for each party in turn (`party`) and merges.
+    // TalkStack numbers are E.164 as sent (Twilio), the form the core compares.
+    const number = request.party && request.query.phoneNumber ? { [request.party]: request.query.phoneNumber } : {};
+    const searchParams = { ...dateFiltersFor(request.from, request.until), status, ...number };
     const pageSize = Math.min(Math.max(1, Math.floor(request.pageSize)), this.capabilities.maxPageSize);
     const pageToken = 'token' in request.page ? request.page.token : undefined;
     const { body } = await this.http.json(
