@@ -24,7 +24,9 @@ import {
 import type { z } from 'zod';
 import type { ConnectionRef } from '../calls/model.js';
 import { UpstreamError } from '../errors.js';
-import { readCapped } from '../readCapped.js';
+import { readCapped, utf8Text } from '../readCapped.js';
+import { parseHttpDate } from '../time.js';
+import { parseUpstreamJson } from './json.js';
 
 export interface HttpPolicy {
   /** Time allowed to open the TCP connection. */
@@ -169,17 +171,17 @@ export function withQuery(url: string, searchParams: UpstreamRequest['searchPara
 /** The body was cut off at `maxBodyBytes`. */
 class BodyTooLarge extends Error {}
 
-/** Reads `Retry-After` (seconds or an HTTP date) in milliseconds. */
+/** Reads `Retry-After` (delay-seconds or an HTTP-date, RFC 9110 §10.2.3) in milliseconds. */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   const text = value.trim();
-  // A number is delay-seconds, never a date: Date.parse would read "-1" as the year -1.
   if (/^[+-]?\d+(\.\d+)?$/.test(text)) {
     const seconds = Number(text);
     return seconds >= 0 ? seconds * 1000 : undefined;
   }
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  // Not Date.parse: it reads an asctime date in the process's time zone, not GMT.
+  const date = parseHttpDate(text, now);
+  return date === null ? undefined : Math.max(0, date.getTime() - now);
 }
 
 /** Jittered exponential back-off that waits for `Retry-After` when the upstream sent one. */
@@ -254,7 +256,10 @@ export class ConnectionHttp {
     return state === 1 ? 'open' : state === 2 ? 'half-open' : state === 3 ? 'open' : 'closed';
   }
 
-  /** Sends a request and validates its JSON body with `schema`. */
+  /**
+   * Sends a request and validates its JSON body with `schema`. The body is read without a leading
+   * byte order mark and without losing a digit of any number (./json.ts).
+   */
   async json<S extends z.ZodType>(
     request: UpstreamRequest,
     schema: S,
@@ -310,7 +315,7 @@ export class ConnectionHttp {
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(response.body);
+      parsed = parseUpstreamJson(response.body);
     } catch {
       event(status, 'BAD_BODY');
       throw new UpstreamError(this.ref, 'BAD_BODY', { detail: 'the body is not JSON' });
@@ -343,7 +348,7 @@ export class ConnectionHttp {
     const body = await readCapped(stream, this.settings.maxBodyBytes);
     if (body === null) throw new BodyTooLarge();
     const { statusCode, headers } = stream.response!;
-    return { statusCode, headers, body: body.toString('utf8') };
+    return { statusCode, headers, body: utf8Text(body) };
   }
 }
 

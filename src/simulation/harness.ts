@@ -6,8 +6,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { LosslessNumber, stringify } from 'lossless-json';
 
-/** What a test can make the next request (or every request) meet: failures, and `gzip`, a normal answer gzip-encoded. */
+/**
+ * What a test can make the next request (or every request) meet: failures, and answers that are
+ * normal but sent oddly — `gzip` (gzip-encoded), `bom` (a UTF-8 byte order mark before the JSON,
+ * RFC 8259 §8.1; gzip-encoded too when asked).
+ */
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; body?: string }
   | { kind: 'hang' }
@@ -17,7 +22,8 @@ export type Fault =
   | { kind: 'html' }
   | { kind: 'oversized'; bytes: number; gzip?: boolean }
   | { kind: 'wrongShape' }
-  | { kind: 'gzip' };
+  | { kind: 'gzip' }
+  | { kind: 'bom'; gzip?: boolean };
 
 export interface RecordedRequest {
   method: string;
@@ -44,6 +50,11 @@ export class SimulatorServer {
   readonly faultQueue: Fault[] = [];
   /** A fault for every request while set. */
   persistentFault: Fault | null = null;
+  /**
+   * Keys whose digit-only string values are sent as bare JSON numbers, at any depth (e.g. "id"):
+   * how a test serves a provider that numbers its ids, past 2^53 too, which a JS number cannot hold.
+   */
+  numericKeys: ReadonlySet<string> = new Set();
   /** Requests received and not yet answered (or abandoned), and the most seen at once since the last reset. */
   inFlight = 0;
   maxInFlight = 0;
@@ -130,14 +141,26 @@ export class SimulatorServer {
     this.requests.push(request);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const fault = this.faultQueue.shift() ?? this.persistentFault;
-    if (fault && fault.kind !== 'gzip') return this.fail(fault, res);
+    if (fault && fault.kind !== 'gzip' && fault.kind !== 'bom') return this.fail(fault, res);
     let reply: SimulatorReply;
     try {
       reply = this.handler(request);
     } catch (error) {
       reply = { status: 500, body: { message: `simulator error: ${(error as Error).message}` } };
     }
-    sendJson(res, reply.status, JSON.stringify(reply.body), fault?.kind === 'gzip', reply.headers);
+    const json = this.serialise(reply.body);
+    const gzip = fault?.kind === 'gzip' || (fault?.kind === 'bom' && fault.gzip === true);
+    sendJson(res, reply.status, fault?.kind === 'bom' ? `\uFEFF${json}` : json, gzip, reply.headers);
+  }
+
+  /** The reply body as JSON text, with `numericKeys` values as bare numbers. */
+  private serialise(body: unknown): string {
+    if (this.numericKeys.size === 0) return JSON.stringify(body);
+    return stringify(body, (key, value) =>
+      this.numericKeys.has(key) && typeof value === 'string' && /^-?\d+(?:\.\d+)?$/.test(value)
+        ? new LosslessNumber(value)
+        : value,
+    ) as string;
   }
 
   private fail(fault: Fault, res: http.ServerResponse): void {
