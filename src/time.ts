@@ -64,8 +64,35 @@ const ISO_DATE_TIME =
 
 const EXAMPLE = 'e.g. "2024-12-25T10:00:00Z"';
 
+/** The form nearly every provider sends ("2024-12-25T10:00:00Z", ".sss" optional): read without a match array. */
+const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
+
+/** The two-digit number at `at` (the caller has checked they are digits). */
+const twoDigits = (text: string, at: number): number => (text.charCodeAt(at) - 48) * 10 + text.charCodeAt(at + 1) - 48;
+
+/**
+ * The canonical form's instant, or null to take the general path (which also says why it is
+ * refused). Reading dates was ~6% of a merged page's CPU (bench profile), so this form skips the
+ * capture groups and string-to-number conversions of the general path.
+ */
+function readCanonicalUtc(text: string): Date | null {
+  if (!CANONICAL_UTC.test(text)) return null;
+  const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  if (calendarProblem(year, month, day, hour, minute, second) !== null) return null;
+  let ms = 0;
+  for (let i = 20, scale = 100; i < text.length - 1; i++, scale /= 10) ms += (text.charCodeAt(i) - 48) * scale;
+  return new Date(daysFromCivil(year, month, day) * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + ms);
+}
+
 /** The instant `text` names, or why it names none. */
 function readIso(text: string, zoneless: Zoneless): Date | string {
+  const canonical = readCanonicalUtc(text);
+  if (canonical) return canonical;
   const m = ISO_DATE_TIME.exec(text);
   if (!m) {
     if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return `is a date without a time of day (${EXAMPLE})`;
@@ -169,7 +196,31 @@ function uncommented(text: string): string | null {
 const RFC_5322 =
   /^[ \t]*(?:([a-z]{3})[ \t]*,[ \t]*)?(\d{1,2})[ \t]+([a-z]{3})[ \t]+(\d{2,})[ \t]+(\d{2})[ \t]*:[ \t]*(\d{2})(?:[ \t]*:[ \t]*(\d{2}))?(?:[ \t]+([+-])(\d{2})(\d{2})|[ \t]*([a-z]+))[ \t]*$/i;
 
+/** The form servers mostly send ("Tue, 30 Jan 2024 13:39:53 +0000"), read without a match array. */
+const CANONICAL_RFC_5322 = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$/;
+
+/** The canonical form's instant, or null to take the general path (which also says why it is refused). */
+function readCanonicalRfc5322(text: string): Date | null {
+  if (!CANONICAL_RFC_5322.test(text)) return null;
+  const month = MONTHS.indexOf(text.slice(8, 11).toLowerCase()) + 1;
+  const year = twoDigits(text, 12) * 100 + twoDigits(text, 14);
+  const day = twoDigits(text, 5);
+  const hour = twoDigits(text, 17);
+  const minute = twoDigits(text, 20);
+  const second = twoDigits(text, 23);
+  const zoneHours = twoDigits(text, 27);
+  const zoneMinutes = twoDigits(text, 29);
+  if (month === 0 || year < 1900 || zoneHours > 23 || zoneMinutes > 59) return null;
+  if (calendarProblem(year, month, day, hour, minute, second) !== null) return null;
+  const days = daysFromCivil(year, month, day);
+  if (DAY_NAMES[(((days + 4) % 7) + 7) % 7] !== text.slice(0, 3).toLowerCase()) return null;
+  const offset = (text.charCodeAt(26) === 45 ? -1 : 1) * (zoneHours * 60 + zoneMinutes);
+  return new Date(days * MS_PER_DAY + ((hour * 60 + minute - offset) * 60 + second) * 1000);
+}
+
 function readRfc5322(text: string): Date | string {
+  const canonical = readCanonicalRfc5322(text);
+  if (canonical) return canonical;
   const clean = /[()\r\n]/.test(text) ? uncommented(text) : text;
   if (clean === null) return 'has an unbalanced comment or a line break that is not folding';
   const m = RFC_5322.exec(clean);

@@ -109,6 +109,7 @@ describe('parseIsoInstant: refused, the same way whatever the zone rule', () => 
     for (let ms = Date.UTC(2024, 0, 1); ms < Date.UTC(2026, 0, 1); ms += 3_600_000 + 61_001) {
       const text = new Date(ms).toISOString();
       expect(parseIsoInstant(text)?.getTime()).toBe(ms);
+      expect(parseIsoInstant(text.replace(/\.\d+Z$/, 'Z'))?.getTime()).toBe(ms - (ms % 1000));
       expect(parseIsoInstant(text.replace('Z', '+05:30'))?.getTime()).toBe(ms - 330 * 60_000);
     }
   });
@@ -215,6 +216,8 @@ describe('parseRfc5322Date: RFC 5322 §3.3 and the obsolete syntax of §4.3', ()
       const text = new Date(ms).toUTCString(); // "Tue, 30 Jan 2024 13:39:53 GMT"
       expect(parseRfc5322Date(text)?.getTime()).toBe(ms);
       expect(parseRfc5322Date(text.replace(/GMT$/, '+0000 (UTC)'))?.getTime()).toBe(ms);
+      expect(parseRfc5322Date(text.replace(/GMT$/, '+0000'))?.getTime()).toBe(ms); // the form TalkStack sends
+      expect(parseRfc5322Date(text.replace(/GMT$/, '-0130'))?.getTime()).toBe(ms + 90 * 60_000);
     }
   });
 });
