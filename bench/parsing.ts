@@ -4,7 +4,9 @@
  * parseUpstreamJson (src/providers/json.ts) on the page as it is (the fast path) and with one id past
  * 2^53 (the lossless path), and of lossless-json alone; then the dates of those rows through
  * src/time.ts against Date.parse (which rolls impossible days over and reads zone-less values in
- * the local zone). Medians of 7 rounds; numbers, not assertions. Results: docs/benchmark.md.
+ * the local zone). The contenders run alternately within each round, so drift on a shared machine
+ * touches them alike; medians of 9 rounds (of µs, and of the per-round ratio to JSON.parse).
+ * Numbers, not assertions. Results: docs/benchmark.md.
  */
 import { parse as parseLossless } from 'lossless-json';
 import { createCinnoxSimulator } from '../src/providers/cinnox/simulator.js';
@@ -14,20 +16,29 @@ import { createTwenty2Simulator } from '../src/providers/twenty2/simulator.js';
 import { createUnpodSimulator } from '../src/providers/unpod/simulator.js';
 import { parseIsoInstant, parseRfc5322Date } from '../src/time.js';
 
-const ROUNDS = 7;
+const ROUNDS = 9;
 const BIG = '9007199254740993';
 
-/** Median µs per call of `run` over ROUNDS rounds of `n` calls, after a warm-up. */
-function measure(run: () => unknown, n = 2000): number {
-  for (let i = 0; i < n / 4; i++) run();
-  const rounds: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) run();
-    rounds.push(Number(process.hrtime.bigint() - started) / 1000 / n);
-  }
-  rounds.sort((a, b) => a - b);
-  return rounds[Math.floor(ROUNDS / 2)]!;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** µs per call of `run`, over `n` calls. */
+function time(run: () => unknown, n: number): number {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) run();
+  return Number(process.hrtime.bigint() - started) / 1000 / n;
+}
+
+/**
+ * Median µs per call of each contender, and of its per-round ratio to the first, over ROUNDS
+ * rounds in which each runs `n` calls in turn, after a warm-up.
+ */
+function compare(contenders: (() => unknown)[], n: number): { us: number; ratio: number }[] {
+  for (const run of contenders) time(run, Math.ceil(n / 4));
+  const rounds = Array.from({ length: ROUNDS }, () => contenders.map((run) => time(run, n)));
+  return contenders.map((_, i) => ({
+    us: median(rounds.map((round) => round[i]!)),
+    ratio: median(rounds.map((round) => round[i]! / round[0]!)),
+  }));
 }
 
 const twenty2 = createTwenty2Simulator().rows.slice(0, 100);
@@ -52,12 +63,12 @@ const lines = [
   '|---|--:|--:|--:|--:|--:|--:|--:|',
 ];
 for (const [name, text, withBig] of pages) {
-  const base = measure(() => JSON.parse(text));
-  const fast = measure(() => parseUpstreamJson(text));
-  const slow = measure(() => parseUpstreamJson(withBig), 300);
-  const lossless = measure(() => parseLossless(text), 300);
+  const [base, fast, slow, lossless] = compare(
+    [() => JSON.parse(text), () => parseUpstreamJson(text), () => parseUpstreamJson(withBig), () => parseLossless(text)],
+    300,
+  );
   lines.push(
-    `| ${name} | ${text.length} | ${base.toFixed(0)} | ${fast.toFixed(0)} | ${(fast / base).toFixed(2)} | ${slow.toFixed(0)} | ${(slow / base).toFixed(1)} | ${lossless.toFixed(0)} |`,
+    `| ${name} | ${text.length} | ${base!.us.toFixed(0)} | ${fast!.us.toFixed(0)} | ${fast!.ratio.toFixed(2)} | ${slow!.us.toFixed(0)} | ${slow!.ratio.toFixed(1)} | ${lossless!.us.toFixed(0)} |`,
   );
 }
 
@@ -68,11 +79,13 @@ const sum = (dates: string[], read: (text: string) => number | undefined) => () 
   for (const date of dates) total += read(date) ?? 0;
   return total;
 };
+const [isoBase, iso] = compare([sum(isoDates, Date.parse), sum(isoDates, (t) => parseIsoInstant(t, 'utc')?.getTime())], 2000);
+const [rfcBase, rfc] = compare([sum(rfcDates, Date.parse), sum(rfcDates, (t) => parseRfc5322Date(t)?.getTime())], 2000);
 lines.push(
   '',
-  '| 100 dates | Date.parse µs | src/time.ts µs |',
-  '|---|--:|--:|',
-  `| ISO 8601 (Twenty2) | ${measure(sum(isoDates, Date.parse)).toFixed(1)} | ${measure(sum(isoDates, (t) => parseIsoInstant(t, 'utc')?.getTime())).toFixed(1)} |`,
-  `| RFC 5322 (TalkStack) | ${measure(sum(rfcDates, Date.parse)).toFixed(1)} | ${measure(sum(rfcDates, (t) => parseRfc5322Date(t)?.getTime())).toFixed(1)} |`,
+  '| 100 dates | Date.parse µs | src/time.ts µs | ratio |',
+  '|---|--:|--:|--:|',
+  `| ISO 8601 (Twenty2) | ${isoBase!.us.toFixed(1)} | ${iso!.us.toFixed(1)} | ${iso!.ratio.toFixed(2)} |`,
+  `| RFC 5322 (TalkStack) | ${rfcBase!.us.toFixed(1)} | ${rfc!.us.toFixed(1)} | ${rfc!.ratio.toFixed(2)} |`,
 );
 console.log(`Node ${process.version}, ${new Date().toISOString()}\n\n${lines.join('\n')}`);
