@@ -243,6 +243,11 @@ describe('money', () => {
 });
 
 describe('numeric ids', () => {
+  it('keeps a numeric page token digit for digit', () => {
+    const body = talkStackHistorySchema.parse(parseUpstreamJson('{"calls": [], "nextPageToken": 123456789012345678901}'));
+    expect(body).toEqual({ calls: [], nextPageToken: '123456789012345678901' });
+  });
+
   it('keeps a numeric callSid and numbers digit for digit', () => {
     const json = JSON.stringify({ ...example, callSid: 'SID', from: 'FROM' }).replace('"SID"', '90071992547409930001').replace('"FROM"', '14152148508');
     const record = toCallRecord(talkStackCallSchema.parse(parseUpstreamJson(json)), context);

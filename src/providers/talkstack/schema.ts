@@ -41,7 +41,8 @@ export type TalkStackCall = z.infer<typeof talkStackCallSchema>;
 export const talkStackHistorySchema = z.union([
   z.object({
     calls: z.array(talkStackCallSchema),
-    nextPageToken: z.string().nullish(),
+    // Opaque; a numeric token is kept digit for digit, as any key is.
+    nextPageToken: idText.nullish(),
   }),
   z.array(talkStackCallSchema),
 ]);
