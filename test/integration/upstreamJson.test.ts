@@ -83,12 +83,24 @@ describe('numeric ids past 2^53 keep every digit', () => {
     expect(new Set(big.map((call) => call.id)).size).toBe(2);
     expect(big.find((call) => call.providerCallId === '9007199254740993')?.agentId).toBe('12345678901234567890');
 
-    // Found again by id (a creation_time window, matched by key).
+    // Found again by id (a creation_time window, matched by key), through every entry point.
     for (const call of big) {
       const res = await byId(call.id);
       expect(res.body.errors).toBeUndefined();
       expect(res.body.data?.node?.providerCallId).toBe(call.providerCallId);
     }
+    const ids = big.map((call) => call.id);
+    const all = await h.gql(
+      `query($a: ID!, $ids: [ID!]!, $reps: [_Any!]!) {
+        call(id: $a) { providerCallId }
+        nodes(ids: $ids) { ... on Call { providerCallId } }
+        _entities(representations: $reps) { ... on Call { providerCallId } }
+      }`,
+      { a: ids[0], ids, reps: ids.map((id) => ({ __typename: 'Call', id })) },
+    );
+    expect(all.body.errors).toBeUndefined();
+    const expected = big.map((call) => ({ providerCallId: call.providerCallId }));
+    expect(all.body.data).toEqual({ call: expected[0], nodes: expected, _entities: expected });
   });
 
   it('Twenty2: numeric call_id in the list, the detail and by id; free-form numbers exact', async () => {
