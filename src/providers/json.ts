@@ -55,9 +55,7 @@ export const idText = z.union([z.string(), z.union([z.number(), lossless]).trans
 export const numberText = z.union([z.number(), lossless]).transform(String);
 
 /** A measure such as a duration in seconds: a number; one JSON cannot give exactly comes as the nearest double. */
-export const quantity = z
-  .union([z.number(), lossless])
-  .transform((value) => (typeof value === 'number' ? value : Number(value.value)));
+export const quantity = z.union([z.number(), lossless.transform((value) => Number(value.value))]);
 
 /**
  * Free-form JSON (a call's parameters): as sent, except that a number a double cannot hold
