@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import { type ApolloServer, type ApolloServerPlugin, type BaseContext, HeaderMap } from '@apollo/server';
 import Negotiator from 'negotiator';
 import { ErrorCode } from './errors.js';
-import { readCapped } from './readCapped.js';
+import { readCapped, utf8Text } from './readCapped.js';
 
 /** An HTTP-level refusal (before GraphQL): its status and a message safe to show. */
 export class HttpError extends Error {
@@ -65,7 +65,8 @@ function decoded(req: IncomingMessage): Readable {
 /**
  * The parsed JSON body of a POST, or undefined when there is none to parse (a GET, or a content
  * type that is not JSON: Apollo then refuses it with its own message, CSRF included). Bodies over
- * `limit` bytes, counted after inflating, are refused with 413 without being buffered.
+ * `limit` bytes, counted after inflating, are refused with 413 without being buffered. A leading
+ * UTF-8 byte order mark is ignored (RFC 8259 §8.1).
  */
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   if (req.method !== 'POST' || !JSON_TYPE.test(req.headers['content-type'] ?? '')) return undefined;
@@ -75,7 +76,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     throw new HttpError(400, 'Malformed request: the body could not be read');
   });
   if (body === null) throw tooLarge();
-  const text = body.toString('utf8');
+  const text = utf8Text(body);
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);

@@ -22,3 +22,12 @@ export function readCapped(stream: Readable, limit: number): Promise<Buffer | nu
     stream.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
   });
 }
+
+/**
+ * A body's bytes as UTF-8 text without a leading byte order mark: RFC 8259 §8.1 lets a JSON parser
+ * ignore one, and real servers and clients send it (Buffer's decoder would keep it as U+FEFF).
+ */
+export function utf8Text(bytes: Buffer): string {
+  const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  return bytes.toString('utf8', bom ? 3 : 0);
+}

@@ -19,10 +19,15 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /**
    * An instant in time, as an ISO 8601 string in UTC with milliseconds, e.g. "2024-12-25T10:00:00.000Z".
-   * Inputs must carry a time zone (Z or an offset).
+   * Inputs are RFC 3339 date-times and must carry an offset (Z or ±hh:mm) and name a day and time that
+   * exist: "2023-02-29T00:00:00Z", hour 24 and second 60 are refused.
    */
   DateTime: { input: Date; output: Date | string; }
-  /** Free-form JSON as the provider sent it (an object, array, string, number, boolean or null). */
+  /**
+   * Free-form JSON as the provider sent it (an object, array, string, number, boolean or null). A
+   * number that a double cannot hold digit for digit (an integer past 2^53, a decimal with more
+   * digits than a double keeps) comes as a string of the number as sent, so no digit is lost.
+   */
   JSON: { input: unknown; output: unknown; }
   _FieldSet: { input: any; output: any; }
 };

@@ -23,7 +23,9 @@ import {
 import type { z } from 'zod';
 import type { ConnectionRef } from '../calls/model.js';
 import { UpstreamError } from '../errors.js';
-import { readCapped } from '../readCapped.js';
+import { readCapped, utf8Text } from '../readCapped.js';
+import { parseHttpDate } from '../time.js';
+import { parseUpstreamJson } from './json.js';
 
 export interface HttpPolicy {
   /** Time allowed to open the TCP connection. */
@@ -174,17 +176,17 @@ export function withQuery(url: string, searchParams: UpstreamRequest['searchPara
 /** The body was cut off at `maxBodyBytes`. */
 class BodyTooLarge extends Error {}
 
-/** Reads `Retry-After` (seconds or an HTTP date) in milliseconds. */
+/** Reads `Retry-After` (delay-seconds or an HTTP-date, RFC 9110 §10.2.3) in milliseconds. */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   const text = value.trim();
-  // A number is delay-seconds, never a date: Date.parse would read "-1" as the year -1.
   if (/^[+-]?\d+(\.\d+)?$/.test(text)) {
     const seconds = Number(text);
     return seconds >= 0 ? seconds * 1000 : undefined;
   }
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  // Not Date.parse: it reads an asctime date in the process's time zone, not GMT.
+  const date = parseHttpDate(text, now);
+  return date === null ? undefined : Math.max(0, date.getTime() - now);
 }
 
 /**
@@ -256,6 +258,8 @@ export class ConnectionHttp {
    * Sends a request and validates its JSON body with `schema`, retrying what is safe to retry while
    * the request's time budget lasts. Throws `UpstreamError` for every failure, `TIMEOUT` when the
    * budget ran out (queued, in flight or before a retry could be sent).
+   * The body is read without a leading byte order mark and without losing a digit of any number
+   * (./json.ts).
    */
   async json<S extends z.ZodType>(
     request: UpstreamRequest,
@@ -380,7 +384,7 @@ export class ConnectionHttp {
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(response.body);
+      parsed = parseUpstreamJson(response.body);
     } catch {
       event(status, 'BAD_BODY');
       throw new UpstreamError(this.ref, 'BAD_BODY', { detail: 'the body is not JSON' });
@@ -416,7 +420,7 @@ export class ConnectionHttp {
     const body = await readCapped(stream, this.settings.maxBodyBytes);
     if (body === null) throw new BodyTooLarge();
     const { statusCode, headers } = stream.response!;
-    return { statusCode, headers, body: body.toString('utf8') };
+    return { statusCode, headers, body: utf8Text(body) };
   }
 }
 

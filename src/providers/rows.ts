@@ -43,8 +43,8 @@ export function readField<T>(schema: z.ZodType<T>, value: unknown): NonNullable<
 const MAX_ID_LENGTH = 200;
 const MAX_PROBLEM_LENGTH = 200;
 
-/** An id as text (a JSON number is an id too), or null when it is none or implausibly long. */
-export function idText(value: unknown): string | null {
+/** An id read by its schema (text: ./json.ts reads numeric ids as their digits), or null when it is none or implausibly long. */
+export function plausibleId(value: unknown): string | null {
   const text = typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
   return text !== null && text.trim() !== '' && text.length <= MAX_ID_LENGTH ? text : null;
 }

@@ -1,22 +1,20 @@
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { isoInstantProblem, parseIsoInstant } from '../time.js';
 
-// ISO 8601 with a time zone; dates without one are ambiguous and refused.
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
-
+/**
+ * A client's DateTime: an RFC 3339 date-time with an offset (src/time.ts has the forms accepted);
+ * a value without one is ambiguous and refused, as is a day or time that does not exist.
+ */
 function parseInstant(value: unknown): Date {
-  if (typeof value !== 'string' || !ISO_INSTANT.test(value)) {
-    throw new GraphQLError(
-      `DateTime must be an ISO 8601 instant with a time zone, e.g. "2024-12-25T10:00:00Z"; got ${JSON.stringify(value)?.slice(0, 60)}`,
-      { extensions: { code: 'BAD_USER_INPUT' } },
-    );
-  }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new GraphQLError(`DateTime ${JSON.stringify(value)} is not a real instant`, {
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
-  }
-  return date;
+  const date = typeof value === 'string' ? parseIsoInstant(value) : null;
+  if (date) return date;
+  const problem =
+    typeof value === 'string'
+      ? isoInstantProblem(value)
+      : 'must be a string such as "2024-12-25T10:00:00Z"';
+  throw new GraphQLError(`DateTime ${JSON.stringify(value)?.slice(0, 60) ?? String(value)} ${problem}`, {
+    extensions: { code: 'BAD_USER_INPUT' },
+  });
 }
 
 export const DateTime = new GraphQLScalarType<Date, string>({

@@ -6,8 +6,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { LosslessNumber, stringify } from 'lossless-json';
 
-/** What a test can make the next request (or every request) meet: failures, and `gzip`, a normal answer gzip-encoded. */
+/**
+ * What a test can make the next request (or every request) meet: failures, and answers that are
+ * normal but sent oddly — `gzip` (gzip-encoded), `bom` (a UTF-8 byte order mark before the JSON,
+ * RFC 8259 §8.1; gzip-encoded too when asked).
+ */
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; body?: string }
   /** No answer until the client gives up, or until `releaseHung()` lets the normal answer go. */
@@ -18,7 +23,8 @@ export type Fault =
   | { kind: 'html' }
   | { kind: 'oversized'; bytes: number; gzip?: boolean }
   | { kind: 'wrongShape' }
-  | { kind: 'gzip' };
+  | { kind: 'gzip' }
+  | { kind: 'bom'; gzip?: boolean };
 
 export interface RecordedRequest {
   method: string;
@@ -83,6 +89,11 @@ export class SimulatorServer {
    * `clearFaults`; checked before the queue, which they leave alone.
    */
   readonly targetedFaults: { match: (request: RecordedRequest) => boolean; fault: Fault }[] = [];
+  /**
+   * Keys whose digit-only string values are sent as bare JSON numbers, at any depth (e.g. "id"):
+   * how a test serves a provider that numbers its ids, past 2^53 too, which a JS number cannot hold.
+   */
+  numericKeys: ReadonlySet<string> = new Set();
   /** Requests received and not yet answered (or abandoned), and the most seen at once since the last reset. */
   inFlight = 0;
   maxInFlight = 0;
@@ -187,7 +198,7 @@ export class SimulatorServer {
     const fault = this.targetedFaults.find((t) => t.match(request))?.fault ?? this.faultQueue.shift() ?? this.persistentFault;
     if (fault?.kind === 'hang') {
       if (!(await this.hold(res))) return;
-    } else if (fault && fault.kind !== 'gzip') {
+    } else if (fault && fault.kind !== 'gzip' && fault.kind !== 'bom') {
       return this.fail(fault, res);
     }
     let reply: SimulatorReply;
@@ -196,7 +207,19 @@ export class SimulatorServer {
     } catch (error) {
       reply = { status: 500, body: { message: `simulator error: ${(error as Error).message}` } };
     }
-    sendJson(res, reply.status, JSON.stringify(reply.body), fault?.kind === 'gzip', reply.headers);
+    const json = this.serialise(reply.body);
+    const gzip = fault?.kind === 'gzip' || (fault?.kind === 'bom' && fault.gzip === true);
+    sendJson(res, reply.status, fault?.kind === 'bom' ? `\uFEFF${json}` : json, gzip, reply.headers);
+  }
+
+  /** The reply body as JSON text, with `numericKeys` values as bare numbers. */
+  private serialise(body: unknown): string {
+    if (this.numericKeys.size === 0) return JSON.stringify(body);
+    return stringify(body, (key, value) =>
+      this.numericKeys.has(key) && typeof value === 'string' && /^-?\d+(?:\.\d+)?$/.test(value)
+        ? new LosslessNumber(value)
+        : value,
+    ) as string;
   }
 
   /** Holds a request without answering until `releaseHung()` (true) or its client gives up (false). */

@@ -1,5 +1,6 @@
 import type { CallStatus, ConnectionRef } from '../../src/calls/model.js';
-import { STATUS_TABLE, directionOf, rawPhoneText, toCallRecord } from '../../src/providers/cinnox/map.js';
+import { STATUS_TABLE, directionOf, toCallRecord } from '../../src/providers/cinnox/map.js';
+import { parseUpstreamJson } from '../../src/providers/json.js';
 import { type CinnoxCall, cinnoxCallLogSchema, cinnoxCallSchema } from '../../src/providers/cinnox/schema.js';
 import { createCinnoxSimulator } from '../../src/providers/cinnox/simulator.js';
 
@@ -224,13 +225,27 @@ describe('CINNOX toCallRecord', () => {
     expect(text.from.rawPhoneNumber).toBe('85298765432');
   });
 
-  it('never writes a phone number in exponent notation', () => {
-    expect(rawPhoneText(919876543210)).toBe('919876543210');
-    expect(rawPhoneText(Number.MAX_SAFE_INTEGER)).toBe('9007199254740991');
-    expect(rawPhoneText(1e21)).toBe('1000000000000000000000');
-    expect(String(1e21)).toBe('1e+21'); // what plain String() would have given
-    expect(rawPhoneText(null)).toBeNull();
-    expect(rawPhoneText('')).toBeNull();
+  it('keeps a JSON phone number digit for digit, however long, never in exponent notation', () => {
+    const rawOf = (json: string) =>
+      map(parseUpstreamJson(JSON.stringify(inbound).replace('85298765432', json))).from.rawPhoneNumber;
+    expect(rawOf('919876543210')).toBe('919876543210');
+    expect(rawOf('9007199254740991')).toBe('9007199254740991');
+    expect(rawOf('9007199254740993')).toBe('9007199254740993'); // a double would give …992
+    expect(rawOf('1000000000000000000000')).toBe('1000000000000000000000'); // String(1e21) is "1e+21"
+    expect(map(withCaller({ phoneNumber: '' })).from.rawPhoneNumber).toBeNull();
+  });
+
+  it('keeps numeric ids digit for digit', () => {
+    const record = map(
+      parseUpstreamJson(
+        JSON.stringify({ ...inbound, callID: 'CALLID', calleeInfo: { ...inbound.calleeInfo, eid: 'EID' } })
+          .replace('"CALLID"', '12345678901234567891')
+          .replace('"EID"', '9007199254740993'),
+      ),
+    );
+    expect(record.key).toBe('12345678901234567891');
+    expect(record.providerCallId).toBe('12345678901234567891');
+    expect(record.agentId).toBe('9007199254740993');
   });
 
   it('turns empty optional text into null', () => {

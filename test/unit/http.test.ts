@@ -25,9 +25,16 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Mon, 23 Nov 2026 11:59:00 GMT', now)).toBe(0);
   });
 
+  it('reads every HTTP-date form as GMT, whatever the process time zone (RFC 9110 §5.6.7)', () => {
+    expect(parseRetryAfter('Monday, 23-Nov-26 12:00:05 GMT', now)).toBe(5000);
+    // asctime has no zone: Date.parse read it in the local zone, hours off.
+    expect(parseRetryAfter('Mon Nov 23 12:00:05 2026', now)).toBe(5000);
+  });
+
   it('ignores what it cannot read', () => {
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
     expect(parseRetryAfter('-1', now)).toBeUndefined();
     expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter('Mon, 30 Feb 2026 12:00:05 GMT', now)).toBeUndefined(); // no such day
   });
 });

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { InvalidRowError } from '../../src/errors.js';
-import { type RowReader, idText, readField, readRow, readRows } from '../../src/providers/rows.js';
+import { type RowReader, plausibleId, readField, readRow, readRows } from '../../src/providers/rows.js';
 
 const schema = z.object({
   id: z.string().min(1),
@@ -17,7 +17,7 @@ const schema = z.object({
 });
 const reader: RowReader<z.infer<typeof schema>> = {
   schema,
-  id: (raw) => idText(readField(schema.shape.id, raw.id)),
+  id: (raw) => plausibleId(readField(schema.shape.id, raw.id)),
   startedAt: (raw) => readField(schema.shape.at, raw.at),
 };
 const ref = { provider: 'TALKSTACK', connection: 'us' } as const;
@@ -59,10 +59,10 @@ describe('readRows', () => {
   });
 
   it('repeats no id that is not one: empty, too long, an object', () => {
-    expect(idText('')).toBeNull();
-    expect(idText('x'.repeat(201))).toBeNull();
-    expect(idText({ id: 'a' })).toBeNull();
-    expect(idText(9007199254740991)).toBe('9007199254740991');
+    expect(plausibleId('')).toBeNull();
+    expect(plausibleId('x'.repeat(201))).toBeNull();
+    expect(plausibleId({ id: 'a' })).toBeNull();
+    expect(plausibleId(9007199254740991)).toBe('9007199254740991');
     const { invalid } = readRows([{ ...good('x'.repeat(300)), at: 'x' }], reader, { ref, path: 'calls' });
     expect(invalid[0]!.error.providerCallId).toBeNull();
     expect(invalid[0]!.error.message).not.toContain('xxxx');

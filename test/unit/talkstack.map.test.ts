@@ -2,13 +2,14 @@ import type { CallStatus } from '../../src/calls/model.js';
 import {
   STATUS_TABLE,
   decimalString,
-  parseRfc2822Date,
   toCallRecord,
   toMoney,
   toParty,
 } from '../../src/providers/talkstack/map.js';
 import { talkStackCallSchema, talkStackHistorySchema, type TalkStackCall } from '../../src/providers/talkstack/schema.js';
 import { dateFiltersFor, statusFilterFor } from '../../src/providers/talkstack/client.js';
+import { parseUpstreamJson } from '../../src/providers/json.js';
+import { parseRfc5322Date as parseRfc2822Date } from '../../src/time.js';
 
 /** The reference's "Get call data" example (shared/providers/talkstack.md). */
 const example = {
@@ -222,6 +223,17 @@ describe('money', () => {
     expect(decimalString(value)).toBe(text);
   });
 
+  it('takes the cost from the digits sent, never rounded through a double', () => {
+    const costOf = (json: string) =>
+      toCallRecord(talkStackCallSchema.parse(parseUpstreamJson(JSON.stringify(example).replace('0.077', json))), context).cost;
+    expect(costOf('0.077')).toEqual({ amount: '0.077', currency: 'USD' });
+    expect(costOf('0.07700000000000000001')).toEqual({ amount: '0.07700000000000000001', currency: 'USD' });
+    expect(costOf('12345678901234567.89')).toEqual({ amount: '12345678901234567.89', currency: 'USD' });
+    expect(costOf('1.5e-7')).toEqual({ amount: '0.00000015', currency: 'USD' });
+    expect(costOf('1e400')).toBeNull(); // no amount: past any double
+    expect(costOf('1e-99999')).toBeNull(); // no amount: a hundred thousand zeros
+  });
+
   it('is null without a cost', () => {
     expect(toMoney(null, 'USD')).toBeNull();
     expect(toMoney(undefined, 'USD')).toBeNull();
@@ -230,7 +242,26 @@ describe('money', () => {
   });
 });
 
+describe('numeric ids', () => {
+  it('keeps a numeric page token digit for digit', () => {
+    const body = talkStackHistorySchema.parse(parseUpstreamJson('{"calls": [], "nextPageToken": 123456789012345678901}'));
+    expect(body).toEqual({ calls: [], nextPageToken: '123456789012345678901' });
+  });
+
+  it('keeps a numeric callSid and numbers digit for digit', () => {
+    const json = JSON.stringify({ ...example, callSid: 'SID', from: 'FROM' }).replace('"SID"', '90071992547409930001').replace('"FROM"', '14152148508');
+    const record = toCallRecord(talkStackCallSchema.parse(parseUpstreamJson(json)), context);
+    expect(record.key).toBe('90071992547409930001');
+    expect(record.from).toMatchObject({ rawPhoneNumber: '14152148508' });
+  });
+});
+
 describe('schemas', () => {
+  it('read a date with a trailing RFC 5322 comment', () => {
+    const call = talkStackCallSchema.parse({ ...example, date: 'Thu, 19 Nov 2026 14:06:45 +0000 (UTC)' });
+    expect(call.date.toISOString()).toBe('2026-11-19T14:06:45.000Z');
+  });
+
   it('reject a call whose date is not RFC 2822', () => {
     expect(talkStackCallSchema.safeParse({ ...example, date: '2024-01-30T13:39:53Z' }).success).toBe(false);
     expect(talkStackCallSchema.safeParse({ ...example, date: 'Wed, 30 Jan 2024 13:39:53 +0000' }).success).toBe(false);

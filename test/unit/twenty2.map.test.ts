@@ -11,8 +11,10 @@ import {
   toParty,
   type Twenty2MapContext,
 } from '../../src/providers/twenty2/map.js';
+import { parseUpstreamJson } from '../../src/providers/json.js';
+import { parseIsoInstant } from '../../src/time.js';
 import {
-  parseInstant,
+  TWENTY2_ZONELESS,
   twenty2CallSchema,
   twenty2DetailResponseSchema,
   type Twenty2Call,
@@ -150,14 +152,13 @@ describe('Twenty2 toCallRecord', () => {
 });
 
 describe('Twenty2 phone numbers', () => {
-  it.each<[string | number | null, string, string | null, string | null, string | null]>([
+  it.each<[string | null, string, string | null, string | null, string | null]>([
     ['9876543210', 'IN', '+919876543210', '9876543210', 'IN'],
     ['98765 43210', 'IN', '+919876543210', '98765 43210', 'IN'],
     ['09876543210', 'IN', '+919876543210', '09876543210', 'IN'],
     ['+919876543210', 'IN', '+919876543210', '+919876543210', 'IN'],
     ['+14152148508', 'IN', '+14152148508', '+14152148508', 'US'],
     ['4152148508', 'US', '+14152148508', '4152148508', 'US'],
-    [9876543210, 'IN', '+919876543210', '9876543210', 'IN'],
     ['not a number', 'IN', null, 'not a number', null],
     ['12', 'IN', null, '12', null],
     ['', 'IN', null, '', null],
@@ -213,7 +214,34 @@ describe('Twenty2 direction', () => {
   });
 });
 
+describe('Twenty2 numbers', () => {
+  it('keeps JSON numbers for ids and phone numbers digit for digit', () => {
+    const body = parseUpstreamJson(
+      '{"call_id": 9007199254740993, "agent_id": 12345678901234567890, "caller_phone": 9876543210, "callee_phone": 919876543210,' +
+        ' "status": "completed", "started_at": "2024-12-25T10:00:00Z", "duration_seconds": 94.0000000000000001}',
+    );
+    const record = toCallRecord(twenty2CallSchema.parse(body), context);
+    expect(record.key).toBe('9007199254740993');
+    expect(record.providerCallId).toBe('9007199254740993');
+    expect(record.agentId).toBe('12345678901234567890');
+    expect(record.from).toMatchObject({ phoneNumber: '+919876543210', rawPhoneNumber: '9876543210' });
+    expect(record.to.rawPhoneNumber).toBe('919876543210');
+    expect(record.durationSeconds).toBe(94);
+  });
+
+  it('keeps a free-form parameter that no double holds as its digits, and the rest as sent', () => {
+    const body = parseUpstreamJson(
+      `{"success": true, "call": ${JSON.stringify(pageJson)}, "input_parameters": {"order": 123456789012345678901, "n": 7, "list": [0.1, 1e400]}, "output_parameters": {"ok": true}}`,
+    );
+    const detail = twenty2DetailResponseSchema.parse(body);
+    expect(detail.input_parameters).toEqual({ order: '123456789012345678901', n: 7, list: [0.1, '1e400'] });
+    expect(detail.output_parameters).toEqual({ ok: true });
+  });
+});
+
 describe('Twenty2 instants', () => {
+  const parseInstant = (text: string) => parseIsoInstant(text, TWENTY2_ZONELESS);
+
   it.each([
     ['2024-12-25T10:00:00Z', '2024-12-25T10:00:00.000Z'],
     ['2024-12-25T10:00:00.123Z', '2024-12-25T10:00:00.123Z'],
@@ -226,15 +254,17 @@ describe('Twenty2 instants', () => {
     expect(parseInstant(text)?.toISOString()).toBe(iso);
   });
 
-  it.each(['', 'Dec 25 2024', '2024-12-25', '2024-13-45T99:00:00Z', '1735120800'])(
+  it.each(['', 'Dec 25 2024', '2024-12-25', '2024-13-45T99:00:00Z', '1735120800', '2025-02-29T10:00:00Z'])(
     'refuses %p',
     (text) => {
       expect(parseInstant(text)).toBeNull();
     },
   );
 
-  it('makes the schema refuse a row whose started_at cannot be read', () => {
+  it('makes the schema refuse a row whose started_at cannot be read, or names a day that does not exist', () => {
     expect(twenty2CallSchema.safeParse({ ...pageJson, started_at: 'soon' }).success).toBe(false);
+    // Date.parse read this as 2025-03-01.
+    expect(twenty2CallSchema.safeParse({ ...pageJson, started_at: '2025-02-29T10:00:00Z' }).success).toBe(false);
     expect(twenty2CallSchema.safeParse(pageJson).success).toBe(true);
   });
 });

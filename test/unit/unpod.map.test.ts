@@ -11,8 +11,9 @@ import {
   toCallRecord,
   toParty,
 } from '../../src/providers/unpod/map.js';
-import { unpodListSchema, unpodRowSchema, type UnpodRow } from '../../src/providers/unpod/schema.js';
-import { parseInstant } from '../../src/providers/unpod/time.js';
+import { parseUpstreamJson } from '../../src/providers/json.js';
+import { UNPOD_ZONELESS, unpodListSchema, unpodRowSchema, type UnpodRow } from '../../src/providers/unpod/schema.js';
+import { parseIsoInstant } from '../../src/time.js';
 
 const context = { connection: 'default', orgHandle: 'demo-org' };
 
@@ -170,8 +171,9 @@ describe('Unpod phone numbers', () => {
       isStaff: null,
     });
   });
-  it('keeps a JSON number as text', () => {
-    expect(toParty(919876543210).rawPhoneNumber).toBe('919876543210');
+  it('keeps a JSON number as its digits (the schema reads it as text)', () => {
+    const row = unpodRowSchema.parse(parseUpstreamJson(`{"source_number": 919876543210, "call_status": "completed", "creation_time": "2026-02-07T05:57:00Z"}`));
+    expect(toParty(row.source_number).rawPhoneNumber).toBe('919876543210');
   });
   it.each([null, undefined, '', 'anonymous'])('%j → no E.164', (raw) => {
     const party = toParty(raw);
@@ -264,7 +266,23 @@ describe('Unpod schema', () => {
   });
 });
 
+describe('Unpod numeric ids', () => {
+  it('keeps ids past 2^53 digit for digit: two calls, two keys', () => {
+    const body = unpodListSchema.parse(
+      parseUpstreamJson(
+        `{"count": 2, "data": [{"id": 9007199254740993, "agent_id": 9007199254740995, "call_status": "completed", "creation_time": "2026-02-07T05:57:00Z"},` +
+          ` {"id": 9007199254740992, "call_status": "completed", "creation_time": "2026-02-07T05:57:00Z"}]}`,
+      ),
+    );
+    const [a, b] = body.data.map((row) => toCallRecord(unpodRowSchema.parse(row), context));
+    expect([a!.providerCallId, b!.providerCallId]).toEqual(['9007199254740993', '9007199254740992']);
+    expect(a!.key).not.toBe(b!.key);
+    expect(a!.agentId).toBe('9007199254740995');
+  });
+});
+
 describe('Unpod instants', () => {
+  const parseInstant = (text: string) => parseIsoInstant(text, UNPOD_ZONELESS);
   it.each<[string, string | null]>([
     ['2026-02-07T05:57:00Z', '2026-02-07T05:57:00.000Z'],
     ['2026-02-07T05:57:00.250Z', '2026-02-07T05:57:00.250Z'],
@@ -272,8 +290,9 @@ describe('Unpod instants', () => {
     ['2026-02-07T11:27:00+0530', '2026-02-07T05:57:00.000Z'],
     ['2026-02-07T05:57:00', '2026-02-07T05:57:00.000Z'], // no zone: UTC, not the local zone
     ['2026-02-07 05:57:00', '2026-02-07T05:57:00.000Z'],
-    ['2026-02-07', '2026-02-07T00:00:00.000Z'],
+    ['2026-02-07', null], // a day is not an instant
     ['2026-02-30T05:57:00Z', null],
+    ['2025-02-29T05:57:00Z', null],
     ['not a date', null],
     ['', null],
   ])('%j → %j', (text, iso) => {

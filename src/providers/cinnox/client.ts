@@ -16,7 +16,7 @@ import {
   type ProviderAdapter,
   singleStatusWord,
 } from '../provider.js';
-import { type RowReader, idText, readField, readRows } from '../rows.js';
+import { type RowReader, plausibleId, readField, readRows } from '../rows.js';
 import { STATUS_TABLE, toCallRecord } from './map.js';
 import { type CinnoxCall, type CinnoxCallLog, cinnoxCallLogSchema, cinnoxCallSchema } from './schema.js';
 
@@ -31,7 +31,7 @@ const OPERATION = 'GET /apps/{appID}/data/call-log';
 /** A call-log record; of one that does not read, its callID and callDate as far as they read. */
 const rowReader: RowReader<CinnoxCall> = {
   schema: cinnoxCallSchema,
-  id: (raw) => idText(readField(cinnoxCallSchema.shape.callID, raw.callID)),
+  id: (raw) => plausibleId(readField(cinnoxCallSchema.shape.callID, raw.callID)),
   startedAt: (raw) => readField(cinnoxCallSchema.shape.callDate, raw.callDate),
 };
 

@@ -9,8 +9,9 @@ import type {
   ConnectionRef,
 } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
+import { parseIsoInstant } from '../../time.js';
 import { mapStatus } from '../provider.js';
-import type { CinnoxCall, CinnoxCallee, CinnoxCaller } from './schema.js';
+import { CINNOX_ZONELESS, type CinnoxCall, type CinnoxCallee, type CinnoxCaller } from './schema.js';
 
 /** The contract's CINNOX row of the status table. */
 export const STATUS_TABLE: Readonly<Record<string, CallStatus>> = {
@@ -30,11 +31,10 @@ function text(value: string | null | undefined): string | null {
   return value.trim() === '' ? null : value;
 }
 
+/** callEndTime: empty is "not given", and a value that is not an instant is null too. */
 function date(value: string | null | undefined): Date | null {
   const given = text(value);
-  if (given === null) return null;
-  const ms = Date.parse(given);
-  return Number.isNaN(ms) ? null : new Date(ms);
+  return given === null ? null : parseIsoInstant(given, CINNOX_ZONELESS);
 }
 
 /** An ISO 3166-1 alpha-2 code, or null for empty or anything else. */
@@ -43,16 +43,6 @@ function country(value: string | null | undefined): string | null {
   return given !== null && /^[A-Z]{2}$/.test(given) ? given : null;
 }
 
-/**
- * The phone number as the provider sent it, as a string. CINNOX sends a JSON number; `String()`
- * of a safe integer is plain digits, and BigInt keeps larger integers out of exponent notation.
- */
-export function rawPhoneText(value: number | string | null | undefined): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return text(value);
-  if (!Number.isFinite(value)) return null;
-  return Number.isInteger(value) ? BigInt(value).toString() : String(value);
-}
 
 function seconds(value: number | null | undefined): number | null {
   if (value === null || value === undefined || !Number.isFinite(value) || value < 0) return null;
@@ -61,7 +51,8 @@ function seconds(value: number | null | undefined): number | null {
 
 /** The caller: the only party with a phone number (country code first, no "+"). */
 function callerParty(caller: CinnoxCaller | null | undefined): CallParty {
-  const raw = rawPhoneText(caller?.phoneNumber);
+  // A JSON number arrives as its digits (schema.ts), so the raw number is exactly what was sent.
+  const raw = text(caller?.phoneNumber);
   const phone = normalisePhone(raw, { assumeInternational: true });
   return {
     phoneNumber: phone.e164,

@@ -3,36 +3,46 @@
  * mapped into a CallRecord, lenient elsewhere; unknown keys are stripped.
  */
 import { z } from 'zod';
+import { isoInstantProblem, parseIsoInstant, type Zoneless } from '../../time.js';
+import { idText, quantity } from '../json.js';
 
 const optionalText = z.string().nullish();
+/** Ids are strings on the page; a JSON number is kept digit for digit. */
+const optionalId = idText.nullish();
 
-/** An RFC 3339 instant Date.parse understands ("2022-11-07T00:00:00.000Z"), read once here. */
-const instant = z.string().transform((value, ctx) => {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) ctx.addIssue({ code: 'custom', message: 'not a date' });
-  return Number.isNaN(ms) ? z.NEVER : new Date(ms);
+/**
+ * CINNOX documents RFC 3339 ("2022-11-07T00:00:00.000Z"); a value without an offset is read as
+ * UTC (an assumption: the page shows only UTC), never in the server's local zone. Forms: src/time.ts.
+ */
+export const CINNOX_ZONELESS = 'utc' satisfies Zoneless;
+
+/** callDate, read once here: the order key, so a value that is not an instant fails the body. */
+const instant = z.string().transform((text, ctx) => {
+  const date = parseIsoInstant(text, CINNOX_ZONELESS);
+  if (date === null) ctx.addIssue({ code: 'custom', message: `not an instant: ${isoInstantProblem(text, CINNOX_ZONELESS)}` });
+  return date ?? z.NEVER;
 });
 
 /**
- * The page documents phone numbers as JSON numbers (country code + number, no "+"); a string of
- * digits is tolerated as well.
+ * The page documents phone numbers as JSON numbers (country code + number, no "+"), kept here as
+ * their digits whatever their length; a string of digits is tolerated as well.
  */
-const phoneNumber = z.union([z.number(), z.string()]).nullish();
+const phoneNumber = idText.nullish();
 
 export const cinnoxCallerSchema = z.object({
   countryCode: optionalText,
   displayName: optionalText,
-  eid: optionalText,
+  eid: optionalId,
   isStaff: z.boolean().nullish(),
   phoneNumber,
-  serviceId: optionalText,
+  serviceId: optionalId,
 });
 
 export const cinnoxCalleeSchema = z.object({
   displayName: optionalText,
-  eid: optionalText,
+  eid: optionalId,
   isStaff: z.boolean().nullish(),
-  serviceId: optionalText,
+  serviceId: optionalId,
   // Empty strings when unknown, per the page.
   ipLocDetail: z
     .object({
@@ -45,11 +55,12 @@ export const cinnoxCalleeSchema = z.object({
 });
 
 export const cinnoxCallSchema = z.object({
-  callID: z.string().min(1),
+  callID: idText.pipe(z.string().min(1)),
   status: z.string(),
   callDate: instant,
+  // Not an order key: an unreadable end time is null (map.ts), not a refused body.
   callEndTime: optionalText,
-  callDuration: z.number().nullish(),
+  callDuration: quantity.nullish(),
   byeReason: optionalText,
   callerInfo: cinnoxCallerSchema.nullish(),
   calleeInfo: cinnoxCalleeSchema.nullish(),

@@ -6,6 +6,7 @@
  */
 import { SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
 import { SHARED_NUMBERS, callInstants, pick, seededRandom, arrivalInstant } from '../../simulation/data.js';
+import { parseIsoInstant } from '../../time.js';
 
 export interface CinnoxCallerInfo {
   countryCode: string;
@@ -265,12 +266,17 @@ function integerParam(value: string | undefined, fallback: number): number | nul
   return /^\d+$/.test(value) ? Number(value) : null;
 }
 
-/** An RFC 3339 instant parameter in ms, undefined when absent, or null when malformed. */
+/** An RFC 3339 instant parameter (offset required) in ms, undefined when absent, or null when malformed. */
 function instantParam(value: string | undefined): number | undefined | null {
   if (value === undefined || value === '') return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? null : ms;
+  return parseIsoInstant(value)?.getTime() ?? null;
 }
+
+/**
+ * A row's callDate in ms, read as the adapter reads it (one without an offset is UTC); an
+ * unreadable one sorts as the oldest.
+ */
+const callDateMs = (row: CinnoxCallRow): number => parseIsoInstant(row.callDate, 'utc')?.getTime() ?? 0;
 
 export function createCinnoxSimulator(
   options: { seed?: number; count?: number; credentials?: Partial<CinnoxCredentials> } = {},
@@ -326,7 +332,7 @@ export function createCinnoxSimulator(
       if (callID !== undefined && row.callID !== callID) return false;
       if (callType !== undefined && callTypes.get(row.callID) !== callType) return false;
       if (status !== undefined && row.status !== status) return false;
-      const t = Date.parse(row.callDate);
+      const t = callDateMs(row);
       if (startAt !== undefined && t < startAt) return false;
       if (endAt !== undefined && t >= endAt) return false;
       return true;
@@ -337,14 +343,14 @@ export function createCinnoxSimulator(
   const server = new SimulatorServer('cinnox', handler);
 
   const addCall = (overrides: Partial<CinnoxCallRow> = {}): CinnoxCallRow => {
-    const newest = rows.reduce((max, row) => Math.max(max, Date.parse(row.callDate)), 0);
+    const newest = rows.reduce((max, row) => Math.max(max, callDateMs(row)), 0);
     const startMs = arrivalInstant(newest, random);
     const { row: generated, callType } = generateCall(random, startMs, rows.length + 1);
     const row: CinnoxCallRow = { ...generated, ...overrides };
     callTypes.set(row.callID, callType);
     rows.unshift(row);
     // Newest callDate first, even when the overrides moved it (the sort is stable).
-    rows.sort((a, b) => Date.parse(b.callDate) - Date.parse(a.callDate));
+    rows.sort((a, b) => callDateMs(b) - callDateMs(a));
     return row;
   };
 

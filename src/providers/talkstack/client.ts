@@ -17,7 +17,7 @@ import {
   singleStatusWord,
   wordsFor,
 } from '../provider.js';
-import { type RowReader, idText, readField, readRow, readRows } from '../rows.js';
+import { type RowReader, plausibleId, readField, readRow, readRows } from '../rows.js';
 import { FILTERABLE_STATUS_WORDS, STATUS_TABLE, toCallRecord, type TalkStackMapContext } from './map.js';
 import { type TalkStackCall, talkStackCallBodySchema, talkStackCallSchema, talkStackHistorySchema } from './schema.js';
 
@@ -34,7 +34,7 @@ const DAY_MS = 86_400_000;
 /** A call data object; of one that does not read, its callSid and date as far as they read. */
 const rowReader: RowReader<TalkStackCall> = {
   schema: talkStackCallSchema,
-  id: (raw) => idText(readField(talkStackCallSchema.shape.callSid, raw.callSid)),
+  id: (raw) => plausibleId(readField(talkStackCallSchema.shape.callSid, raw.callSid)),
   startedAt: (raw) => readField(talkStackCallSchema.shape.date, raw.date),
 };
 

@@ -33,66 +33,11 @@ export const FILTERABLE_STATUS_WORDS: ReadonlySet<string> = new Set([
   'no-answer',
 ]);
 
-const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-/** RFC 2822 §4.3 obsolete zones, in minutes east of UTC (military zones other than Z left out). */
-const NAMED_ZONES: Readonly<Record<string, number>> = {
-  ut: 0,
-  utc: 0,
-  gmt: 0,
-  z: 0,
-  edt: -4 * 60,
-  est: -5 * 60,
-  cdt: -5 * 60,
-  cst: -6 * 60,
-  mdt: -6 * 60,
-  mst: -7 * 60,
-  pdt: -7 * 60,
-  pst: -8 * 60,
-};
-
-const RFC_2822 =
-  /^\s*(?:([a-z]{3})\s*,\s*)?(\d{1,2})\s+([a-z]{3})\s+(\d{4})\s+(\d{2}):(\d{2})(?::(\d{2}))?\s+([+-]\d{4}|[a-z]{1,3})\s*$/i;
-
 /**
- * TalkStack's `date` ("Tue, 30 Jan 2024 13:39:53 +0000"), strictly: the day must exist, the
- * weekday (when given) must match it, and the zone must be numeric or a named RFC 2822 zone.
- * Null for anything else, ISO 8601 included (Date.parse would accept far too much).
+ * A number's decimal text without exponent notation: "0.077" → "0.077", "1e-7" → "0.0000001".
+ * Digits are moved, never rounded. A number (not text) is taken as String() writes it.
  */
-export function parseRfc2822Date(text: string): Date | null {
-  const match = RFC_2822.exec(text);
-  if (!match) return null;
-  const [, weekdayText, dayText, monthText, yearText, hourText, minuteText, secondText, zoneText] = match;
-  const month = MONTHS.indexOf((monthText ?? '').toLowerCase());
-  const day = Number(dayText);
-  const year = Number(yearText);
-  const hour = Number(hourText);
-  const minute = Number(minuteText);
-  const second = secondText === undefined ? 0 : Number(secondText);
-  // RFC 2822 §3.3: a year of 1900 or later.
-  if (month < 0 || year < 1900 || hour > 23 || minute > 59 || second > 59) return null;
-  const zone = zoneText ?? '';
-  let offsetMinutes: number;
-  if (/^[+-]\d{4}$/.test(zone)) {
-    const hours = Number(zone.slice(1, 3));
-    const minutes = Number(zone.slice(3, 5));
-    if (hours > 23 || minutes > 59) return null;
-    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (hours * 60 + minutes);
-  } else {
-    const named = NAMED_ZONES[zone.toLowerCase()];
-    if (named === undefined) return null;
-    offsetMinutes = named;
-  }
-  const wallClock = new Date(Date.UTC(year, month, day, hour, minute, second));
-  if (wallClock.getUTCDate() !== day || wallClock.getUTCMonth() !== month) return null;
-  if (weekdayText !== undefined && WEEKDAYS[wallClock.getUTCDay()] !== weekdayText.toLowerCase()) {
-    return null;
-  }
-  return new Date(wallClock.getTime() - offsetMinutes * 60_000);
-}
-
-/** A number as a plain decimal string: 0.077 → "0.077", 1e-7 → "0.0000001", never exponent notation. */
-export function decimalString(value: number): string {
+export function decimalString(value: number | string): string {
   const text = String(value);
   const exponentAt = text.search(/e/i);
   if (exponentAt < 0) return text;
@@ -109,10 +54,16 @@ export function decimalString(value: number): string {
   return negative ? `-${plain}` : plain;
 }
 
-/** `cost` is a bare number; its currency is the account's, which the connection is configured with. */
-export function toMoney(cost: number | null | undefined, currency: string): Money | null {
-  if (cost === null || cost === undefined || !Number.isFinite(cost)) return null;
-  return { amount: decimalString(cost), currency };
+/**
+ * `cost` is a bare number, here its text as sent; its currency is the account's, which the
+ * connection is configured with. A cost past a double's range or with an exponent of four or more
+ * digits (whose plain form would be thousands of digits long) is not an amount: null.
+ */
+export function toMoney(cost: number | string | null | undefined, currency: string): Money | null {
+  if (cost === null || cost === undefined) return null;
+  const text = String(cost);
+  if (!Number.isFinite(Number(text)) || /e[+-]?\d{4}/i.test(text)) return null;
+  return { amount: decimalString(text), currency };
 }
 
 /** TalkStack numbers are E.164 (Twilio); the raw text is kept as sent. */

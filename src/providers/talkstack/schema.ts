@@ -4,27 +4,32 @@
  * assignmentId…) are stripped.
  */
 import { z } from 'zod';
-import { parseRfc2822Date } from './map.js';
+import { parseRfc5322Date, rfc5322DateProblem } from '../../time.js';
+import { freeJson, idText, numberText, quantity } from '../json.js';
 
-/** `date` is RFC 2822, read once here; anything else is a body we cannot read, not a call at some wrong time. */
-const rfc2822Date = z.string().transform((text, ctx) => {
-  const date = parseRfc2822Date(text);
-  if (date === null) ctx.addIssue({ code: 'custom', message: 'expected an RFC 2822 date' });
+/**
+ * `date` is RFC 2822 (now RFC 5322) with its obsolete forms, read once here (src/time.ts); anything
+ * else is a row we cannot read, not a call at some wrong time.
+ */
+const rfc5322Date = z.string().transform((text, ctx) => {
+  const date = parseRfc5322Date(text);
+  if (date === null) ctx.addIssue({ code: 'custom', message: `not an RFC 5322 date: ${rfc5322DateProblem(text)}` });
   return date ?? z.NEVER;
 });
 
 export const talkStackCallSchema = z.object({
-  callSid: z.string().min(1),
-  date: rfc2822Date,
+  // Strings on the page; a JSON number is kept digit for digit.
+  callSid: idText.pipe(z.string().min(1)),
+  date: rfc5322Date,
   status: z.string(),
-  from: z.string().nullish(),
-  to: z.string().nullish(),
-  seconds: z.number().int().nonnegative().nullish(),
-  /** A bare number in the account's currency. */
-  cost: z.number().nullish(),
+  from: idText.nullish(),
+  to: idText.nullish(),
+  seconds: quantity.pipe(z.number().int().nonnegative()).nullish(),
+  /** A bare number in the account's currency, as its decimal text (never rounded through a double). */
+  cost: numberText.nullish(),
   recordingUrls: z.array(z.string()).nullish(),
   /** The variables the agent extracted; any JSON. */
-  data: z.unknown().optional(),
+  data: freeJson.optional(),
 });
 
 export type TalkStackCall = z.infer<typeof talkStackCallSchema>;
@@ -38,7 +43,8 @@ export type TalkStackCall = z.infer<typeof talkStackCallSchema>;
 export const talkStackHistorySchema = z.union([
   z.object({
     calls: z.array(z.unknown()),
-    nextPageToken: z.string().nullish(),
+    // Opaque; a numeric token is kept digit for digit, as any key is.
+    nextPageToken: idText.nullish(),
   }),
   z.array(z.unknown()),
 ]);

@@ -7,6 +7,7 @@
  */
 import { SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
 import { SHARED_NUMBERS, callInstants, pick, seededRandom, usNumber, arrivalInstant } from '../../simulation/data.js';
+import { parseRfc5322Date } from '../../time.js';
 
 /** A call data object as TalkStack sends it. */
 export interface TalkStackRawCall {
@@ -87,6 +88,9 @@ export const formatRfc2822 = (instant: number): string =>
 const hex = (random: () => number, length: number): string =>
   Array.from({ length }, () => Math.floor(random() * 16).toString(16)).join('');
 
+/** A row's `date` in ms; a date the tests made unreadable sorts as the oldest (NaN would break the sort). */
+const parsedInstant = (date: string): number => parseRfc5322Date(date)?.getTime() ?? 0;
+
 const DATE_PARAM = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** Midnight UTC of a YYYY-MM-DD filter value, or null when it is not a real date. */
@@ -115,7 +119,7 @@ export function createTalkStackSimulator(options: TalkStackSimulatorOptions = {}
   const partners = ['partner-3f9a', 'partner-81c2', 'partner-d047'];
   /** When each row started, kept beside the JSON so the simulator never depends on parsing it. */
   const instants = new WeakMap<TalkStackRawCall, number>();
-  const instantOf = (row: TalkStackRawCall): number => instants.get(row) ?? Date.parse(row.date);
+  const instantOf = (row: TalkStackRawCall): number => instants.get(row) ?? parsedInstant(row.date);
   const unreadable = new UnreadableRows<TalkStackRawCall>();
 
   function makeCall(instant: number, status: string): TalkStackRawCall {
@@ -285,7 +289,7 @@ export function createTalkStackSimulator(options: TalkStackSimulatorOptions = {}
     const newest = rows.reduce((max, row) => Math.max(max, instantOf(row)), 0);
     const instant = arrivalInstant(newest, random);
     const call: TalkStackRawCall = { ...makeCall(instant, pick(random, FINISHED)), ...overrides };
-    instants.set(call, overrides.date !== undefined ? Date.parse(overrides.date) : instant);
+    instants.set(call, overrides.date !== undefined ? parsedInstant(overrides.date) : instant);
     rows.push(call);
     rows.sort(byPosition);
     return call;

@@ -17,7 +17,7 @@ import type {
   PageRef,
   ProviderAdapter,
 } from '../provider.js';
-import { type RowReader, asRecord, idText, readField, readRow, readRows } from '../rows.js';
+import { type RowReader, asRecord, plausibleId, readField, readRow, readRows } from '../rows.js';
 import { toCallDetails, toCallRecord, toDetailedCallRecord, type Twenty2MapContext } from './map.js';
 import {
   twenty2CallSchema,
@@ -41,7 +41,7 @@ export interface Twenty2Settings {
 
 const MAX_PAGE_SIZE = 100;
 
-const callId = (raw: Record<string, unknown>): string | null => idText(readField(twenty2CallSchema.shape.call_id, raw.call_id));
+const callId = (raw: Record<string, unknown>): string | null => plausibleId(readField(twenty2CallSchema.shape.call_id, raw.call_id));
 const startedAt = (raw: Record<string, unknown>): Date | null => readField(twenty2CallSchema.shape.started_at, raw.started_at);
 
 /** A /call/logs row; of one that does not read, its call_id and started_at as far as they read. */

@@ -14,7 +14,8 @@ import type {
 } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
 import { mapStatus, directionFromWord } from '../provider.js';
-import { parseInstant, type Twenty2Call, type Twenty2Detail, type Twenty2Media } from './schema.js';
+import { parseIsoInstant } from '../../time.js';
+import { TWENTY2_ZONELESS, type Twenty2Call, type Twenty2Detail, type Twenty2Media } from './schema.js';
 
 /** The contract's Twenty2 row; any other word (e.g. "voicemail_detected") is UNKNOWN. */
 export const STATUS_TABLE: Readonly<Record<string, CallStatus>> = {
@@ -32,8 +33,8 @@ export interface Twenty2MapContext {
 }
 
 /** Twenty2 sends numbers without a country code: national numbers of the account's region. */
-export function toParty(raw: string | number | null | undefined, phoneRegion: string): CallParty {
-  const rawPhoneNumber = raw === null || raw === undefined ? null : String(raw);
+export function toParty(raw: string | null | undefined, phoneRegion: string): CallParty {
+  const rawPhoneNumber = raw ?? null;
   const { e164, country } = normalisePhone(rawPhoneNumber, { defaultRegion: phoneRegion });
   return { phoneNumber: e164, rawPhoneNumber, countryCode: country, displayName: null, isStaff: null };
 }
@@ -55,8 +56,9 @@ export function toSeconds(value: number | null | undefined): number | null {
   return Math.round(value);
 }
 
+/** An optional instant (ended_at, expires_at); one that cannot be read is null. */
 const toInstant = (text: string | null | undefined): Date | null =>
-  text ? parseInstant(text) : null;
+  text ? parseIsoInstant(text, TWENTY2_ZONELESS) : null;
 
 /** A list row. `details` stays null: they come only from /call/detail. */
 export function toCallRecord(row: Twenty2Call, context: Twenty2MapContext): CallRecord {

@@ -11,6 +11,7 @@ import {
   pick,
   seededRandom, arrivalInstant } from '../../simulation/data.js';
 import { SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
+import { parseIsoInstant } from '../../time.js';
 
 /** A /call/logs row as Twenty2 sends it. */
 export interface Twenty2CallJson {
@@ -62,8 +63,14 @@ export interface Twenty2Simulator {
   /** Every call, newest `started_at` first, as /call/logs sends them. */
   rows: Twenty2CallJson[];
   credentials: Twenty2SimulatorCredentials;
-  /** Inserts a call newer than every existing one (1–60 s after the newest). */
-  addCall(overrides?: Partial<Twenty2CallJson>): Twenty2CallJson;
+  /**
+   * Inserts a call newer than every existing one (1–60 s after the newest); `parameters` replace
+   * the generated input/output parameters of its detail.
+   */
+  addCall(
+    overrides?: Partial<Twenty2CallJson>,
+    parameters?: { input_parameters?: Record<string, unknown>; output_parameters?: Record<string, unknown> },
+  ): Twenty2CallJson;
   /** The /call/detail body for a call, or null when unknown; media links under the running server. */
   detailOf(callId: string): Twenty2DetailJson | null;
   /** Rows sent unreadable, in /call/logs and as the `call` of their /call/detail body. */
@@ -105,6 +112,12 @@ const RATES_PER_MINUTE = [4.5, 6, 7.25];
 const FIRST_NAMES = ['Aarav', 'Diya', 'Ishaan', 'Meera', 'Rohan', 'Sneha', 'Vikram', 'Ananya'];
 const CAMPAIGNS = ['renewal-reminder', 'lead-qualification', 'payment-followup', 'feedback-survey'];
 const INTENTS = ['interested', 'not_interested', 'callback', 'already_paid', 'wrong_number'];
+
+/**
+ * A row's started_at in ms, read as the adapter reads it (one without an offset is UTC); an
+ * unreadable one sorts as the oldest.
+ */
+const startedAtMs = (row: Twenty2CallJson): number => parseIsoInstant(row.started_at, 'utc')?.getTime() ?? 0;
 
 /** "2024-12-25T10:00:00Z": whole seconds, as on the provider page. */
 const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -326,14 +339,14 @@ export function createTwenty2Simulator(options: Twenty2SimulatorOptions = {}): T
 
   const server = new SimulatorServer('twenty2', handler);
 
-  const addCall = (overrides: Partial<Twenty2CallJson> = {}): Twenty2CallJson => {
-    const newest = Math.max(0, ...rows.map((row) => Date.parse(row.started_at)));
+  const addCall: Twenty2Simulator['addCall'] = (overrides = {}, parameters = {}) => {
+    const newest = Math.max(0, ...rows.map(startedAtMs));
     const startedMs = arrivalInstant(newest, random);
     const row: Twenty2CallJson = { ...newRow(startedMs), ...overrides };
     usedIds.add(row.call_id);
-    extras.set(row.call_id, newExtras(row));
+    extras.set(row.call_id, { ...newExtras(row), ...parameters });
     // Keep newest-first order even when the overrides move the start back.
-    const at = rows.findIndex((existing) => Date.parse(existing.started_at) <= Date.parse(row.started_at));
+    const at = rows.findIndex((existing) => startedAtMs(existing) <= startedAtMs(row));
     rows.splice(at === -1 ? rows.length : at, 0, row);
     return row;
   };

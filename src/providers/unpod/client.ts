@@ -16,7 +16,7 @@ import {
   type ListResult,
   type ProviderAdapter,
 } from '../provider.js';
-import { type RowReader, idText, readField, readRows } from '../rows.js';
+import { type RowReader, plausibleId, readField, readRows } from '../rows.js';
 import { estimatedRequests, gapForDensity, groupLocators, type LocatorWindow } from './locate.js';
 import { STATUS_TABLE, derivedKey, rowKey, toCallRecord } from './map.js';
 import { type UnpodRow, unpodListSchema, unpodRowSchema } from './schema.js';
@@ -70,7 +70,7 @@ function rowReader(orgHandle: string): RowReader<UnpodRow> {
   const shape = unpodRowSchema.shape;
   return {
     schema: unpodRowSchema,
-    id: (raw) => idText(readField(shape.id, raw.id)),
+    id: (raw) => plausibleId(readField(shape.id, raw.id)),
     startedAt: (raw) => readField(shape.creation_time, raw.creation_time),
     key: (raw, startedAt) => {
       const id = readField(shape.id, raw.id);

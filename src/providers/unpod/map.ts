@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import type { CallDetails, CallDirection, CallParty, CallRecord, CallStatus } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
 import { mapStatus, directionFromWord } from '../provider.js';
-import type { UnpodRow } from './schema.js';
-import { parseInstant } from './time.js';
+import { parseIsoInstant } from '../../time.js';
+import { UNPOD_ZONELESS, type UnpodRow } from './schema.js';
 
 /** The contract's status table for Unpod. */
 export const STATUS_TABLE: Readonly<Record<string, CallStatus>> = {
@@ -23,8 +23,8 @@ export interface UnpodMapContext {
   orgHandle: string;
 }
 
-const text = (value: string | number | null | undefined): string | null =>
-  value === null || value === undefined || String(value).trim() === '' ? null : String(value);
+const text = (value: string | null | undefined): string | null =>
+  value === null || value === undefined || value.trim() === '' ? null : value;
 
 /**
  * Quirk: rows may have no `id`. Such a row's key is derived from fields that do not change once the
@@ -64,14 +64,15 @@ export function parseDuration(value: number | string | null | undefined): number
 
 
 /** Unpod sends E.164 ("+911234567890"); the country comes from the number. */
-export function toParty(raw: string | number | null | undefined): CallParty {
+export function toParty(raw: string | null | undefined): CallParty {
   const rawPhoneNumber = text(raw);
   const { e164, country } = normalisePhone(rawPhoneNumber);
   return { phoneNumber: e164, rawPhoneNumber, displayName: null, countryCode: country, isStaff: null };
 }
 
+/** start_time / end_time: null for a missed call, and null when unreadable (not an order key). */
 const optionalInstant = (value: string | null | undefined): Date | null =>
-  value ? parseInstant(value) : null;
+  value ? parseIsoInstant(value, UNPOD_ZONELESS) : null;
 
 /** List rows carry everything Unpod has: no detail request is ever needed. */
 const COMPLETE_DETAILS: CallDetails = {

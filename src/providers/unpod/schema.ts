@@ -3,21 +3,29 @@
  * Objects strip unknown keys, so extra fields such as `"bridge": 1` are tolerated.
  */
 import { z } from 'zod';
-import { parseInstant } from './time.js';
+import { isoInstantProblem, parseIsoInstant, type Zoneless } from '../../time.js';
+import { idText, quantity } from '../json.js';
+
+/**
+ * Unpod writes ISO 8601 in UTC ("2026-02-07T05:57:00Z"); one without an offset is read as UTC
+ * (every published example is UTC), never in the server's local zone. Forms: src/time.ts.
+ */
+export const UNPOD_ZONELESS = 'utc' satisfies Zoneless;
 
 /** An instant, read once here into a Date; anything else fails the body rather than the mapping. */
 const instant = z.string().transform((text, ctx) => {
-  const date = parseInstant(text);
-  if (date === null) ctx.addIssue({ code: 'custom', message: 'not an ISO 8601 instant' });
+  const date = parseIsoInstant(text, UNPOD_ZONELESS);
+  if (date === null) ctx.addIssue({ code: 'custom', message: `not an instant: ${isoInstantProblem(text, UNPOD_ZONELESS)}` });
   return date ?? z.NEVER;
 });
 
-/** Numbers are E.164 strings on the page; a JSON number is accepted and kept as its text. */
-const phoneText = z.union([z.string(), z.number()]).nullish();
+/** Numbers are E.164 strings on the page; a JSON number is accepted and kept as its digits. */
+const phoneText = idText.nullish();
 
 export const unpodRowSchema = z.object({
   // Quirk: one published example has `"id": "call_abc123def456"`, the main reference has no id at all.
-  id: z.union([z.string(), z.number()]).nullish(),
+  // A JSON number is kept digit for digit: 9007199254740993 and …992 are two calls.
+  id: idText.nullish(),
   source_number: phoneText,
   destination_number: phoneText,
   call_type: z.string().nullish(),
@@ -27,9 +35,9 @@ export const unpodRowSchema = z.object({
   start_time: z.string().nullish(),
   end_time: z.string().nullish(),
   // Quirk: an integer of seconds in one example, an "H:MM:SS" string ("0:05:25") in another.
-  call_duration: z.union([z.number(), z.string()]).nullish(),
+  call_duration: z.union([quantity, z.string()]).nullish(),
   end_reason: z.string().nullish(),
-  agent_id: z.union([z.string(), z.number()]).nullish(),
+  agent_id: idText.nullish(),
 });
 
 /** A row as read: `creation_time` is a Date. */

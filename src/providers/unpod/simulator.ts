@@ -5,7 +5,7 @@
  */
 import { SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
 import { SHARED_NUMBERS, callInstants, indianMobile, pick, seededRandom, arrivalInstant } from '../../simulation/data.js';
-import { parseInstant } from './time.js';
+import { parseIsoInstant } from '../../time.js';
 
 /** One call log exactly as Unpod's JSON carries it. */
 export interface UnpodRawRow {
@@ -115,6 +115,8 @@ const reply = (status: number, message: string): SimulatorReply => ({
   body: { status_code: status, message },
 });
 
+/** Unpod's instants, read as the adapter reads them (one without an offset is UTC). */
+const parseInstant = (text: string): Date | null => parseIsoInstant(text, 'utc');
 const createdMs = (row: UnpodRawRow): number => parseInstant(row.creation_time)?.getTime() ?? 0;
 
 export function createUnpodSimulator(
