@@ -2,9 +2,9 @@
  * A real Apollo Client (the call-log example's, with `relayStylePagination`) follows pages the
  * scan budget ended short: `fetchMore` with `after: endCursor` (or `before: startCursor`) until
  * `hasNextPage` (`hasPreviousPage`) is false leaves exactly the filtered list in its cache.
- * Needs `npm ci` in examples/call-log (as .ci/run does); missing is a failure, not a skip.
+ * The client is the example's dependency (an npm workspace: the root `npm ci` installs it, hoisted).
  */
-import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimulators, type Simulators } from '../../src/demo.js';
@@ -12,13 +12,14 @@ import { SHARED_NUMBERS } from '../../src/simulation/data.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 import { allCalls, applyFilter, idsOf } from '../helpers/truth.js';
 
-const CLIENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/call-log/node_modules/@apollo/client');
+const EXAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/call-log');
+/** @apollo/client as the example resolves it (hoisted to the root node_modules, or its own). */
+const CLIENT = path.dirname(createRequire(path.join(EXAMPLE, 'package.json')).resolve('@apollo/client/package.json'));
 
 let sims: Simulators;
 let h: Harness;
 let apollo: any;
 beforeAll(async () => {
-  if (!existsSync(CLIENT)) throw new Error(`${CLIENT} is missing: run "npm ci" in examples/call-log (as .ci/run does)`);
   apollo = {
     ...(await import(`${CLIENT}/core/index.js`)),
     ...(await import(`${CLIENT}/utilities/index.js`)),

@@ -314,7 +314,7 @@ describe('CINNOX adapter over HTTP', () => {
     expect(result.invalid).toEqual([
       { index: 1, error: expect.any(InvalidRowError), startedAt: new Date('2022-11-07T00:00:00.000Z'), key: null },
     ]);
-    expect(result.invalid![0]!.error.problem).toBe('result[1].callID: expected string, received undefined');
+    expect(result.invalid![0]!.error.problem).toBe('result[1].callID: required');
     expect(result.invalid![0]!.error.providerCallId).toBeNull();
     // Three records sent for a limit of 3: not the last page.
     expect(result.next).toEqual({ index: 1 });
@@ -327,7 +327,7 @@ describe('CINNOX adapter over HTTP', () => {
       const [found] = await adapter().getCalls([{ key: row.callID, startedAt: at(row) }]);
       expect(found).toBeInstanceOf(InvalidRowError);
       expect((found as InvalidRowError).providerCallId).toBe(row.callID);
-      expect((found as InvalidRowError).problem).toBe('result[0].callID: expected string, received undefined');
+      expect((found as InvalidRowError).problem).toBe('result[0].callID: required');
     } finally {
       sim.unreadable.clear();
     }

@@ -369,7 +369,7 @@ describe('Twenty2 adapter over HTTP', () => {
       const result = await adapterFor(sim).list(request());
       expect(result.calls).toEqual([mapped(next)]);
       expect(result.invalid).toEqual([{ index: 0, error: expect.any(InvalidRowError), startedAt: null, key: row.call_id }]);
-      expect(result.invalid![0]!.error.problem).toBe('calls[0].started_at: not an ISO 8601 instant');
+      expect(result.invalid![0]!.error.problem).toBe('calls[0].started_at: the value is not an ISO 8601 date-time (e.g. "2024-12-25T10:00:00Z")');
       expect(result.invalid![0]!.error.message).not.toContain('today');
       // Two rows sent, fewer than the limit: the last page, by what was sent.
       expect(result.next).toBeNull();
@@ -396,7 +396,7 @@ describe('Twenty2 adapter over HTTP', () => {
         const found = await adapter.getCalls([locator(good), locator(bad)]);
         expect((found[0] as CallRecord).key).toBe(good.call_id);
         expect(found[1]).toBeInstanceOf(InvalidRowError);
-        expect((found[1] as InvalidRowError).problem).toBe('call.started_at: not an ISO 8601 instant');
+        expect((found[1] as InvalidRowError).problem).toBe('call.started_at: the value is not an ISO 8601 date-time (e.g. "2024-12-25T10:00:00Z")');
         expect((found[1] as InvalidRowError).providerCallId).toBe(bad.call_id);
         // The detail fields of a listed call: the same error, rejected for that call.
         const listed = mapped(good);

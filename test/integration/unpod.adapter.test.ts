@@ -348,7 +348,7 @@ describe('Unpod list', () => {
       const invalid = [...result.invalid!].sort((a, b) => a.index - b.index);
       const expectedRows = [
         { index: idless, startedAt: new Date(createdMs(rows[idless]!)), key: keyOf(rows[idless]!), providerCallId: null, problem: `data[${idless}].call_status: expected string, received number` },
-        { index: withId, startedAt: null, key: rows[withId]!.id!, providerCallId: rows[withId]!.id!, problem: `data[${withId}].creation_time: not an ISO 8601 instant` },
+        { index: withId, startedAt: null, key: rows[withId]!.id!, providerCallId: rows[withId]!.id!, problem: `data[${withId}].creation_time: the value is not a real date-time: February 2026 has 28 days` },
       ].sort((a, b) => a.index - b.index);
       expect(invalid.map((row) => ({ index: row.index, startedAt: row.startedAt, key: row.key, providerCallId: row.error.providerCallId, problem: row.error.problem }))).toEqual(expectedRows);
       // The count is Unpod's: the unreadable rows are in it.

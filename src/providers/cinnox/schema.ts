@@ -19,7 +19,7 @@ export const CINNOX_ZONELESS = 'utc' satisfies Zoneless;
 /** callDate, read once here: the order key, so a value that is not an instant fails the body. */
 const instant = z.string().transform((text, ctx) => {
   const date = parseIsoInstant(text, CINNOX_ZONELESS);
-  if (date === null) ctx.addIssue({ code: 'custom', message: `not an instant: ${isoInstantProblem(text, CINNOX_ZONELESS)}` });
+  if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${isoInstantProblem(text, CINNOX_ZONELESS)}` });
   return date ?? z.NEVER;
 });
 

@@ -13,7 +13,7 @@ import { freeJson, idText, numberText, quantity } from '../json.js';
  */
 const rfc5322Date = z.string().transform((text, ctx) => {
   const date = parseRfc5322Date(text);
-  if (date === null) ctx.addIssue({ code: 'custom', message: `not an RFC 5322 date: ${rfc5322DateProblem(text)}` });
+  if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${rfc5322DateProblem(text)}` });
   return date ?? z.NEVER;
 });
 

@@ -15,7 +15,7 @@ export const TWENTY2_ZONELESS = 'utc' satisfies Zoneless;
 /** The page's instants, read once here; a value that is not one is an issue naming why. */
 const instant = z.string().transform((text, ctx) => {
   const date = parseIsoInstant(text, TWENTY2_ZONELESS);
-  if (date === null) ctx.addIssue({ code: 'custom', message: `not an instant: ${isoInstantProblem(text, TWENTY2_ZONELESS)}` });
+  if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${isoInstantProblem(text, TWENTY2_ZONELESS)}` });
   return date ?? z.NEVER;
 });
 

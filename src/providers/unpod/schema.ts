@@ -15,7 +15,7 @@ export const UNPOD_ZONELESS = 'utc' satisfies Zoneless;
 /** An instant, read once here into a Date; anything else fails the body rather than the mapping. */
 const instant = z.string().transform((text, ctx) => {
   const date = parseIsoInstant(text, UNPOD_ZONELESS);
-  if (date === null) ctx.addIssue({ code: 'custom', message: `not an instant: ${isoInstantProblem(text, UNPOD_ZONELESS)}` });
+  if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${isoInstantProblem(text, UNPOD_ZONELESS)}` });
   return date ?? z.NEVER;
 });
 
