@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { CacheSettings } from './calls/cache.js';
 import { type ConnectionRef, type Provider, connectionLabel } from './calls/model.js';
 import { isSupportedCountry } from './calls/phone.js';
+import { type PersistedQueryManifest, parseManifest } from './persistedQueries.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
 import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
 
@@ -131,6 +132,8 @@ export interface Config {
   limits: QueryLimits;
   /** The cache of ended calls: REDIS_URL, SWITCHBOARD_CACHE_TTL_SECONDS, SWITCHBOARD_CACHE_MAX_ENTRIES. */
   cache: CacheSettings;
+  /** The safelist (SWITCHBOARD_PERSISTED_QUERY_MANIFEST); null: any operation, and automatic persisted queries. */
+  persistedQueries: PersistedQueryManifest | null;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -179,6 +182,7 @@ const KNOWN_VARIABLES: readonly string[] = [
   'SWITCHBOARD_ALLOW_ANONYMOUS',
   'SWITCHBOARD_CURSOR_SECRET',
   'SWITCHBOARD_DEMO',
+  'SWITCHBOARD_PERSISTED_QUERY_MANIFEST',
   ...Object.keys(integerSettings.shape),
   ...Object.values(envNames).flatMap((names) => Object.values(names) as string[]),
 ];
@@ -550,7 +554,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ttlSeconds: n.SWITCHBOARD_CACHE_TTL_SECONDS,
       maxEntries: n.SWITCHBOARD_CACHE_MAX_ENTRIES,
     },
+    persistedQueries: env.SWITCHBOARD_PERSISTED_QUERY_MANIFEST === undefined ? null : readManifest(env.SWITCHBOARD_PERSISTED_QUERY_MANIFEST),
   };
+}
+
+/** The persisted-query manifest file, checked (src/persistedQueries.ts); a problem stops start-up naming it. */
+function readManifest(file: string): PersistedQueryManifest {
+  const prefix = `SWITCHBOARD_PERSISTED_QUERY_MANIFEST (${file})`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${prefix}: ${code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? 'unknown error'})`}`);
+  }
+  try {
+    return parseManifest(text);
+  } catch (error) {
+    throw new ConfigError(`${prefix}: ${(error as Error).message}`);
+  }
 }
 
 /** REDIS_URL, checked without echoing it: it may carry a password. */

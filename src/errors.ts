@@ -10,6 +10,12 @@ export const ErrorCode = {
   ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
   Unauthenticated: 'UNAUTHENTICATED',
   Internal: 'INTERNAL_SERVER_ERROR',
+  /** Safelisting (src/persistedQueries.ts), with Apollo Router's codes: an id the manifest lacks. */
+  PersistedQueryNotInList: 'PERSISTED_QUERY_NOT_IN_LIST',
+  /** Safelisting: a body the manifest lacks. */
+  QueryNotInSafelist: 'QUERY_NOT_IN_SAFELIST',
+  /** Safelisting: a persisted-query id and a body in one request. */
+  CannotSendIdAndBody: 'CANNOT_SEND_PQ_ID_AND_BODY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,7 +1,7 @@
 /**
  * The HTTP server: Apollo Server over the subgraph schema on plain node:http (src/graphqlOverHttp.ts),
- * API-key authentication, /health, /metrics, GraphiQL outside production, and the one error
- * formatter. It knows no provider.
+ * API-key authentication, the persisted-query safelist, /health, /metrics, GraphiQL outside
+ * production, and the one error formatter. It knows no provider.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -24,6 +24,7 @@ import type { Logger } from './logger.js';
 import { HealthTracker } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
 import type { UpstreamObserver } from './providers/http.js';
+import { APQ_TTL_SECONDS, RedisApqCache, Safelist } from './persistedQueries.js';
 import { ConnectionRegistry } from './providers/index.js';
 import { createSchema } from './schema.js';
 import { logUpstream, requestLogPlugin } from './observability/requestLog.js';
@@ -167,6 +168,9 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     metrics.cacheMisses.inc({ cache: 'calls' }, misses);
   });
   const services = { registry, cursors, observeBatch: options.observeBatch, cache };
+  const safelist = config.persistedQueries
+    ? new Safelist(config.persistedQueries, { introspection: !config.production, maxTokens: config.limits.maxTokens })
+    : null;
 
   // The request listener is attached once Apollo has started (below).
   const httpServer = http.createServer();
@@ -179,6 +183,13 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     includeStacktraceInErrorResponses: false,
     // src/index.ts owns SIGINT/SIGTERM: it stops the server, then the demo simulators, then exits 0.
     stopOnTerminationSignals: false,
+    // With a manifest only its operations run, so nothing may register one at run time. Without,
+    // automatic persisted queries, kept in Redis (shared by every replica) when REDIS_URL is set.
+    persistedQueries: safelist
+      ? false
+      : config.cache.redisUrl && cache
+        ? { cache: new RedisApqCache(cache.store), ttl: APQ_TTL_SECONDS }
+        : undefined,
     csrfPrevention: true,
     validationRules: [...protection.validationRules, knownOperationTypes],
     parseOptions: protection.parseOptions,
@@ -215,15 +226,16 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
 
   const graphiql = config.production ? null : graphiqlHandler('/graphql');
 
-  /** POST or GET /graphql: authenticate, read the body, run it through Apollo. */
+  /** POST or GET /graphql: authenticate, read the body, hold it to the safelist, run it through Apollo. */
   const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string) => {
     const caller = access(req.headers.authorization);
     // Queries over GET are side-effect free and Switchboard uses no cookies (keys are bearer tokens a
     // browser never attaches by itself), so plain GETs — the GraphQL-over-HTTP convention — are let
     // through Apollo's CSRF check, which stays on for POST.
     if (req.method === 'GET' && !req.headers['content-type']) req.headers['x-apollo-operation-name'] ??= 'get';
-    const body = await readJsonBody(req, config.maxBodyBytes);
-    await executeGraphQL(apollo, req, res, body, search, async () => createRequestContext(services, caller));
+    let params = { body: await readJsonBody(req, config.maxBodyBytes), search };
+    if (safelist) params = safelist.admit(req.method ?? 'GET', params);
+    await executeGraphQL(apollo, req, res, params.body, params.search, async () => createRequestContext(services, caller));
   };
 
   const routes = async (req: http.IncomingMessage, res: http.ServerResponse) => {
