@@ -134,6 +134,8 @@ export interface Config {
   cache: CacheSettings;
   /** The safelist (SWITCHBOARD_PERSISTED_QUERY_MANIFEST); null: any operation, and automatic persisted queries. */
   persistedQueries: PersistedQueryManifest | null;
+  /** How long a shutdown waits for requests in flight, in ms (SWITCHBOARD_SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -166,6 +168,9 @@ const integerSettings = z.object({
   SWITCHBOARD_MAX_SELECTIONS: int('SWITCHBOARD_MAX_SELECTIONS', 10, 10_000_000).default(defaultQueryLimits.maxSelections),
   SWITCHBOARD_CACHE_TTL_SECONDS: int('SWITCHBOARD_CACHE_TTL_SECONDS', 1, 30 * 86_400).default(3_600),
   SWITCHBOARD_CACHE_MAX_ENTRIES: int('SWITCHBOARD_CACHE_MAX_ENTRIES', 0, 10_000_000).default(10_000),
+  // Under Kubernetes' default 30 s termination grace, with room for the worst upstream request
+  // (3 tries of the 8 s total time-out, plus back-off).
+  SWITCHBOARD_SHUTDOWN_GRACE_MS: int('SWITCHBOARD_SHUTDOWN_GRACE_MS', 0, 600_000).default(25_000),
 });
 
 /**
@@ -555,6 +560,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxEntries: n.SWITCHBOARD_CACHE_MAX_ENTRIES,
     },
     persistedQueries: env.SWITCHBOARD_PERSISTED_QUERY_MANIFEST === undefined ? null : readManifest(env.SWITCHBOARD_PERSISTED_QUERY_MANIFEST),
+    shutdownGraceMs: n.SWITCHBOARD_SHUTDOWN_GRACE_MS,
   };
 }
 

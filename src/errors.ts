@@ -10,6 +10,8 @@ export const ErrorCode = {
   ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
   Unauthenticated: 'UNAUTHENTICATED',
   Internal: 'INTERNAL_SERVER_ERROR',
+  /** 503 while starting or shutting down (src/lifecycle.ts). */
+  NotReady: 'NOT_READY',
   /** Safelisting (src/persistedQueries.ts), with Apollo Router's codes: an id the manifest lacks. */
   PersistedQueryNotInList: 'PERSISTED_QUERY_NOT_IN_LIST',
   /** Safelisting: a body the manifest lacks. */

@@ -1,7 +1,8 @@
 /**
  * The HTTP server: Apollo Server over the subgraph schema on plain node:http (src/graphqlOverHttp.ts),
- * API-key authentication, the persisted-query safelist, /health, /metrics, GraphiQL outside
- * production, and the one error formatter. It knows no provider.
+ * API-key authentication, the persisted-query safelist, /health (liveness), /ready (readiness),
+ * /metrics, GraphiQL outside production, graceful shutdown (src/lifecycle.ts), and the one error
+ * formatter. It knows no provider.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -9,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { BatchObserver } from './calls/loaders.js';
@@ -20,6 +20,7 @@ import { type RequestContext, type UpstreamFailureReport, createRequestContext }
 import { BadInputError, ErrorCode, UpstreamError } from './errors.js';
 import { graphiqlHandler } from './graphiql.js';
 import { HttpError, executeGraphQL, readJsonBody, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
+import { type DrainResult, Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { HealthTracker } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
@@ -45,7 +46,12 @@ export interface Switchboard {
   registry: ConnectionRegistry;
   /** This instance's Prometheus metrics (e.g. for caches to count hits). */
   metrics: Metrics;
-  stop(): Promise<void>;
+  /**
+   * Graceful shutdown: readiness turns 503 and new requests are refused, requests in flight get
+   * `graceMs` (default: the configured SWITCHBOARD_SHUTDOWN_GRACE_MS) to finish, then the server,
+   * Apollo and the Redis connection are closed. `graceful` is false when the grace period ran out.
+   */
+  stop(options?: { graceMs?: number }): Promise<DrainResult>;
 }
 
 // Error codes graphql-js and Apollo Server use for bad requests; their messages are safe to show.
@@ -163,6 +169,28 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const cursors = new CursorCodec(
     config.cursorSecret ? Buffer.from(config.cursorSecret) : randomBytes(32),
   );
+  const healthReport = () => health.report(registry.connections, config.demo ? 'demo' : 'configured');
+
+  // Listening comes first: while Redis connects and Apollo starts, /health says the process is
+  // alive, /ready answers 503 and everything else 503 too. The routes take over once Apollo has
+  // started (below). The lifecycle's own request listener comes first, to count every request.
+  const httpServer = http.createServer();
+  const lifecycle = new Lifecycle(httpServer);
+  const whileStarting = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const { pathname } = splitUrl(req.url);
+    if (req.method === 'GET' && pathname === '/health') return sendJson(res, 200, healthReport());
+    if (req.method === 'GET' && pathname === '/ready') return sendJson(res, 503, { status: lifecycle.state });
+    sendHttpError(res, lifecycle.refusal()!);
+  };
+  httpServer.on('request', whileStarting);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+
   const cache = await createCallCache(config.cache, config.connections, logger, ({ hits, misses }) => {
     metrics.cacheHits.inc({ cache: 'calls' }, hits);
     metrics.cacheMisses.inc({ cache: 'calls' }, misses);
@@ -172,16 +200,13 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     ? new Safelist(config.persistedQueries, { introspection: !config.production, maxTokens: config.limits.maxTokens })
     : null;
 
-  // The request listener is attached once Apollo has started (below).
-  const httpServer = http.createServer();
-
   const apollo = new ApolloServer<RequestContext>({
     // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
     // on a page) but answered differently where fields fail: see docs/benchmark.md.
     schema: guardEntities(createSchema()),
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
-    // src/index.ts owns SIGINT/SIGTERM: it stops the server, then the demo simulators, then exits 0.
+    // src/index.ts owns SIGINT/SIGTERM: it drains the server (src/lifecycle.ts), then exits.
     stopOnTerminationSignals: false,
     // With a manifest only its operations run, so nothing may register one at run time. Without,
     // automatic persisted queries, kept in Redis (shared by every replica) when REDIS_URL is set.
@@ -198,7 +223,6 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     // Compact JSON rather than Apollo's pretty-printed default: smaller responses (no req/s gain measured).
     stringifyResult: (result) => JSON.stringify(result),
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
       upstreamFailuresPlugin,
       metrics.plugin<RequestContext>(),
       requestLogPlugin<RequestContext>(logger),
@@ -212,7 +236,13 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     ],
     logger,
   });
-  await apollo.start();
+  try {
+    await apollo.start();
+  } catch (error) {
+    await new Promise((resolve) => httpServer.close(resolve));
+    await cache?.close();
+    throw error;
+  }
 
   const findKey = keyFinder(config.apiKeys);
   const access = (authorization: string | undefined) => {
@@ -241,9 +271,14 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const routes = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const { pathname, search } = splitUrl(req.url);
     if (graphiql?.(req, res, pathname, search)) return;
-    if (pathname === '/graphql') return graphqlEndpoint(req, res, search);
-    if (req.method === 'GET' && pathname === '/health') {
-      return sendJson(res, 200, health.report(registry.connections, config.demo ? 'demo' : 'configured'));
+    if (pathname === '/graphql') {
+      const draining = lifecycle.refusal();
+      if (draining) throw draining;
+      return graphqlEndpoint(req, res, search);
+    }
+    if (req.method === 'GET' && pathname === '/health') return sendJson(res, 200, healthReport());
+    if (req.method === 'GET' && pathname === '/ready') {
+      return sendJson(res, lifecycle.state === 'ready' ? 200 : 503, { status: lifecycle.state });
     }
     if (req.method === 'GET' && pathname === '/metrics') {
       const { contentType, body } = await metrics.render();
@@ -253,7 +288,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     throw new HttpError(404, `Nothing is served at ${req.method} ${pathname.slice(0, 100)}; GraphQL is at /graphql`, 'NOT_FOUND');
   };
 
-  // Refusals (401, 413, malformed JSON, unknown route) and anything unexpected: a JSON answer, never a stack.
+  // Refusals (401, 413, 503, malformed JSON, unknown route) and anything unexpected: a JSON answer, never a stack.
+  httpServer.off('request', whileStarting);
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     routes(req, res).catch((error: unknown) => {
       if (!(error instanceof HttpError)) logger.error({ err: error }, 'unhandled HTTP error');
@@ -262,15 +298,17 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     });
   });
 
-  await new Promise<void>((resolve) => httpServer.listen(config.port, resolve));
+  lifecycle.markReady();
   const port = (httpServer.address() as AddressInfo).port;
   return {
     url: `http://localhost:${port}/graphql`,
     registry,
     metrics,
-    stop: async () => {
+    stop: async ({ graceMs = config.shutdownGraceMs } = {}) => {
+      const result = await lifecycle.drain(graceMs);
       await apollo.stop();
       await cache?.close();
+      return result;
     },
   };
 }

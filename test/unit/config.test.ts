@@ -262,3 +262,13 @@ describe('SWITCHBOARD_PERSISTED_QUERY_MANIFEST: a manifest is checked at start-u
     expect(refusal(pq(make()))).toMatch(expected);
   });
 });
+
+describe('SWITCHBOARD_SHUTDOWN_GRACE_MS', () => {
+  it('is 25 s by default, any whole number of ms up to 10 minutes, and nothing else', () => {
+    expect(loadConfig({}).shutdownGraceMs).toBe(25_000);
+    expect(loadConfig({ SWITCHBOARD_SHUTDOWN_GRACE_MS: '0' }).shutdownGraceMs).toBe(0);
+    expect(refusal({ SWITCHBOARD_SHUTDOWN_GRACE_MS: '30s' })).toBe('SWITCHBOARD_SHUTDOWN_GRACE_MS must be a whole number written in digits; got "30s"');
+    expect(refusal({ SWITCHBOARD_SHUTDOWN_GRACE_MS: '600001' })).toBe('SWITCHBOARD_SHUTDOWN_GRACE_MS must be at most 600000; got "600001"');
+    expect(refusal({ SWITCHBOARD_SHUTDOWN_GRACE_MS_: '1' })).toMatch(/^SWITCHBOARD_SHUTDOWN_GRACE_MS_: unknown variable \(did you mean SWITCHBOARD_SHUTDOWN_GRACE_MS\?\)/);
+  });
+});
