@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { CacheSettings } from './calls/cache.js';
 import { type ConnectionRef, type Provider, connectionLabel } from './calls/model.js';
 import { isSupportedCountry } from './calls/phone.js';
+import { type PersistedQueryManifest, parseManifest } from './persistedQueries.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
 import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
 
@@ -133,6 +134,10 @@ export interface Config {
   cache: CacheSettings;
   /** Upstream list requests per connection one GraphQL request may send: SWITCHBOARD_SCAN_BUDGET. */
   scanBudget: number;
+  /** The safelist (SWITCHBOARD_PERSISTED_QUERY_MANIFEST); null: any operation, and automatic persisted queries. */
+  persistedQueries: PersistedQueryManifest | null;
+  /** How long a shutdown waits for requests in flight, in ms (SWITCHBOARD_SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -167,6 +172,9 @@ const integerSettings = z.object({
   SWITCHBOARD_MAX_SELECTIONS: int('SWITCHBOARD_MAX_SELECTIONS', 10, 10_000_000).default(defaultQueryLimits.maxSelections),
   SWITCHBOARD_CACHE_TTL_SECONDS: int('SWITCHBOARD_CACHE_TTL_SECONDS', 1, 30 * 86_400).default(3_600),
   SWITCHBOARD_CACHE_MAX_ENTRIES: int('SWITCHBOARD_CACHE_MAX_ENTRIES', 0, 10_000_000).default(10_000),
+  // Under Kubernetes' default 30 s termination grace, with room for the worst upstream request
+  // (3 tries of the 8 s total time-out, plus back-off).
+  SWITCHBOARD_SHUTDOWN_GRACE_MS: int('SWITCHBOARD_SHUTDOWN_GRACE_MS', 0, 600_000).default(25_000),
 });
 
 /**
@@ -183,6 +191,7 @@ const KNOWN_VARIABLES: readonly string[] = [
   'SWITCHBOARD_ALLOW_ANONYMOUS',
   'SWITCHBOARD_CURSOR_SECRET',
   'SWITCHBOARD_DEMO',
+  'SWITCHBOARD_PERSISTED_QUERY_MANIFEST',
   ...Object.keys(integerSettings.shape),
   ...Object.values(envNames).flatMap((names) => Object.values(names) as string[]),
 ];
@@ -556,7 +565,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxEntries: n.SWITCHBOARD_CACHE_MAX_ENTRIES,
     },
     scanBudget: n.SWITCHBOARD_SCAN_BUDGET,
+    persistedQueries: env.SWITCHBOARD_PERSISTED_QUERY_MANIFEST === undefined ? null : readManifest(env.SWITCHBOARD_PERSISTED_QUERY_MANIFEST),
+    shutdownGraceMs: n.SWITCHBOARD_SHUTDOWN_GRACE_MS,
   };
+}
+
+/** The persisted-query manifest file, checked (src/persistedQueries.ts); a problem stops start-up naming it. */
+function readManifest(file: string): PersistedQueryManifest {
+  const prefix = `SWITCHBOARD_PERSISTED_QUERY_MANIFEST (${file})`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${prefix}: ${code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? 'unknown error'})`}`);
+  }
+  try {
+    return parseManifest(text);
+  } catch (error) {
+    throw new ConfigError(`${prefix}: ${(error as Error).message}`);
+  }
 }
 
 /** REDIS_URL, checked without echoing it: it may carry a password. */

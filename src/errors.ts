@@ -14,6 +14,14 @@ export const ErrorCode = {
   Internal: 'INTERNAL_SERVER_ERROR',
   /** Apollo Router's and Hive Gateway's code for the same refusal. */
   CostTooExpensive: 'COST_ESTIMATED_TOO_EXPENSIVE',
+  /** 503 while starting or shutting down (src/lifecycle.ts). */
+  NotReady: 'NOT_READY',
+  /** Safelisting (src/persistedQueries.ts), with Apollo Router's codes: an id the manifest lacks. */
+  PersistedQueryNotInList: 'PERSISTED_QUERY_NOT_IN_LIST',
+  /** Safelisting: a body the manifest lacks. */
+  QueryNotInSafelist: 'QUERY_NOT_IN_SAFELIST',
+  /** Safelisting: a persisted-query id and a body in one request. */
+  CannotSendIdAndBody: 'CANNOT_SEND_PQ_ID_AND_BODY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -39,10 +39,27 @@ async function main(): Promise<void> {
   const server = await startSwitchboard({ config, logger });
   logger.info({ url: server.url }, `GraphQL at ${server.url}`);
 
+  // SIGTERM (an orchestrator) or SIGINT (Ctrl-C): drain, close Redis, exit 0; exit 1 when requests
+  // were still in flight at the end of the grace period. Each signal is handled once: the same one
+  // again ends the process at once (Node's default).
+  let stopping = false;
   const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await server.stop();
+    if (stopping) return;
+    stopping = true;
+    const graceMs = config.shutdownGraceMs;
+    logger.info({ signal, graceMs }, `${signal}: shutting down; no new requests, those in flight have ${graceMs} ms to finish`);
+    // Should closing itself hang, the process still ends.
+    setTimeout(() => {
+      logger.error({ graceMs }, 'shutdown did not complete in time; exiting');
+      process.exit(1);
+    }, graceMs + 5_000).unref();
+    const { graceful, abandoned } = await server.stop({ graceMs });
     await simulators?.close();
+    if (!graceful) {
+      logger.error({ graceMs, abandoned }, `shutdown grace period of ${graceMs} ms ran out with ${abandoned} request(s) in flight; their connections were closed`);
+      process.exit(1);
+    }
+    logger.info('stopped');
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -1,6 +1,7 @@
 /**
  * The HTTP server: Apollo Server over the subgraph schema on plain node:http (src/graphqlOverHttp.ts),
- * API-key authentication, /health, /metrics, GraphiQL outside production, and the one error
+ * API-key authentication, the persisted-query safelist, /health (liveness), /ready (readiness),
+ * /metrics, GraphiQL outside production, graceful shutdown (src/lifecycle.ts), and the one error
  * formatter. It knows no provider.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -9,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { BatchObserver } from './calls/loaders.js';
@@ -20,10 +20,12 @@ import { type RequestContext, type UpstreamFailureReport, createRequestContext }
 import { BadInputError, CostLimitError, ErrorCode, InvalidRowError, UpstreamError } from './errors.js';
 import { graphiqlHandler } from './graphiql.js';
 import { HttpError, executeGraphQL, readJsonBody, requestErrorStatusPlugin, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
+import { type DrainResult, Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { HealthTracker } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
 import type { UpstreamObserver } from './providers/http.js';
+import { APQ_TTL_SECONDS, RedisApqCache, Safelist } from './persistedQueries.js';
 import { ConnectionRegistry } from './providers/index.js';
 import { createSchema } from './schema.js';
 import { logInvalidRows, logUpstream, requestLogPlugin } from './observability/requestLog.js';
@@ -44,7 +46,12 @@ export interface Switchboard {
   registry: ConnectionRegistry;
   /** This instance's Prometheus metrics (e.g. for caches to count hits). */
   metrics: Metrics;
-  stop(): Promise<void>;
+  /**
+   * Graceful shutdown: readiness turns 503 and new requests are refused, requests in flight get
+   * `graceMs` (default: the configured SWITCHBOARD_SHUTDOWN_GRACE_MS) to finish, then the server,
+   * Apollo and the Redis connection are closed. `graceful` is false when the grace period ran out.
+   */
+  stop(options?: { graceMs?: number }): Promise<DrainResult>;
 }
 
 // Error codes graphql-js and Apollo Server use for bad requests; their messages are safe to show.
@@ -187,14 +194,36 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const cursors = new CursorCodec(
     config.cursorSecret ? Buffer.from(config.cursorSecret) : randomBytes(32),
   );
+  const healthReport = () => health.report(registry.connections, config.demo ? 'demo' : 'configured');
+
+  // Listening comes first: while Redis connects and Apollo starts, /health says the process is
+  // alive, /ready answers 503 and everything else 503 too. The routes take over once Apollo has
+  // started (below). The lifecycle's own request listener comes first, to count every request.
+  const httpServer = http.createServer();
+  const lifecycle = new Lifecycle(httpServer);
+  const whileStarting = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const { pathname } = splitUrl(req.url);
+    if (req.method === 'GET' && pathname === '/health') return sendJson(res, 200, healthReport());
+    if (req.method === 'GET' && pathname === '/ready') return sendJson(res, 503, { status: lifecycle.state });
+    sendHttpError(res, lifecycle.refusal()!);
+  };
+  httpServer.on('request', whileStarting);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+
   const cache = await createCallCache(config.cache, config.connections, logger, ({ hits, misses }) => {
     metrics.cacheHits.inc({ cache: 'calls' }, hits);
     metrics.cacheMisses.inc({ cache: 'calls' }, misses);
   });
   const services = { registry, cursors, observeBatch: options.observeBatch, cache, scanBudget: config.scanBudget };
-
-  // The request listener is attached once Apollo has started (below).
-  const httpServer = http.createServer();
+  const safelist = config.persistedQueries
+    ? new Safelist(config.persistedQueries, { introspection: !config.production, maxTokens: config.limits.maxTokens })
+    : null;
 
   const apollo = new ApolloServer<RequestContext>({
     // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
@@ -202,8 +231,15 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     schema: guardEntities(createSchema()),
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
-    // src/index.ts owns SIGINT/SIGTERM: it stops the server, then the demo simulators, then exits 0.
+    // src/index.ts owns SIGINT/SIGTERM: it drains the server (src/lifecycle.ts), then exits.
     stopOnTerminationSignals: false,
+    // With a manifest only its operations run, so nothing may register one at run time. Without,
+    // automatic persisted queries, kept in Redis (shared by every replica) when REDIS_URL is set.
+    persistedQueries: safelist
+      ? false
+      : config.cache.redisUrl && cache
+        ? { cache: new RedisApqCache(cache.store), ttl: APQ_TTL_SECONDS }
+        : undefined,
     csrfPrevention: true,
     validationRules: [...protection.validationRules, knownOperationTypes],
     parseOptions: protection.parseOptions,
@@ -212,7 +248,6 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     // Compact JSON rather than Apollo's pretty-printed default: smaller responses (no req/s gain measured).
     stringifyResult: (result) => JSON.stringify(result),
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
       upstreamFailuresPlugin(invalidRowLog),
       requestErrorStatusPlugin,
       metrics.plugin<RequestContext>(),
@@ -227,7 +262,13 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     ],
     logger,
   });
-  await apollo.start();
+  try {
+    await apollo.start();
+  } catch (error) {
+    await new Promise((resolve) => httpServer.close(resolve));
+    await cache?.close();
+    throw error;
+  }
 
   const findKey = keyFinder(config.apiKeys);
   const access = (authorization: string | undefined) => {
@@ -241,23 +282,29 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
 
   const graphiql = config.production ? null : graphiqlHandler('/graphql');
 
-  /** POST or GET /graphql: authenticate, read the body, run it through Apollo. */
+  /** POST or GET /graphql: authenticate, read the body, hold it to the safelist, run it through Apollo. */
   const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string) => {
     const caller = access(req.headers.authorization);
     // Queries over GET are side-effect free and Switchboard uses no cookies (keys are bearer tokens a
     // browser never attaches by itself), so plain GETs — the GraphQL-over-HTTP convention — are let
     // through Apollo's CSRF check, which stays on for POST.
     if (req.method === 'GET' && !req.headers['content-type']) req.headers['x-apollo-operation-name'] ??= 'get';
-    const body = await readJsonBody(req, config.maxBodyBytes);
-    await executeGraphQL(apollo, req, res, body, search, async () => createRequestContext(services, caller));
+    let params = { body: await readJsonBody(req, config.maxBodyBytes), search };
+    if (safelist) params = safelist.admit(req.method ?? 'GET', params);
+    await executeGraphQL(apollo, req, res, params.body, params.search, async () => createRequestContext(services, caller));
   };
 
   const routes = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const { pathname, search } = splitUrl(req.url);
     if (graphiql?.(req, res, pathname, search)) return;
-    if (pathname === '/graphql') return graphqlEndpoint(req, res, search);
-    if (req.method === 'GET' && pathname === '/health') {
-      return sendJson(res, 200, health.report(registry.connections, config.demo ? 'demo' : 'configured'));
+    if (pathname === '/graphql') {
+      const draining = lifecycle.refusal();
+      if (draining) throw draining;
+      return graphqlEndpoint(req, res, search);
+    }
+    if (req.method === 'GET' && pathname === '/health') return sendJson(res, 200, healthReport());
+    if (req.method === 'GET' && pathname === '/ready') {
+      return sendJson(res, lifecycle.state === 'ready' ? 200 : 503, { status: lifecycle.state });
     }
     if (req.method === 'GET' && pathname === '/metrics') {
       const { contentType, body } = await metrics.render();
@@ -267,7 +314,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     throw new HttpError(404, `Nothing is served at ${req.method} ${pathname.slice(0, 100)}; GraphQL is at /graphql`, 'NOT_FOUND');
   };
 
-  // Refusals (401, 413, malformed JSON, unknown route) and anything unexpected: a JSON answer, never a stack.
+  // Refusals (401, 413, 503, malformed JSON, unknown route) and anything unexpected: a JSON answer, never a stack.
+  httpServer.off('request', whileStarting);
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     routes(req, res).catch((error: unknown) => {
       if (!(error instanceof HttpError)) logger.error({ err: error }, 'unhandled HTTP error');
@@ -276,15 +324,17 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     });
   });
 
-  await new Promise<void>((resolve) => httpServer.listen(config.port, resolve));
+  lifecycle.markReady();
   const port = (httpServer.address() as AddressInfo).port;
   return {
     url: `http://localhost:${port}/graphql`,
     registry,
     metrics,
-    stop: async () => {
+    stop: async ({ graceMs = config.shutdownGraceMs } = {}) => {
+      const result = await lifecycle.drain(graceMs);
       await apollo.stop();
       await cache?.close();
+      return result;
     },
   };
 }

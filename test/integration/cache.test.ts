@@ -5,54 +5,23 @@
  * connection. redis-server must be on PATH (`npm test` installs it first where it can, or stops
  * naming it: test/prerequisites.ts); without it these tests fail.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { startSimulators, type Simulators } from '../../src/demo.js';
 import { freePort } from '../helpers/ports.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
-
-/** Starts redis-server and resolves once it answers PING; rejects (failing the suite) when it cannot. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const failed = new Promise<never>((_, reject) => {
-    child.once('error', (error) => reject(new Error(`redis-server could not start (${error.message}); install it (apt-get install redis-server)`)));
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  const ping = async (): Promise<void> => {
-    for (let i = 0; i < 100; i++) {
-      const pong = await new Promise<boolean>((resolve) => {
-        const socket = connect(port, '127.0.0.1');
-        socket.once('error', () => resolve(false));
-        socket.once('connect', () => socket.write('PING\r\n'));
-        socket.once('data', (data) => {
-          socket.destroy();
-          resolve(data.toString().startsWith('+PONG'));
-        });
-      });
-      if (pong) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('redis-server did not answer PING within 5 s');
-  };
-  await Promise.race([ping(), failed]);
-  return child;
-}
 
 const DETAIL = `query Detail($ids: [ID!]!) { nodes(ids: $ids) { ... on Call { id status transcript { url } outputParameters } } }`;
 const LIST = `query List($first: Int) { calls(first: $first, filter: { providers: [TWENTY2] }) { nodes { id status outputParameters } } }`;
 
-let redis: ChildProcess;
+let redis: RedisServer;
 let redisUrl: string;
 let sims: Simulators;
 let a: Harness;
 let b: Harness;
 
 beforeAll(async () => {
-  const port = await freePort();
-  redis = await startRedis(port);
-  redisUrl = `redis://127.0.0.1:${port}`;
+  redis = await startRedis();
+  redisUrl = redis.url;
   sims = await startSimulators();
   const shared = { sims: async () => sims, env: { REDIS_URL: redisUrl } };
   a = await startHarness(shared);
@@ -63,11 +32,7 @@ afterAll(async () => {
   await b?.server.stop();
   await a?.server.stop();
   await sims?.close();
-  if (redis && redis.exitCode === null) {
-    const exited = new Promise((resolve) => redis.once('exit', resolve));
-    redis.kill('SIGTERM');
-    await exited;
-  }
+  await redis?.stop();
 });
 
 /** Global ids of Twenty2 calls by their provider status, as instance `h` issues them. */

@@ -231,3 +231,44 @@ describe('demo mode is never a silent fallback in production', () => {
     expect(refusal({ SWITCHBOARD_CONFIG: file({ connections: [UNPOD] }), SWITCHBOARD_DEMO: 'true' })).toMatch(/\(unpod\/sales\)/);
   });
 });
+
+describe('SWITCHBOARD_PERSISTED_QUERY_MANIFEST: a manifest is checked at start-up', () => {
+  const BODY = 'query Latest { calls { nodes { id } } }';
+  const manifest = (operations: unknown[], extra: Record<string, unknown> = {}) =>
+    file({ format: 'apollo-persisted-query-manifest', version: 1, operations, ...extra });
+  const operation = { id: 'abc123', name: 'Latest', type: 'query', body: BODY };
+  const pq = (name: string) => ({ SWITCHBOARD_PERSISTED_QUERY_MANIFEST: name });
+
+  it('reads the operations of a manifest (fields the format may add are ignored), and none without one', () => {
+    const config = loadConfig(pq(manifest([operation, { ...operation, id: 'other', clientName: 'web' }], { generatedAt: 'x' })));
+    expect([...config.persistedQueries!.byId.keys()]).toEqual(['abc123', 'other']);
+    expect(loadConfig({}).persistedQueries).toBeNull();
+  });
+
+  it.each([
+    ['a file that is not there', () => path.join(dir, 'missing-manifest.json'), /^SWITCHBOARD_PERSISTED_QUERY_MANIFEST \(.*missing-manifest\.json\): file not found$/],
+    ['a directory', () => dir, /: cannot be read \(EISDIR\)$/],
+    ['text that is not JSON', () => file('{ "format": '), /\): not valid JSON$/],
+    ['another format', () => file({ format: 'relay', version: 1, operations: [operation] }), /\): format: must be "apollo-persisted-query-manifest"$/],
+    ['another version', () => manifest([operation], { version: 2 }), /\): version: must be 1/],
+    ['no operations', () => manifest([]), /\): operations: lists no operation/],
+    ['operations that are not a list', () => file({ format: 'apollo-persisted-query-manifest', version: 1, operations: {} }), /\): operations: must be a list$/],
+    ['an operation without a body', () => manifest([{ ...operation, body: undefined }]), /\): operations\[0\]\.body: is required$/],
+    ['an operation with an empty id', () => manifest([operation, { ...operation, id: '' }]), /\): operations\[1\]\.id: must not be empty$/],
+    ['an unknown operation type', () => manifest([{ ...operation, type: 'Query' }]), /\): operations\[0\]\.type: must be "query", "mutation" or "subscription"$/],
+    ['a body that is not GraphQL', () => manifest([{ ...operation, body: 'query Latest { calls {' }]), /\): operations\[0\] \(Latest\)\.body is not a GraphQL document: Syntax Error: Expected Name, found <EOF>\.$/],
+    ['one id for two bodies', () => manifest([operation, { ...operation, body: '{ __typename }' }]), /\): operations\[1\] \(Latest\)\.id "abc123" is also the id of another body$/],
+  ])('refuses %s with one line naming it', (_name, make, expected) => {
+    expect(refusal(pq(make()))).toMatch(expected);
+  });
+});
+
+describe('SWITCHBOARD_SHUTDOWN_GRACE_MS', () => {
+  it('is 25 s by default, any whole number of ms up to 10 minutes, and nothing else', () => {
+    expect(loadConfig({}).shutdownGraceMs).toBe(25_000);
+    expect(loadConfig({ SWITCHBOARD_SHUTDOWN_GRACE_MS: '0' }).shutdownGraceMs).toBe(0);
+    expect(refusal({ SWITCHBOARD_SHUTDOWN_GRACE_MS: '30s' })).toBe('SWITCHBOARD_SHUTDOWN_GRACE_MS must be a whole number written in digits; got "30s"');
+    expect(refusal({ SWITCHBOARD_SHUTDOWN_GRACE_MS: '600001' })).toBe('SWITCHBOARD_SHUTDOWN_GRACE_MS must be at most 600000; got "600001"');
+    expect(refusal({ SWITCHBOARD_SHUTDOWN_GRACE_MS_: '1' })).toMatch(/^SWITCHBOARD_SHUTDOWN_GRACE_MS_: unknown variable \(did you mean SWITCHBOARD_SHUTDOWN_GRACE_MS\?\)/);
+  });
+});
