@@ -80,6 +80,12 @@ export type Call = Node & {
   to: CallParty;
   /** A link to the call's transcript, where the provider has one (Twenty2, from its detail endpoint). */
   transcript?: Maybe<MediaLink>;
+  /**
+   * The call's transcript as plain text, where the provider gives the text itself rather than a link
+   * (Vapi `artifact.transcript`); null otherwise. Lazy like the other detail fields: fetched only when
+   * selected, for providers where it costs a per-call request.
+   */
+  transcriptText?: Maybe<Scalars['String']['output']>;
 };
 
 /** A page of calls from every enabled connection, merged newest first. */
@@ -223,7 +229,9 @@ export type Provider =
   /** Twenty2 AI voice agents. */
   | 'TWENTY2'
   /** Unpod AI voice agents. */
-  | 'UNPOD';
+  | 'UNPOD'
+  /** Vapi AI voice agents. */
+  | 'VAPI';
 
 /** The entry points: calls across every connection the API key may see, and objects by id. */
 export type Query = {
@@ -431,6 +439,7 @@ export type CallResolvers<ContextType = RequestContext, ParentType extends Resol
   status?: Resolver<ResolversTypes['CallStatus'], ParentType, ContextType>;
   to?: Resolver<ResolversTypes['CallParty'], ParentType, ContextType>;
   transcript?: Resolver<Maybe<ResolversTypes['MediaLink']>, ParentType, ContextType>;
+  transcriptText?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 

@@ -16,7 +16,7 @@ import type {
 export type { CallDirection, CallParty, CallStatus, MediaLink, Money, Provider };
 
 /** Fixed provider order: the second key of the merged order, after `startedAt`. */
-export const PROVIDERS: readonly Provider[] = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
+export const PROVIDERS: readonly Provider[] = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK', 'VAPI'];
 
 export const providerRank = (provider: Provider): number => PROVIDERS.indexOf(provider);
 
@@ -38,6 +38,8 @@ export interface CallDetails {
   billedDurationSeconds: number | null;
   recordings: MediaLink[];
   transcript: MediaLink | null;
+  /** The transcript as plain text, for providers that give text rather than a link (Vapi); absent or null otherwise. */
+  transcriptText?: string | null;
   inputParameters: unknown;
   outputParameters: unknown;
 }

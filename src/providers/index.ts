@@ -9,6 +9,7 @@ import type { ProviderAdapter } from './provider.js';
 import { TalkStackAdapter } from './talkstack/client.js';
 import { Twenty2Adapter } from './twenty2/client.js';
 import { UnpodAdapter } from './unpod/client.js';
+import { VapiAdapter } from './vapi/client.js';
 
 export interface Connection {
   ref: ConnectionRef;
@@ -33,6 +34,8 @@ function createAdapter(config: ConnectionConfig, http: ConnectionHttp): Provider
       return new CinnoxAdapter(config.connection, config.settings, http);
     case 'TALKSTACK':
       return new TalkStackAdapter(config.connection, config.settings, http);
+    case 'VAPI':
+      return new VapiAdapter(config.connection, config.settings, http);
   }
 }
 

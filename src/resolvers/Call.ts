@@ -36,6 +36,7 @@ export const Call: CallResolvers = {
   billedDurationSeconds: async (call, _args, ctx) => (await details(call, ctx)).billedDurationSeconds,
   recordings: (call, _args, ctx, info) => recordings(call, ctx, info),
   transcript: async (call, _args, ctx) => (await details(call, ctx)).transcript,
+  transcriptText: async (call, _args, ctx) => (await details(call, ctx)).transcriptText ?? null,
   inputParameters: async (call, _args, ctx) => (await details(call, ctx)).inputParameters ?? null,
   outputParameters: async (call, _args, ctx) => (await details(call, ctx)).outputParameters ?? null,
 };

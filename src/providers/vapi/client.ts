@@ -1,0 +1,276 @@
+/**
+ * The Vapi adapter (shared/providers/vapi.md, docs/providers/vapi.md). GET /call answers a bare
+ * array, newest `createdAt` first, at most `limit` rows, with no cursor: the only way to page is a
+ * `createdAt` window. The ordering key is `startedAt`, and a call starts after it is created, so:
+ * - an upper bound on `startedAt` is one on `createdAt` (`createdAtLe`);
+ * - a lower bound on `startedAt` gives `createdAtGe` = bound − START_SLACK_MS (scheduled calls may
+ *   start up to that long after creation; the core filters the rest exactly).
+ * Pages go on from the oldest `createdAt` seen (`createdAtLe` again, the ids already returned at
+ * that instant carried in the page token), so page N costs one request from page N−1, and a walk
+ * resumed at a cursor costs one request (`resume: 'window'`: the cursor's time is `createdAtLe`).
+ *
+ * The Vapi-side number is not on the call: `phoneNumberId` names a phone-number resource, looked
+ * up once per id per adapter (one adapter serves one GraphQL request), all of a page's at once.
+ * Every other field, the transcript text and the signed recording links included, is on the row.
+ */
+import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
+import type { CallRecord, ConnectionRef } from '../../calls/model.js';
+import { UpstreamError } from '../../errors.js';
+import type { ConnectionHttp } from '../http.js';
+import { mapWithConcurrency } from '../pool.js';
+import type { Capabilities, CallLocator, CallLookup, InvalidRow, ListRequest, ListResult, PageRef, ProviderAdapter } from '../provider.js';
+import { type RowReader, plausibleId, readField, readRow, readRows } from '../rows.js';
+import { inlineAgentNumber, toCallRecord, type VapiMapContext } from './map.js';
+import { type VapiCall, vapiCallBodySchema, vapiCallSchema, vapiListSchema, vapiPhoneNumberSchema } from './schema.js';
+
+export interface VapiSettings {
+  /** e.g. https://api.vapi.ai (EU organisations: https://api.eu.vapi.ai) */
+  baseUrl: string;
+  /** The organisation's private API key, sent as `Authorization: Bearer <key>`. */
+  apiKey: string;
+}
+
+/** GET /call's largest `limit` (the spec's maximum). */
+export const MAX_LIMIT = 1000;
+
+/**
+ * How long after its creation a call may start (provider page, assumptions: scheduled calls up to
+ * 24 h ahead). Only the lower time bound sent upstream is widened by it.
+ */
+export const START_SLACK_MS = 24 * 3600_000;
+
+/** A Call object; of one that does not read, its id and start (`startedAt` ?? `createdAt`) as far as they read. */
+const rowReader: RowReader<VapiCall> = {
+  schema: vapiCallSchema,
+  id: (raw) => plausibleId(readField(vapiCallSchema.shape.id, raw.id)),
+  startedAt: (raw) =>
+    readField(vapiCallSchema.shape.startedAt, raw.startedAt) ?? readField(vapiCallSchema.shape.createdAt, raw.createdAt),
+};
+
+const createdAtOf = (raw: unknown): Date | null =>
+  typeof raw === 'object' && raw !== null ? readField(vapiCallSchema.shape.createdAt, (raw as Record<string, unknown>).createdAt) : null;
+const idOf = (raw: unknown): string | null =>
+  typeof raw === 'object' && raw !== null ? plausibleId(readField(vapiCallSchema.shape.id, (raw as Record<string, unknown>).id)) : null;
+
+/**
+ * Where the next page starts: `createdAtLe` (ms) and the ids already returned that were created at
+ * exactly that instant (a page may end in the middle of a tie). Carried as the page token.
+ */
+export interface VapiPosition {
+  le: number;
+  seen: string[];
+}
+
+export const encodeVapiToken = (position: VapiPosition): string =>
+  Buffer.from(JSON.stringify([position.le, position.seen])).toString('base64url');
+
+/** The position a token carries; throws TypeError for a token this adapter did not issue. */
+export function decodeVapiToken(token: string): VapiPosition {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    value = null;
+  }
+  if (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    Number.isSafeInteger(value[0]) &&
+    Array.isArray(value[1]) &&
+    value[1].every((id: unknown) => typeof id === 'string')
+  ) {
+    return { le: value[0] as number, seen: value[1] as string[] };
+  }
+  throw new TypeError('not a Vapi page token');
+}
+
+const isValidDate = (value: Date | null): value is Date => value !== null && !Number.isNaN(value.getTime());
+
+/**
+ * The `createdAt` filters for an inclusive `startedAt` window: `createdAtLe` = `until` (a call is
+ * created before it starts), `createdAtGe` = `from` − START_SLACK_MS.
+ */
+export function createdAtFiltersFor(from: Date | null, until: Date | null): { createdAtGe?: string; createdAtLe?: string } {
+  return {
+    ...(isValidDate(from) ? { createdAtGe: new Date(Math.max(from.getTime() - START_SLACK_MS, -8.64e15)).toISOString() } : {}),
+    ...(isValidDate(until) ? { createdAtLe: until.toISOString() } : {}),
+  };
+}
+
+export class VapiAdapter implements ProviderAdapter {
+  readonly provider = 'VAPI' as const;
+  readonly capabilities: Capabilities = { maxPageSize: MAX_LIMIT, resume: 'window', reportsTotal: false };
+  private readonly base: string;
+  private readonly headers: Record<string, string>;
+  private readonly mapContext: VapiMapContext;
+  /** Phone-number resource id → its number (null: unknown or without one); one look-up per id. */
+  private readonly phoneNumbers = new Map<string, Promise<string | null>>();
+
+  constructor(
+    readonly connection: string,
+    settings: VapiSettings,
+    private readonly http: ConnectionHttp,
+  ) {
+    this.base = settings.baseUrl.replace(/\/+$/, '');
+    this.headers = { authorization: `Bearer ${settings.apiKey}`, accept: 'application/json' };
+    this.mapContext = { connection, baseUrl: this.base };
+  }
+
+  /** Only the empty filter: Vapi filters none of status, direction or number, and times only by `createdAt`. */
+  appliesExactly(query: CallQuery): boolean {
+    return isUnfiltered(query);
+  }
+
+  /** One GET /call page. The query's status, direction and number are left to the core (Vapi has no such filters). */
+  async list(request: ListRequest): Promise<ListResult> {
+    const position = pagePosition(request.page);
+    const pageSize = Math.min(Math.max(1, Math.floor(request.pageSize)), MAX_LIMIT);
+    const seen = new Set(position?.seen ?? []);
+    // Ask for the tie rows already returned too, so a page always has room for new rows.
+    const limit = Math.min(MAX_LIMIT, pageSize + seen.size);
+    const filters = createdAtFiltersFor(request.from, request.until);
+    if (position) {
+      const le = filters.createdAtLe === undefined ? position.le : Math.min(position.le, Date.parse(filters.createdAtLe));
+      filters.createdAtLe = new Date(le).toISOString();
+    }
+    const { body } = await this.http.json(
+      {
+        method: 'GET',
+        url: `${this.base}/call`,
+        operation: 'GET /call',
+        headers: this.headers,
+        searchParams: { limit, ...filters },
+      },
+      vapiListSchema,
+    );
+    const sent = body ?? [];
+    // The rows not returned before (the token's ids sit at its `createdAtLe` instant).
+    const fresh = sent.filter((raw) => !seen.has(idOf(raw) ?? ''));
+    const { rows, invalid } = readRows(fresh, rowReader, { ref: this, path: '' });
+    const next = nextPosition(sent, limit, position, this);
+    const calls = await this.toRecords(rows);
+    const ordered = inStartOrder(calls, invalid);
+    return {
+      calls: ordered.calls,
+      next: next ? { token: encodeVapiToken(next) } : null,
+      total: null,
+      ...(ordered.invalid.length > 0 ? { invalid: ordered.invalid } : {}),
+    };
+  }
+
+  /**
+   * One GET /call/{id} per locator (GET /call?id= is no cheaper), up to the connection's cap; 404
+   * (or 400 for an id that is not a UUID) is an unknown call. A failed request, or a failed look-up
+   * of that call's phone number, fails that locator alone.
+   */
+  getCalls(locators: readonly CallLocator[]): Promise<CallLookup[]> {
+    return mapWithConcurrency(locators, this.http.concurrency, (locator) => this.getCall(locator.key));
+  }
+
+  private async getCall(id: string): Promise<CallLookup> {
+    if (id === '') return null;
+    const { body } = await this.http.json(
+      {
+        method: 'GET',
+        url: `${this.base}/call/${encodeURIComponent(id)}`,
+        operation: 'GET /call/{id}',
+        headers: this.headers,
+        answerStatuses: [400, 404],
+      },
+      vapiCallBodySchema,
+    );
+    if (body === null) return null;
+    const row = readRow(body, rowReader, { ref: this, path: '' }, id);
+    if (row instanceof Error) return row;
+    const [call] = await this.toRecords([row]);
+    return call ?? null;
+  }
+
+  /** Rows → records, with each distinct phone-number resource looked up once, all at once. */
+  private async toRecords(rows: readonly VapiCall[]): Promise<CallRecord[]> {
+    const ids = [...new Set(rows.filter((row) => !inlineAgentNumber(row) && row.phoneNumberId).map((row) => row.phoneNumberId as string))];
+    const found = await mapWithConcurrency(ids, this.http.concurrency, (id) => this.phoneNumber(id));
+    const numbers = new Map<string, string | null>();
+    found.forEach((number, i) => {
+      // A failed look-up fails what it served: the page (list) or the one call (getCalls).
+      if (number instanceof Error) throw number;
+      numbers.set(ids[i] as string, number);
+    });
+    return rows.map((row) =>
+      toCallRecord(row, inlineAgentNumber(row) ?? (row.phoneNumberId ? (numbers.get(row.phoneNumberId) ?? null) : null), this.mapContext),
+    );
+  }
+
+  /** GET /phone-number/{id}'s `number`, once per id; null for a deleted (404) resource. A failure is not cached. */
+  private phoneNumber(id: string): Promise<string | null> {
+    let known = this.phoneNumbers.get(id);
+    if (!known) {
+      known = this.http
+        .json(
+          {
+            method: 'GET',
+            url: `${this.base}/phone-number/${encodeURIComponent(id)}`,
+            operation: 'GET /phone-number/{id}',
+            headers: this.headers,
+            answerStatuses: [400, 404],
+          },
+          vapiPhoneNumberSchema,
+        )
+        .then(({ body }) => body?.number ?? null);
+      known.catch(() => this.phoneNumbers.delete(id));
+      this.phoneNumbers.set(id, known);
+    }
+    return known;
+  }
+}
+
+/** The token's position; null on the first page. Vapi pages by token only. */
+function pagePosition(page: PageRef): VapiPosition | null {
+  if ('token' in page) return decodeVapiToken(page.token);
+  if (page.index !== 0) throw new TypeError('Vapi pages by token: only page index 0 can start a walk');
+  return null;
+}
+
+/**
+ * After a page of `sent` rows (newest `createdAt` first): a page shorter than `limit` is the last
+ * (provider page, assumptions); else the next starts at the oldest `createdAt` sent, skipping the
+ * ids sent at that instant. A full page whose rows do not say when they were created cannot be
+ * paged on. Throws UpstreamError BAD_BODY when a full page holds only rows already returned
+ * (more than MAX_LIMIT calls created at one instant) rather than repeat itself.
+ */
+function nextPosition(sent: readonly unknown[], limit: number, position: VapiPosition | null, ref: ConnectionRef): VapiPosition | null {
+  if (sent.length < limit) return null;
+  let oldest: number | null = null;
+  for (const raw of sent) {
+    const t = createdAtOf(raw)?.getTime();
+    if (t !== undefined && (oldest === null || t < oldest)) oldest = t;
+  }
+  if (oldest === null) return null;
+  const seen = new Set<string>(position && position.le === oldest ? position.seen : []);
+  for (const raw of sent) {
+    const id = idOf(raw);
+    if (id !== null && createdAtOf(raw)?.getTime() === oldest) seen.add(id);
+  }
+  if (position && position.le === oldest && seen.size === position.seen.length) {
+    // Every row of a full page was returned before: more than MAX_LIMIT calls created at one instant.
+    throw new UpstreamError(ref, 'BAD_BODY', { detail: `more than ${MAX_LIMIT} calls created at one instant: the list cannot be paged past them` });
+  }
+  return { le: oldest, seen: [...seen] };
+}
+
+/**
+ * The page's rows in the order the core reads them, newest `startedAt` first (Vapi sends them by
+ * `createdAt`), with each unreadable row's index placing it by its start where that reads, last
+ * otherwise.
+ */
+function inStartOrder(calls: CallRecord[], invalid: readonly InvalidRow[]): { calls: CallRecord[]; invalid: InvalidRow[] } {
+  const sorted = [...calls].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  if (invalid.length === 0) return { calls: sorted, invalid: [] };
+  const placed = invalid.map((row) => {
+    const t = row.startedAt?.getTime();
+    const before = t === undefined ? sorted.length : sorted.filter((call) => call.startedAt.getTime() >= t).length;
+    return { row, before };
+  });
+  placed.sort((a, b) => a.before - b.before);
+  return { calls: sorted, invalid: placed.map(({ row, before }, k) => ({ ...row, index: before + k })) };
+}
