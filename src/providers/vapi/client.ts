@@ -14,7 +14,7 @@
  * Every other field, the transcript text and the signed recording links included, is on the row.
  */
 import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
-import type { CallRecord, ConnectionRef } from '../../calls/model.js';
+import type { CallRecord } from '../../calls/model.js';
 import { UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
 import { mapWithConcurrency } from '../pool.js';
@@ -38,6 +38,14 @@ export const MAX_LIMIT = 1000;
  * 24 h ahead). Only the lower time bound sent upstream is widened by it.
  */
 export const START_SLACK_MS = 24 * 3600_000;
+
+/**
+ * How long after its creation a call that was not scheduled starts, at most (ASSUMPTION: seconds
+ * in practice; the page names no figure). Pages are cut this far after the oldest creation they
+ * hold, so rows come in `startedAt` order across pages; a scheduled call that starts later than
+ * this may come one page late (docs/providers/vapi.md, "Order").
+ */
+export const START_HOLD_MS = 60_000;
 
 /** A Call object; of one that does not read, its id and start (`startedAt` ?? `createdAt`) as far as they read. */
 const rowReader: RowReader<VapiCall> = {
@@ -121,41 +129,73 @@ export class VapiAdapter implements ProviderAdapter {
     return isUnfiltered(query);
   }
 
-  /** One GET /call page. The query's status, direction and number are left to the core (Vapi has no such filters). */
+  /**
+   * One page of calls newest `startedAt` first, from GET /call (one request; two when a page of
+   * `pageSize` rows spans less than START_HOLD_MS of `createdAt` and is read again at MAX_LIMIT).
+   * The query's status, direction and number are left to the core (Vapi has no such filters).
+   *
+   * Vapi sends the newest `limit` calls by `createdAt`; every call not sent was created at or before
+   * the oldest sent (`c`), so — starting at most START_HOLD_MS after creation — started at or before
+   * `c` + START_HOLD_MS (the cut). Rows that started after the cut are returned, sorted by start;
+   * those at or before it are held back and read again by the next request (`createdAtLe` = the cut),
+   * with the ids of returned rows created at or before the cut carried in the token to be skipped.
+   */
   async list(request: ListRequest): Promise<ListResult> {
     const position = pagePosition(request.page);
     const pageSize = Math.min(Math.max(1, Math.floor(request.pageSize)), MAX_LIMIT);
     const seen = new Set(position?.seen ?? []);
-    // Ask for the tie rows already returned too, so a page always has room for new rows.
-    const limit = Math.min(MAX_LIMIT, pageSize + seen.size);
     const filters = createdAtFiltersFor(request.from, request.until);
-    if (position) {
-      const le = filters.createdAtLe === undefined ? position.le : Math.min(position.le, Date.parse(filters.createdAtLe));
-      filters.createdAtLe = new Date(le).toISOString();
+    let le = filters.createdAtLe === undefined ? null : Date.parse(filters.createdAtLe);
+    if (position) le = le === null ? position.le : Math.min(le, position.le);
+    // Room for the rows returned before that are read again, so a page always has new ones.
+    let limit = Math.min(MAX_LIMIT, pageSize + seen.size);
+    let sent = await this.fetchList(limit, { ...filters, ...(le === null ? {} : { createdAtLe: new Date(le).toISOString() }) });
+    let cut = cutOf(sent, limit, le, START_HOLD_MS);
+    if (cut === 'stuck' && limit < MAX_LIMIT) {
+      // Over `limit` calls created within START_HOLD_MS: read the most there are at once.
+      limit = MAX_LIMIT;
+      sent = await this.fetchList(limit, { ...filters, ...(le === null ? {} : { createdAtLe: new Date(le).toISOString() }) });
+      cut = cutOf(sent, limit, le, START_HOLD_MS);
     }
-    const { body } = await this.http.json(
-      {
-        method: 'GET',
-        url: `${this.base}/call`,
-        operation: 'GET /call',
-        headers: this.headers,
-        searchParams: { limit, ...filters },
-      },
-      vapiListSchema,
-    );
-    const sent = body ?? [];
-    // The rows not returned before (the token's ids sit at its `createdAtLe` instant).
+    // Over MAX_LIMIT calls created within START_HOLD_MS: cut at the oldest creation instead (rows
+    // that started within START_HOLD_MS of it may come a page late); none at all past one instant.
+    if (cut === 'stuck') cut = cutOf(sent, limit, le, 0);
+    if (cut === 'stuck') {
+      throw new UpstreamError(this, 'BAD_BODY', { detail: `more than ${MAX_LIMIT} calls created at one instant: the list cannot be paged past them` });
+    }
     const fresh = sent.filter((raw) => !seen.has(idOf(raw) ?? ''));
     const { rows, invalid } = readRows(fresh, rowReader, { ref: this, path: '' });
-    const next = nextPosition(sent, limit, position, this);
-    const calls = await this.toRecords(rows);
-    const ordered = inStartOrder(calls, invalid);
+    const after = (t: number | undefined): boolean => cut === null || t === undefined || t > cut;
+    const returned = rows.filter((row) => after((row.startedAt ?? row.createdAt).getTime()));
+    const returnedInvalid = invalid.filter((row) => after(row.startedAt?.getTime() ?? createdAtOf(fresh[row.index])?.getTime()));
+    const calls = await this.toRecords(returned);
+    const ordered = inStartOrder(calls, returnedInvalid);
+    let next: VapiPosition | null = null;
+    if (cut !== null) {
+      // Skipped next time: rows returned (now or before) that the next request reads again.
+      const createdAt = new Map(sent.map((raw) => [idOf(raw), createdAtOf(raw)?.getTime()] as const));
+      const again = (id: string | null): id is string => {
+        if (id === null) return false;
+        const t = createdAt.get(id);
+        return t === undefined ? createdAt.has(id) === false : t <= cut;
+      };
+      const ids = [...seen, ...returned.map((row) => row.id), ...returnedInvalid.map((row) => row.key)];
+      next = { le: cut, seen: [...new Set(ids.filter(again))] };
+    }
     return {
       calls: ordered.calls,
       next: next ? { token: encodeVapiToken(next) } : null,
       total: null,
       ...(ordered.invalid.length > 0 ? { invalid: ordered.invalid } : {}),
     };
+  }
+
+  private async fetchList(limit: number, filters: Record<string, string | undefined>): Promise<unknown[]> {
+    const { body } = await this.http.json(
+      { method: 'GET', url: `${this.base}/call`, operation: 'GET /call', headers: this.headers, searchParams: { limit, ...filters } },
+      vapiListSchema,
+    );
+    return body ?? [];
   }
 
   /**
@@ -232,30 +272,21 @@ function pagePosition(page: PageRef): VapiPosition | null {
 }
 
 /**
- * After a page of `sent` rows (newest `createdAt` first): a page shorter than `limit` is the last
- * (provider page, assumptions); else the next starts at the oldest `createdAt` sent, skipping the
- * ids sent at that instant. A full page whose rows do not say when they were created cannot be
- * paged on. Throws UpstreamError BAD_BODY when a full page holds only rows already returned
- * (more than MAX_LIMIT calls created at one instant) rather than repeat itself.
+ * Where a page of `sent` rows (newest `createdAt` first) is cut: null when it is the last page
+ * (shorter than `limit`, provider page, assumptions); else the oldest `createdAt` sent plus `hold`
+ * ms; 'stuck' when that is not before `le` (the page's own upper bound), so the next page would
+ * not move.
  */
-function nextPosition(sent: readonly unknown[], limit: number, position: VapiPosition | null, ref: ConnectionRef): VapiPosition | null {
+function cutOf(sent: readonly unknown[], limit: number, le: number | null, hold: number): number | null | 'stuck' {
   if (sent.length < limit) return null;
   let oldest: number | null = null;
   for (const raw of sent) {
     const t = createdAtOf(raw)?.getTime();
     if (t !== undefined && (oldest === null || t < oldest)) oldest = t;
   }
-  if (oldest === null) return null;
-  const seen = new Set<string>(position && position.le === oldest ? position.seen : []);
-  for (const raw of sent) {
-    const id = idOf(raw);
-    if (id !== null && createdAtOf(raw)?.getTime() === oldest) seen.add(id);
-  }
-  if (position && position.le === oldest && seen.size === position.seen.length) {
-    // Every row of a full page was returned before: more than MAX_LIMIT calls created at one instant.
-    throw new UpstreamError(ref, 'BAD_BODY', { detail: `more than ${MAX_LIMIT} calls created at one instant: the list cannot be paged past them` });
-  }
-  return { le: oldest, seen: [...seen] };
+  if (oldest === null) return 'stuck'; // a full page of which no row says when it was created
+  const cut = oldest + hold;
+  return le !== null && cut >= le ? 'stuck' : cut;
 }
 
 /**
