@@ -29,6 +29,7 @@ import { APQ_TTL_SECONDS, RedisApqCache, Safelist } from './persistedQueries.js'
 import { ConnectionRegistry } from './providers/index.js';
 import { createSchema } from './schema.js';
 import { logInvalidRows, logUpstream, requestLogPlugin } from './observability/requestLog.js';
+import { type RequestTrace, type Tracing, tracingPlugin } from './observability/tracing.js';
 import { guardEntities } from './security/entities.js';
 import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
@@ -39,6 +40,8 @@ export interface SwitchboardOptions {
   /** Test hooks: see each DataLoader batch and each upstream request. */
   observeBatch?: BatchObserver;
   observeUpstream?: UpstreamObserver;
+  /** OpenTelemetry tracing (src/observability/tracing.ts); none when absent. Its owner shuts it down. */
+  tracing?: Tracing | null;
 }
 
 export interface Switchboard {
@@ -252,6 +255,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
       requestErrorStatusPlugin,
       metrics.plugin<RequestContext>(),
       requestLogPlugin<RequestContext>(logger),
+      ...(options.tracing ? [tracingPlugin<RequestContext>()] : []),
       ...protection.plugins,
       // Outside production GraphiQL is served from src/graphiql.ts (no CDN), never Apollo's page.
       ApolloServerPluginLandingPageDisabled(),
@@ -283,7 +287,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const graphiql = config.production ? null : graphiqlHandler('/graphql');
 
   /** POST or GET /graphql: authenticate, read the body, hold it to the safelist, run it through Apollo. */
-  const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string) => {
+  const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string, trace: RequestTrace | null) => {
     const caller = access(req.headers.authorization);
     // Queries over GET are side-effect free and Switchboard uses no cookies (keys are bearer tokens a
     // browser never attaches by itself), so plain GETs — the GraphQL-over-HTTP convention — are let
@@ -291,7 +295,20 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     if (req.method === 'GET' && !req.headers['content-type']) req.headers['x-apollo-operation-name'] ??= 'get';
     let params = { body: await readJsonBody(req, config.maxBodyBytes), search };
     if (safelist) params = safelist.admit(req.method ?? 'GET', params);
-    await executeGraphQL(apollo, req, res, params.body, params.search, async () => createRequestContext(services, caller));
+    await executeGraphQL(apollo, req, res, params.body, params.search, async () => createRequestContext(services, caller, trace));
+  };
+
+  /** The endpoint inside its server span (tracing on): ended with the status sent or the refusal. */
+  const tracedGraphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string, tracing: Tracing) => {
+    const trace = tracing.startRequest(req.method ?? 'GET', req.headers);
+    try {
+      await graphqlEndpoint(req, res, search, trace);
+      trace.end(res.statusCode);
+    } catch (error) {
+      const refusal = error instanceof HttpError ? error : null;
+      trace.end(refusal?.status ?? 500, [refusal?.code ?? ErrorCode.Internal]);
+      throw error;
+    }
   };
 
   const routes = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -300,7 +317,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     if (pathname === '/graphql') {
       const draining = lifecycle.refusal();
       if (draining) throw draining;
-      return graphqlEndpoint(req, res, search);
+      return options.tracing ? tracedGraphqlEndpoint(req, res, search, options.tracing) : graphqlEndpoint(req, res, search, null);
     }
     if (req.method === 'GET' && pathname === '/health') return sendJson(res, 200, healthReport());
     if (req.method === 'GET' && pathname === '/ready') {

@@ -23,6 +23,7 @@ import {
 import type { z } from 'zod';
 import type { ConnectionRef } from '../calls/model.js';
 import { UpstreamError } from '../errors.js';
+import type { RequestTrace } from '../observability/tracing.js';
 import { readCapped, utf8Text } from '../readCapped.js';
 import { parseHttpDate } from '../time.js';
 import { parseUpstreamJson } from './json.js';
@@ -213,6 +214,8 @@ export class ConnectionHttp {
   private readonly requestObserver?: UpstreamObserver;
   /** Set on a request's view only: when that request's time with this connection ends (performance.now()). */
   private readonly requestDeadline?: { at: number | null };
+  /** Set on a request's view only, when tracing is on: the parent of this request's upstream spans. */
+  private readonly requestTrace?: RequestTrace;
 
   constructor(
     readonly ref: ConnectionRef,
@@ -234,12 +237,13 @@ export class ConnectionHttp {
    * A view for one GraphQL request: the same policy (breaker, cap) and client, plus an observer
    * that sees only this request's upstream events and the request's own time budget. Replaces
    * AsyncLocalStorage, whose promise hooks cost about 15% of requests/s on a one-provider page
-   * (measured, Node 20).
+   * (measured, Node 20). With `trace`, each upstream request is a CLIENT span under its server span.
    */
-  forRequest(observe: UpstreamObserver): ConnectionHttp {
+  forRequest(observe: UpstreamObserver, trace?: RequestTrace): ConnectionHttp {
     return Object.create(this, {
       requestObserver: { value: observe },
       requestDeadline: { value: { at: null } },
+      requestTrace: { value: trace },
     }) as ConnectionHttp;
   }
 
@@ -268,13 +272,17 @@ export class ConnectionHttp {
     const deadline = this.deadline();
     for (let retry = 1; ; retry++) {
       try {
-        return await this.attempt(request, schema, deadline);
+        return await this.attempt(request, schema, deadline, retry - 1);
       } catch (error) {
         const failure = this.upstreamError(error);
         const wait = retryDelay(failure, retry, this.settings);
         // A retry that could not start before the deadline would only be cut off: fail now, with
         // what the provider said (a Retry-After reaches the client as `retryAfter`).
-        if (wait === null || performance.now() + wait >= deadline) throw failure;
+        if (wait === null || performance.now() + wait >= deadline) {
+          this.requestTrace?.upstreamFailed(this.ref, request.operation, failure.failure);
+          throw failure;
+        }
+        this.requestTrace?.retry(this.ref, request.operation, failure.failure, retry, wait);
         await sleep(wait);
       }
     }
@@ -302,6 +310,7 @@ export class ConnectionHttp {
     request: UpstreamRequest,
     schema: S,
     deadline: number,
+    resend: number,
   ): Promise<UpstreamResponse<z.infer<S>>> {
     const remaining = deadline - performance.now();
     if (remaining <= 0) throw this.outOfTime();
@@ -318,7 +327,7 @@ export class ConnectionHttp {
       // Out of time while it waited for a slot (its timer may not have fired yet): never sent.
       if (performance.now() >= deadline) throw this.outOfTime();
       if (this.breaker.state === CircuitState.HalfOpen) throw new UpstreamError(this.ref, 'CIRCUIT_OPEN');
-      return this.breaker.execute(() => this.once(request, schema, signal), signal);
+      return this.breaker.execute(() => this.once(request, schema, signal, resend), signal);
     }, abort.signal);
     sent.catch(() => {}); // after the deadline nobody waits for it
     try {
@@ -345,9 +354,13 @@ export class ConnectionHttp {
     request: UpstreamRequest,
     schema: S,
     signal: AbortSignal,
+    resend: number,
   ): Promise<UpstreamResponse<z.infer<S>>> {
     const started = performance.now();
+    const span = this.requestTrace?.upstream(this.ref, request, resend);
+    // Every outcome of the try passes here exactly once: it ends the span too.
     const event = (status: number | null, failure: string | null) => {
+      span?.end(status, failure);
       const upstreamEvent: UpstreamEvent = {
         ...this.ref,
         operation: request.operation,

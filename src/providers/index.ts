@@ -4,6 +4,7 @@
 import { type ConnectionRef, connectionLabel } from '../calls/model.js';
 import type { ConnectionConfig } from '../config.js';
 import { CinnoxAdapter } from './cinnox/client.js';
+import type { RequestTrace } from '../observability/tracing.js';
 import { ConnectionHttp, type HttpPolicy, type UpstreamObserver } from './http.js';
 import type { ProviderAdapter } from './provider.js';
 import { TalkStackAdapter } from './talkstack/client.js';
@@ -16,11 +17,11 @@ export interface Connection {
   adapter: ProviderAdapter;
   http: ConnectionHttp;
   /**
-   * This connection for one GraphQL request: an adapter over `http.forRequest(observe)`, so the
-   * request's upstream events reach `observe`. Adapters hold no state past their constructor,
+   * This connection for one GraphQL request: an adapter over `http.forRequest(observe, trace)`, so
+   * the request's upstream events reach `observe` (and its upstream spans, `trace`). Adapters hold no state past their constructor,
    * so building one per request shares everything that matters (breaker, cap, sockets).
    */
-  forRequest(observe: UpstreamObserver): Connection;
+  forRequest(observe: UpstreamObserver, trace?: RequestTrace): Connection;
 }
 
 function createAdapter(config: ConnectionConfig, http: ConnectionHttp): ProviderAdapter {
@@ -51,7 +52,7 @@ export class ConnectionRegistry {
         label,
         adapter: createAdapter(config, view),
         http: view,
-        forRequest: (requestObserver) => bind(http.forRequest(requestObserver)),
+        forRequest: (requestObserver, trace) => bind(http.forRequest(requestObserver, trace)),
       });
       return bind(http);
     });
