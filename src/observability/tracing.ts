@@ -139,7 +139,7 @@ export class RequestTrace {
       'http.request.method': request.method,
       'switchboard.provider': ref.provider,
       'switchboard.connection': ref.connection,
-      ...urlAttributes(request.url, request.searchParams),
+      ...urlAttributes(request.url, request.operation, request.searchParams),
     };
     if (resend > 0) attributes['http.request.resend_count'] = resend;
     const span = this.tracer.startSpan(
@@ -213,14 +213,28 @@ const noUpstreamSpan: UpstreamSpan = { end() {} };
 const SHOWN_QUERY_PARAMS = new Set(['page', 'limit', 'page_size', 'pageSize', 'offset']);
 
 /**
- * `url.full`, `server.address` and `server.port` of an upstream request: the URL without userinfo
- * and with query values other than paging redacted (names kept, so the request's shape is visible).
+ * `url.full`, `url.template`, `server.address` and `server.port` of an upstream request. `url.full`
+ * is the URL without userinfo, with the path segments the operation's template names as
+ * placeholders (CINNOX's `/apps/{appID}/…`: a tenant identifier) and query values other than
+ * paging redacted; names are kept, so the request's shape stays visible. `operation` is the
+ * request's label, `METHOD /path/{placeholder}` (src/providers/http.ts UpstreamRequest).
  */
-export function urlAttributes(url: string, searchParams?: UpstreamSpanRequest['searchParams']): Attributes {
+export function urlAttributes(url: string, operation: string, searchParams?: UpstreamSpanRequest['searchParams']): Attributes {
   const parsed = new URL(url);
   parsed.username = '';
   parsed.password = '';
   parsed.hash = '';
+  const template = operation.slice(operation.indexOf(' ') + 1);
+  const templateSegments = template.split('/');
+  if (templateSegments.some((segment) => segment.startsWith('{'))) {
+    // The template is the tail of the path (the base URL may add a prefix).
+    const segments = parsed.pathname.split('/');
+    const offset = segments.length - templateSegments.length;
+    templateSegments.forEach((segment, i) => {
+      if (segment.startsWith('{') && offset + i >= 0) segments[offset + i] = 'REDACTED';
+    });
+    parsed.pathname = segments.join('/');
+  }
   const query = new URLSearchParams();
   for (const [key, value] of parsed.searchParams) query.append(key, SHOWN_QUERY_PARAMS.has(key) ? value : 'REDACTED');
   for (const key in searchParams ?? {}) {
@@ -230,7 +244,7 @@ export function urlAttributes(url: string, searchParams?: UpstreamSpanRequest['s
   }
   parsed.search = query.toString();
   const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
-  return { 'url.full': parsed.toString(), 'server.address': parsed.hostname, 'server.port': port };
+  return { 'url.full': parsed.toString(), 'url.template': template, 'server.address': parsed.hostname, 'server.port': port };
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Config, ConnectionConfig } from '../../src/config.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startSimulators, type Simulators } from '../../src/demo.js';
+import type { Tracing } from '../../src/observability/tracing.js';
 import { startSwitchboard, type Switchboard } from '../../src/server.js';
 
 export interface GraphQLResponse<T = any> {
@@ -35,6 +36,8 @@ export interface HarnessOptions {
   configure?: (config: Config) => Config;
   /** Before the server starts, e.g. to shrink simulator data. */
   sims?: () => Promise<Simulators>;
+  /** OpenTelemetry tracing for the server (e.g. over an InMemorySpanExporter); none by default. */
+  tracing?: Tracing;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -59,6 +62,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config,
     logger: createLogger('info', sink),
     observeBatch: (batch) => batches.push(batch),
+    tracing: options.tracing,
   });
   return {
     sims,
