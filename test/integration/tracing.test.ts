@@ -120,6 +120,12 @@ describe('tracing', () => {
     for (const span of clients()) expect(span.spanContext().traceId).toBe(traceId);
   });
 
+  it('records nothing for a caller whose trace is not sampled (traceparent flags 00)', async () => {
+    const res = await h.gql(PAGE, undefined, { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00' });
+    expect(res.body.data.calls.nodes.length).toBeGreaterThan(0);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+
   it('traces a request refused before it ran, with its code', async () => {
     const res = await fetch(h.server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
     expect(res.status).toBe(400);
