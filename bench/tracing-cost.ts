@@ -28,7 +28,7 @@ if (process.env.TRACING_COST_CHILD) {
     const { Tracing } = await import(`${root}/src/observability/tracing.ts`);
     const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
     const drop = { export: (_spans: unknown, done: (r: { code: number }) => void) => done({ code: 0 }), shutdown: async () => {} };
-    tracing = new Tracing([new BatchSpanProcessor(drop)]);
+    tracing = await Tracing.create([new BatchSpanProcessor(drop)]);
   }
   const base = loadConfig({ NODE_ENV: 'production', SWITCHBOARD_ALLOW_ANONYMOUS: 'true', SWITCHBOARD_DEMO: 'true', PORT: '0', SWITCHBOARD_CACHE_MAX_ENTRIES: '0' });
   const config = { ...base, demo: false, port: 0, connections: JSON.parse(process.env.TRACING_COST_CONNECTIONS!), http: { ...base.http, retries: 0 } };

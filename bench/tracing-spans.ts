@@ -8,7 +8,7 @@ import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { type RequestTrace, Tracing } from '../src/observability/tracing.js';
 
 const drop = { export: (_spans: unknown, done: (r: { code: number }) => void) => done({ code: 0 }), shutdown: async () => {} };
-const tracing = new Tracing([new BatchSpanProcessor(drop, { maxQueueSize: 100_000, scheduledDelayMillis: 50 })]);
+const tracing = await Tracing.create([new BatchSpanProcessor(drop, { maxQueueSize: 100_000, scheduledDelayMillis: 50 })]);
 const headers = { 'content-type': 'application/json' };
 const refs = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'].map((provider) => ({ provider, connection: 'default' }) as const);
 const request = { method: 'GET', url: 'http://127.0.0.1:41234/call/logs', operation: 'GET /call/logs', searchParams: { page: 1, limit: 20 } };

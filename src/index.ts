@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
     // OpenTelemetry reads its own OTEL_* variables (docs/operations.md, "Tracing").
-    tracing = tracingFromEnv();
+    tracing = await tracingFromEnv();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`switchboard: configuration error: ${error.message}\n`);

@@ -13,10 +13,11 @@ const PAGE = 'query LatestCalls { calls(first: 40) { nodes { id provider } } }';
 
 describe('tracing', () => {
   const exporter = new InMemorySpanExporter();
-  const tracing = new Tracing([new SimpleSpanProcessor(exporter)]);
   const canary = newCanary();
+  let tracing: Tracing;
   let h: Harness;
   beforeAll(async () => {
+    tracing = await Tracing.create([new SimpleSpanProcessor(exporter)]);
     h = await startHarness({
       sims: () => startCanarySimulators(canary, 30),
       tracing,
