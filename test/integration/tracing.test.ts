@@ -3,6 +3,9 @@
  * provider (a server span, one client span per upstream request under it), the caller's
  * `traceparent` continued, and no credential in any span. Spans go to an InMemorySpanExporter.
  */
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Tracing } from '../../src/observability/tracing.js';
@@ -135,6 +138,54 @@ describe('tracing', () => {
     expect(server!.attributes).toMatchObject({ 'http.response.status_code': 400, 'error.type': 'BAD_REQUEST' });
     expect(clients()).toEqual([]);
   });
+});
+
+describe('tracing from the OTEL_* variables (src/index.ts)', () => {
+  it('exports over OTLP/HTTP protobuf to OTEL_EXPORTER_OTLP_ENDPOINT, the last spans flushed at SIGTERM', async () => {
+    const received: Array<{ url?: string; type?: string; body: Buffer }> = [];
+    const collector = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        received.push({ url: req.url, type: req.headers['content-type'], body: Buffer.concat(chunks) });
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    // Demo mode (no provider configured): the simulated providers answer.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'switchboard-trace-test' },
+    });
+    try {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      let output = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk) => {
+          output += chunk;
+          const found = /"url":"([^"]+)"/.exec(output)?.[1];
+          if (found) resolve(found);
+        });
+        void exited.then((code) => reject(new Error(`exited with ${code}: ${output}`)));
+      });
+      expect(output).toMatch(/"tracing":true/);
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'query LatestCalls { calls(first: 5) { nodes { id } } }' }),
+      });
+      expect(res.status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(received.map((r) => [r.url, r.type])).toEqual([['/v1/traces', 'application/x-protobuf']]);
+      // Protobuf keeps strings as UTF-8: the resource's service name and the span names are in it.
+      const body = received[0]!.body.toString('latin1');
+      for (const text of ['switchboard-trace-test', 'query LatestCalls', 'graphql.operation.name', 'switchboard.provider']) expect(body).toContain(text);
+    } finally {
+      child.kill('SIGKILL');
+      collector.close();
+    }
+  }, 90_000);
 });
 
 /** No span name, attribute, event or resource value contains a credential (every one carries `canary`). */
