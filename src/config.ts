@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { CacheSettings } from './calls/cache.js';
 import { type ConnectionRef, type Provider, connectionLabel } from './calls/model.js';
 import { isSupportedCountry } from './calls/phone.js';
+import { type OverloadLimits, defaultOverloadLimits } from './overload.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
 import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
 
@@ -131,6 +132,8 @@ export interface Config {
   limits: QueryLimits;
   /** The cache of ended calls: REDIS_URL, SWITCHBOARD_CACHE_TTL_SECONDS, SWITCHBOARD_CACHE_MAX_ENTRIES. */
   cache: CacheSettings;
+  /** Load shedding: SWITCHBOARD_MAX_IN_FLIGHT, SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS. */
+  overload: OverloadLimits;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -163,6 +166,8 @@ const integerSettings = z.object({
   SWITCHBOARD_MAX_SELECTIONS: int('SWITCHBOARD_MAX_SELECTIONS', 10, 10_000_000).default(defaultQueryLimits.maxSelections),
   SWITCHBOARD_CACHE_TTL_SECONDS: int('SWITCHBOARD_CACHE_TTL_SECONDS', 1, 30 * 86_400).default(3_600),
   SWITCHBOARD_CACHE_MAX_ENTRIES: int('SWITCHBOARD_CACHE_MAX_ENTRIES', 0, 10_000_000).default(10_000),
+  SWITCHBOARD_MAX_IN_FLIGHT: int('SWITCHBOARD_MAX_IN_FLIGHT', 0, 1_000_000).default(defaultOverloadLimits.maxInFlight),
+  SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS: int('SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS', 0, 60_000).default(defaultOverloadLimits.maxEventLoopDelayMs),
 });
 
 /**
@@ -549,6 +554,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       redisUrl: redisUrl(env.REDIS_URL),
       ttlSeconds: n.SWITCHBOARD_CACHE_TTL_SECONDS,
       maxEntries: n.SWITCHBOARD_CACHE_MAX_ENTRIES,
+    },
+    overload: {
+      maxInFlight: n.SWITCHBOARD_MAX_IN_FLIGHT,
+      maxEventLoopDelayMs: n.SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS,
     },
   };
 }

@@ -5,11 +5,27 @@
  */
 import type { ConnectionRef, Provider } from './calls/model.js';
 
+/**
+ * Every `extensions.code` a client can receive (docs/operations.md lists each with its HTTP status;
+ * test/unit/docs.test.ts keeps the two equal). Some are made here, the rest by Apollo Server and
+ * graphql-js, and src/server.ts#formatError lets only these through.
+ */
 export const ErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
   ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
   Unauthenticated: 'UNAUTHENTICATED',
   Internal: 'INTERNAL_SERVER_ERROR',
+  /** Not a GraphQL request, or refused before GraphQL (body, method, Accept, CSRF). */
+  BadRequest: 'BAD_REQUEST',
+  /** A path Switchboard does not serve. */
+  NotFound: 'NOT_FOUND',
+  /** Load shed: too many requests in flight or the event loop too far behind (src/overload.ts). */
+  Overloaded: 'OVERLOADED',
+  // Made by Apollo Server and graphql-js; their messages are safe to show.
+  ParseFailed: 'GRAPHQL_PARSE_FAILED',
+  ValidationFailed: 'GRAPHQL_VALIDATION_FAILED',
+  OperationResolutionFailure: 'OPERATION_RESOLUTION_FAILURE',
+  PersistedQueryNotFound: 'PERSISTED_QUERY_NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -17,7 +17,7 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly code: string = status === 401 ? ErrorCode.Unauthenticated : 'BAD_REQUEST',
+    readonly code: ErrorCode = status === 401 ? ErrorCode.Unauthenticated : ErrorCode.BadRequest,
     readonly headers: Record<string, string> = {},
   ) {
     super(message);

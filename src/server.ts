@@ -30,6 +30,7 @@ import { logUpstream, requestLogPlugin } from './observability/requestLog.js';
 import { guardEntities } from './security/entities.js';
 import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
+import { LoadMonitor, RETRY_AFTER_SECONDS } from './overload.js';
 
 export interface SwitchboardOptions {
   config: Config;
@@ -48,15 +49,15 @@ export interface Switchboard {
 }
 
 // Error codes graphql-js and Apollo Server use for bad requests; their messages are safe to show.
-const CLIENT_ERROR_CODES = new Set([
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_USER_INPUT',
-  'BAD_REQUEST',
-  'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'UNAUTHENTICATED',
+// (PERSISTED_QUERY_NOT_SUPPORTED is not among them: automatic persisted queries are always on.)
+const CLIENT_ERROR_CODES = new Set<string>([
+  ErrorCode.ParseFailed,
+  ErrorCode.ValidationFailed,
+  ErrorCode.BadUserInput,
+  ErrorCode.BadRequest,
+  ErrorCode.OperationResolutionFailure,
+  ErrorCode.PersistedQueryNotFound,
+  ErrorCode.Unauthenticated,
 ]);
 
 /**
@@ -105,7 +106,7 @@ export function formatError(logger: Logger) {
     if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) {
       return { message: formatted.message, ...where, extensions: { code } };
     }
-    if (isCodelessRequestRefusal(original)) return { message: formatted.message, ...where, extensions: { code: 'BAD_REQUEST' } };
+    if (isCodelessRequestRefusal(original)) return { message: formatted.message, ...where, extensions: { code: ErrorCode.BadRequest } };
     logger.error({ err: original, path: formatted.path }, 'unexpected error while resolving');
     return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.Internal } };
   };
@@ -150,6 +151,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const { config, logger } = options;
   // Metrics and health always watch upstream requests; a caller's observer is chained after them.
   const metrics = new Metrics({ processMetrics: true });
+  const load = new LoadMonitor(config.overload, (reason) => metrics.shed.inc({ reason }), logger);
+  metrics.observeLoad(load);
   const health = new HealthTracker();
   const upstreamLog = logUpstream(logger);
   const protection = queryProtection<RequestContext>(config.limits, config.production);
@@ -215,8 +218,13 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
 
   const graphiql = config.production ? null : graphiqlHandler('/graphql');
 
-  /** POST or GET /graphql: authenticate, read the body, run it through Apollo. */
+  /** POST or GET /graphql: shed load, authenticate, read the body, run it through Apollo. */
   const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string) => {
+    const shed = load.admit(res);
+    if (shed) {
+      const retryAfter = String(RETRY_AFTER_SECONDS);
+      throw new HttpError(503, `Switchboard is overloaded (${shed.message}): retry after ${retryAfter} s`, ErrorCode.Overloaded, { 'retry-after': retryAfter });
+    }
     const caller = access(req.headers.authorization);
     // Queries over GET are side-effect free and Switchboard uses no cookies (keys are bearer tokens a
     // browser never attaches by itself), so plain GETs — the GraphQL-over-HTTP convention — are let
@@ -238,7 +246,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
       res.writeHead(200, { 'content-type': contentType });
       return void res.end(body);
     }
-    throw new HttpError(404, `Nothing is served at ${req.method} ${pathname.slice(0, 100)}; GraphQL is at /graphql`, 'NOT_FOUND');
+    throw new HttpError(404, `Nothing is served at ${req.method} ${pathname.slice(0, 100)}; GraphQL is at /graphql`, ErrorCode.NotFound);
   };
 
   // Refusals (401, 413, malformed JSON, unknown route) and anything unexpected: a JSON answer, never a stack.

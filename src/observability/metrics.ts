@@ -7,7 +7,7 @@
  * most `maxOperationNames` distinct ones; the rest count as "other".
  */
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { UpstreamEvent } from '../providers/http.js';
 
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -79,12 +79,40 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** GraphQL requests refused with 503 by load shedding (src/overload.ts), by reason. */
+  readonly shed = new Counter({
+    name: 'switchboard_requests_shed_total',
+    help: 'GraphQL requests refused with 503 OVERLOADED, by reason ("in_flight" or "event_loop_delay").',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   private readonly operationNames = new Set<string>();
   private readonly maxOperationNames: number;
 
   constructor(options: MetricsOptions = {}) {
     this.maxOperationNames = options.maxOperationNames ?? 200;
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
+  }
+
+  /** Gauges read at each scrape: GraphQL requests in flight and the event loop's delay now. */
+  observeLoad(load: { readonly inFlight: number; eventLoopDelayMs(): number }): void {
+    new Gauge({
+      name: 'switchboard_requests_in_flight',
+      help: 'GraphQL requests being answered now (the bound is SWITCHBOARD_MAX_IN_FLIGHT).',
+      registers: [this.registry],
+      collect() {
+        this.set(load.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_event_loop_delay_seconds',
+      help: 'How far behind the event loop is now, as load shedding measures it while requests are in flight; 0 when idle (the bound is SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS).',
+      registers: [this.registry],
+      collect() {
+        this.set(load.eventLoopDelayMs() / 1000);
+      },
+    });
   }
 
   /** The UpstreamObserver of every connection. */
