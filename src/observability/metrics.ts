@@ -6,6 +6,7 @@
  * Labels are bounded: operation names are client-chosen, so only well-formed names are kept and at
  * most `maxOperationNames` distinct ones; the rest count as "other".
  */
+import { createRequire } from 'node:module';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { UpstreamEvent } from '../providers/http.js';
@@ -13,13 +14,31 @@ import type { UpstreamEvent } from '../providers/http.js';
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
+const require = createRequire(import.meta.url);
+
+/**
+ * prom-client's default process metrics (CPU, memory, handles, GC, ...) except `eventLoopLag`: its
+ * `monitorEventLoopDelay` timer wakes the process every 10 ms for ever, which was most of what an
+ * idle Switchboard spent (0.4 % of a core; docs/benchmark.md). The loop's delay is measured by load
+ * shedding instead, only while requests are in flight (`switchboard_event_loop_delay_seconds`).
+ * prom-client cannot leave one default out, so each other one is set up from its own module, as
+ * `collectDefaultMetrics` does (its `metricsList` names them).
+ */
+function collectProcessMetrics(register: Registry, prefix: string): void {
+  for (const name of collectDefaultMetrics.metricsList) {
+    if (name === 'eventLoopLag') continue;
+    const collect = require(`prom-client/lib/metrics/${name}.js`) as (registry: Registry, config: { prefix: string }) => void;
+    collect(register, { prefix });
+  }
+}
+
 /** Seconds; GraphQL requests fan out to providers, so the buckets reach past the upstream time-out. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface MetricsOptions {
   /** Distinct operation-name labels kept before further names count as "other". */
   maxOperationNames?: number;
-  /** Node process metrics (CPU, memory, event loop) with the `switchboard_` prefix. */
+  /** Node process metrics (CPU, memory, GC) with the `switchboard_` prefix. */
   processMetrics?: boolean;
 }
 
@@ -92,7 +111,7 @@ export class Metrics {
 
   constructor(options: MetricsOptions = {}) {
     this.maxOperationNames = options.maxOperationNames ?? 200;
-    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
+    if (options.processMetrics) collectProcessMetrics(this.registry, 'switchboard_');
   }
 
   /** Gauges read at each scrape: GraphQL requests in flight and the event loop's delay now. */
