@@ -132,7 +132,7 @@ export interface Config {
   limits: QueryLimits;
   /** The cache of ended calls: REDIS_URL, SWITCHBOARD_CACHE_TTL_SECONDS, SWITCHBOARD_CACHE_MAX_ENTRIES. */
   cache: CacheSettings;
-  /** Load shedding: SWITCHBOARD_MAX_IN_FLIGHT, SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS. */
+  /** Load shedding: SWITCHBOARD_MAX_IN_FLIGHT, SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS, SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS. */
   overload: OverloadLimits;
 }
 
@@ -168,6 +168,7 @@ const integerSettings = z.object({
   SWITCHBOARD_CACHE_MAX_ENTRIES: int('SWITCHBOARD_CACHE_MAX_ENTRIES', 0, 10_000_000).default(10_000),
   SWITCHBOARD_MAX_IN_FLIGHT: int('SWITCHBOARD_MAX_IN_FLIGHT', 0, 1_000_000).default(defaultOverloadLimits.maxInFlight),
   SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS: int('SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS', 0, 60_000).default(defaultOverloadLimits.maxEventLoopDelayMs),
+  SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS: int('SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS', 1, 60).default(defaultOverloadLimits.retryAfterSeconds),
 });
 
 /**
@@ -558,6 +559,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     overload: {
       maxInFlight: n.SWITCHBOARD_MAX_IN_FLIGHT,
       maxEventLoopDelayMs: n.SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS,
+      retryAfterSeconds: n.SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS,
     },
   };
 }

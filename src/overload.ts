@@ -12,7 +12,7 @@
  * how late the last sample fired and how late the pending one already is, so a long turn of the
  * loop sheds the requests read after the bound was crossed, within that same turn.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from './logger.js';
 
 export interface OverloadLimits {
@@ -20,15 +20,39 @@ export interface OverloadLimits {
   maxInFlight: number;
   /** Event-loop delay, ms, past which new requests are refused (SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS); 0: no bound. */
   maxEventLoopDelayMs: number;
+  /** Seconds a refused client is asked to wait (`Retry-After`, RFC 9110 §10.2.3; SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS). */
+  retryAfterSeconds: number;
 }
 
 export const defaultOverloadLimits: OverloadLimits = {
   maxInFlight: 256,
   maxEventLoopDelayMs: 100,
+  retryAfterSeconds: 1,
 };
 
-/** Seconds a refused client is asked to wait (`Retry-After`, RFC 9110 §10.2.3). */
-export const RETRY_AFTER_SECONDS = 1;
+/** How long a refused request's connection is not read from, ms: under Node's 5 s keep-alive time-out, which would close it. */
+export const HOLD_MS = 1_000;
+
+/**
+ * Reads nothing more from a refused request's connection for HOLD_MS: a client that retries at
+ * once waits a second, as if it had honoured `Retry-After`. Without this, clients retrying at once
+ * keep every turn of the event loop busy with refusals, and since libuv accepts one new connection
+ * per turn (libuv 1.45, PR #3696; Node 20 has 1.46) new connections wait in the kernel's accept
+ * queue for seconds, unmeasured: what shedding is meant to end (bench scenario f,
+ * docs/benchmark.md).
+ */
+export function holdConnection(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  // Once the response is done and Node has resumed the socket to discard the unread request body
+  // (`req._dump()` on 'finish', whose resume runs on the next tick): a pause before would be undone.
+  res.once('close', () =>
+    setImmediate(() => {
+      if (socket.destroyed) return;
+      socket.pause();
+      setTimeout(() => socket.resume(), HOLD_MS).unref();
+    }),
+  );
+}
 
 /** How often the loop is sampled while requests are in flight, ms. */
 const SAMPLE_MS = 20;

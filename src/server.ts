@@ -30,7 +30,7 @@ import { logUpstream, requestLogPlugin } from './observability/requestLog.js';
 import { guardEntities } from './security/entities.js';
 import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
-import { LoadMonitor, RETRY_AFTER_SECONDS } from './overload.js';
+import { LoadMonitor, holdConnection } from './overload.js';
 
 export interface SwitchboardOptions {
   config: Config;
@@ -222,8 +222,9 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string) => {
     const shed = load.admit(res);
     if (shed) {
-      const retryAfter = String(RETRY_AFTER_SECONDS);
-      throw new HttpError(503, `Switchboard is overloaded (${shed.message}): retry after ${retryAfter} s`, ErrorCode.Overloaded, { 'retry-after': retryAfter });
+      const seconds = config.overload.retryAfterSeconds;
+      holdConnection(req, res);
+      throw new HttpError(503, `Switchboard is overloaded (${shed.message}): retry after ${seconds} s`, ErrorCode.Overloaded, { 'retry-after': String(seconds) });
     }
     const caller = access(req.headers.authorization);
     // Queries over GET are side-effect free and Switchboard uses no cookies (keys are bearer tokens a

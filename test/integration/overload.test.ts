@@ -3,14 +3,16 @@
  * past SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS of event-loop delay, a GraphQL request is refused at once
  * with 503, Retry-After and OVERLOADED, and reaches no provider; the admitted requests complete;
  * /health and /metrics are never shed; /metrics shows requests in flight, the delay and the count
- * shed. Deterministic: requests are held in flight by a slow simulator, and the test waits until the
+ * shed; the refused request's connection is not read from until Retry-After has passed.
+ * Deterministic: requests are held in flight by a slow simulator, and the test waits until the
  * simulator has them before sending the next one (no timing is asserted).
  */
+import http from 'node:http';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 
 const PAGE = '{ calls(first: 3, filter: { providers: [TWENTY2] }) { nodes { id } } }';
 /** Long enough that an admitted request is still in flight while the test sends the next ones (under the 5 s response time-out). */
-const SLOW_MS = 3_000;
+const SLOW_MS = 4_000;
 
 async function post(h: Harness, query = PAGE) {
   const response = await fetch(h.server.url, {
@@ -26,13 +28,27 @@ async function untilUpstreamInFlight(h: Harness, n: number): Promise<void> {
   while (h.sims.twenty2.server.inFlight < n) await new Promise((r) => setTimeout(r, 10));
 }
 
+/** A POST over `agent` (node:http): with one socket, every request on the same connection. */
+function postOn(agent: http.Agent, h: Harness, query = PAGE): Promise<{ status: number; retryAfter: string | undefined; body: any }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(h.server.url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (response) => {
+      let text = '';
+      response.on('data', (chunk) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, retryAfter: response.headers['retry-after'], body: JSON.parse(text) }));
+    });
+    request.on('error', reject);
+    request.end(JSON.stringify({ query }));
+  });
+}
+
 const base = (h: Harness) => h.server.url.replace(/\/graphql$/, '');
 const metricsOf = async (h: Harness) => (await fetch(`${base(h)}/metrics`)).text();
 
 describe('past SWITCHBOARD_MAX_IN_FLIGHT', () => {
+  const RETRY_AFTER = 6;
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ env: { SWITCHBOARD_MAX_IN_FLIGHT: '2' } });
+    h = await startHarness({ env: { SWITCHBOARD_MAX_IN_FLIGHT: '2', SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS: String(RETRY_AFTER) } });
   });
   afterAll(() => h.stop());
 
@@ -44,19 +60,29 @@ describe('past SWITCHBOARD_MAX_IN_FLIGHT', () => {
     const second = post(h);
     await untilUpstreamInFlight(h, 2);
 
-    const third = await post(h);
+    const connection = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const third = await postOn(connection, h);
     expect(third.status).toBe(503);
-    expect(third.retryAfter).toBe('1');
+    expect(third.retryAfter).toBe(String(RETRY_AFTER));
     expect(third.body).toEqual({
-      errors: [{ message: 'Switchboard is overloaded (2 requests are in flight): retry after 1 s', extensions: { code: 'OVERLOADED' } }],
+      errors: [{ message: `Switchboard is overloaded (2 requests are in flight): retry after ${RETRY_AFTER} s`, extensions: { code: 'OVERLOADED' } }],
     });
+    // A client retrying at once on the same connection is not read for a while (src/overload.ts
+    // HOLD_MS); another connection is answered meanwhile (refused too: two are still in flight).
+    let heldAnswered = false;
+    const held = postOn(connection, h).finally(() => (heldAnswered = true));
+    expect((await post(h)).status).toBe(503);
+    expect(heldAnswered).toBe(false);
+    // Then it is read, and answered like any other.
+    expect(await held).toMatchObject({ status: 503, body: { errors: [{ extensions: { code: 'OVERLOADED' } }] } });
+    connection.destroy();
 
     // Liveness and metrics are answered while GraphQL is shed, and show it.
     const health = await fetch(`${base(h)}/health`);
     expect(health.status).toBe(200);
     const metrics = await metricsOf(h);
     expect(metrics).toMatch(/^switchboard_requests_in_flight 2$/m);
-    expect(metrics).toMatch(/^switchboard_requests_shed_total\{reason="in_flight"\} 1$/m);
+    expect(metrics).toMatch(/^switchboard_requests_shed_total\{reason="in_flight"\} 3$/m);
     expect(metrics).toMatch(/^switchboard_event_loop_delay_seconds \d/m);
     // The refused request never reached a provider.
     expect(h.upstreamCount()).toBe(2);
