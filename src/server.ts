@@ -28,6 +28,7 @@ import { ConnectionRegistry } from './providers/index.js';
 import { createSchema } from './schema.js';
 import { logUpstream, requestLogPlugin } from './observability/requestLog.js';
 import { guardEntities } from './security/entities.js';
+import { noIntrospection } from './security/introspection.js';
 import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
 import { LoadMonitor, holdConnection } from './overload.js';
@@ -162,9 +163,9 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     upstreamLog(event);
     options.observeUpstream?.(event);
   });
-  const cursors = new CursorCodec(
-    config.cursorSecret ? Buffer.from(config.cursorSecret) : randomBytes(32),
-  );
+  const cursors = new CursorCodec(config.cursorSecret ? Buffer.from(config.cursorSecret) : randomBytes(32), {
+    ephemeralSecret: config.cursorSecret === null,
+  });
   const cache = await createCallCache(config.cache, config.connections, logger, ({ hits, misses }) => {
     metrics.cacheHits.inc({ cache: 'calls' }, hits);
     metrics.cacheMisses.inc({ cache: 'calls' }, misses);
@@ -178,12 +179,13 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
     // on a page) but answered differently where fields fail: see docs/benchmark.md.
     schema: guardEntities(createSchema()),
-    introspection: !config.production,
+    // Refused in production by our own rule (noIntrospection), whose message is in Switchboard's terms.
+    introspection: true,
     includeStacktraceInErrorResponses: false,
     // src/index.ts owns SIGINT/SIGTERM: it stops the server, then the demo simulators, then exits 0.
     stopOnTerminationSignals: false,
     csrfPrevention: true,
-    validationRules: [...protection.validationRules, knownOperationTypes],
+    validationRules: [...protection.validationRules, knownOperationTypes, ...(config.production ? [noIntrospection] : [])],
     parseOptions: protection.parseOptions,
     maxRecursiveSelections: config.limits.maxSelections,
     formatError: formatError(logger),
@@ -246,6 +248,11 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
       const { contentType, body } = await metrics.render();
       res.writeHead(200, { 'content-type': contentType });
       return void res.end(body);
+    }
+    // Browsers ask for an icon for every page they show (GraphiQL, /health): none, and no 404 in their console.
+    if (req.method === 'GET' && pathname === '/favicon.ico') {
+      res.writeHead(204, { 'cache-control': 'public, max-age=86400' });
+      return void res.end();
     }
     throw new HttpError(404, `Nothing is served at ${req.method} ${pathname.slice(0, 100)}; GraphQL is at /graphql`, ErrorCode.NotFound);
   };
