@@ -176,7 +176,7 @@ const integerSettings = z.object({
  * is a typo (SWITCHBOARD_API_KEY for SWITCHBOARD_API_KEYS would leave the API open; TWENTY2_BASEURL
  * would send credentials to the default host) and stops start-up.
  */
-const KNOWN_VARIABLES: readonly string[] = [
+export const KNOWN_VARIABLES: readonly string[] = [
   'NODE_ENV',
   'LOG_LEVEL',
   'REDIS_URL',
@@ -190,9 +190,10 @@ const KNOWN_VARIABLES: readonly string[] = [
 ];
 const OWN_PREFIXES = ['SWITCHBOARD_', ...Object.keys(envNames).map((provider) => `${provider}_`)];
 /** Under our prefix but read by other tools our docs set up, not by the server; allowed beside it. */
-const OTHER_TOOLS_VARIABLES = [
+export const OTHER_TOOLS_VARIABLES: readonly string[] = [
   'SWITCHBOARD_URL', // examples/call-log's dev server
   'SWITCHBOARD_COMPOSE_KEY', // rover's supergraph config (docs/supergraph.md)
+  'SWITCHBOARD_GATEWAY_KEY', // the gateway's key for Switchboard (docs/supergraph.md)
 ];
 
 const NODE_ENVS = ['production', 'development', 'test'];

@@ -68,6 +68,9 @@ const failureText: Record<UpstreamFailure, string> = {
     'failed on an earlier page of this walk: its calls before this cursor were not returned; start again from the first page to get them',
 };
 
+/** Every kind of upstream failure (the `failure` of logs, /health and metrics). */
+export const UPSTREAM_FAILURES = Object.keys(failureText) as UpstreamFailure[];
+
 export const providerNames: Record<Provider, string> = {
   TWENTY2: 'Twenty2',
   UNPOD: 'Unpod',
