@@ -19,6 +19,7 @@ import type { CacheSettings } from './calls/cache.js';
 import { type ConnectionRef, type Provider, connectionLabel } from './calls/model.js';
 import { isSupportedCountry } from './calls/phone.js';
 import { type PersistedQueryManifest, parseManifest } from './persistedQueries.js';
+import { type OverloadLimits, defaultOverloadLimits } from './overload.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
 import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
 
@@ -138,6 +139,8 @@ export interface Config {
   persistedQueries: PersistedQueryManifest | null;
   /** How long a shutdown waits for requests in flight, in ms (SWITCHBOARD_SHUTDOWN_GRACE_MS). */
   shutdownGraceMs: number;
+  /** Load shedding: SWITCHBOARD_MAX_IN_FLIGHT, SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS, SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS. */
+  overload: OverloadLimits;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -175,6 +178,9 @@ const integerSettings = z.object({
   // Under Kubernetes' default 30 s termination grace, with room for the worst upstream request
   // (3 tries of the 8 s total time-out, plus back-off).
   SWITCHBOARD_SHUTDOWN_GRACE_MS: int('SWITCHBOARD_SHUTDOWN_GRACE_MS', 0, 600_000).default(25_000),
+  SWITCHBOARD_MAX_IN_FLIGHT: int('SWITCHBOARD_MAX_IN_FLIGHT', 0, 1_000_000).default(defaultOverloadLimits.maxInFlight),
+  SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS: int('SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS', 0, 60_000).default(defaultOverloadLimits.maxEventLoopDelayMs),
+  SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS: int('SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS', 1, 60).default(defaultOverloadLimits.retryAfterSeconds),
 });
 
 /**
@@ -182,7 +188,7 @@ const integerSettings = z.object({
  * is a typo (SWITCHBOARD_API_KEY for SWITCHBOARD_API_KEYS would leave the API open; TWENTY2_BASEURL
  * would send credentials to the default host) and stops start-up.
  */
-const KNOWN_VARIABLES: readonly string[] = [
+export const KNOWN_VARIABLES: readonly string[] = [
   'NODE_ENV',
   'LOG_LEVEL',
   'REDIS_URL',
@@ -197,9 +203,10 @@ const KNOWN_VARIABLES: readonly string[] = [
 ];
 const OWN_PREFIXES = ['SWITCHBOARD_', ...Object.keys(envNames).map((provider) => `${provider}_`)];
 /** Under our prefix but read by other tools our docs set up, not by the server; allowed beside it. */
-const OTHER_TOOLS_VARIABLES = [
+export const OTHER_TOOLS_VARIABLES: readonly string[] = [
   'SWITCHBOARD_URL', // examples/call-log's dev server
   'SWITCHBOARD_COMPOSE_KEY', // rover's supergraph config (docs/supergraph.md)
+  'SWITCHBOARD_GATEWAY_KEY', // the gateway's key for Switchboard (docs/supergraph.md)
 ];
 
 const NODE_ENVS = ['production', 'development', 'test'];
@@ -567,6 +574,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scanBudget: n.SWITCHBOARD_SCAN_BUDGET,
     persistedQueries: env.SWITCHBOARD_PERSISTED_QUERY_MANIFEST === undefined ? null : readManifest(env.SWITCHBOARD_PERSISTED_QUERY_MANIFEST),
     shutdownGraceMs: n.SWITCHBOARD_SHUTDOWN_GRACE_MS,
+    overload: {
+      maxInFlight: n.SWITCHBOARD_MAX_IN_FLIGHT,
+      maxEventLoopDelayMs: n.SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS,
+      retryAfterSeconds: n.SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS,
+    },
   };
 }
 

@@ -6,6 +6,11 @@
 import { GraphQLError } from 'graphql';
 import type { ConnectionRef, Provider } from './calls/model.js';
 
+/**
+ * Every `extensions.code` a client can receive (docs/operations.md lists each with its HTTP status;
+ * test/unit/docs.test.ts keeps the two equal). Some are made here, the rest by Apollo Server and
+ * graphql-js, and src/server.ts#formatError lets only these through.
+ */
 export const ErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
   ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
@@ -22,6 +27,17 @@ export const ErrorCode = {
   QueryNotInSafelist: 'QUERY_NOT_IN_SAFELIST',
   /** Safelisting: a persisted-query id and a body in one request. */
   CannotSendIdAndBody: 'CANNOT_SEND_PQ_ID_AND_BODY',
+  /** Not a GraphQL request, or refused before GraphQL (body, method, Accept, CSRF). */
+  BadRequest: 'BAD_REQUEST',
+  /** A path Switchboard does not serve. */
+  NotFound: 'NOT_FOUND',
+  /** Load shed: too many requests in flight or the event loop too far behind (src/overload.ts). */
+  Overloaded: 'OVERLOADED',
+  // Made by Apollo Server and graphql-js; their messages are safe to show.
+  ParseFailed: 'GRAPHQL_PARSE_FAILED',
+  ValidationFailed: 'GRAPHQL_VALIDATION_FAILED',
+  OperationResolutionFailure: 'OPERATION_RESOLUTION_FAILURE',
+  PersistedQueryNotFound: 'PERSISTED_QUERY_NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -99,6 +115,9 @@ const failureText: Record<UpstreamFailure, string> = {
   EARLIER_PAGE_FAILED:
     'failed on an earlier page of this walk: its calls before this cursor were not returned; start again from the first page to get them',
 };
+
+/** Every kind of upstream failure (the `failure` of logs, /health and metrics). */
+export const UPSTREAM_FAILURES = Object.keys(failureText) as UpstreamFailure[];
 
 export const providerNames: Record<Provider, string> = {
   TWENTY2: 'Twenty2',

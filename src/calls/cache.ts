@@ -51,13 +51,33 @@ export class MemoryStore implements CacheStore {
   }
 }
 
+/**
+ * What a Redis failure was, for the log: its code (`ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT`, a
+ * Redis error such as `WRONGPASS`, else the error's name) and its message, with REDIS_URL and each
+ * part of it (user, password, host and port) replaced: the URL may carry a password.
+ */
+export function redisFailure(error: Error, url: string): { code: string; reason: string } {
+  const code = (error as NodeJS.ErrnoException).code ?? /^[A-Z]{3,}(?= )/.exec(error.message)?.[0] ?? error.name;
+  const parts: Array<[string, string]> = [[url, '<REDIS_URL>']];
+  if (URL.canParse(url)) {
+    const { username, password, hostname, port } = new URL(url);
+    const host = hostname.replace(/^\[(.*)\]$/, '$1');
+    parts.push([decodeURIComponent(password), '<password>'], [decodeURIComponent(username), '<user>']);
+    if (port) parts.push([`${hostname}:${port}`, '<host>:<port>'], [`${host}:${port}`, '<host>:<port>']);
+    parts.push([hostname, '<host>'], [host, '<host>']);
+  }
+  let reason = error.message;
+  for (const [secret, placeholder] of parts) if (secret) reason = reason.split(secret).join(placeholder);
+  return { code, reason: reason.slice(0, 200) };
+}
+
 /** Redis through ioredis. Commands fail fast while it is unreachable, so a request never waits on it. */
 export class RedisStore implements CacheStore {
   private readonly redis: Redis;
   private healthy = true;
 
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly logger?: Logger,
   ) {
     this.redis = new Redis(url, {
@@ -77,7 +97,10 @@ export class RedisStore implements CacheStore {
   }
 
   private unhealthy(error: Error): void {
-    if (this.healthy) this.logger?.warn({ reason: error.name }, 'cache: Redis unavailable; answering without the shared cache');
+    if (this.healthy) {
+      const { code, reason } = redisFailure(error, this.url);
+      this.logger?.warn({ code, reason }, `cache: Redis unavailable (${code}: ${reason}); answering without the shared cache`);
+    }
     this.healthy = false;
   }
 

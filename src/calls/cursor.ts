@@ -60,11 +60,24 @@ export interface CursorBinding {
   scope: string;
 }
 
+export interface CursorCodecOptions {
+  /**
+   * The key was drawn at random at start-up (no SWITCHBOARD_CURSOR_SECRET): a cursor from before a
+   * restart, or from another replica, fails its signature, and the refusal says so.
+   */
+  ephemeralSecret?: boolean;
+}
+
 export class CursorCodec {
   private readonly mac: HmacSha256;
+  private readonly signatureRefusal: string;
 
-  constructor(secret: Buffer) {
+  constructor(secret: Buffer, options: CursorCodecOptions = {}) {
     this.mac = new HmacSha256(secret);
+    this.signatureRefusal = options.ephemeralSecret
+      ? 'altered, issued for another filter or API key, or issued before this server restarted or by another replica: ' +
+        'SWITCHBOARD_CURSOR_SECRET is not set, so each process signs cursors with a key of its own; start again from the first page'
+      : 'altered, or issued for another filter or API key';
   }
 
   encode(payload: CursorPayload, binding: CursorBinding): string {
@@ -94,7 +107,7 @@ export class CursorCodec {
     const given = decodeBase64Url(signature as string);
     const expected = this.sign(data as string, binding);
     if (!given || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      refuse('altered, or issued for another filter or API key');
+      refuse(this.signatureRefusal);
     }
     const bytes = decodeBase64Url(data as string);
     let json: unknown;

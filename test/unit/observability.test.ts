@@ -59,6 +59,17 @@ describe('Metrics operation labels', () => {
   });
 });
 
+describe('Metrics process metrics', () => {
+  test("prom-client's defaults without eventLoopLag, whose timer would wake an idle process every 10 ms", async () => {
+    const { body } = await new Metrics({ processMetrics: true }).render();
+    expect(body).toMatch(/^switchboard_process_cpu_seconds_total \d/m);
+    expect(body).toMatch(/^switchboard_process_resident_memory_bytes \d/m);
+    expect(body).toMatch(/^switchboard_nodejs_heap_size_used_bytes \d/m);
+    expect(body).toMatch(/^# TYPE switchboard_nodejs_gc_duration_seconds histogram$/m);
+    expect(body).not.toMatch(/eventloop_lag/);
+  });
+});
+
 describe('LOG_LEVEL', () => {
   test('defaults to info, accepts pino levels in any case, and rejects others with a message', async () => {
     const { ConfigError, loadConfig } = await import('../../src/config.js');
