@@ -19,11 +19,7 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An instant in time, as an ISO 8601 string in UTC with milliseconds, e.g. "2024-12-25T10:00:00.000Z". Inputs are RFC 3339 date-times and must carry an offset (Z or ±hh:mm) and name a day and time that exist: "2023-02-29T00:00:00Z", hour 24 and second 60 are refused. */
   DateTime: { input: Date; output: Date | string; }
-  /**
-   * Free-form JSON as the provider sent it (an object, array, string, number, boolean or null). A
-   * number that a double cannot hold digit for digit (an integer past 2^53, a decimal with more
-   * digits than a double keeps) comes as a string of the number as sent, so no digit is lost.
-   */
+  /** Free-form JSON as the provider sent it (an object, array, string, number, boolean or null). A number that a double cannot hold digit for digit (an integer past 2^53, a decimal with more digits than a double keeps) comes as a string of the number as sent, so no digit is lost. */
   JSON: { input: unknown; output: unknown; }
   _FieldSet: { input: any; output: any; }
 };
@@ -185,19 +181,13 @@ export type Node = {
 /** Where a page sits in the whole list (GraphQL Cursor Connections Specification). */
 export type PageInfo = {
   __typename?: 'PageInfo';
-  /**
-   * The cursor of the last edge; null on an empty page. On a `first` page the scan budget ended short,
-   * the place the scan stopped instead (a cursor without an edge): continue with `after` it.
-   */
+  /** The cursor of the last edge; null on an empty page. On a `first` page the scan budget ended short, the place the scan stopped instead (a cursor without an edge): continue with `after` it. */
   endCursor?: Maybe<Scalars['String']['output']>;
   /** Under `first`: more calls follow the page, before the `before` cursor when one is given; also true when the scan budget ended the page short (more calls may follow `endCursor`). Under `last`: whether `before` was given. */
   hasNextPage: Scalars['Boolean']['output'];
   /** Under `last`: more calls precede the page, after the `after` cursor when one is given; also true when the scan budget ended the page short (more calls may precede `startCursor`). Under `first`: whether `after` was given. */
   hasPreviousPage: Scalars['Boolean']['output'];
-  /**
-   * The cursor of the first edge; null on an empty page. On a `last` page the scan budget ended short,
-   * the place the scan stopped instead (a cursor without an edge): continue with `before` it.
-   */
+  /** The cursor of the first edge; null on an empty page. On a `last` page the scan budget ended short, the place the scan stopped instead (a cursor without an edge): continue with `before` it. */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 

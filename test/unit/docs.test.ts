@@ -9,7 +9,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { isEnumType } from 'graphql';
 import { KNOWN_VARIABLES, OTHER_TOOLS_VARIABLES } from '../../src/config.js';
-import { ErrorCode, UPSTREAM_FAILURES } from '../../src/errors.js';
+import { ErrorCode, UPSTREAM_FAILURES, WarningCode } from '../../src/errors.js';
 import { createSchema } from '../../src/schema.js';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -26,6 +26,10 @@ const BENCH_VARIABLES = readdirSync(new URL('bench/', ROOT))
   .flatMap((f) => [...read(`bench/${f}`).matchAll(/process\.env\.(BENCH_[A-Z0-9_]+)/g)].map((m) => m[1]!));
 const VARIABLES = new Set([...KNOWN_VARIABLES, ...OTHER_TOOLS_VARIABLES, ...BENCH_VARIABLES]);
 const CODES = new Set<string>(Object.values(ErrorCode));
+/** OpenTelemetry's standard variables (OTEL_*): the SDK's, documented in the Tracing section, not Switchboard's configuration. */
+const isOpenTelemetryVariable = (word: string) => word.startsWith('OTEL_');
+/** Other capitals the docs quote as they are: the shell's PATH, the text url.full shows for a redacted value, a named constant. */
+const OTHER_WORDS = ['PATH', 'REDACTED', 'MAX_UNREADABLE_RUN'];
 
 /** Variables named in `markdown`: any word under a variable prefix, and the first column of settings tables. */
 function variablesIn(markdown: string): Set<string> {
@@ -57,7 +61,7 @@ describe('environment variables', () => {
   test('every variable the docs name is one the code reads (or a refused typo shown as such)', () => {
     const named = variablesIn(all);
     expect(named.size).toBeGreaterThan(40); // the check is not vacuous
-    const unknown = [...named].filter((name) => !VARIABLES.has(name) && !TYPO_EXAMPLES.includes(name)).sort();
+    const unknown = [...named].filter((name) => !VARIABLES.has(name) && !TYPO_EXAMPLES.includes(name) && !isOpenTelemetryVariable(name)).sort();
     expect(unknown).toEqual([]);
     for (const typo of TYPO_EXAMPLES) {
       expect(named.has(typo)).toBe(true);
@@ -75,7 +79,10 @@ describe('error codes', () => {
   test('the table of docs/operations.md lists each ErrorCode once, and nothing else', () => {
     const listed = documentedCodes();
     expect(listed.filter((code, i) => listed.indexOf(code) !== i)).toEqual([]);
-    expect([...listed].sort()).toEqual([...CODES].sort());
+    // The section's warnings table (`extensions.warnings`, not errors) is checked apart.
+    const warnings: string[] = Object.values(WarningCode);
+    expect([...listed].filter((code) => !warnings.includes(code)).sort()).toEqual([...CODES].sort());
+    expect(warnings.filter((code) => !listed.includes(code))).toEqual([]);
   });
 
   test('every backticked ALL-CAPS word in the docs is a code, a variable, a failure kind or a schema name', () => {
@@ -86,7 +93,14 @@ describe('error codes', () => {
       if (isEnumType(type)) for (const value of type.getValues()) schemaNames.add(value.name);
     }
     const known = (word: string) =>
-      CODES.has(word) || VARIABLES.has(word) || TYPO_EXAMPLES.includes(word) || (UPSTREAM_FAILURES as string[]).includes(word) || schemaNames.has(word);
+      CODES.has(word) ||
+      VARIABLES.has(word) ||
+      TYPO_EXAMPLES.includes(word) ||
+      (UPSTREAM_FAILURES as string[]).includes(word) ||
+      (Object.values(WarningCode) as string[]).includes(word) ||
+      isOpenTelemetryVariable(word) ||
+      OTHER_WORDS.includes(word) ||
+      schemaNames.has(word);
     const unknown = DOCS.flatMap((path) =>
       [...docs[path]!.matchAll(/`([A-Z][A-Z0-9_]{3,})`/g)]
         .map((m) => m[1]!)
