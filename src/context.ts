@@ -11,7 +11,7 @@ import type { CursorCodec } from './calls/cursor.js';
 import { type ConnectionRef, connectionLabel } from './calls/model.js';
 import type { InvalidRowError, UpstreamError, Warning } from './errors.js';
 import type { UpstreamEvent } from './providers/http.js';
-import type { Connection, ConnectionRegistry } from './providers/index.js';
+import type { ConnectionRegistry, LiveConnection as Connection } from './providers/index.js';
 
 /** Process-wide parts, built once at start-up. */
 export interface Services {

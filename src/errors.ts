@@ -5,6 +5,8 @@
  */
 import { GraphQLError } from 'graphql';
 import type { ConnectionRef, Provider } from './calls/model.js';
+// A cycle (modules → adapters → errors → modules) that is safe: read only when an error is made.
+import { providerModule } from './providers/index.js';
 
 export const ErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
@@ -100,12 +102,8 @@ const failureText: Record<UpstreamFailure, string> = {
     'failed on an earlier page of this walk: its calls before this cursor were not returned; start again from the first page to get them',
 };
 
-export const providerNames: Record<Provider, string> = {
-  TWENTY2: 'Twenty2',
-  UNPOD: 'Unpod',
-  CINNOX: 'CINNOX',
-  TALKSTACK: 'TalkStack',
-};
+/** How messages name a provider: its module's display name ("TalkStack"). */
+const displayName = (provider: Provider): string => providerModule(provider).displayName;
 
 /** One connection's upstream failed. Carries no upstream body, URL with credentials or header. */
 export class UpstreamError extends Error {
@@ -120,7 +118,7 @@ export class UpstreamError extends Error {
     const status = details.status ? ` (HTTP ${details.status})` : '';
     const detail = details.detail ? `: ${details.detail}` : '';
     super(
-      `${providerNames[ref.provider]} connection "${ref.connection}" ${failureText[failure]}${status}${detail}`,
+      `${displayName(ref.provider)} connection "${ref.connection}" ${failureText[failure]}${status}${detail}`,
     );
     this.name = 'UpstreamError';
     this.provider = ref.provider;
@@ -167,7 +165,7 @@ export class InvalidRowError extends Error {
   ) {
     const id = providerCallId === null ? '' : ` (call id ${providerCallId})`;
     super(
-      `${providerNames[ref.provider]} connection "${ref.connection}" sent a call Switchboard could not read${id}, left out of the answer: ${problem}`,
+      `${displayName(ref.provider)} connection "${ref.connection}" sent a call Switchboard could not read${id}, left out of the answer: ${problem}`,
     );
     this.name = 'InvalidRowError';
     this.provider = ref.provider;

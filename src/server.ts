@@ -26,7 +26,7 @@ import { HealthTracker } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
 import type { UpstreamObserver } from './providers/http.js';
 import { APQ_TTL_SECONDS, RedisApqCache, Safelist } from './persistedQueries.js';
-import { ConnectionRegistry } from './providers/index.js';
+import { ConnectionRegistry, cacheIdentity } from './providers/index.js';
 import { createSchema } from './schema.js';
 import { logInvalidRows, logUpstream, requestLogPlugin } from './observability/requestLog.js';
 import { guardEntities } from './security/entities.js';
@@ -216,7 +216,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     });
   });
 
-  const cache = await createCallCache(config.cache, config.connections, logger, ({ hits, misses }) => {
+  const cache = await createCallCache(config.cache, config.connections.map(cacheIdentity), logger, ({ hits, misses }) => {
     metrics.cacheHits.inc({ cache: 'calls' }, hits);
     metrics.cacheMisses.inc({ cache: 'calls' }, misses);
   });

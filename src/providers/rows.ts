@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { ConnectionRef } from '../calls/model.js';
 import { InvalidRowError } from '../errors.js';
-import type { InvalidRow } from './provider.js';
+import type { InvalidRow } from '../calls/adapter.js';
 
 /** How one provider's rows are read, and what can still be told of a row that does not read. */
 export interface RowReader<T> {

@@ -13,8 +13,8 @@ import { toCallRecord as twenty2 } from '../../src/providers/twenty2/map.js';
 import { unpodRowSchema } from '../../src/providers/unpod/schema.js';
 import { toCallRecord as unpod } from '../../src/providers/unpod/map.js';
 import { encodeCallId } from '../../src/calls/ids.js';
+import { providerRank } from '../../src/calls/model.js';
 
-const ORDER = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
 
 /**
  * Every call the simulators hold, by its real data, in the merged order. Rows a simulator sends
@@ -32,7 +32,7 @@ export function allCalls(sims: Simulators, options: { withUnreadable?: boolean }
   return calls.sort(
     (a, b) =>
       b.startedAt.getTime() - a.startedAt.getTime() ||
-      ORDER.indexOf(a.provider) - ORDER.indexOf(b.provider) ||
+      providerRank(a.provider) - providerRank(b.provider) ||
       a.connection.localeCompare(b.connection) ||
       (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
   );

@@ -5,7 +5,7 @@
 import type { CallQuery } from '../../calls/filter.js';
 import { InvalidRowError, UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
-import { mapWithConcurrency } from '../pool.js';
+import { mapWithConcurrency } from '../../calls/pool.js';
 import {
   type Capabilities,
   type CallLocator,
@@ -15,7 +15,7 @@ import {
   type ListResult,
   type ProviderAdapter,
   singleStatusWord,
-} from '../provider.js';
+} from '../../calls/adapter.js';
 import { type RowReader, plausibleId, readField, readRows } from '../rows.js';
 import { STATUS_TABLE, toCallRecord } from './map.js';
 import { type CinnoxCall, type CinnoxCallLog, cinnoxCallLogSchema, cinnoxCallSchema } from './schema.js';

@@ -7,7 +7,7 @@ import type { CallDetails, CallRecord } from '../../calls/model.js';
 import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
 import { InvalidRowError, UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
-import { mapWithConcurrency } from '../pool.js';
+import { mapWithConcurrency } from '../../calls/pool.js';
 import type {
   CallLocator,
   CallLookup,
@@ -16,7 +16,7 @@ import type {
   ListResult,
   PageRef,
   ProviderAdapter,
-} from '../provider.js';
+} from '../../calls/adapter.js';
 import { type RowReader, asRecord, plausibleId, readField, readRow, readRows } from '../rows.js';
 import { toCallDetails, toCallRecord, toDetailedCallRecord, type Twenty2MapContext } from './map.js';
 import {
