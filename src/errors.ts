@@ -28,6 +28,25 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
+ * Every extension a client may see on an error, typed once: src/server.ts#formatError builds only
+ * these (docs/operations.md lists them).
+ */
+export interface ErrorExtensions {
+  code: ErrorCode | 'BAD_REQUEST' | 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VALIDATION_FAILED' | (string & {});
+  /** The provider and connection that failed (PROVIDER_UNAVAILABLE, PROVIDER_DATA_INVALID). */
+  provider?: Provider;
+  connection?: string;
+  /** Seconds the provider asked to wait (its Retry-After), on PROVIDER_UNAVAILABLE. */
+  retryAfter?: number;
+  /** The provider's id of a call whose row did not read, when that field reads. */
+  providerCallId?: string;
+  /** The argument a BAD_USER_INPUT names, e.g. `filter.phoneNumber`. */
+  argument?: string;
+  'cost.estimated'?: number;
+  'cost.max'?: number;
+}
+
+/**
  * Codes of the warnings a response may carry in `extensions.warnings` beside complete data
  * (docs/operations.md): not errors, so clients that drop data on any error keep the page.
  */
@@ -110,16 +129,21 @@ export class UpstreamError extends Error {
   readonly code = ErrorCode.ProviderUnavailable;
   readonly provider: Provider;
   readonly connection: string;
+  readonly details: { status?: number; retryAfter?: number; detail?: string };
   constructor(
     ref: ConnectionRef,
     readonly failure: UpstreamFailure,
-    readonly details: { status?: number; retryAfter?: number; detail?: string } = {},
+    /** `cause`: the lower-level error, kept non-enumerable so that no serialiser sends it on. */
+    details: { status?: number; retryAfter?: number; detail?: string; cause?: unknown } = {},
   ) {
     const status = details.status ? ` (HTTP ${details.status})` : '';
     const detail = details.detail ? `: ${details.detail}` : '';
     super(
       `${displayName(ref.provider)} connection "${ref.connection}" ${failureText[failure]}${status}${detail}`,
     );
+    const { cause, ...rest } = details;
+    this.details = rest;
+    if (cause !== undefined) Object.defineProperty(this, 'cause', { value: cause, enumerable: false, writable: true, configurable: true });
     this.name = 'UpstreamError';
     this.provider = ref.provider;
     this.connection = ref.connection;

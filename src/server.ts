@@ -17,7 +17,7 @@ import { createCallCache } from './calls/cache.js';
 import { CursorCodec } from './calls/cursor.js';
 import type { ApiKey, Config } from './config.js';
 import { type RequestContext, type UpstreamFailureReport, createRequestContext } from './context.js';
-import { BadInputError, CostLimitError, ErrorCode, InvalidRowError, UpstreamError } from './errors.js';
+import { BadInputError, CostLimitError, ErrorCode, type ErrorExtensions, InvalidRowError, UpstreamError } from './errors.js';
 import { graphiqlHandler } from './graphiql.js';
 import { HttpError, executeGraphQL, readJsonBody, requestErrorStatusPlugin, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
 import { type DrainResult, Lifecycle } from './lifecycle.js';
@@ -58,7 +58,7 @@ export interface Switchboard {
 const CLIENT_ERROR_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
-  'BAD_USER_INPUT',
+  ErrorCode.BadUserInput,
   'BAD_REQUEST',
   'OPERATION_RESOLUTION_FAILURE',
   'PERSISTED_QUERY_NOT_FOUND',
@@ -90,7 +90,7 @@ export function formatUpstream(error: UpstreamError | InvalidRowError, path?: re
   return {
     message: error.message,
     ...(path ? { path } : {}),
-    extensions: { code: error.code, provider: error.provider, connection: error.connection, ...extra },
+    extensions: { code: error.code, provider: error.provider, connection: error.connection, ...extra } satisfies ErrorExtensions,
   };
 }
 
@@ -111,10 +111,10 @@ export function formatError(logger: Logger, noteInvalidRow: (error: InvalidRowEr
       return { ...formatUpstream(original, formatted.path), ...where };
     }
     if (original instanceof BadInputError) {
-      return { message: original.message, ...where, extensions: { code: original.code, argument: original.argument } };
+      return { message: original.message, ...where, extensions: { code: original.code, argument: original.argument } satisfies ErrorExtensions };
     }
     if (original instanceof CostLimitError) {
-      return { message: original.message, extensions: { code: original.code, 'cost.estimated': original.estimated, 'cost.max': original.max } };
+      return { message: original.message, extensions: { code: original.code, 'cost.estimated': original.estimated, 'cost.max': original.max } satisfies ErrorExtensions };
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) {

@@ -23,6 +23,7 @@ import {
 import type { z } from 'zod';
 import type { ConnectionRef } from '../calls/model.js';
 import { UpstreamError } from '../errors.js';
+import { problemOf } from './rows.js';
 import { readCapped, utf8Text } from '../readCapped.js';
 import { parseHttpDate } from '../time.js';
 import { parseUpstreamJson } from './json.js';
@@ -91,6 +92,8 @@ export interface UpstreamEvent extends ConnectionRef {
   status: number | null;
   durationMs: number;
   failure: string | null;
+  /** The lower-level error's code when the request never got an answer (`ENOTFOUND`, `ECONNREFUSED`, `CERT_HAS_EXPIRED`). */
+  cause?: string;
 }
 
 export type UpstreamObserver = (event: UpstreamEvent) => void;
@@ -347,12 +350,13 @@ export class ConnectionHttp {
     signal: AbortSignal,
   ): Promise<UpstreamResponse<z.infer<S>>> {
     const started = performance.now();
-    const event = (status: number | null, failure: string | null) => {
+    const event = (status: number | null, failure: string | null, cause?: string) => {
       const upstreamEvent: UpstreamEvent = {
         ...this.ref,
         operation: request.operation,
         status,
         failure,
+        ...(cause ? { cause } : {}),
         durationMs: performance.now() - started,
       };
       this.observe(upstreamEvent);
@@ -364,8 +368,9 @@ export class ConnectionHttp {
     } catch (error) {
       // Aborted: the request's time budget ran out while the request was in flight.
       const failure = error instanceof BodyTooLarge ? 'TOO_LARGE' : signal.aborted ? 'TIMEOUT' : classify(error);
-      event(null, failure);
-      throw new UpstreamError(this.ref, failure);
+      const cause = causeCode(error);
+      event(null, failure, cause);
+      throw new UpstreamError(this.ref, failure, { cause: error, detail: failure === 'NETWORK' ? networkDetail(cause) : undefined });
     }
     const status = response.statusCode;
     if (request.answerStatuses?.includes(status)) {
@@ -392,12 +397,8 @@ export class ConnectionHttp {
     const result = schema.safeParse(parsed);
     if (!result.success) {
       event(status, 'BAD_BODY');
-      // The issue paths say what did not match without echoing upstream values.
-      const where = result.error.issues
-        .slice(0, 3)
-        .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`)
-        .join('; ');
-      throw new UpstreamError(this.ref, 'BAD_BODY', { detail: `unexpected body (${where})` });
+      // The first offending path and what was expected there, never the upstream's values.
+      throw new UpstreamError(this.ref, 'BAD_BODY', { detail: `unexpected body (${problemOf(result.error, '', '(body)')})` });
     }
     event(status, null);
     return { status, body: result.data };
@@ -422,6 +423,30 @@ export class ConnectionHttp {
     const { statusCode, headers } = stream.response!;
     return { statusCode, headers, body: utf8Text(body) };
   }
+}
+
+/** The code of the lower-level error got wraps (Node's `ENOTFOUND`, `ECONNREFUSED`, OpenSSL's `CERT_HAS_EXPIRED`). */
+function causeCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'ERR_GOT_REQUEST_ERROR') return code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * What kind of network failure a code is, for the message: DNS, a refused or reset connection, or
+ * TLS (Node's DNS codes: nodejs.org/api/dns.html#error-codes; TLS: OpenSSL verify codes).
+ */
+function networkDetail(code: string | undefined): string | undefined {
+  if (!code) return undefined;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code.startsWith('EAI_')) return 'its host name did not resolve (DNS)';
+  if (code === 'ECONNREFUSED') return 'the connection was refused';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'the connection was reset';
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME_MISMATCH/i.test(code)) return 'the TLS handshake failed (certificate or protocol)';
+  return undefined;
 }
 
 function classify(error: unknown): 'TIMEOUT' | 'NETWORK' {

@@ -38,3 +38,21 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Mon, 30 Feb 2026 12:00:05 GMT', now)).toBeUndefined(); // no such day
   });
 });
+
+describe('upstream errors keep their cause', () => {
+  it('names a refused connection, keeps the cause non-enumerable and reports its code', async () => {
+    const { ConnectionHttp, defaultHttpPolicy } = await import('../../src/providers/http.js');
+    const { UpstreamError } = await import('../../src/errors.js');
+    const { z } = await import('zod');
+    const events: { cause?: string; failure: string | null }[] = [];
+    const http = new ConnectionHttp({ provider: 'UNPOD', connection: 'refused' }, { ...defaultHttpPolicy, retries: 0 }, (e) => events.push(e));
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    const failure = await http.json({ operation: 'list', method: 'GET', url: 'http://127.0.0.1:1/x', headers: {} }, z.unknown()).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(UpstreamError);
+    expect((failure as Error).message).toBe('Unpod connection "refused" could not be reached: the connection was refused');
+    expect((failure as Error).cause).toBeInstanceOf(Error);
+    expect(Object.keys(failure as object)).not.toContain('cause');
+    expect(JSON.stringify(failure)).not.toContain('ECONNREFUSED');
+    expect(events.at(-1)).toMatchObject({ failure: 'NETWORK', cause: 'ECONNREFUSED' });
+  });
+});
