@@ -68,7 +68,15 @@ export const defaultHttpPolicy: HttpPolicy = {
   requestBudgetMs: 10_000,
 };
 
-export interface UpstreamRequest {
+/** Why a 2xx body is still a failure (see `UpstreamRequest.bodyFailure`): no upstream text in `detail`. */
+export interface BodyFailure {
+  failure: 'HTTP_STATUS' | 'BAD_BODY';
+  /** Safe to show: e.g. `error code CALL_NOT_FOUND`, `calls: missing`. */
+  detail: string;
+}
+
+/** One upstream request. `B` is the parsed body type the optional `bodyFailure` check reads. */
+export interface UpstreamRequest<B = unknown> {
   method: 'GET' | 'POST';
   url: string;
   /** Label for logs and metrics, e.g. "GET /call/logs"; never carries credentials. */
@@ -78,6 +86,13 @@ export interface UpstreamRequest {
   json?: unknown;
   /** Statuses that are answers rather than failures (TalkStack's 404 for "no calls"). */
   answerStatuses?: readonly number[];
+  /**
+   * Whether a 2xx body that matched its schema still means failure (CINNOX's non-zero `code`,
+   * Twenty2's `success: false`, a missing list): the failure it is, or null. Checked here, once,
+   * so the failure is logged and counted like any other (the way got's `isUnexpectedStatus` and
+   * datasource-rest's `throwIfResponseIsError` decide it in the client, not at each call site).
+   */
+  bodyFailure?: (body: B) => BodyFailure | null;
 }
 
 export interface UpstreamResponse<T> {
@@ -265,7 +280,7 @@ export class ConnectionHttp {
    * (./json.ts).
    */
   async json<S extends z.ZodType>(
-    request: UpstreamRequest,
+    request: UpstreamRequest<z.infer<S>>,
     schema: S,
   ): Promise<UpstreamResponse<z.infer<S>>> {
     const deadline = this.deadline();
@@ -302,7 +317,7 @@ export class ConnectionHttp {
    * open breaker, before and after the queue.
    */
   private async attempt<S extends z.ZodType>(
-    request: UpstreamRequest,
+    request: UpstreamRequest<z.infer<S>>,
     schema: S,
     deadline: number,
   ): Promise<UpstreamResponse<z.infer<S>>> {
@@ -345,7 +360,7 @@ export class ConnectionHttp {
   }
 
   private async once<S extends z.ZodType>(
-    request: UpstreamRequest,
+    request: UpstreamRequest<z.infer<S>>,
     schema: S,
     signal: AbortSignal,
   ): Promise<UpstreamResponse<z.infer<S>>> {
@@ -400,6 +415,11 @@ export class ConnectionHttp {
       // The first offending path and what was expected there, never the upstream's values.
       throw new UpstreamError(this.ref, 'BAD_BODY', { detail: `unexpected body (${problemOf(result.error, '', '(body)')})` });
     }
+    const bodyFailure = request.bodyFailure?.(result.data);
+    if (bodyFailure) {
+      event(status, bodyFailure.failure);
+      throw new UpstreamError(this.ref, bodyFailure.failure, { detail: bodyFailure.detail });
+    }
     event(status, null);
     return { status, body: result.data };
   }
@@ -410,7 +430,7 @@ export class ConnectionHttp {
    * after decompressing.
    */
   private async send(
-    request: UpstreamRequest,
+    request: Omit<UpstreamRequest, 'bodyFailure'>,
     signal: AbortSignal,
   ): Promise<{ statusCode: number; headers: IncomingMessage['headers']; body: string }> {
     const stream = gotStream(
