@@ -7,14 +7,16 @@
  */
 import type { z } from 'zod';
 import type { ProviderAdapter } from '../calls/adapter.js';
-import type { Provider } from '../calls/model.js';
+import type { CallRecord, Provider } from '../calls/model.js';
 import type { SimulatorServer } from '../simulation/harness.js';
 import type { ConnectionHttp } from './http.js';
 
-/** What every simulator gives back: its HTTP server and the credentials it accepts. */
+/** What every simulator gives back: its HTTP server, the credentials it accepts, and a way to add a call. */
 export interface ProviderSimulator {
   server: SimulatorServer;
   credentials: object;
+  /** Inserts a call newer than every call it holds (a call arriving during a walk); returns its row. */
+  addCall(): unknown;
 }
 
 /**
@@ -50,6 +52,12 @@ export interface ProviderModule<
     create(options: { count?: number; credentials?: Partial<Sim['credentials']> }): Sim;
     /** The settings of a connection to `sim` listening at `baseUrl`: the demo data's connection. */
     settings(sim: Sim, baseUrl: string): z.input<S>;
+    /**
+     * Ground truth for the tests: every call `sim` holds (only those it serves readable, unless
+     * `withUnreadable`), as the "default" connection of its demo settings, mapped by this
+     * provider's pure mapping — never through its adapter or the merge under test.
+     */
+    calls(sim: Sim, options: { withUnreadable?: boolean }): CallRecord[];
   };
 }
 

@@ -1,5 +1,7 @@
 /** CINNOX as a provider module (see src/providers/module.ts); its API: docs/providers/cinnox.md. */
 import { z } from 'zod';
+import { cinnoxCallSchema } from './schema.js';
+import { toCallRecord } from './map.js';
 import { defineProvider } from '../module.js';
 import { text, url } from '../settings.js';
 import { CinnoxAdapter } from './client.js';
@@ -16,5 +18,7 @@ export const cinnox = defineProvider({
   simulator: {
     create: createCinnoxSimulator,
     settings: (sim, baseUrl) => ({ ...sim.credentials, baseUrl }),
+    calls: (sim, { withUnreadable }) =>
+      (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row))).map((r) => toCallRecord(cinnoxCallSchema.parse(r), { provider: 'CINNOX', connection: 'default' })),
   },
 });

@@ -1,5 +1,7 @@
 /** TalkStack as a provider module (see src/providers/module.ts); its API: docs/providers/talkstack.md. */
 import { z } from 'zod';
+import { talkStackCallSchema } from './schema.js';
+import { toCallRecord } from './map.js';
 import { defineProvider } from '../module.js';
 import { currency, text, url } from '../settings.js';
 import { TalkStackAdapter } from './client.js';
@@ -25,5 +27,7 @@ export const talkstack = defineProvider({
   simulator: {
     create: createTalkStackSimulator,
     settings: (sim, baseUrl) => ({ ...sim.credentials, baseUrl, currency: 'USD' }),
+    calls: (sim, { withUnreadable }) =>
+      (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row))).map((r) => toCallRecord(talkStackCallSchema.parse(r), { connection: 'default', currency: 'USD' })),
   },
 });

@@ -1,5 +1,7 @@
 /** Twenty2 as a provider module (see src/providers/module.ts); its API: docs/providers/twenty2.md. */
 import { z } from 'zod';
+import { twenty2CallSchema } from './schema.js';
+import { toCallRecord } from './map.js';
 import { defineProvider } from '../module.js';
 import { region, text, url } from '../settings.js';
 import { Twenty2Adapter } from './client.js';
@@ -27,5 +29,7 @@ export const twenty2 = defineProvider({
   simulator: {
     create: createTwenty2Simulator,
     settings: (sim, baseUrl) => ({ ...sim.credentials, baseUrl, phoneRegion: 'IN' }),
+    calls: (sim, { withUnreadable }) =>
+      (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row))).map((r) => toCallRecord(twenty2CallSchema.parse(r), { ref: { provider: 'TWENTY2', connection: 'default' }, phoneRegion: 'IN' })),
   },
 });

@@ -1,5 +1,7 @@
 /** Unpod as a provider module (see src/providers/module.ts); its API: docs/providers/unpod.md. */
 import { z } from 'zod';
+import { unpodRowSchema } from './schema.js';
+import { toCallRecord } from './map.js';
 import { defineProvider } from '../module.js';
 import { text, url } from '../settings.js';
 import { UnpodAdapter } from './client.js';
@@ -19,5 +21,7 @@ export const unpod = defineProvider({
   simulator: {
     create: createUnpodSimulator,
     settings: (sim, baseUrl) => ({ ...sim.credentials, baseUrl }),
+    calls: (sim, { withUnreadable }) =>
+      (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row))).map((r) => toCallRecord(unpodRowSchema.parse(r), { connection: 'default', orgHandle: sim.credentials.orgHandle })),
   },
 });
