@@ -17,35 +17,17 @@ import { parse as parseJson } from 'lossless-json';
 import { z } from 'zod';
 import type { CacheSettings } from './calls/cache.js';
 import { type ConnectionRef, type Provider, connectionLabel } from './calls/model.js';
-import { isSupportedCountry } from './calls/phone.js';
 import { type PersistedQueryManifest, parseManifest } from './persistedQueries.js';
 import { type OverloadLimits, defaultOverloadLimits } from './overload.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
+import { PROVIDER_MODULES, type ProviderModuleOf } from './providers/index.js';
+import { text } from './providers/settings.js';
 import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** A value exactly as written: not empty, no surrounding whitespace (never trimmed into something else). */
-const text = z
-  .string()
-  .min(1, 'must not be empty')
-  .refine((s) => s.trim() === s, 'must not start or end with whitespace');
-/** An http(s) base URL; credentials, a query or a fragment in it would be sent, or lost, silently. */
-const url = text
-  .pipe(z.url({ protocol: /^https?$/, hostname: /./, error: 'must be an http:// or https:// URL' }))
-  .refine((u) => {
-    if (!URL.canParse(u)) return true; // already refused above
-    const parsed = new URL(u);
-    return !parsed.username && !parsed.password && !u.includes('?') && !u.includes('#');
-  }, 'must be an http:// or https:// URL without credentials, query or fragment')
-  .transform((u) => u.replace(/\/+$/, ''));
-const region = text
-  .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 region such as IN')
-  .transform((r) => r.toUpperCase())
-  .refine((r) => isSupportedCountry(r), 'must be an ISO 3166-1 alpha-2 region such as IN');
-const currency = text.regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code such as USD').transform((c) => c.toUpperCase());
 /**
  * A connection's name: it appears in `Call.connection`, API-key scopes (`provider/name`, joined
  * with `+` and `,`), cache keys (`:`-separated) and metric labels, so only characters none of
@@ -58,52 +40,18 @@ const apiKeySecret = z
   .regex(/^[A-Za-z0-9._~+/-]+=*$/, 'must be a bearer token: letters, digits and - . _ ~ + / (then = only at the end)')
   .min(16, 'must be at least 16 characters');
 
-/** Each provider's settings, with the contract's defaults. */
-export const settingsSchemas = {
-  TWENTY2: z.strictObject({
-    username: text,
-    password: text,
-    workspaceId: text,
-    baseUrl: url.default('https://api.twentytwo.in/api'),
-    phoneRegion: region.default('IN'),
-  }),
-  UNPOD: z.strictObject({
-    token: text,
-    orgHandle: text,
-    baseUrl: url.default('https://unpod.dev/api/v2/platform'),
-  }),
-  CINNOX: z.strictObject({ appId: text, appToken: text, baseUrl: url }),
-  TALKSTACK: z.strictObject({
-    apiKey: text,
-    projectId: text,
-    baseUrl: url.default('https://api.talkstackai.com'),
-    currency: currency.default('USD'),
-  }),
-} as const;
-
-export type ProviderSettings = { [P in Provider]: z.infer<(typeof settingsSchemas)[P]> };
+export type ProviderSettings = { [P in Provider]: z.infer<ProviderModuleOf<P>['settings']> };
 
 export type ConnectionConfig = {
   [P in Provider]: ConnectionRef & { provider: P; settings: ProviderSettings[P] };
 }[Provider];
 
-/** Environment variable of each setting, per provider (the contract's names). */
-const envNames: { [P in Provider]: Record<keyof ProviderSettings[P], string> } = {
-  TWENTY2: {
-    username: 'TWENTY2_USERNAME',
-    password: 'TWENTY2_PASSWORD',
-    workspaceId: 'TWENTY2_WORKSPACE_ID',
-    baseUrl: 'TWENTY2_BASE_URL',
-    phoneRegion: 'TWENTY2_PHONE_REGION',
-  },
-  UNPOD: { token: 'UNPOD_TOKEN', orgHandle: 'UNPOD_ORG_HANDLE', baseUrl: 'UNPOD_BASE_URL' },
-  CINNOX: { appId: 'CINNOX_APP_ID', appToken: 'CINNOX_APP_TOKEN', baseUrl: 'CINNOX_BASE_URL' },
-  TALKSTACK: {
-    apiKey: 'TALKSTACK_API_KEY',
-    projectId: 'TALKSTACK_PROJECT_ID',
-    baseUrl: 'TALKSTACK_BASE_URL',
-    currency: 'TALKSTACK_CURRENCY',
-  },
+/** Each provider's settings schema and environment variable names, from its module. */
+const settingsSchemas = Object.fromEntries(PROVIDER_MODULES.map((m) => [m.provider, m.settings])) as {
+  [P in Provider]: ProviderModuleOf<P>['settings'];
+};
+const envNames = Object.fromEntries(PROVIDER_MODULES.map((m) => [m.provider, m.env])) as {
+  [P in Provider]: Record<keyof ProviderSettings[P], string>;
 };
 
 export interface ApiKey {
@@ -211,7 +159,8 @@ export const OTHER_TOOLS_VARIABLES: readonly string[] = [
 
 const NODE_ENVS = ['production', 'development', 'test'];
 
-const providerName = z.enum(['twenty2', 'unpod', 'cinnox', 'talkstack']);
+const providerKeys = PROVIDER_MODULES.map((m) => m.provider.toLowerCase());
+const providerName = z.enum(providerKeys as [string, ...string[]]);
 
 /**
  * An API-key scope entry: `*`, a provider (`unpod`: all its connections) or a connection label
@@ -221,7 +170,7 @@ const scopeEntry = z
   .string()
   .regex(/^(\*|[A-Za-z0-9]+(\/[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?)$/, 'must be "*", a provider such as "unpod" or a connection such as "twenty2/default"')
   .transform((entry) => entry.replace(/^[^/]+/, (provider) => provider.toLowerCase()))
-  .refine((entry) => entry === '*' || providerName.safeParse(entry.split('/')[0]).success, 'names no provider Switchboard has (twenty2, unpod, cinnox, talkstack)');
+  .refine((entry) => entry === '*' || providerName.safeParse(entry.split('/')[0]).success, `names no provider Switchboard has (${providerKeys.join(', ')})`);
 
 const fileSchema = z.strictObject({
   connections: z.array(z.looseObject({ provider: providerName })).default([]),

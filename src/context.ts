@@ -12,7 +12,7 @@ import { type ConnectionRef, connectionLabel } from './calls/model.js';
 import type { InvalidRowError, UpstreamError, Warning } from './errors.js';
 import type { RequestTrace } from './observability/tracing.js';
 import type { UpstreamEvent } from './providers/http.js';
-import type { Connection, ConnectionRegistry } from './providers/index.js';
+import type { ConnectionRegistry, LiveConnection as Connection } from './providers/index.js';
 
 /** Process-wide parts, built once at start-up. */
 export interface Services {

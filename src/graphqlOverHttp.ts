@@ -2,7 +2,7 @@
  * GraphQL over HTTP on plain node:http: reads the request body (capped, JSON only, gzip/deflate/br
  * inflated within the same cap), hands the request to Apollo Server's `executeHTTPGraphQLRequest`
  * and writes its answer. This is what Express, body-parser and the Express integration did for us;
- * without them a page of 20 calls costs about a quarter less CPU (bench/results, 2026-11-23), and
+ * without them a page costs markedly less CPU (docs/benchmark.md, "Profile history"), and
  * the few routes Switchboard serves need no framework (src/server.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -17,7 +17,7 @@ import { createCallCache } from './calls/cache.js';
 import { CursorCodec } from './calls/cursor.js';
 import type { ApiKey, Config } from './config.js';
 import { type RequestContext, type UpstreamFailureReport, createRequestContext } from './context.js';
-import { BadInputError, CostLimitError, ErrorCode, InvalidRowError, UpstreamError } from './errors.js';
+import { BadInputError, CostLimitError, ErrorCode, type ErrorExtensions, InvalidRowError, UpstreamError } from './errors.js';
 import { graphiqlHandler } from './graphiql.js';
 import { HttpError, executeGraphQL, readJsonBody, requestErrorStatusPlugin, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
 import { type DrainResult, Lifecycle } from './lifecycle.js';
@@ -26,7 +26,7 @@ import { HealthTracker } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
 import type { UpstreamObserver } from './providers/http.js';
 import { APQ_TTL_SECONDS, RedisApqCache, Safelist } from './persistedQueries.js';
-import { ConnectionRegistry } from './providers/index.js';
+import { ConnectionRegistry, cacheIdentity } from './providers/index.js';
 import { createSchema } from './schema.js';
 import { logInvalidRows, logUpstream, requestLogPlugin } from './observability/requestLog.js';
 import { type RequestTrace, type Tracing, tracingPlugin } from './observability/tracing.js';
@@ -95,7 +95,7 @@ export function formatUpstream(error: UpstreamError | InvalidRowError, path?: re
   return {
     message: error.message,
     ...(path ? { path } : {}),
-    extensions: { code: error.code, provider: error.provider, connection: error.connection, ...extra },
+    extensions: { code: error.code, provider: error.provider, connection: error.connection, ...extra } satisfies ErrorExtensions,
   };
 }
 
@@ -116,10 +116,10 @@ export function formatError(logger: Logger, noteInvalidRow: (error: InvalidRowEr
       return { ...formatUpstream(original, formatted.path), ...where };
     }
     if (original instanceof BadInputError) {
-      return { message: original.message, ...where, extensions: { code: original.code, argument: original.argument } };
+      return { message: original.message, ...where, extensions: { code: original.code, argument: original.argument } satisfies ErrorExtensions };
     }
     if (original instanceof CostLimitError) {
-      return { message: original.message, extensions: { code: original.code, 'cost.estimated': original.estimated, 'cost.max': original.max } };
+      return { message: original.message, extensions: { code: original.code, 'cost.estimated': original.estimated, 'cost.max': original.max } satisfies ErrorExtensions };
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) {
@@ -223,7 +223,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     });
   });
 
-  const cache = await createCallCache(config.cache, config.connections, logger, ({ hits, misses }) => {
+  const cache = await createCallCache(config.cache, config.connections.map(cacheIdentity), logger, ({ hits, misses }) => {
     metrics.cacheHits.inc({ cache: 'calls' }, hits);
     metrics.cacheMisses.inc({ cache: 'calls' }, misses);
   });

@@ -14,10 +14,9 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import type { ConnectionConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { CallLocator, CallLookup } from '../providers/provider.js';
-import { type CallDetails, type CallRecord, type CallStatus, type MediaLink, connectionLabel } from './model.js';
+import type { CallLocator, CallLookup } from './adapter.js';
+import { type CallDetails, type CallRecord, type CallStatus, type MediaLink, type ConnectionRef, connectionLabel } from './model.js';
 
 export interface CacheSettings {
   /** redis:// or rediss:// URL of a shared store; null for the in-process LRU. */
@@ -193,14 +192,18 @@ function parse<T>(text: string | null, revive: (value: T) => T): T | undefined {
 
 /** Bumped whenever CallRecord or CallDetails change shape, so old entries are never read. */
 const FORMAT = 'v1';
-/** Settings that are secrets: never part of a key, not even hashed. */
-const SECRET_SETTINGS = new Set(['password', 'token', 'appToken', 'apiKey']);
+/**
+ * A connection as the cache keys it: which one, and its settings minus the secrets (never part of
+ * a key, not even hashed), so that pointing a connection elsewhere starts a fresh namespace.
+ * src/providers/index.ts#cacheIdentity builds it from each provider module's `secrets`.
+ */
+export interface CacheConnection extends ConnectionRef {
+  publicSettings: Readonly<Record<string, unknown>>;
+}
 
 /** `sb:v1:twenty2/default:<fingerprint>`: the label plus a hash of the connection's non-secret settings. */
-export function namespaceOf(config: ConnectionConfig): string {
-  const identity = Object.entries(config.settings as Record<string, unknown>)
-    .filter(([name]) => !SECRET_SETTINGS.has(name))
-    .sort(([a], [b]) => a.localeCompare(b));
+export function namespaceOf(config: CacheConnection): string {
+  const identity = Object.entries(config.publicSettings).sort(([a], [b]) => a.localeCompare(b));
   const fingerprint = createHash('sha256').update(JSON.stringify([config.provider, config.connection, identity])).digest('base64url').slice(0, 16);
   return `sb:${FORMAT}:${connectionLabel(config)}:${fingerprint}`;
 }
@@ -214,7 +217,7 @@ export class CallCache {
 
   constructor(
     readonly store: CacheStore,
-    connections: readonly ConnectionConfig[],
+    connections: readonly CacheConnection[],
     ttlSeconds: number,
     private readonly observe: CacheObserver = () => {},
   ) {
@@ -308,7 +311,7 @@ export class CallCache {
 /** The cache the settings ask for: Redis when REDIS_URL is set, else an LRU; null when turned off. */
 export async function createCallCache(
   settings: CacheSettings,
-  connections: readonly ConnectionConfig[],
+  connections: readonly CacheConnection[],
   logger?: Logger,
   observe?: CacheObserver,
 ): Promise<CallCache | null> {

@@ -82,7 +82,7 @@ export class CursorCodec {
 
   encode(payload: CursorPayload, binding: CursorBinding): string {
     // Written by hand, byte for byte what JSON.stringify({ v, p, h?, m?, r?, w? }) gives, without building
-    // that object: a page encodes one cursor per edge (bench profile).
+    // that object: a page encodes one cursor per edge (docs/benchmark.md, "Profile history").
     let json = `{"v":${VERSION},"p":${JSON.stringify(payload.position)}`;
     for (const _ in payload.hints) {
       json += `,"h":${JSON.stringify(payload.hints)}`;
@@ -133,8 +133,8 @@ const SCRATCH = 16 * 1024;
 
 /**
  * HMAC-SHA256 (RFC 2104) with the key's pads prepared once: two one-shot hashes per signature
- * instead of a Hmac object, whose key set-up alone was ~5% of a page's CPU (one signature per edge;
- * bench profile, 2026-11-23). Equal to `createHmac('sha256', secret)` byte for byte (unit test).
+ * instead of a Hmac object, whose key set-up is paid once per signature, one per edge
+ * (docs/benchmark.md, "Profile history"). Equal to `createHmac('sha256', secret)` byte for byte (unit test).
  */
 export class HmacSha256 {
   /** ipad-key ‖ message, written in place (one thread: no request can interleave). */

@@ -24,6 +24,7 @@ import type { z } from 'zod';
 import type { ConnectionRef } from '../calls/model.js';
 import { UpstreamError } from '../errors.js';
 import type { RequestTrace } from '../observability/tracing.js';
+import { problemOf } from './rows.js';
 import { readCapped, utf8Text } from '../readCapped.js';
 import { parseHttpDate } from '../time.js';
 import { parseUpstreamJson } from './json.js';
@@ -68,7 +69,15 @@ export const defaultHttpPolicy: HttpPolicy = {
   requestBudgetMs: 10_000,
 };
 
-export interface UpstreamRequest {
+/** Why a 2xx body is still a failure (see `UpstreamRequest.bodyFailure`): no upstream text in `detail`. */
+export interface BodyFailure {
+  failure: 'HTTP_STATUS' | 'BAD_BODY';
+  /** Safe to show: e.g. `error code CALL_NOT_FOUND`, `calls: missing`. */
+  detail: string;
+}
+
+/** One upstream request. `B` is the parsed body type the optional `bodyFailure` check reads. */
+export interface UpstreamRequest<B = unknown> {
   method: 'GET' | 'POST';
   url: string;
   /** Label for logs and metrics, e.g. "GET /call/logs"; never carries credentials. */
@@ -78,6 +87,13 @@ export interface UpstreamRequest {
   json?: unknown;
   /** Statuses that are answers rather than failures (TalkStack's 404 for "no calls"). */
   answerStatuses?: readonly number[];
+  /**
+   * Whether a 2xx body that matched its schema still means failure (CINNOX's non-zero `code`,
+   * Twenty2's `success: false`, a missing list): the failure it is, or null. Checked here, once,
+   * so the failure is logged and counted like any other (the way got's `isUnexpectedStatus` and
+   * datasource-rest's `throwIfResponseIsError` decide it in the client, not at each call site).
+   */
+  bodyFailure?: (body: B) => BodyFailure | null;
 }
 
 export interface UpstreamResponse<T> {
@@ -92,6 +108,8 @@ export interface UpstreamEvent extends ConnectionRef {
   status: number | null;
   durationMs: number;
   failure: string | null;
+  /** The lower-level error's code when the request never got an answer (`ENOTFOUND`, `ECONNREFUSED`, `CERT_HAS_EXPIRED`). */
+  cause?: string;
 }
 
 export type UpstreamObserver = (event: UpstreamEvent) => void;
@@ -266,7 +284,7 @@ export class ConnectionHttp {
    * (./json.ts).
    */
   async json<S extends z.ZodType>(
-    request: UpstreamRequest,
+    request: UpstreamRequest<z.infer<S>>,
     schema: S,
   ): Promise<UpstreamResponse<z.infer<S>>> {
     const deadline = this.deadline();
@@ -307,7 +325,7 @@ export class ConnectionHttp {
    * open breaker, before and after the queue.
    */
   private async attempt<S extends z.ZodType>(
-    request: UpstreamRequest,
+    request: UpstreamRequest<z.infer<S>>,
     schema: S,
     deadline: number,
     resend: number,
@@ -351,7 +369,7 @@ export class ConnectionHttp {
   }
 
   private async once<S extends z.ZodType>(
-    request: UpstreamRequest,
+    request: UpstreamRequest<z.infer<S>>,
     schema: S,
     signal: AbortSignal,
     resend: number,
@@ -359,13 +377,14 @@ export class ConnectionHttp {
     const started = performance.now();
     const span = this.requestTrace?.upstream(this.ref, request, resend);
     // Every outcome of the try passes here exactly once: it ends the span too.
-    const event = (status: number | null, failure: string | null) => {
+    const event = (status: number | null, failure: string | null, cause?: string) => {
       span?.end(status, failure);
       const upstreamEvent: UpstreamEvent = {
         ...this.ref,
         operation: request.operation,
         status,
         failure,
+        ...(cause ? { cause } : {}),
         durationMs: performance.now() - started,
       };
       this.observe(upstreamEvent);
@@ -377,8 +396,9 @@ export class ConnectionHttp {
     } catch (error) {
       // Aborted: the request's time budget ran out while the request was in flight.
       const failure = error instanceof BodyTooLarge ? 'TOO_LARGE' : signal.aborted ? 'TIMEOUT' : classify(error);
-      event(null, failure);
-      throw new UpstreamError(this.ref, failure);
+      const cause = causeCode(error);
+      event(null, failure, cause);
+      throw new UpstreamError(this.ref, failure, { cause: error, detail: failure === 'NETWORK' ? networkDetail(cause) : undefined });
     }
     const status = response.statusCode;
     if (request.answerStatuses?.includes(status)) {
@@ -405,12 +425,13 @@ export class ConnectionHttp {
     const result = schema.safeParse(parsed);
     if (!result.success) {
       event(status, 'BAD_BODY');
-      // The issue paths say what did not match without echoing upstream values.
-      const where = result.error.issues
-        .slice(0, 3)
-        .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`)
-        .join('; ');
-      throw new UpstreamError(this.ref, 'BAD_BODY', { detail: `unexpected body (${where})` });
+      // The first offending path and what was expected there, never the upstream's values.
+      throw new UpstreamError(this.ref, 'BAD_BODY', { detail: `unexpected body (${problemOf(result.error, '', '(body)')})` });
+    }
+    const bodyFailure = request.bodyFailure?.(result.data);
+    if (bodyFailure) {
+      event(status, bodyFailure.failure);
+      throw new UpstreamError(this.ref, bodyFailure.failure, { detail: bodyFailure.detail });
     }
     event(status, null);
     return { status, body: result.data };
@@ -422,7 +443,7 @@ export class ConnectionHttp {
    * after decompressing.
    */
   private async send(
-    request: UpstreamRequest,
+    request: Omit<UpstreamRequest, 'bodyFailure'>,
     signal: AbortSignal,
   ): Promise<{ statusCode: number; headers: IncomingMessage['headers']; body: string }> {
     const stream = gotStream(
@@ -435,6 +456,30 @@ export class ConnectionHttp {
     const { statusCode, headers } = stream.response!;
     return { statusCode, headers, body: utf8Text(body) };
   }
+}
+
+/** The code of the lower-level error got wraps (Node's `ENOTFOUND`, `ECONNREFUSED`, OpenSSL's `CERT_HAS_EXPIRED`). */
+function causeCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'ERR_GOT_REQUEST_ERROR') return code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * What kind of network failure a code is, for the message: DNS, a refused or reset connection, or
+ * TLS (Node's DNS codes: nodejs.org/api/dns.html#error-codes; TLS: OpenSSL verify codes).
+ */
+function networkDetail(code: string | undefined): string | undefined {
+  if (!code) return undefined;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code.startsWith('EAI_')) return 'its host name did not resolve (DNS)';
+  if (code === 'ECONNREFUSED') return 'the connection was refused';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'the connection was reset';
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME_MISMATCH/i.test(code)) return 'the TLS handshake failed (certificate or protocol)';
+  return undefined;
 }
 
 function classify(error: unknown): 'TIMEOUT' | 'NETWORK' {

@@ -1,7 +1,7 @@
 /** The rules behind /health states and /metrics labels, on a controlled clock. */
 import { DEGRADED_WINDOW_MS, HealthTracker } from '../../src/observability/health.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import type { Connection } from '../../src/providers/index.js';
+import type { LiveConnection as Connection } from '../../src/providers/index.js';
 
 const connection = (breakerState: 'closed' | 'open' | 'half-open' = 'closed') =>
   ({ label: 'unpod/default', http: { ref: { provider: 'UNPOD', connection: 'default' }, breakerState } }) as unknown as Connection;
