@@ -2,7 +2,7 @@ import { emptyQuery, matches, type CallQuery } from '../../src/calls/filter.js';
 import { type CallRecord, compareCalls } from '../../src/calls/model.js';
 import { InvalidRowError, UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy, type HttpPolicy } from '../../src/providers/http.js';
-import type { ListRequest, PageRef } from '../../src/providers/provider.js';
+import type { ListRequest, PageRef } from '../../src/calls/adapter.js';
 import { START_SLACK_MS, VapiAdapter, decodeVapiToken } from '../../src/providers/vapi/client.js';
 import { toCallRecord } from '../../src/providers/vapi/map.js';
 import { vapiCallSchema } from '../../src/providers/vapi/schema.js';

@@ -57,7 +57,8 @@ export interface VapiPhoneNumberResource {
 export interface VapiSimulatorOptions {
   seed?: number;
   count?: number;
-  apiKey?: string;
+  /** The credentials it accepts (default VAPI_DEMO_CREDENTIALS). */
+  credentials?: Partial<{ apiKey: string }>;
 }
 
 export interface VapiSimulator {
@@ -110,7 +111,7 @@ const nestError = (status: number, error: string, message: string | string[]): S
 export function createVapiSimulator(options: VapiSimulatorOptions = {}): VapiSimulator {
   const seed = options.seed ?? 7707;
   const count = options.count ?? 300;
-  const credentials = { apiKey: options.apiKey ?? VAPI_DEMO_CREDENTIALS.apiKey };
+  const credentials = { ...VAPI_DEMO_CREDENTIALS, ...options.credentials };
   const random = seededRandom(seed);
   const hex = (length: number): string => Array.from({ length }, () => Math.floor(random() * 16).toString(16)).join('');
   const uuid = (): string => `${hex(8)}-${hex(4)}-4${hex(3)}-${pick(random, ['8', '9', 'a', 'b'])}${hex(3)}-${hex(12)}`;

@@ -1,0 +1,38 @@
+/** Vapi as a provider module (see src/providers/module.ts); its API: docs/providers/vapi.md. */
+import { z } from 'zod';
+import { vapiCallSchema } from './schema.js';
+import { inlineAgentNumber, toCallRecord } from './map.js';
+import { defineProvider } from '../module.js';
+import { text, url } from '../settings.js';
+import { VapiAdapter } from './client.js';
+import { createVapiSimulator } from './simulator.js';
+
+export const vapi = defineProvider({
+  provider: 'VAPI',
+  displayName: 'Vapi',
+  settings: z.strictObject({
+    apiKey: text,
+    baseUrl: url.default('https://api.vapi.ai'),
+  }),
+  env: {
+    apiKey: 'VAPI_API_KEY',
+    baseUrl: 'VAPI_BASE_URL',
+  },
+  secrets: ['apiKey'],
+  createAdapter: (connection, settings, http) => new VapiAdapter(connection, settings, http),
+  simulator: {
+    create: createVapiSimulator,
+    settings: (sim, baseUrl) => ({ ...sim.credentials, baseUrl }),
+    // The Vapi-side number: the call's transient number, else its phone-number resource (what the
+    // adapter looks up with GET /phone-number/{id}).
+    calls: (sim, { withUnreadable }) => {
+      const numbers = new Map(sim.phoneNumbers.map((p) => [p.id, p.number]));
+      const baseUrl = sim.server.url;
+      return (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row))).map((r) => {
+        const row = vapiCallSchema.parse(r);
+        const agent = inlineAgentNumber(row) ?? (row.phoneNumberId ? (numbers.get(row.phoneNumberId) ?? null) : null);
+        return toCallRecord(row, agent, { connection: 'default', baseUrl });
+      });
+    },
+  },
+});
