@@ -264,18 +264,27 @@ export function createVapiSimulator(options: VapiSimulatorOptions = {}): VapiSim
     return { test: (row) => tests.every((test) => test(row)), limit };
   }
 
+  /**
+   * A row as one response sends it: signed links are regenerated per response, valid an hour from
+   * now (shared/providers/vapi.md "GET /call/{id}": `presignedUrlsExpiresAt`), like Twenty2's media.
+   */
+  const asSent = (row: VapiRawCall): VapiRawCall =>
+    row.artifact?.presignedUrlsExpiresAt === undefined
+      ? row
+      : { ...row, artifact: { ...row.artifact, presignedUrlsExpiresAt: new Date(Date.now() + HOUR).toISOString() } };
+
   function list(request: RecordedRequest): SimulatorReply {
     const parsed = listQuery(request.query);
     if (!('test' in parsed)) return parsed;
     // Newest createdAt first, at most `limit`: a bare array, no cursor.
     const page = rows.filter(parsed.test).slice(0, parsed.limit);
-    return { status: 200, body: unreadable.serveAll(page) };
+    return { status: 200, body: page.map((row) => unreadable.serve(row, asSent(row))) };
   }
 
   function oneCall(id: string): SimulatorReply {
     if (!UUID.test(id)) return nestError(400, 'Bad Request', ['id must be a UUID']);
     const call = rows.find((row) => row.id === id);
-    return call ? { status: 200, body: unreadable.serve(call) } : nestError(404, 'Not Found', 'Call not found');
+    return call ? { status: 200, body: unreadable.serve(call, asSent(call)) } : nestError(404, 'Not Found', 'Call not found');
   }
 
   /** GET /call/{id}/mono-recording and friends: 302 to a short-lived signed link, 404 without the artifact. */
