@@ -20,12 +20,14 @@ interface Row {
 
 /** What the simulators hold, as (provider, provider id or start, start, provider status). */
 function groundTruth(): Row[] {
-  const { twenty2, unpod, cinnox, talkstack } = h.sims;
+  const { twenty2, unpod, cinnox, talkstack, vapi } = h.sims;
   const rows: Row[] = [
     ...twenty2.rows.map((r) => ({ provider: 'TWENTY2', providerCallId: r.call_id, startedAt: new Date(r.started_at).toISOString(), status: '', providerStatus: r.status })),
     ...unpod.rows.map((r) => ({ provider: 'UNPOD', providerCallId: (r as { id?: string }).id ?? null, startedAt: new Date(r.creation_time).toISOString(), status: '', providerStatus: r.call_status })),
     ...cinnox.rows.map((r) => ({ provider: 'CINNOX', providerCallId: r.callID, startedAt: new Date(r.callDate).toISOString(), status: '', providerStatus: r.status })),
     ...talkstack.rows.map((r) => ({ provider: 'TALKSTACK', providerCallId: r.callSid, startedAt: new Date(r.date).toISOString(), status: '', providerStatus: r.status })),
+    // A call that never started is placed at its creation (docs/providers/vapi.md).
+    ...vapi.rows.map((r) => ({ provider: 'VAPI', providerCallId: r.id, startedAt: new Date(r.startedAt ?? r.createdAt).toISOString(), status: '', providerStatus: r.status ?? '' })),
   ];
   return rows;
 }
