@@ -185,7 +185,7 @@ describe('calls by id: nodes and _entities', () => {
     // One by-id batch per connection.
     expect(h.batches.filter((b) => b.kind === 'details')).toEqual([]);
     expect(h.batches.map((b) => `${b.connection}:${b.size}`).sort()).toEqual(
-      ['cinnox/default:50', 'talkstack/default:50', 'twenty2/default:50', 'unpod/default:50'],
+      ['cinnox/default:50', 'talkstack/default:50', 'twenty2/default:50', 'unpod/default:50', 'vapi/default:50'],
     );
     process.stdout.write(`nodes(200 ids) upstream requests: ${JSON.stringify(cost)}\n`);
   });
