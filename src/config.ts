@@ -78,6 +78,7 @@ export const settingsSchemas = {
     baseUrl: url.default('https://api.talkstackai.com'),
     currency: currency.default('USD'),
   }),
+  RETELL: z.strictObject({ apiKey: text, baseUrl: url.default('https://api.retellai.com') }),
 } as const;
 
 export type ProviderSettings = { [P in Provider]: z.infer<(typeof settingsSchemas)[P]> };
@@ -103,6 +104,7 @@ const envNames: { [P in Provider]: Record<keyof ProviderSettings[P], string> } =
     baseUrl: 'TALKSTACK_BASE_URL',
     currency: 'TALKSTACK_CURRENCY',
   },
+  RETELL: { apiKey: 'RETELL_API_KEY', baseUrl: 'RETELL_BASE_URL' },
 };
 
 export interface ApiKey {

@@ -16,7 +16,7 @@ import type {
 export type { CallDirection, CallParty, CallStatus, MediaLink, Money, Provider };
 
 /** Fixed provider order: the second key of the merged order, after `startedAt`. */
-export const PROVIDERS: readonly Provider[] = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
+export const PROVIDERS: readonly Provider[] = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK', 'RETELL'];
 
 export const providerRank = (provider: Provider): number => PROVIDERS.indexOf(provider);
 
@@ -38,6 +38,11 @@ export interface CallDetails {
   billedDurationSeconds: number | null;
   recordings: MediaLink[];
   transcript: MediaLink | null;
+  /**
+   * The transcript as plain text, where the provider gives text rather than a link (Retell's
+   * get-call `transcript`). Absent means null: providers with links only leave it out.
+   */
+  transcriptText?: string | null;
   inputParameters: unknown;
   outputParameters: unknown;
 }
