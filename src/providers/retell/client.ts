@@ -74,6 +74,10 @@ export function statusFilterFor(statuses: readonly CallStatus[] | null): string[
   return words.length === FILTERABLE_STATUS_WORDS.length ? undefined : words;
 }
 
+/**
+ * One Retell AI account (connection). List items carry every field but the transcript; `getDetails`
+ * is get-call, asked only for `transcriptText`. Throws UpstreamError for a failed request.
+ */
 export class RetellAdapter implements ProviderAdapter {
   readonly provider = 'RETELL' as const;
   /** No `include_total`: Retell counts it with an extra query, and a widened window would not count exactly. */
