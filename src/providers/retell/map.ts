@@ -4,7 +4,7 @@
  */
 import type { CallDetails, CallParty, CallRecord, CallStatus, MediaLink, Money } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
-import { directionFromWord, mapStatus } from '../provider.js';
+import { directionFromWord, mapStatus } from '../../calls/adapter.js';
 import type { RetellCall } from './schema.js';
 
 /** The contract's Retell row before its `disconnection_reason` refinements. */
