@@ -10,6 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { isEnumType } from 'graphql';
 import { KNOWN_VARIABLES, OTHER_TOOLS_VARIABLES } from '../../src/config.js';
 import { ErrorCode, UPSTREAM_FAILURES, WarningCode } from '../../src/errors.js';
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { createSchema } from '../../src/schema.js';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -31,9 +32,12 @@ const isOpenTelemetryVariable = (word: string) => word.startsWith('OTEL_');
 /** Other capitals the docs quote as they are: the shell's PATH, the text url.full shows for a redacted value, a named constant. */
 const OTHER_WORDS = ['PATH', 'REDACTED', 'MAX_UNREADABLE_RUN'];
 
+/** A word under a variable prefix: ours, the benchmark's, and each provider module's (its enum value). */
+const VARIABLE_WORD = new RegExp(`\\b(?:${['SWITCHBOARD', 'BENCH', ...PROVIDER_MODULES.map((m) => m.provider)].join('|')})_[A-Z0-9_]*[A-Z0-9]\\b`, 'g');
+
 /** Variables named in `markdown`: any word under a variable prefix, and the first column of settings tables. */
 function variablesIn(markdown: string): Set<string> {
-  const named = new Set([...markdown.matchAll(/\b(?:SWITCHBOARD|TWENTY2|UNPOD|CINNOX|TALKSTACK|BENCH)_[A-Z0-9_]*[A-Z0-9]\b/g)].map((m) => m[0]));
+  const named = new Set([...markdown.matchAll(VARIABLE_WORD)].map((m) => m[0]));
   let settingsTable = false;
   for (const line of markdown.split('\n')) {
     if (!line.startsWith('|')) {
