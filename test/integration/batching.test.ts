@@ -86,7 +86,7 @@ describe('laziness on a calls page', () => {
   it('makes no detail or by-id request when no detail field is selected', async () => {
     const res = await h.gql(LEAN);
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data.calls.nodes).toHaveLength(50);
+    expect(res.body.data.calls.nodes).toHaveLength(100);
     // The page holds calls of every provider, so laziness is tested for each.
     expect(new Set(res.body.data.calls.nodes.map((n: Listed) => n.provider))).toEqual(new Set(PROVIDERS));
     const l = lookups();
