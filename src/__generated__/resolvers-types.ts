@@ -69,6 +69,12 @@ export type Call = Node & {
   to: CallParty;
   /** A link to the call's transcript, where the provider has one (Twenty2, from its detail endpoint). */
   transcript?: Maybe<MediaLink>;
+  /**
+   * The call's transcript as plain text, where the provider gives the text itself rather than a link
+   * (Retell AI `transcript`). Fetched from the provider's per-call endpoint when selected, where its
+   * list leaves the text out (Retell); null where the provider has none.
+   */
+  transcriptText?: Maybe<Scalars['String']['output']>;
 };
 
 /** A page of calls from every enabled connection, merged newest first. */
@@ -195,6 +201,8 @@ export type PageInfo = {
 export type Provider =
   /** CINNOX cloud contact centre. */
   | 'CINNOX'
+  /** Retell AI voice agents. */
+  | 'RETELL'
   /** TalkStack AI voice agents (on Twilio). */
   | 'TALKSTACK'
   /** Twenty2 AI voice agents. */
@@ -402,6 +410,7 @@ export type CallResolvers<ContextType = RequestContext, ParentType extends Resol
   status?: Resolver<ResolversTypes['CallStatus'], ParentType, ContextType>;
   to?: Resolver<ResolversTypes['CallParty'], ParentType, ContextType>;
   transcript?: Resolver<Maybe<ResolversTypes['MediaLink']>, ParentType, ContextType>;
+  transcriptText?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 

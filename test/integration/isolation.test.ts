@@ -27,6 +27,7 @@ const lookupOf: Record<ProviderKey, (call: Listed) => (request: RecordedRequest)
   talkstack: (call) => (r) => r.path.endsWith('/call') && (r.body as { sid?: unknown } | undefined)?.sid === call.providerCallId,
   // No by-id endpoint: the creation_time window that starts at the call (see src/providers/unpod/locate.ts).
   unpod: (call) => (r) => r.query.start_date === new Date(call.startedAt).toISOString(),
+  retell: (call) => (r) => r.path.endsWith(`/v2/get-call/${call.providerCallId}`),
 };
 
 const HTTP_500 = { kind: 'status', status: 500 } as const;

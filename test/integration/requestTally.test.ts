@@ -25,7 +25,7 @@ it('concurrent requests each log their own upstream counts', async () => {
   expect(byName('One')).toHaveLength(2);
   expect(byName('All')).toHaveLength(1);
   for (const line of byName('One')) expect(line.upstream).toEqual({ 'twenty2/default': 1 });
-  expect(Object.keys(byName('All')[0]!.upstream).sort()).toEqual(['cinnox/default', 'talkstack/default', 'twenty2/default', 'unpod/default']);
+  expect(Object.keys(byName('All')[0]!.upstream).sort()).toEqual(['cinnox/default', 'retell/default', 'talkstack/default', 'twenty2/default', 'unpod/default']);
   // Together the lines account for every request the simulators received.
   expect(lines.reduce((sum, l) => sum + l.upstreamRequests, 0)).toBe(h.upstreamCount());
 });

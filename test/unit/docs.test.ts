@@ -10,6 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { isEnumType } from 'graphql';
 import { KNOWN_VARIABLES, OTHER_TOOLS_VARIABLES } from '../../src/config.js';
 import { ErrorCode, UPSTREAM_FAILURES, WarningCode } from '../../src/errors.js';
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { createSchema } from '../../src/schema.js';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -33,9 +34,12 @@ const OTHER_WORDS = ['PATH', 'REDACTED', 'MAX_UNREADABLE_RUN', 'PROVIDER_MODULES
 /** Node's own error codes, which a log line's `cause` carries (docs/operations.md shows some). */
 const NODE_ERROR_CODES = ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT'];
 
+/** A word under a variable prefix: ours, the benchmark's, and each provider module's (its enum value). */
+const VARIABLE_WORD = new RegExp(`\\b(?:${['SWITCHBOARD', 'BENCH', ...PROVIDER_MODULES.map((m) => m.provider)].join('|')})_[A-Z0-9_]*[A-Z0-9]\\b`, 'g');
+
 /** Variables named in `markdown`: any word under a variable prefix, and the first column of settings tables. */
 function variablesIn(markdown: string): Set<string> {
-  const named = new Set([...markdown.matchAll(/\b(?:SWITCHBOARD|TWENTY2|UNPOD|CINNOX|TALKSTACK|BENCH)_[A-Z0-9_]*[A-Z0-9]\b/g)].map((m) => m[0]));
+  const named = new Set([...markdown.matchAll(VARIABLE_WORD)].map((m) => m[0]));
   let settingsTable = false;
   for (const line of markdown.split('\n')) {
     if (!line.startsWith('|')) {
