@@ -69,11 +69,7 @@ export type Call = Node & {
   to: CallParty;
   /** A link to the call's transcript, where the provider has one (Twenty2, from its detail endpoint). */
   transcript?: Maybe<MediaLink>;
-  /**
-   * The call's transcript as plain text, where the provider gives the text itself rather than a link
-   * (Retell AI `transcript`). Fetched from the provider's per-call endpoint when selected, where its
-   * list leaves the text out (Retell); null where the provider has none.
-   */
+  /** The call's transcript as plain text, where the provider gives the text itself rather than a link (Retell AI `transcript`). Fetched from the provider's per-call endpoint when selected, where its list leaves the text out (Retell); null where the provider has none. */
   transcriptText?: Maybe<Scalars['String']['output']>;
 };
 
