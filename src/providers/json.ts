@@ -107,3 +107,24 @@ export const rfc5322Date = z.string().transform((text, ctx) => {
   if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${rfc5322DateProblem(text)}` });
   return date ?? z.NEVER;
 });
+
+/**
+ * A number's decimal text without exponent notation: "0.077" → "0.077", "1e-7" → "0.0000001".
+ * Digits are moved, never rounded. A number (not text) is taken as String() writes it.
+ */
+export function decimalString(value: number | string): string {
+  const text = String(value);
+  const exponentAt = text.search(/e/i);
+  if (exponentAt < 0) return text;
+  const negative = text.startsWith('-');
+  const mantissa = text.slice(negative ? 1 : 0, exponentAt).replace(/^\+/, '');
+  const exponent = Number(text.slice(exponentAt + 1));
+  const [integerPart = '', fractionPart = ''] = mantissa.split('.');
+  const digits = integerPart + fractionPart;
+  const point = integerPart.length + exponent;
+  let plain: string;
+  if (point <= 0) plain = `0.${'0'.repeat(-point)}${digits}`;
+  else if (point >= digits.length) plain = digits + '0'.repeat(point - digits.length);
+  else plain = `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return negative ? `-${plain}` : plain;
+}

@@ -5,6 +5,7 @@
 import type { CallDetails, CallParty, CallRecord, CallStatus, MediaLink, Money } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
 import { directionFromWord, mapStatus } from '../../calls/adapter.js';
+import { decimalString } from '../json.js';
 import type { RetellCall } from './schema.js';
 
 /** The contract's Retell row before its `disconnection_reason` refinements. */
@@ -58,7 +59,7 @@ export function statusesOf(word: string): CallStatus[] {
 export function centsToMoney(cents: string | null | undefined): Money | null {
   if (cents === null || cents === undefined) return null;
   if (!Number.isFinite(Number(cents)) || /e[+-]?\d{4}/i.test(cents)) return null;
-  const plain = expandExponent(cents.trim());
+  const plain = decimalString(cents.trim());
   const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(plain);
   if (!match) return null;
   const [, sign = '', whole = '', fraction = ''] = match;
@@ -67,23 +68,6 @@ export function centsToMoney(cents: string | null | undefined): Money | null {
   const point = digits.length - fraction.length - 2;
   const amount = `${digits.slice(0, point)}.${digits.slice(point)}`;
   return { amount: `${sign && /[1-9]/.test(amount) ? '-' : ''}${amount}`, currency: 'USD' };
-}
-
-/** "1.5e2" → "150", "7e-1" → "0.7": digits moved, never rounded. */
-function expandExponent(text: string): string {
-  const at = text.search(/e/i);
-  if (at < 0) return text;
-  const negative = text.startsWith('-');
-  const mantissa = text.slice(negative ? 1 : 0, at).replace(/^\+/, '');
-  const exponent = Number(text.slice(at + 1));
-  const [integerPart = '', fractionPart = ''] = mantissa.split('.');
-  const digits = integerPart + fractionPart;
-  const point = integerPart.length + exponent;
-  let plain: string;
-  if (point <= 0) plain = `0.${'0'.repeat(-point)}${digits}`;
-  else if (point >= digits.length) plain = digits + '0'.repeat(point - digits.length);
-  else plain = `${digits.slice(0, point)}.${digits.slice(point)}`;
-  return negative ? `-${plain}` : plain;
 }
 
 /** Whole seconds from milliseconds, half up (the page: round(duration_ms / 1000)). */
