@@ -44,7 +44,11 @@ export interface CallDetails {
   billedDurationSeconds: number | null;
   recordings: MediaLink[];
   transcript: MediaLink | null;
-  /** The transcript as plain text, for providers that give text rather than a link (Vapi); absent or null otherwise. */
+  /**
+   * The transcript as plain text, where the provider gives text rather than a link (Vapi's
+   * `artifact.transcript` on every row; Retell's get-call `transcript`). Absent means "not read
+   * yet" (Retell list items: the detail request has it); null, that the call has none.
+   */
   transcriptText?: string | null;
   inputParameters: unknown;
   outputParameters: unknown;

@@ -5,8 +5,7 @@
 import type { CallDetails, CallDirection, CallParty, CallRecord, CallStatus, MediaLink, Money } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
 import { mapStatus } from '../../calls/adapter.js';
-// The project's exact decimal-text helper (exponent-free, never rounded); it lives with TalkStack.
-import { decimalString } from '../talkstack/map.js';
+import { decimalString } from '../json.js';
 import type { VapiCall } from './schema.js';
 
 /** The contract's Vapi row for every status word but `ended`, which `endedReason` refines (statusOf). */
