@@ -42,8 +42,9 @@ export interface LiveConnection extends Connection {
   http: ConnectionHttp;
   /**
    * This connection for one GraphQL request: an adapter over `http.forRequest(observe, trace)`, so
-   * the request's upstream events reach `observe` (and its upstream spans, `trace`). Adapters hold no state past their constructor,
-   * so building one per request shares everything that matters (breaker, cap, sockets).
+   * the request's upstream events reach `observe` (and its upstream spans, `trace`). Adapters hold no state past their constructor
+   * but the connection's own (`ProviderModule.connectionState`, built once here), so building one per request shares
+   * everything that matters (breaker, cap, sockets, caches).
    */
   forRequest(observe: UpstreamObserver, trace?: RequestTrace): LiveConnection;
 }
@@ -67,10 +68,12 @@ export class ConnectionRegistry {
       const ref: ConnectionRef = { provider: config.provider, connection: config.connection };
       const http = new ConnectionHttp(ref, policy, observe);
       const label = connectionLabel(ref);
+      const module = providerModule(config.provider);
+      const state = module.connectionState?.();
       const bind = (view: ConnectionHttp): LiveConnection => ({
         ref,
         label,
-        adapter: providerModule(config.provider).createAdapter(config.connection, config.settings, view),
+        adapter: module.createAdapter(config.connection, config.settings, view, state),
         http: view,
         concurrency: view.concurrency,
         forRequest: (requestObserver, trace) => bind(http.forRequest(requestObserver, trace)),

@@ -27,6 +27,7 @@ export interface ProviderModule<
   P extends Provider = Provider,
   S extends z.ZodObject = z.ZodObject,
   Sim extends ProviderSimulator = ProviderSimulator,
+  St = unknown,
 > {
   /** Its value of the SDL's `Provider` enum (schema/*.graphql), the public name. */
   readonly provider: P;
@@ -42,10 +43,17 @@ export interface ProviderModule<
   /** The settings that are credentials: left out of cache keys, never logged. */
   readonly secrets: readonly (keyof z.output<S>)[];
   /**
-   * The adapter of one connection, over its HTTP client (which carries the connection's policy,
-   * breaker and per-request observer). Holds no state past construction: one is built per request.
+   * What one connection keeps across GraphQL requests: caches of upstream resources that rarely
+   * change and are not calls (Vapi's phone numbers). Built once per connection at start-up and
+   * handed to each of its adapters; absent for providers that keep nothing.
    */
-  createAdapter(connection: string, settings: z.output<S>, http: ConnectionHttp): ProviderAdapter;
+  readonly connectionState?: () => St;
+  /**
+   * The adapter of one connection, over its HTTP client (which carries the connection's policy,
+   * breaker and per-request observer) and the connection's `state` (undefined without
+   * `connectionState`). Holds no other state past construction: one is built per request.
+   */
+  createAdapter(connection: string, settings: z.output<S>, http: ConnectionHttp, state: St): ProviderAdapter;
   /** The in-process simulator: demo mode and every integration test serve it over HTTP. */
   readonly simulator: {
     /** A simulator with about `count` calls (its default when absent), accepting `credentials`. */
@@ -62,6 +70,6 @@ export interface ProviderModule<
 }
 
 /** Checks a module against `ProviderModule` while keeping its exact types (for `Simulators`). */
-export const defineProvider = <const P extends Provider, S extends z.ZodObject, Sim extends ProviderSimulator>(
-  module: ProviderModule<P, S, Sim>,
-): ProviderModule<P, S, Sim> => module;
+export const defineProvider = <const P extends Provider, S extends z.ZodObject, Sim extends ProviderSimulator, St = undefined>(
+  module: ProviderModule<P, S, Sim, St>,
+): ProviderModule<P, S, Sim, St> => module;

@@ -104,9 +104,14 @@ export class SimulatorServer {
   private readonly held = new Set<(released: boolean) => void>();
   private readonly sockets = new Set<import('node:net').Socket>();
 
+  /**
+   * `isAuxiliary` marks the requests for resources other than calls that the simulator serves
+   * (Vapi's phone-number look-ups): neither list pages nor look-ups of calls.
+   */
   constructor(
     readonly name: string,
     private readonly handler: SimulatorHandler,
+    private readonly options: { isAuxiliary?: (request: RecordedRequest) => boolean } = {},
   ) {}
 
   /** Requests whose path ends with `pathSuffix` (all when omitted). */
@@ -114,6 +119,12 @@ export class SimulatorServer {
     return pathSuffix === undefined
       ? this.requests.length
       : this.requests.filter((r) => r.path.endsWith(pathSuffix)).length;
+  }
+
+  /** Requests for resources other than calls (see the constructor); no scan budget counts them. */
+  countAuxiliary(): number {
+    const { isAuxiliary } = this.options;
+    return isAuxiliary ? this.requests.filter(isAuxiliary).length : 0;
   }
 
   resetCounters(): void {

@@ -21,7 +21,7 @@ describe.each(modules.map((m) => [m.provider, m] as const))('%s adapter contract
   let everything: CallRecord[];
 
   const adapter = (): ProviderAdapter =>
-    module.createAdapter('contract', settings as never, new ConnectionHttp(ref, { ...defaultHttpPolicy, retries: 0 }));
+    module.createAdapter('contract', settings as never, new ConnectionHttp(ref, { ...defaultHttpPolicy, retries: 0 }), module.connectionState?.() as never);
 
   /** Pages through from the first page until `next` is null; every page is checked on the way. */
   async function walk(a: ProviderAdapter, overrides: Partial<ListRequest> = {}): Promise<{ calls: CallRecord[]; pages: ListResult[] }> {

@@ -9,10 +9,13 @@
  * that instant carried in the page token), so page N costs one request from page N−1, and a walk
  * resumed at a cursor costs one request (`resume: 'window'`: the cursor's time is `createdAtLe`).
  *
- * The Vapi-side number is not on the call: `phoneNumberId` names a phone-number resource, looked
- * up once per id per adapter (one adapter serves one GraphQL request), all of a page's at once.
- * Every other field, the transcript text and the signed recording links included, is on the row.
+ * The Vapi-side number is not on the call: `phoneNumberId` names a phone-number resource. Its
+ * look-ups are not list pages: they go through the connection's `VapiPhoneNumbers` cache (one
+ * request per distinct id per PHONE_NUMBER_TTL_MS, whatever the number of pages or GraphQL
+ * requests), a page's missing ids all at once. Every other field, the transcript text and the
+ * signed recording links included, is on the row.
  */
+import { LRUCache } from 'lru-cache';
 import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
 import type { CallRecord } from '../../calls/model.js';
 import { UpstreamError } from '../../errors.js';
@@ -92,6 +95,44 @@ export function decodeVapiToken(token: string): VapiPosition {
   throw new TypeError('not a Vapi page token');
 }
 
+/**
+ * How long a phone-number resource's number is kept (ASSUMPTION: numbers are bought and released
+ * rarely; a number changed within this time shows its old digits until then).
+ */
+export const PHONE_NUMBER_TTL_MS = 15 * 60_000;
+
+/** Phone-number resources one connection keeps, at most (LRU). */
+const PHONE_NUMBER_MAX = 10_000;
+
+/**
+ * One connection's phone-number resources, id → number (`{ number: null }`: the resource is gone,
+ * 404, or has no number), kept PHONE_NUMBER_TTL_MS across GraphQL requests: the connection's state
+ * (`ProviderModule.connectionState`). Concurrent look-ups of one id share one request (lru-cache's
+ * `fetch`); a failed look-up is not kept, so the next page asks again.
+ */
+export class VapiPhoneNumbers {
+  private readonly cache = new LRUCache<string, { number: string | null }, (id: string) => Promise<string | null>>({
+    max: PHONE_NUMBER_MAX,
+    ttl: PHONE_NUMBER_TTL_MS,
+    fetchMethod: async (id, _stale, { context }) => ({ number: await context(id) }),
+  });
+
+  /**
+   * The numbers of `ids`, each known one from the cache, the others by `lookUp` (one call per id,
+   * unless a look-up of it is already in flight). Rejects with the first look-up's error.
+   */
+  async numbers(ids: readonly string[], lookUp: (id: string) => Promise<string | null>, concurrency: number): Promise<Map<string, string | null>> {
+    const found = await mapWithConcurrency([...new Set(ids)], concurrency, async (id) => [id, (await this.cache.fetch(id, { context: lookUp }))?.number ?? null] as const);
+    const numbers = new Map<string, string | null>();
+    for (const entry of found) {
+      // A failed look-up fails what it served: the page (list) or the one call (getCalls).
+      if (entry instanceof Error) throw entry;
+      numbers.set(entry[0], entry[1]);
+    }
+    return numbers;
+  }
+}
+
 const isValidDate = (value: Date | null): value is Date => value !== null && !Number.isNaN(value.getTime());
 
 /**
@@ -111,13 +152,13 @@ export class VapiAdapter implements ProviderAdapter {
   private readonly base: string;
   private readonly headers: Record<string, string>;
   private readonly mapContext: VapiMapContext;
-  /** Phone-number resource id → its number (null: unknown or without one); one look-up per id. */
-  private readonly phoneNumbers = new Map<string, Promise<string | null>>();
 
+  /** `phoneNumbers`: the connection's cache, shared by its adapters (a fresh one when absent, e.g. in a test). */
   constructor(
     readonly connection: string,
     settings: VapiSettings,
     private readonly http: ConnectionHttp,
+    private readonly phoneNumbers: VapiPhoneNumbers = new VapiPhoneNumbers(),
   ) {
     this.base = settings.baseUrl.replace(/\/+$/, '');
     this.headers = { authorization: `Bearer ${settings.apiKey}`, accept: 'application/json' };
@@ -147,8 +188,11 @@ export class VapiAdapter implements ProviderAdapter {
     const filters = createdAtFiltersFor(request.from, request.until);
     let le = filters.createdAtLe === undefined ? null : Date.parse(filters.createdAtLe);
     if (position) le = le === null ? position.le : Math.min(le, position.le);
-    // Room for the rows returned before that are read again, so a page always has new ones.
-    let limit = Math.min(MAX_LIMIT, pageSize + seen.size);
+    // Room for the rows returned before that are read again, so a page always has new ones, and
+    // for rows the core will not use: those the cut holds back (the oldest created always — it
+    // starts after its creation) and those created before `le` that started after it (the previous
+    // page's last rows). Without it, nearly every page fell one row short and cost a second request.
+    let limit = Math.min(MAX_LIMIT, pageSize + seen.size + Math.ceil(pageSize / 10) + 2);
     let sent = await this.fetchList(limit, { ...filters, ...(le === null ? {} : { createdAtLe: new Date(le).toISOString() }) });
     let cut = cutOf(sent, limit, le, START_HOLD_MS);
     if (cut === 'stuck' && limit < MAX_LIMIT) {
@@ -226,41 +270,28 @@ export class VapiAdapter implements ProviderAdapter {
     return call ?? null;
   }
 
-  /** Rows → records, with each distinct phone-number resource looked up once, all at once. */
+  /** Rows → records, with the phone-number resources the cache lacks looked up all at once, once per id. */
   private async toRecords(rows: readonly VapiCall[]): Promise<CallRecord[]> {
-    const ids = [...new Set(rows.filter((row) => !inlineAgentNumber(row) && row.phoneNumberId).map((row) => row.phoneNumberId as string))];
-    const found = await mapWithConcurrency(ids, this.http.concurrency, (id) => this.phoneNumber(id));
-    const numbers = new Map<string, string | null>();
-    found.forEach((number, i) => {
-      // A failed look-up fails what it served: the page (list) or the one call (getCalls).
-      if (number instanceof Error) throw number;
-      numbers.set(ids[i] as string, number);
-    });
+    const ids = rows.filter((row) => !inlineAgentNumber(row) && row.phoneNumberId).map((row) => row.phoneNumberId as string);
+    const numbers = ids.length === 0 ? new Map<string, string | null>() : await this.phoneNumbers.numbers(ids, (id) => this.phoneNumber(id), this.http.concurrency);
     return rows.map((row) =>
       toCallRecord(row, inlineAgentNumber(row) ?? (row.phoneNumberId ? (numbers.get(row.phoneNumberId) ?? null) : null), this.mapContext),
     );
   }
 
-  /** GET /phone-number/{id}'s `number`, once per id; null for a deleted (404) resource. A failure is not cached. */
-  private phoneNumber(id: string): Promise<string | null> {
-    let known = this.phoneNumbers.get(id);
-    if (!known) {
-      known = this.http
-        .json(
-          {
-            method: 'GET',
-            url: `${this.base}/phone-number/${encodeURIComponent(id)}`,
-            operation: 'GET /phone-number/{id}',
-            headers: this.headers,
-            answerStatuses: [400, 404],
-          },
-          vapiPhoneNumberSchema,
-        )
-        .then(({ body }) => body?.number ?? null);
-      known.catch(() => this.phoneNumbers.delete(id));
-      this.phoneNumbers.set(id, known);
-    }
-    return known;
+  /** GET /phone-number/{id}'s `number`; null for a resource that is gone (404) or an id that is not one (400). */
+  private async phoneNumber(id: string): Promise<string | null> {
+    const { body } = await this.http.json(
+      {
+        method: 'GET',
+        url: `${this.base}/phone-number/${encodeURIComponent(id)}`,
+        operation: 'GET /phone-number/{id}',
+        headers: this.headers,
+        answerStatuses: [400, 404],
+      },
+      vapiPhoneNumberSchema,
+    );
+    return body?.number ?? null;
   }
 }
 

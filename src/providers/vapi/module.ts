@@ -4,7 +4,7 @@ import { vapiCallSchema } from './schema.js';
 import { inlineAgentNumber, toCallRecord } from './map.js';
 import { defineProvider } from '../module.js';
 import { text, url } from '../settings.js';
-import { VapiAdapter } from './client.js';
+import { VapiAdapter, VapiPhoneNumbers } from './client.js';
 import { createVapiSimulator } from './simulator.js';
 
 export const vapi = defineProvider({
@@ -19,7 +19,9 @@ export const vapi = defineProvider({
     baseUrl: 'VAPI_BASE_URL',
   },
   secrets: ['apiKey'],
-  createAdapter: (connection, settings, http) => new VapiAdapter(connection, settings, http),
+  // Phone-number resources rarely change: one cache per connection, across GraphQL requests.
+  connectionState: () => new VapiPhoneNumbers(),
+  createAdapter: (connection, settings, http, phoneNumbers) => new VapiAdapter(connection, settings, http, phoneNumbers),
   simulator: {
     create: createVapiSimulator,
     settings: (sim, baseUrl) => ({ ...sim.credentials, baseUrl }),

@@ -311,7 +311,7 @@ export function createVapiSimulator(options: VapiSimulatorOptions = {}): VapiSim
     if (segments[0] === 'call' && segments.length === 3) return download(segments[1] as string, segments[2] as string);
     if (segments[0] === 'phone-number' && segments.length === 2) return phoneNumber(segments[1] as string);
     return nestError(404, 'Not Found', `Cannot GET ${request.path}`);
-  });
+  }, { isAuxiliary: (request) => request.path.startsWith('/phone-number/') });
 
   function addCall(overrides: Partial<VapiRawCall> = {}): VapiRawCall {
     const newest = rows.reduce((max, row) => Math.max(max, parseIsoInstant(row.startedAt ?? row.createdAt)?.getTime() ?? 0), 0);
