@@ -50,7 +50,7 @@ describe('Vapi over GraphQL', () => {
     let after: string | null = null;
     for (let pages = 1; ; pages++) {
       const before = listRequests();
-      const { body } = await harness.gql(PAGE, { first: size, after });
+      const { body }: { body: { errors?: unknown; data?: any } } = await harness.gql(PAGE, { first: size, after });
       expect(body.errors).toBeUndefined();
       perPage.push(listRequests() - before);
       ids.push(...body.data.calls.nodes.map((n: { providerCallId: string }) => n.providerCallId));
