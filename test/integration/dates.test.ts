@@ -6,7 +6,7 @@
 import { startSimulators } from '../../src/demo.js';
 import { startHarness, type GraphQLResponse, type Harness } from '../helpers/switchboard.js';
 
-type Provider = 'TWENTY2' | 'UNPOD' | 'CINNOX' | 'TALKSTACK';
+type Provider = 'TWENTY2' | 'UNPOD' | 'CINNOX' | 'TALKSTACK' | 'VAPI';
 interface Listed {
   id: string;
   providerCallId: string | null;
@@ -203,6 +203,38 @@ describe('impossible dates from providers are refused, never rolled over', () =>
     const res = await listed('TALKSTACK');
     expectProviderError(res, 'TALKSTACK');
     expect(JSON.stringify(res.body.data ?? null)).not.toContain('2026-03-01');
+  });
+});
+
+describe('Vapi dates', () => {
+  it('startedAt on 29 February 2026: the row refused, naming Vapi, not read as 1 March; by id too', async () => {
+    const row = removeAfterTest(h.sims.vapi.rows, h.sims.vapi.addCall({ status: 'ended' }));
+    const id = findCall(await listed('VAPI'), row.id)!.id;
+    setForTest(row, 'startedAt', '2026-02-29T10:00:00.000Z');
+    const res = await listed('VAPI');
+    expectProviderError(res, 'VAPI');
+    expect(findCall(res, row.id)).toBeUndefined();
+    expect(JSON.stringify(res.body.data ?? null)).not.toContain('2026-03-01');
+    const one = await byId(id);
+    expect(one.body.data?.node).toBeNull();
+    expectProviderError(one, 'VAPI');
+  });
+
+  it(`an instant without an offset is refused, not read in the process zone (${process.env.TZ})`, async () => {
+    const row = removeAfterTest(h.sims.vapi.rows, h.sims.vapi.addCall({ status: 'ended' }));
+    setForTest(row, 'endedAt', '2026-11-20T10:05:00');
+    const res = await listed('VAPI');
+    expectProviderError(res, 'VAPI');
+    expect(findCall(res, row.id)).toBeUndefined();
+  });
+
+  it('a call that never started (scheduled) is placed at its creation, to the millisecond', async () => {
+    const row = removeAfterTest(h.sims.vapi.rows, h.sims.vapi.addCall({ status: 'scheduled', createdAt: '2026-11-21T08:00:00.123+05:30' }));
+    delete row.startedAt;
+    delete row.endedAt;
+    const res = await listed('VAPI');
+    expect(res.body.errors).toBeUndefined();
+    expect(findCall(res, row.id)).toMatchObject({ startedAt: '2026-11-21T02:30:00.123Z', endedAt: null, answeredAt: null });
   });
 });
 

@@ -6,9 +6,10 @@
  */
 import { gzipSync } from 'node:zlib';
 import { startSimulators } from '../../src/demo.js';
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { startHarness, type GraphQLResponse, type Harness } from '../helpers/switchboard.js';
 
-type Provider = 'TWENTY2' | 'UNPOD' | 'CINNOX' | 'TALKSTACK';
+type Provider = (typeof PROVIDER_MODULES)[number]['provider'];
 interface Listed {
   id: string;
   providerCallId: string | null;
@@ -172,13 +173,23 @@ describe('numeric ids past 2^53 keep every digit', () => {
   });
 });
 
+describe('Vapi money: dollars as a JSON number', () => {
+  it('a cost past a double\'s digits is its exact decimal text in USD, listed and by id', async () => {
+    const { vapi } = h.sims;
+    vapi.server.numericKeys = new Set(['cost']);
+    const row = removeAfterTest(vapi.rows, vapi.addCall({ status: 'ended', cost: '0.07700000000000000001' as unknown as number }));
+    const list = await listed('VAPI');
+    expect(list.body.errors).toBeUndefined();
+    const call = findCall(list, row.id)!;
+    expect(call.cost).toEqual({ amount: '0.07700000000000000001', currency: 'USD' });
+    const res = await byId(call.id);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.node?.cost).toEqual({ amount: '0.07700000000000000001', currency: 'USD' });
+  });
+});
+
 describe('a UTF-8 byte order mark before an upstream body is ignored (RFC 8259 §8.1)', () => {
-  const cases: [Provider, 'twenty2' | 'unpod' | 'cinnox' | 'talkstack'][] = [
-    ['TWENTY2', 'twenty2'],
-    ['UNPOD', 'unpod'],
-    ['CINNOX', 'cinnox'],
-    ['TALKSTACK', 'talkstack'],
-  ];
+  const cases = PROVIDER_MODULES.map((m) => [m.provider, m.provider.toLowerCase() as Lowercase<typeof m.provider>] as const);
 
   it.each(cases)('%s: list, by id and detail bodies, plain and gzip-encoded', async (provider, key) => {
     const clean = await listed(provider, DETAIL_FIELDS);

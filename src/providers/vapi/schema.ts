@@ -5,18 +5,13 @@
  * costBreakdown, messages, monitor…) is stripped.
  */
 import { z } from 'zod';
-import { isoInstantProblem, parseIsoInstant } from '../../time.js';
-import { freeJson, idText, numberText } from '../json.js';
+import { freeJson, idText, isoInstant, numberText } from '../json.js';
 
 /**
  * Vapi writes instants as ISO 8601 date-times with an offset ("2026-05-04T09:12:03.115Z"). One
  * without an offset is not read as any zone: it is a row we cannot read (src/time.ts, `refuse`).
  */
-export const vapiInstant = z.string().transform((text, ctx) => {
-  const date = parseIsoInstant(text);
-  if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${isoInstantProblem(text)}` });
-  return date ?? z.NEVER;
-});
+export const vapiInstant = isoInstant('refuse');
 
 const optionalText = z.string().nullish();
 
