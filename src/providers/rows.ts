@@ -108,7 +108,10 @@ function unreadable<T>(
   const prefix = index < 0 ? source.path : `${source.path}[${index}]`;
   return {
     index: Math.max(0, index),
-    error: new InvalidRowError(source.ref, id ?? knownId, problemOf(error, prefix), fingerprint(raw)),
+    // A row whose own id reads is told by that id and what is wrong with it, not by its whole content:
+    // some providers send per-response values in a row (Vapi's and Twenty2's signed, expiring media
+    // links), which would make the same bad row a new one in every response (logged every time).
+    error: new InvalidRowError(source.ref, id ?? knownId, problemOf(error, prefix), fingerprint(id === null ? raw : { id, problem: problemOf(error, '') })),
     startedAt,
     key,
   };

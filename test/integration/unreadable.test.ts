@@ -14,7 +14,7 @@ import type { UnreadableRows } from '../../src/simulation/harness.js';
 import { startHarness, type GraphQLResponse, type Harness } from '../helpers/switchboard.js';
 import { allCalls, applyFilter, idsOf } from '../helpers/truth.js';
 
-type Provider = 'TWENTY2' | 'UNPOD' | 'CINNOX' | 'TALKSTACK';
+type Provider = 'TWENTY2' | 'UNPOD' | 'CINNOX' | 'TALKSTACK' | 'VAPI';
 type Raw = Record<string, unknown>;
 
 interface ProviderCase {
@@ -24,6 +24,8 @@ interface ProviderCase {
   /** The field holding the start, and a value of it the provider's schema cannot read. */
   startField: string;
   badStart: unknown;
+  /** Fields the start falls back to, made unreadable with it (Vapi: `startedAt` ?? `createdAt`). */
+  fallbacks?: Raw;
   /** Another field made unreadable while the start still reads: the row has an exact place. */
   otherField: string;
   badOther: unknown;
@@ -40,7 +42,13 @@ const CASES: ProviderCase[] = [
   { provider: 'CINNOX', listPath: 'result', startField: 'callDate', badStart: '19/11/2026 14:06', otherField: 'callDuration', badOther: '125', idField: 'callID' },
   // 31 November.
   { provider: 'TALKSTACK', listPath: 'calls', startField: 'date', badStart: 'Thu, 31 Nov 2026 14:06:45 +0000', otherField: 'seconds', badOther: -5, idField: 'callSid' },
+  // 31 November, in a bare array: `createdAt` (the first field named) and `startedAt`, which the start
+  // falls back from; a cost in dollars sent as text, not a JSON number.
+  { provider: 'VAPI', listPath: '', startField: 'createdAt', badStart: '2026-11-31T14:06:40.000Z', fallbacks: { startedAt: '2026-11-31T14:06:45.000Z' }, otherField: 'cost', badOther: 'free', idField: 'id' },
 ];
+
+/** A row's fields with its start unreadable: the start field, and what the provider falls back to. */
+const badStart = (c: ProviderCase): Raw => ({ [c.startField]: c.badStart, ...c.fallbacks });
 
 interface Sim {
   rows: Raw[];
@@ -48,7 +56,7 @@ interface Sim {
 }
 
 const simOf = (h: Harness, provider: Provider): Sim =>
-  ({ TWENTY2: h.sims.twenty2, UNPOD: h.sims.unpod, CINNOX: h.sims.cinnox, TALKSTACK: h.sims.talkstack })[provider] as unknown as Sim;
+  ({ TWENTY2: h.sims.twenty2, UNPOD: h.sims.unpod, CINNOX: h.sims.cinnox, TALKSTACK: h.sims.talkstack, VAPI: h.sims.vapi })[provider] as unknown as Sim;
 
 /** The call a raw row is, by its real data (the simulator keeps it). */
 function recordOf(h: Harness, provider: Provider, row: Raw): CallRecord {
@@ -129,7 +137,7 @@ describe('unreadable rows', () => {
     ] as const)('a row with an unreadable start %s the upstream page: the others come back, it is named', async (_where, index) => {
       const row = sim().rows[index]!;
       const id = typeof row[c.idField] === 'string' ? (row[c.idField] as string) : null;
-      sim().unreadable.set(row, { [c.startField]: c.badStart });
+      sim().unreadable.set(row, badStart(c));
       h.logs.length = 0;
       // first: 10 reads 11 rows upstream: index 10 is the last row of that page.
       const p = await page(h, { first: 10, providers: [c.provider] });
@@ -176,7 +184,7 @@ describe('unreadable rows', () => {
       const [before, bad, after] = [sim().rows[19]!, sim().rows[20]!, sim().rows[21]!];
       const [beforeId, badId, afterId] = [before, bad, after].map((row) => encodeCallId(recordOf(h, c.provider, row)));
       const id = typeof bad[c.idField] === 'string' ? (bad[c.idField] as string) : null;
-      sim().unreadable.set(bad, { [c.startField]: c.badStart });
+      sim().unreadable.set(bad, badStart(c));
       const expectedError = (path: (string | number)[]) => ({
         message: expect.stringContaining('could not read'),
         path,
@@ -206,7 +214,7 @@ describe('unreadable rows', () => {
     });
 
     it('totalCount is the provider\'s count: the unreadable row counts, named beside it', async () => {
-      sim().unreadable.set(sim().rows[3]!, { [c.startField]: c.badStart });
+      sim().unreadable.set(sim().rows[3]!, badStart(c));
       const res = await h.gql(`{ calls(first: 5, filter: { providers: [${c.provider}] }) { totalCount nodes { id } } }`);
       // Twenty2 and Unpod report a count; CINNOX and TalkStack none (null, never an estimate).
       const counted = c.provider === 'TWENTY2' || c.provider === 'UNPOD';
@@ -231,6 +239,7 @@ describe('unreadable rows', () => {
   it('a Twenty2 detail body that does not read fails that call\'s detail fields alone', async () => {
     const row = h.sims.twenty2.rows[2]!;
     h.sims.twenty2.unreadableDetail.set(row, (body) => ({ ...body, transcript: { url: 42 } }));
+    h.logs.length = 0;
     const res = await h.gql(`{ calls(first: 5, filter: { providers: [TWENTY2] }) { nodes { providerCallId transcript { url } billedDurationSeconds } } }`);
     const nodes = res.body.data.calls.nodes;
     const listed = allCalls(h.sims).filter((call) => call.provider === 'TWENTY2').slice(0, 5);
@@ -244,12 +253,15 @@ describe('unreadable rows', () => {
       expect(error.message).toContain('transcript.url: expected string');
       expect(error.extensions).toEqual({ code: 'PROVIDER_DATA_INVALID', provider: 'TWENTY2', connection: 'default', providerCallId: row.call_id });
     }
+    // The detail body's signed media links change with every response; the bad row is still one row, logged once.
+    await h.gql(`{ calls(first: 5, filter: { providers: [TWENTY2] }) { nodes { providerCallId transcript { url } } } }`);
+    expect(logLines(h)).toHaveLength(1);
   });
 
   it('an unreadable row is no upstream failure: /health stays ok', async () => {
-    for (const c of CASES) simOf(h, c.provider).unreadable.set(simOf(h, c.provider).rows[0]!, { [c.startField]: c.badStart });
+    for (const c of CASES) simOf(h, c.provider).unreadable.set(simOf(h, c.provider).rows[0]!, badStart(c));
     const res = await h.gql(`{ calls(first: 5) { nodes { id } } }`);
-    expect(invalidErrors(res.body as Page).map((e) => e.extensions?.provider).sort()).toEqual(['CINNOX', 'TALKSTACK', 'TWENTY2', 'UNPOD']);
+    expect(invalidErrors(res.body as Page).map((e) => e.extensions?.provider).sort()).toEqual(CASES.map((c) => c.provider).sort());
     const health = (await (await fetch(h.server.url.replace('/graphql', '/health'))).json()) as { connections: { state: string }[] };
     expect(health.connections.map((c: { state: string }) => c.state)).toEqual(h.sims.connections.map(() => 'ok'));
   });
@@ -274,12 +286,12 @@ describe('walking past unreadable rows', () => {
         bad.push({ provider: c.provider, row, exact, id });
       };
       // The first and last of the provider's list, two in a row, one with its place, one without an id.
-      mark(0, { [c.startField]: c.badStart });
-      mark(12, { [c.startField]: c.badStart });
-      mark(13, { [c.startField]: c.badStart });
+      mark(0, badStart(c));
+      mark(12, badStart(c));
+      mark(13, badStart(c));
       mark(20, { [c.otherField]: c.badOther }, true);
-      mark(27, { [c.idField]: undefined, [c.startField]: c.badStart });
-      mark(last, { [c.startField]: c.badStart });
+      mark(27, { [c.idField]: undefined, ...badStart(c) });
+      mark(last, badStart(c));
     }
   });
   afterAll(() => h.stop());

@@ -213,7 +213,7 @@ export class VapiAdapter implements ProviderAdapter {
     const returned = rows.filter((row) => after((row.startedAt ?? row.createdAt).getTime()));
     const returnedInvalid = invalid.filter((row) => after(row.startedAt?.getTime() ?? createdAtOf(fresh[row.index])?.getTime()));
     const calls = await this.toRecords(returned);
-    const ordered = inStartOrder(calls, returnedInvalid);
+    const ordered = inStartOrder(calls, returnedInvalid, fresh);
     let next: VapiPosition | null = null;
     if (cut !== null) {
       // Skipped next time: rows returned (now or before) that the next request reads again.
@@ -322,15 +322,27 @@ function cutOf(sent: readonly unknown[], limit: number, le: number | null, hold:
 
 /**
  * The page's rows in the order the core reads them, newest `startedAt` first (Vapi sends them by
- * `createdAt`), with each unreadable row's index placing it by its start where that reads, last
- * otherwise.
+ * `createdAt`), with each unreadable row's index placing it by its start where that reads; where
+ * no start reads (neither `startedAt` nor `createdAt`), where Vapi sent it: just above the next
+ * row sent after it (`sent` is the list the invalid rows' indices count in), last if none. Placed
+ * last instead, a row Vapi sent first would be named on no page: the core names it on the pages
+ * whose span holds its place, and a walk resumed past the page never reads it again.
  */
-function inStartOrder(calls: CallRecord[], invalid: readonly InvalidRow[]): { calls: CallRecord[]; invalid: InvalidRow[] } {
+function inStartOrder(calls: CallRecord[], invalid: readonly InvalidRow[], sent: readonly unknown[]): { calls: CallRecord[]; invalid: InvalidRow[] } {
   const sorted = [...calls].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   if (invalid.length === 0) return { calls: sorted, invalid: [] };
+  const sortedAt = new Map(sorted.map((call, i) => [call.key, i]));
   const placed = invalid.map((row) => {
     const t = row.startedAt?.getTime();
-    const before = t === undefined ? sorted.length : sorted.filter((call) => call.startedAt.getTime() >= t).length;
+    if (t !== undefined) return { row, before: sorted.filter((call) => call.startedAt.getTime() >= t).length };
+    let before = sorted.length;
+    for (let i = row.index + 1; i < sent.length; i++) {
+      const at = sortedAt.get(idOf(sent[i]) ?? '');
+      if (at !== undefined) {
+        before = at;
+        break;
+      }
+    }
     return { row, before };
   });
   placed.sort((a, b) => a.before - b.before);
