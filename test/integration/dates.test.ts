@@ -220,12 +220,24 @@ describe('Vapi dates', () => {
     expectProviderError(one, 'VAPI');
   });
 
-  it(`an instant without an offset is refused, not read in the process zone (${process.env.TZ})`, async () => {
-    const row = removeAfterTest(h.sims.vapi.rows, h.sims.vapi.addCall({ status: 'ended' }));
+  it(`an instant without an offset is not read in the process zone (${process.env.TZ}): a start refuses the row, an end is null`, async () => {
+    const row = removeAfterTest(h.sims.vapi.rows, h.sims.vapi.addCall({ status: 'ended', startedAt: '2026-11-20T10:00:00.000Z' }));
     setForTest(row, 'endedAt', '2026-11-20T10:05:00');
+    const ended = await listed('VAPI');
+    expect(ended.body.errors).toBeUndefined();
+    expect(findCall(ended, row.id)).toMatchObject({ startedAt: '2026-11-20T10:00:00.000Z', endedAt: null });
+    setForTest(row, 'startedAt', '2026-11-20T10:00:00');
     const res = await listed('VAPI');
     expectProviderError(res, 'VAPI');
     expect(findCall(res, row.id)).toBeUndefined();
+  });
+
+  it('an end on 31 April: the call, its end unknown (null), not 1 May', async () => {
+    const row = removeAfterTest(h.sims.vapi.rows, h.sims.vapi.addCall({ status: 'ended', startedAt: '2026-11-19T09:00:00.000Z' }));
+    setForTest(row, 'endedAt', '2026-04-31T09:05:00.000Z');
+    const res = await listed('VAPI');
+    expect(res.body.errors).toBeUndefined();
+    expect(findCall(res, row.id)).toMatchObject({ startedAt: '2026-11-19T09:00:00.000Z', endedAt: null });
   });
 
   it('a call that never started (scheduled) is placed at its creation, to the millisecond', async () => {

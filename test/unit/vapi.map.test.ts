@@ -228,8 +228,11 @@ describe('Vapi dates, amounts and durations', () => {
     expect(durationOf(null, at(0))).toBeNull();
   });
 
-  it('dates keep their milliseconds and offsets; a zoneless or impossible date makes the row unreadable', () => {
+  it('dates keep their milliseconds and offsets; a zoneless or impossible start or creation makes the row unreadable, any other instant null', () => {
     expect(record({ startedAt: '2026-05-04T11:12:05.730+02:00' }).startedAt).toEqual(new Date('2026-05-04T09:12:05.730Z'));
+    expect(record({ endedAt: '2026-05-04T09:16:30' })).toMatchObject({ endedAt: null, durationSeconds: null });
+    expect(record({ endedAt: '2026-04-31T09:16:30Z' }).endedAt).toBeNull();
+    expect(vapiCallSchema.safeParse({ ...example, updatedAt: 'yesterday' }).success).toBe(true);
     expect(vapiCallSchema.safeParse({ ...example, startedAt: '2026-05-04T09:12:05' }).success).toBe(false);
     expect(vapiCallSchema.safeParse({ ...example, createdAt: '2026-02-30T09:12:05Z' }).success).toBe(false);
     expect(vapiCallSchema.safeParse({ ...example, createdAt: undefined }).success).toBe(false);

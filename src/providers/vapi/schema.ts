@@ -5,6 +5,7 @@
  * costBreakdown, messages, monitor…) is stripped.
  */
 import { z } from 'zod';
+import { parseIsoInstant } from '../../time.js';
 import { freeJson, idText, isoInstant, numberText } from '../json.js';
 
 /**
@@ -12,6 +13,15 @@ import { freeJson, idText, isoInstant, numberText } from '../json.js';
  * without an offset is not read as any zone: it is a row we cannot read (src/time.ts, `refuse`).
  */
 export const vapiInstant = isoInstant('refuse');
+
+/**
+ * An instant that is not the order key (an end, an update, a link's expiry): one that cannot be
+ * read is null, as for every provider (docs/providers.md, "Dates"), never the whole row.
+ */
+const optionalInstant = z
+  .string()
+  .nullish()
+  .transform((text) => (text ? parseIsoInstant(text, 'refuse') : null));
 
 const optionalText = z.string().nullish();
 
@@ -32,7 +42,7 @@ const artifactSchema = z
     stereoRecordingUrl: optionalText,
     presignedMonoUrl: optionalText,
     presignedStereoUrl: optionalText,
-    presignedUrlsExpiresAt: vapiInstant.nullish(),
+    presignedUrlsExpiresAt: optionalInstant,
     structuredOutputs: freeJson.optional(),
   })
   .nullish();
@@ -45,9 +55,9 @@ export const vapiCallSchema = z.object({
   status: optionalText,
   endedReason: optionalText,
   createdAt: vapiInstant,
-  updatedAt: vapiInstant.nullish(),
+  updatedAt: optionalInstant,
   startedAt: vapiInstant.nullish(),
-  endedAt: vapiInstant.nullish(),
+  endedAt: optionalInstant,
   assistantId: optionalText,
   squadId: optionalText,
   workflowId: optionalText,
