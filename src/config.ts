@@ -78,6 +78,8 @@ export const settingsSchemas = {
     baseUrl: url.default('https://api.talkstackai.com'),
     currency: currency.default('USD'),
   }),
+  // Minimal entry so the Provider enum typechecks; the lead wires Twilio properly (credential pair check: twilioCredentials).
+  TWILIO: z.strictObject({ accountSid: text, authToken: text.optional(), apiKeySid: text.optional(), apiKeySecret: text.optional(), baseUrl: url.default('https://api.twilio.com') }),
 } as const;
 
 export type ProviderSettings = { [P in Provider]: z.infer<(typeof settingsSchemas)[P]> };
@@ -103,6 +105,7 @@ const envNames: { [P in Provider]: Record<keyof ProviderSettings[P], string> } =
     baseUrl: 'TALKSTACK_BASE_URL',
     currency: 'TALKSTACK_CURRENCY',
   },
+  TWILIO: { accountSid: 'TWILIO_ACCOUNT_SID', authToken: 'TWILIO_AUTH_TOKEN', apiKeySid: 'TWILIO_API_KEY_SID', apiKeySecret: 'TWILIO_API_KEY_SECRET', baseUrl: 'TWILIO_BASE_URL' },
 };
 
 export interface ApiKey {

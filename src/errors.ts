@@ -105,6 +105,7 @@ export const providerNames: Record<Provider, string> = {
   UNPOD: 'Unpod',
   CINNOX: 'CINNOX',
   TALKSTACK: 'TalkStack',
+  TWILIO: 'Twilio',
 };
 
 /** One connection's upstream failed. Carries no upstream body, URL with credentials or header. */

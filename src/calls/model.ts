@@ -16,7 +16,7 @@ import type {
 export type { CallDirection, CallParty, CallStatus, MediaLink, Money, Provider };
 
 /** Fixed provider order: the second key of the merged order, after `startedAt`. */
-export const PROVIDERS: readonly Provider[] = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
+export const PROVIDERS: readonly Provider[] = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK', 'TWILIO'];
 
 export const providerRank = (provider: Provider): number => PROVIDERS.indexOf(provider);
 

@@ -7,6 +7,7 @@ import { CinnoxAdapter } from './cinnox/client.js';
 import { ConnectionHttp, type HttpPolicy, type UpstreamObserver } from './http.js';
 import type { ProviderAdapter } from './provider.js';
 import { TalkStackAdapter } from './talkstack/client.js';
+import { TwilioAdapter } from './twilio/client.js';
 import { Twenty2Adapter } from './twenty2/client.js';
 import { UnpodAdapter } from './unpod/client.js';
 
@@ -33,6 +34,8 @@ function createAdapter(config: ConnectionConfig, http: ConnectionHttp): Provider
       return new CinnoxAdapter(config.connection, config.settings, http);
     case 'TALKSTACK':
       return new TalkStackAdapter(config.connection, config.settings, http);
+    case 'TWILIO':
+      return new TwilioAdapter(config.connection, config.settings, http);
   }
 }
 
