@@ -78,8 +78,11 @@ export function twilioCredentials(settings: TwilioSettings): { username: string;
 const rowReader: RowReader<TwilioRow> = {
   schema: twilioRowSchema,
   id: (raw) => plausibleId(readField(twilioCallSchema.shape.sid, raw.sid)),
+  // date_created places it only when start_time is empty: an unreadable start_time is an unknown start.
   startedAt: (raw) =>
-    readField(twilioCallSchema.shape.start_time, raw.start_time) ?? readField(twilioCallSchema.shape.date_created, raw.date_created),
+    raw.start_time === undefined || raw.start_time === null || raw.start_time === ''
+      ? readField(twilioCallSchema.shape.date_created, raw.date_created)
+      : readField(twilioCallSchema.shape.start_time, raw.start_time),
 };
 
 /** A Recordings list body, read whole: one recording that does not read fails that call's details alone. */
