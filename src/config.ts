@@ -78,8 +78,13 @@ export const settingsSchemas = {
     baseUrl: url.default('https://api.talkstackai.com'),
     currency: currency.default('USD'),
   }),
-  // Minimal entry so the Provider enum typechecks; the lead wires Twilio properly (credential pair check: twilioCredentials).
-  TWILIO: z.strictObject({ accountSid: text, authToken: text.optional(), apiKeySid: text.optional(), apiKeySecret: text.optional(), baseUrl: url.default('https://api.twilio.com') }),
+  // Minimal entry so the Provider enum typechecks; the lead wires Twilio (src/providers/twilio/client.ts#twilioCredentials).
+  TWILIO: z
+    .strictObject({ accountSid: text, authToken: text.optional(), apiKeySid: text.optional(), apiKeySecret: text.optional(), baseUrl: url.default('https://api.twilio.com') })
+    .refine((s) => (s.apiKeySid || s.apiKeySecret ? Boolean(s.apiKeySid && s.apiKeySecret) : Boolean(s.authToken)), {
+      message: 'needs authToken, or both apiKeySid and apiKeySecret',
+      path: ['authToken'],
+    }),
 } as const;
 
 export type ProviderSettings = { [P in Provider]: z.infer<(typeof settingsSchemas)[P]> };

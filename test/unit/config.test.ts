@@ -165,10 +165,10 @@ describe('environment variables', () => {
     [{ SWITCHBOARD_API_KEYS: `${KEY},` }, /^SWITCHBOARD_API_KEYS entry 2: expected/],
     [{ SWITCHBOARD_API_KEYS: `${KEY}, ${KEY}2` }, /^SWITCHBOARD_API_KEYS entry 2: must not contain whitespace$/],
     [{ SWITCHBOARD_API_KEYS: 'short' }, /^SWITCHBOARD_API_KEYS entry 1: the key must be at least 16 characters$/],
-    [{ SWITCHBOARD_API_KEYS: `${KEY}:twilio` }, /^SWITCHBOARD_API_KEYS entry 1, scope 1: names no provider/],
+    [{ SWITCHBOARD_API_KEYS: `${KEY}:plivo` }, /^SWITCHBOARD_API_KEYS entry 1, scope 1: names no provider/],
     [{ SWITCHBOARD_API_KEYS: `${KEY},${KEY}` }, /^API key key#2 is the same key as key#1/],
     // Scopes are checked in demo mode too: its connections are the four simulators, each "default".
-    [{ SWITCHBOARD_API_KEYS: `${KEY}:unpod/sales` }, /^API key key#1: unknown connection "unpod\/sales" \(configured: twenty2\/default, unpod\/default, cinnox\/default, talkstack\/default\)$/],
+    [{ SWITCHBOARD_API_KEYS: `${KEY}:unpod/sales` }, /^API key key#1: unknown connection "unpod\/sales" \(configured: twenty2\/default, unpod\/default, cinnox\/default, talkstack\/default, twilio\/default\)$/],
     [{ ...unpod, SWITCHBOARD_API_KEYS: `${KEY}:twenty2` }, /^API key key#1: unknown connection "twenty2" \(configured: unpod\/default\)$/],
   ])('%j stops start-up with one line naming it', (env, expected) => {
     const message = refusal(env as Record<string, string>);
@@ -186,7 +186,7 @@ describe('environment variables', () => {
       SWITCHBOARD_ALLOW_ANONYMOUS: 'false',
       NODE_ENV: 'development',
       HOME: '/root',
-      TWILIO_ACCOUNT_SID: 'not ours',
+      PLIVO_AUTH_ID: 'not ours',
       SWITCHBOARD: 'not a prefix match',
       // Read by the example app and by rover (docs), not by the server.
       SWITCHBOARD_URL: 'http://localhost:4000',
