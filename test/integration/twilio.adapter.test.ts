@@ -321,7 +321,12 @@ describe('Twilio adapter over HTTP', () => {
   it('list rows leave details to the Recordings sub-resource, fetched per call on demand', async () => {
     await walk(adapter);
     expect(sim.server.count('/Recordings.json')).toBe(0);
-    expect(all.every((call) => call.details === null)).toBe(true);
+    // A call that never connected has nothing recorded: its details need no request.
+    for (const call of all) {
+      const neverConnected = ['busy', 'no-answer', 'canceled', 'failed'].includes(call.providerStatus);
+      expect(call.details).toEqual(neverConnected ? { billedDurationSeconds: null, recordings: [], transcript: null, inputParameters: null, outputParameters: null } : null);
+    }
+    expect(all.some((call) => call.details === null) && all.some((call) => call.details !== null)).toBe(true);
     const sid = [...sim.recordings.keys()].find((key) => sim.recordings.get(key)!.some((r) => r.encryption_details) && sim.recordings.get(key)!.some((r) => !r.encryption_details))
       ?? [...sim.recordings.keys()][0]!;
     const details = await adapter.getDetails(all.find((call) => call.key === sid)!);
@@ -332,7 +337,7 @@ describe('Twilio adapter over HTTP', () => {
     );
     expect(details.recordings.every((r) => r.expiresAt === null)).toBe(true);
     expect(details).toMatchObject({ billedDurationSeconds: null, transcript: null, inputParameters: null, outputParameters: null });
-    const none = all.find((call) => !sim.recordings.has(call.key))!;
+    const none = all.find((call) => call.providerStatus === 'completed' && !sim.recordings.has(call.key))!;
     expect((await adapter.getDetails(none)).recordings).toEqual([]);
   });
 

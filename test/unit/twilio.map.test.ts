@@ -170,6 +170,11 @@ describe('Twilio mapping', () => {
     }
   });
 
+  it('knows a call that never connected has no recordings; others need the sub-resource', () => {
+    for (const status of ['busy', 'no-answer', 'canceled', 'failed']) expect(map({ status }).details?.recordings).toEqual([]);
+    for (const status of ['completed', 'in-progress', 'ringing', 'queued', 'initiated', 'weird']) expect(map({ status }).details).toBeNull();
+  });
+
   it('maps a child leg as its own outbound call', () => {
     const child = map({ sid: 'CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', parent_call_sid: SID, direction: 'outbound-dial' });
     expect(child.key).toBe('CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb');

@@ -101,7 +101,22 @@ export function toCallDetails(recordings: readonly TwilioRecording[], baseUrl: s
 }
 
 /**
- * One Call. `details` stays null: recordings cost a request per call (…/Recordings.json), made
+ * Final statuses of a call that never connected: nothing was recorded, so its details are known
+ * without a Recordings request (an assumption: a recording needs a connected call).
+ */
+const NEVER_CONNECTED: ReadonlySet<string> = new Set(['busy', 'no-answer', 'canceled', 'failed']);
+
+/** The details of a call without recordings. */
+const NO_DETAILS: CallDetails = Object.freeze({
+  billedDurationSeconds: null,
+  recordings: [],
+  transcript: null,
+  inputParameters: null,
+  outputParameters: null,
+});
+
+/**
+ * One Call. `details` stays null (except for a call that never connected: none): recordings cost a request per call (…/Recordings.json), made
  * only when a client selects a detail field. No answered-at, end reason or agent exists on a Call;
  * `answered_by` (AMD) is not an end reason.
  */
@@ -123,6 +138,6 @@ export function toCallRecord(row: TwilioRow, connection: string): CallRecord {
     cost: toMoney(row.price, row.price_unit),
     endReason: null,
     agentId: null,
-    details: null,
+    details: NEVER_CONNECTED.has(row.status) ? { ...NO_DETAILS, recordings: [] } : null,
   };
 }
