@@ -78,6 +78,7 @@ describe('Twilio adapter over HTTP', () => {
     for (const word of ['queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', 'no-answer', 'canceled', 'failed']) {
       expect(words).toContain(word);
     }
+    expect(sim.rows).toHaveLength(300);
     const children = sim.rows.filter((row) => row.parent_call_sid !== null);
     expect(children.length).toBeGreaterThan(3);
     for (const child of children) {

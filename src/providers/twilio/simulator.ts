@@ -251,7 +251,9 @@ export function createTwilioSimulator(options: TwilioSimulatorOptions = {}): Twi
     instantOf(b) - instantOf(a) || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0);
 
   const rows: TwilioRawCall[] = [];
+  // `count` rows in all, child legs included.
   callInstants(seed, count).forEach((instant, i) => {
+    if (rows.length >= count) return;
     // The newest calls are still in flight; the first four cover every in-flight word.
     let status: string;
     if (i < IN_FLIGHT.length) status = IN_FLIGHT[i] as string;
