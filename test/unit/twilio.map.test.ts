@@ -3,6 +3,7 @@ import { STATUS_TABLE, toCallDetails, toCallRecord, toDirection, toMoney, toPart
 import { twilioCallSchema, twilioRecordingSchema, twilioRowSchema } from '../../src/providers/twilio/schema.js';
 
 const SID = 'CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+const DAY = 86_400_000;
 
 /** The reference's example Call (readFullPage1), some nullable fields null. */
 const example = {
@@ -224,6 +225,9 @@ describe('Twilio push-down', () => {
     });
     expect(dateFiltersFor(null, null)).toEqual({});
     expect(dateFiltersFor(new Date(NaN), null)).toEqual({});
+    // The ends of time (the core's end-of-list position) cannot be written as a date: left out, never sent garbled.
+    expect(dateFiltersFor(new Date(-8.64e15), new Date(8.64e15 - DAY))).toEqual({});
+    expect(dateFiltersFor(new Date('0000-01-01T00:00:00Z'), new Date('9999-12-30T12:00:00Z'))).toEqual({ 'StartTime>': '0000-01-01', 'StartTime<': '9999-12-31' });
   });
 
   it('authenticates with the API key when both halves are set, else the Auth Token; says what is missing', () => {

@@ -92,10 +92,15 @@ const recordingsReader: RowReader<{ recordings: TwilioRecording[]; next_page_uri
   startedAt: () => null,
 };
 
-/** The UTC calendar date of `instant`, as the list's date filters take it (YYYY-MM-DD). */
-const utcDate = (instant: Date): string => instant.toISOString().slice(0, 10);
-
-const isValidDate = (value: Date | null): value is Date => value !== null && !Number.isNaN(value.getTime());
+/**
+ * The UTC calendar date of `instant` as the list's date filters take it (YYYY-MM-DD), or null
+ * outside years 0000–9999 (no such filter can be written; leaving the bound out only widens the window).
+ */
+function utcDate(instant: Date | null): string | null {
+  if (instant === null || Number.isNaN(instant.getTime())) return null;
+  const day = instant.toISOString().slice(0, 10);
+  return /^\d{4}-\d{2}-\d{2}$/.test(day) ? day : null;
+}
 
 /**
  * The list's `Status` filter for `statuses`: the word when exactly one filterable word means exactly
@@ -116,10 +121,9 @@ export function statusFilterFor(statuses: readonly CallStatus[] | null): string 
  * Time of day is never sent: whether Twilio honours it is not stated. The core trims exactly.
  */
 export function dateFiltersFor(from: Date | null, until: Date | null): Record<string, string> {
-  return {
-    ...(isValidDate(from) ? { 'StartTime>': utcDate(from) } : {}),
-    ...(isValidDate(until) ? { 'StartTime<': utcDate(new Date(until.getTime() + DAY_MS)) } : {}),
-  };
+  const after = utcDate(from);
+  const before = until === null ? null : utcDate(new Date(until.getTime() + DAY_MS));
+  return { ...(after !== null ? { 'StartTime>': after } : {}), ...(before !== null ? { 'StartTime<': before } : {}) };
 }
 
 export class TwilioAdapter implements ProviderAdapter {
