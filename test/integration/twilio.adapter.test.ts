@@ -351,14 +351,13 @@ describe('Twilio adapter over HTTP', () => {
       { key: '../Recordings', startedAt: new Date() },
       { key: known[2]!.sid, startedAt: new Date() },
     ];
-    sim.server.latencyMs = 200;
-    try {
-      const found = await adapter.getCalls(locators);
-      expect(sim.server.maxInFlight).toBe(4);
-      expect(found).toEqual([expected(known[0]!), null, expected(known[1]!), null, expected(known[2]!)]);
-    } finally {
-      sim.server.latencyMs = 0;
-    }
+    // Held until all four are in flight at once (no clock involved): they go out in parallel.
+    sim.server.persistentFault = { kind: 'hang' };
+    const pending = adapter.getCalls(locators);
+    while (sim.server.hanging < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+    sim.server.persistentFault = null;
+    expect(sim.server.releaseHung()).toBe(4);
+    expect(await pending).toEqual([expected(known[0]!), null, expected(known[1]!), null, expected(known[2]!)]);
     expect(sim.server.count()).toBe(4); // the malformed sid never went out
     expect(sim.server.requests[0]?.path).toBe(`/2010-04-01/Accounts/${sim.credentials.accountSid}/Calls/${known[0]!.sid}.json`);
     expect(await adapter.getCalls([])).toEqual([]);
