@@ -64,6 +64,22 @@ describe('Twilio over GraphQL', () => {
     expect(twilio.server.count('/Recordings.json')).toBe(0);
   });
 
+  it('walks them backward too, from the end, each once', async () => {
+    const keys: string[] = [];
+    let before: string | null = null;
+    for (let pages = 0; pages < 100; pages += 1) {
+      const { body }: GraphQLResponse = await harness.gql(
+        `query($before: String) { calls(last: 50, before: $before, filter: { providers: [TWILIO] }) { nodes { providerCallId } pageInfo { hasPreviousPage startCursor } } }`,
+        { before },
+      );
+      expect(body.errors).toBeUndefined();
+      keys.unshift(...body.data.calls.nodes.map((node: { providerCallId: string }) => node.providerCallId));
+      if (!body.data.calls.pageInfo.hasPreviousPage) break;
+      before = body.data.calls.pageInfo.startCursor;
+    }
+    expect(keys).toEqual(all.map((call) => call.key));
+  });
+
   it.each([
     ['a single status (pushed down)', { statuses: ['BUSY'] }],
     ['INITIATED (not pushed down)', { statuses: ['INITIATED'] }],
