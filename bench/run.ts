@@ -9,12 +9,20 @@
  * single requests (the layer's own latency), upstream requests per query, and the peak RSS of the
  * server process during the scenario (Linux VmHWM, reset before each scenario).
  *
+ * Then overload (scenario f): the merged page at 200 connections on Switchboard without load
+ * shedding and with its default bounds — answered requests and their p99, 503s shed, client
+ * time-outs and errors — and the CPU an idle Switchboard uses (with external providers, and in
+ * demo mode), against the peer's.
+ *
  * Options: --profile (also CPU-profile Switchboard on the 0 ms merged page and summarise it),
- * BENCH_DURATION (seconds per scenario, default 5), BENCH_CONNECTIONS (default 10), BENCH_ROUNDS
- * (alternating Switchboard/peer rounds of scenarios a and a′, default 3).
+ * --overload (only scenario f and idle CPU, written to bench/results/overload.*), BENCH_DURATION
+ * (seconds per scenario, default 5), BENCH_OVERLOAD_DURATION (seconds per overload run, default
+ * 15), BENCH_CONNECTIONS (default 10), BENCH_ROUNDS (alternating Switchboard/peer rounds of
+ * scenarios a and a′, default 3).
  * Writes bench/results/latest.json and bench/results/latest.md.
  */
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,6 +47,19 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP = 1;
 const LATENCIES = [0, 50] as const;
 const PROFILE = process.argv.includes('--profile');
+const OVERLOAD_ONLY = process.argv.includes('--overload');
+/** Scenario f: the connections of the saturation report in issue 14. */
+const OVERLOAD_CONNECTIONS = 200;
+/** Longer than a scenario: a client gives up after autocannon's 10 s time-out, which 5 s never shows. */
+const OVERLOAD_DURATION = Number(process.env.BENCH_OVERLOAD_DURATION ?? 15);
+const CLIENT_TIMEOUT_SECONDS = 10;
+/**
+ * Idle CPU: IDLE_WINDOWS windows of IDLE_MS each, after IDLE_SETTLE_MS at rest; the median is the
+ * steady state (V8's memory reducer runs a few one-off collections after a process goes quiet).
+ */
+const IDLE_MS = 10_000;
+const IDLE_WINDOWS = 3;
+const IDLE_SETTLE_MS = 20_000;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // ---------- child processes ----------
@@ -221,6 +242,144 @@ async function load(target: Target, connections: number, duration = DURATION): P
   };
 }
 
+/** Scenario f: one load run at OVERLOAD_CONNECTIONS, answers told apart by status. */
+interface OverloadRun {
+  latencyMs: number;
+  shedding: 'off' | 'defaults';
+  /** What a client does after a 503: send again at once (as autocannon would), or wait `Retry-After`. */
+  client: 'retries at once' | 'waits Retry-After';
+  connections: number;
+  durationSeconds: number;
+  /** 200 without GraphQL errors. */
+  answered: number;
+  answeredPerSecond: number;
+  p50AnsweredMs: number;
+  p99AnsweredMs: number;
+  maxAnsweredMs: number;
+  /** 503 OVERLOADED, and how long a client waited for one. */
+  shed: number;
+  p99ShedMs: number | null;
+  /** The longest a new connection waited for its first answer (the accept queue shows here). */
+  maxFirstAnswerMs: number;
+  /** No answer within CLIENT_TIMEOUT_SECONDS: the client gave up and opened a new connection. */
+  timeouts: number;
+  /** Everything else: connection errors, other statuses, GraphQL errors in a 200. */
+  errors: number;
+}
+
+/**
+ * Scenario f's load: OVERLOAD_CONNECTIONS clients in a closed loop over keep-alive connections
+ * (node:http, like autocannon), each request timed from sending to the end of its answer. A
+ * client that times out drops its connection and opens a new one, as autocannon's do; one told
+ * to wait by a 503 waits `Retry-After` when `client` says so. autocannon cannot wait, nor tell
+ * answers apart by status in its latencies.
+ */
+async function overloadRun(url: string, latencyMs: number, shedding: OverloadRun['shedding'], client: OverloadRun['client'], duration = OVERLOAD_DURATION): Promise<OverloadRun> {
+  const { hostname, port, pathname } = new URL(url);
+  const body = graphql(url, PAGE, { first: 20 }).body!;
+  const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+  const agent = new http.Agent({ keepAlive: true, maxSockets: OVERLOAD_CONNECTIONS });
+  const seen = new WeakSet<object>();
+  const answered: number[] = [];
+  const shed: number[] = [];
+  const firstAnswers: number[] = [];
+  let timeouts = 0;
+  let errors = 0;
+  const end = performance.now() + duration * 1000;
+  const send = () =>
+    new Promise<{ status: number | 'timeout' | 'error'; ms: number; fresh: boolean; retryAfter: number; text: string }>((resolve) => {
+      const started = performance.now();
+      let fresh = false;
+      const request = http.request({ hostname, port, path: pathname, method: 'POST', agent, headers, timeout: CLIENT_TIMEOUT_SECONDS * 1000 }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode!, ms: performance.now() - started, fresh, retryAfter: Number(response.headers['retry-after'] ?? 0), text: Buffer.concat(chunks).toString() }),
+        );
+      });
+      request.on('socket', (socket) => {
+        fresh = !seen.has(socket);
+        seen.add(socket);
+      });
+      request.on('timeout', () => {
+        request.destroy();
+        resolve({ status: 'timeout', ms: performance.now() - started, fresh, retryAfter: 0, text: '' });
+      });
+      request.on('error', () => resolve({ status: 'error', ms: performance.now() - started, fresh, retryAfter: 0, text: '' }));
+      request.end(body);
+    });
+  await Promise.all(
+    Array.from({ length: OVERLOAD_CONNECTIONS }, async () => {
+      while (performance.now() < end) {
+        const answer = await send();
+        if (answer.fresh && typeof answer.status === 'number') firstAnswers.push(answer.ms);
+        if (answer.status === 200 && !answer.text.includes('"errors"')) answered.push(answer.ms);
+        else if (answer.status === 503) shed.push(answer.ms);
+        else if (answer.status === 'timeout') timeouts++;
+        else errors++;
+        if (answer.status === 503 && client === 'waits Retry-After') await new Promise((r) => setTimeout(r, answer.retryAfter * 1000));
+      }
+    }),
+  );
+  agent.destroy();
+  const run: OverloadRun = {
+    latencyMs,
+    shedding,
+    client,
+    connections: OVERLOAD_CONNECTIONS,
+    durationSeconds: duration,
+    answered: answered.length,
+    answeredPerSecond: Math.round((answered.length / duration) * 10) / 10,
+    p50AnsweredMs: Math.round(percentile(answered, 50)),
+    p99AnsweredMs: Math.round(percentile(answered, 99)),
+    maxAnsweredMs: Math.round(answered.reduce((a, b) => Math.max(a, b), 0)),
+    shed: shed.length,
+    p99ShedMs: shed.length > 0 ? Math.round(percentile(shed, 99)) : null,
+    maxFirstAnswerMs: Math.round(firstAnswers.reduce((a, b) => Math.max(a, b), 0)),
+    timeouts,
+    errors,
+  };
+  log(`  overload, shedding ${shedding.padEnd(8)} ${client.padEnd(17)} ${String(latencyMs).padStart(2)} ms  answered ${run.answered} (${run.answeredPerSecond}/s, p99 ${run.p99AnsweredMs} ms, max ${run.maxAnsweredMs} ms)  shed ${run.shed}  first answer ≤ ${run.maxFirstAnswerMs} ms  time-outs ${run.timeouts}  errors ${run.errors}`);
+  return run;
+}
+
+/** CPU time (user + system) of a process at rest, as a share of one core. */
+interface IdleCpu {
+  process: string;
+  /** Each window's share of a core, %, and their median. */
+  windowsPercent: number[];
+  percentOfCore: number;
+  /** process.cpuUsage in the process (µs), or /proc/<pid>/stat (clock ticks of 10 ms) for the peer. */
+  source: 'process.cpuUsage' | '/proc/pid/stat';
+}
+
+async function idleCpu(name: string, cpuMs: () => Promise<number>, source: IdleCpu['source']): Promise<IdleCpu> {
+  await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+  const windowsPercent: number[] = [];
+  for (let i = 0; i < IDLE_WINDOWS; i++) {
+    const before = await cpuMs();
+    const started = performance.now();
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    const used = (await cpuMs()) - before;
+    windowsPercent.push(Math.round((used / (performance.now() - started)) * 100_000) / 1000);
+  }
+  const idle = { process: name, windowsPercent, percentOfCore: median(windowsPercent), source };
+  log(`  idle CPU, ${name}: ${windowsPercent.join(', ')} % of a core (median ${idle.percentOfCore} %)`);
+  return idle;
+}
+
+/** A bench child's own CPU time so far, ms. */
+const childCpuMs = (child: Child) => async () => (await child.rpc<{ cpuMicros: number }>({ type: 'cpu' })).cpuMicros / 1000;
+
+/** Another process's CPU time so far, ms, from /proc (Linux; utime + stime in clock ticks). */
+function procCpuMs(pid: number): () => Promise<number> {
+  const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  return async () => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  };
+}
+
 /** Switchboard / peer requests/s over alternating rounds of one scenario. */
 interface HeadToHead {
   scenario: 'a' | 'a′';
@@ -357,11 +516,56 @@ async function main(): Promise<void> {
     SWITCHBOARD_MAX_TOKENS: '20000',
     SWITCHBOARD_MAX_QUERY_COST: '1000000',
   };
-  const switchboard = jsChild('switchboard.ts', switchboardEnv);
+  // Load shedding off for the scenarios compared with the peer (which has none) and with earlier
+  // runs: a 503 answered in a millisecond would count as a request served. Scenario f runs a
+  // second process with shedding at its defaults.
+  const noShedding = { SWITCHBOARD_MAX_IN_FLIGHT: '0', SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS: '0' };
+  const switchboard = jsChild('switchboard.ts', { ...switchboardEnv, ...noShedding });
   const { url } = (await switchboard.ready) as { url: string };
   const stage: Stage = { sims, serverPid: switchboard.process.pid! };
   const measurements: Measurement[] = [];
   const notes: string[] = [];
+
+  /** Scenario f and idle CPU; the peer's idle CPU is measured while it runs (full runs only). */
+  const overloadAndIdle = async (peerIdle: IdleCpu | null) => {
+    const shedding = jsChild('switchboard.ts', switchboardEnv);
+    const { url: sheddingUrl } = (await shedding.ready) as { url: string };
+    const runs: OverloadRun[] = [];
+    log(`overload: merged page, ${OVERLOAD_CONNECTIONS} connections, ${OVERLOAD_DURATION} s each`);
+    for (const latencyMs of LATENCIES) {
+      await sims.rpc({ type: 'latency', ms: latencyMs });
+      // Without shedding no client is told to wait: one run stands for both kinds of client.
+      const plan = [['off', url, 'retries at once'], ['defaults', sheddingUrl, 'retries at once'], ['defaults', sheddingUrl, 'waits Retry-After']] as const;
+      for (const [shedding, systemUrl, client] of plan) {
+        await load(graphql(systemUrl, PAGE, { first: 20 }), CONNECTIONS, WARMUP);
+        await quiesce(sims);
+        runs.push(await overloadRun(systemUrl, latencyMs, shedding, client));
+      }
+    }
+    await quiesce(sims);
+    await sims.rpc({ type: 'latency', ms: 0 });
+    const demo = jsChild('switchboard.ts', { ...switchboardEnv, BENCH_DEMO: 'true' });
+    const { url: demoUrl } = (await demo.ready) as { url: string };
+    await once(graphql(demoUrl, PAGE, { first: 20 })); // as after a first request: agents and sockets exist
+    const [external, demoIdle] = await Promise.all([
+      idleCpu('Switchboard, external providers', childCpuMs(shedding), 'process.cpuUsage'),
+      idleCpu('Switchboard, demo mode (simulators in-process)', childCpuMs(demo), 'process.cpuUsage'),
+    ]);
+    await Promise.all([shedding.stop(), demo.stop()]);
+    return { runs, idle: [external, demoIdle, ...(peerIdle ? [peerIdle] : [])] };
+  };
+
+  if (OVERLOAD_ONLY) {
+    const overload = await overloadAndIdle(null);
+    await switchboard.stop();
+    await sims.stop();
+    const results = { date: started.toISOString(), command: 'npm run bench -- --overload', machine: machine(), ...overload };
+    writeFileSync(join(RESULTS, 'overload.json'), `${JSON.stringify(results, null, 2)}\n`);
+    const markdown = `# Switchboard overload and idle\n\n${results.date.slice(0, 16).replace('T', ' ')} UTC · \`${results.command}\` · ${results.machine.cpus} × ${results.machine.cpuModel} · Node ${results.machine.node}\n\n${renderOverload(overload)}`;
+    writeFileSync(join(RESULTS, 'overload.md'), markdown);
+    process.stdout.write(`\n${markdown}`);
+    return;
+  }
 
   // Ids and cursors, fetched once at 0 ms.
   const page1 = await gqlData<PageData>(url, PAGE, { first: 20 });
@@ -426,6 +630,7 @@ async function main(): Promise<void> {
 
   const sequential: { latencyMs: number; queries: number; totalMs: number; upstream: number }[] = [];
   const headToHead: HeadToHead[] = [];
+  let peerIdle: IdleCpu | null = null;
   try {
     for (const latencyMs of LATENCIES) {
       await sims.rpc({ type: 'latency', ms: latencyMs });
@@ -472,9 +677,14 @@ async function main(): Promise<void> {
         }
       }
     }
+    if (peer && !peerUnavailable) {
+      await quiesce(sims);
+      peerIdle = await idleCpu('peer (hive-gateway)', procCpuMs(peer.pid), '/proc/pid/stat');
+    }
   } finally {
     await peer?.stop();
   }
+  const overload = await overloadAndIdle(peerIdle);
 
   // A CPU profile of Switchboard on the 0 ms merged page, when asked.
   let profile: (ProfileSummary & { file: string }) | null = null;
@@ -542,6 +752,7 @@ async function main(): Promise<void> {
     physicalLimit: limit,
     peer: peerUnavailable ? { available: false, reason: peerUnavailable } : { available: true, versions: JSON.parse(readFileSync(join(HERE, 'peer', 'package.json'), 'utf8')).dependencies },
     profile,
+    overload,
     notes,
   };
   writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -572,6 +783,7 @@ function renderMarkdown(r: {
   physicalLimit: { at0Ms: number; at50Ms: number; bound: number; within: boolean; underLoad: { at0Ms: number; at50Ms: number; bound: number; within: boolean } };
   peer: { available: boolean; reason?: string };
   profile: (ProfileSummary & { file: string }) | null;
+  overload: { runs: OverloadRun[]; idle: IdleCpu[] };
 }): string {
   const m = r.machine;
   const lines = [
@@ -616,6 +828,7 @@ function renderMarkdown(r: {
     ``,
     `**Same 100 lookups, one query each, sequentially**: ${r.sequentialLookups.map((s) => `${s.latencyMs} ms upstream: ${s.queries} requests, ${s.totalMs} ms, ${s.upstream} upstream requests`).join('; ')}.`,
     ``,
+    renderOverload(r.overload),
     `**At the upstream limit** (merged page, serial p50): ${r.physicalLimit.at50Ms} ms at 50 ms upstream against a bound of 1.1 × (50 + ${r.physicalLimit.at0Ms}) = ${r.physicalLimit.bound} ms: ${r.physicalLimit.within ? 'within' : 'NOT within'}. Under load (p50, ${r.connections} connections): ${r.physicalLimit.underLoad.at50Ms} ms against 1.1 × (50 + ${r.physicalLimit.underLoad.at0Ms}) = ${r.physicalLimit.underLoad.bound} ms: ${r.physicalLimit.underLoad.within ? 'within' : 'NOT within'}.`,
     ``,
   ];
@@ -630,6 +843,24 @@ function renderMarkdown(r: {
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Scenario f and idle CPU, as markdown. */
+function renderOverload(o: { runs: OverloadRun[]; idle: IdleCpu[] }): string {
+  const lines = [
+    `**Overload** (f. four providers, \`calls(first: 20)\`, ${OVERLOAD_CONNECTIONS} clients in a closed loop over keep-alive connections, ${o.runs[0]?.durationSeconds ?? OVERLOAD_DURATION} s each after a ${WARMUP} s warm-up with ${CONNECTIONS}; a client gives up after ${CLIENT_TIMEOUT_SECONDS} s and opens a new connection). Shedding off: \`SWITCHBOARD_MAX_IN_FLIGHT=0\`, \`SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS=0\`, as in the scenarios above; defaults: 256 in flight, 100 ms of event-loop delay, \`Retry-After: 1\`. Times are the client's, from sending to the end of the answer; "first answer" is the slowest first answer on a new connection (the kernel's accept queue shows there).`,
+    ``,
+    `| upstream latency | shedding | client after a 503 | answered | answered/s | p50 ms | p99 ms | max ms | 503 shed | p99 of a 503, ms | slowest first answer, ms | client time-outs | other errors |`,
+    `|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|`,
+    ...o.runs.map(
+      (x) =>
+        `| ${x.latencyMs} ms | ${x.shedding} | ${x.shedding === 'off' ? '(none sent)' : x.client} | ${x.answered} | ${x.answeredPerSecond} | ${x.p50AnsweredMs} | ${x.p99AnsweredMs} | ${x.maxAnsweredMs} | ${x.shed} | ${x.p99ShedMs ?? 'n/a'} | ${x.maxFirstAnswerMs} | ${x.timeouts} | ${x.errors} |`,
+    ),
+    ``,
+    `**Idle CPU** (share of one core over ${IDLE_WINDOWS} windows of ${IDLE_MS / 1000} s at rest, from ${IDLE_SETTLE_MS / 1000} s after the last request; median, then each window): ${o.idle.map((i) => `${i.process} **${i.percentOfCore} %** (${i.windowsPercent.join(', ')}; ${i.source})`).join('; ')}.`,
+    ``,
+  ];
+  return lines.join('\n');
 }
 
 main().catch((error: unknown) => {

@@ -17,34 +17,17 @@ import { parse as parseJson } from 'lossless-json';
 import { z } from 'zod';
 import type { CacheSettings } from './calls/cache.js';
 import { type ConnectionRef, type Provider, connectionLabel } from './calls/model.js';
-import { isSupportedCountry } from './calls/phone.js';
 import { type PersistedQueryManifest, parseManifest } from './persistedQueries.js';
+import { type OverloadLimits, defaultOverloadLimits } from './overload.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
+import { PROVIDER_MODULES, type ProviderModuleOf } from './providers/index.js';
+import { text } from './providers/settings.js';
 import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** A value exactly as written: not empty, no surrounding whitespace (never trimmed into something else). */
-const text = z
-  .string()
-  .min(1, 'must not be empty')
-  .refine((s) => s.trim() === s, 'must not start or end with whitespace');
-/** An http(s) base URL; credentials, a query or a fragment in it would be sent, or lost, silently. */
-const url = text
-  .pipe(z.url({ protocol: /^https?$/, hostname: /./, error: 'must be an http:// or https:// URL' }))
-  .refine((u) => {
-    if (!URL.canParse(u)) return true; // already refused above
-    const parsed = new URL(u);
-    return !parsed.username && !parsed.password && !u.includes('?') && !u.includes('#');
-  }, 'must be an http:// or https:// URL without credentials, query or fragment')
-  .transform((u) => u.replace(/\/+$/, ''));
-const region = text
-  .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 region such as IN')
-  .transform((r) => r.toUpperCase())
-  .refine((r) => isSupportedCountry(r), 'must be an ISO 3166-1 alpha-2 region such as IN');
-const currency = text.regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code such as USD').transform((c) => c.toUpperCase());
 /**
  * A connection's name: it appears in `Call.connection`, API-key scopes (`provider/name`, joined
  * with `+` and `,`), cache keys (`:`-separated) and metric labels, so only characters none of
@@ -57,60 +40,18 @@ const apiKeySecret = z
   .regex(/^[A-Za-z0-9._~+/-]+=*$/, 'must be a bearer token: letters, digits and - . _ ~ + / (then = only at the end)')
   .min(16, 'must be at least 16 characters');
 
-/** Each provider's settings, with the contract's defaults. */
-export const settingsSchemas = {
-  TWENTY2: z.strictObject({
-    username: text,
-    password: text,
-    workspaceId: text,
-    baseUrl: url.default('https://api.twentytwo.in/api'),
-    phoneRegion: region.default('IN'),
-  }),
-  UNPOD: z.strictObject({
-    token: text,
-    orgHandle: text,
-    baseUrl: url.default('https://unpod.dev/api/v2/platform'),
-  }),
-  CINNOX: z.strictObject({ appId: text, appToken: text, baseUrl: url }),
-  TALKSTACK: z.strictObject({
-    apiKey: text,
-    projectId: text,
-    baseUrl: url.default('https://api.talkstackai.com'),
-    currency: currency.default('USD'),
-  }),
-  // Minimal entry so the Provider enum typechecks; the lead wires Twilio (src/providers/twilio/client.ts#twilioCredentials).
-  TWILIO: z
-    .strictObject({ accountSid: text, authToken: text.optional(), apiKeySid: text.optional(), apiKeySecret: text.optional(), baseUrl: url.default('https://api.twilio.com') })
-    .refine((s) => (s.apiKeySid || s.apiKeySecret ? Boolean(s.apiKeySid && s.apiKeySecret) : Boolean(s.authToken)), {
-      message: 'needs authToken, or both apiKeySid and apiKeySecret',
-      path: ['authToken'],
-    }),
-} as const;
-
-export type ProviderSettings = { [P in Provider]: z.infer<(typeof settingsSchemas)[P]> };
+export type ProviderSettings = { [P in Provider]: z.infer<ProviderModuleOf<P>['settings']> };
 
 export type ConnectionConfig = {
   [P in Provider]: ConnectionRef & { provider: P; settings: ProviderSettings[P] };
 }[Provider];
 
-/** Environment variable of each setting, per provider (the contract's names). */
-const envNames: { [P in Provider]: Record<keyof ProviderSettings[P], string> } = {
-  TWENTY2: {
-    username: 'TWENTY2_USERNAME',
-    password: 'TWENTY2_PASSWORD',
-    workspaceId: 'TWENTY2_WORKSPACE_ID',
-    baseUrl: 'TWENTY2_BASE_URL',
-    phoneRegion: 'TWENTY2_PHONE_REGION',
-  },
-  UNPOD: { token: 'UNPOD_TOKEN', orgHandle: 'UNPOD_ORG_HANDLE', baseUrl: 'UNPOD_BASE_URL' },
-  CINNOX: { appId: 'CINNOX_APP_ID', appToken: 'CINNOX_APP_TOKEN', baseUrl: 'CINNOX_BASE_URL' },
-  TALKSTACK: {
-    apiKey: 'TALKSTACK_API_KEY',
-    projectId: 'TALKSTACK_PROJECT_ID',
-    baseUrl: 'TALKSTACK_BASE_URL',
-    currency: 'TALKSTACK_CURRENCY',
-  },
-  TWILIO: { accountSid: 'TWILIO_ACCOUNT_SID', authToken: 'TWILIO_AUTH_TOKEN', apiKeySid: 'TWILIO_API_KEY_SID', apiKeySecret: 'TWILIO_API_KEY_SECRET', baseUrl: 'TWILIO_BASE_URL' },
+/** Each provider's settings schema and environment variable names, from its module. */
+const settingsSchemas = Object.fromEntries(PROVIDER_MODULES.map((m) => [m.provider, m.settings])) as {
+  [P in Provider]: ProviderModuleOf<P>['settings'];
+};
+const envNames = Object.fromEntries(PROVIDER_MODULES.map((m) => [m.provider, m.env])) as {
+  [P in Provider]: Record<keyof ProviderSettings[P], string>;
 };
 
 export interface ApiKey {
@@ -146,6 +87,8 @@ export interface Config {
   persistedQueries: PersistedQueryManifest | null;
   /** How long a shutdown waits for requests in flight, in ms (SWITCHBOARD_SHUTDOWN_GRACE_MS). */
   shutdownGraceMs: number;
+  /** Load shedding: SWITCHBOARD_MAX_IN_FLIGHT, SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS, SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS. */
+  overload: OverloadLimits;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -183,6 +126,9 @@ const integerSettings = z.object({
   // Under Kubernetes' default 30 s termination grace, with room for the worst upstream request
   // (3 tries of the 8 s total time-out, plus back-off).
   SWITCHBOARD_SHUTDOWN_GRACE_MS: int('SWITCHBOARD_SHUTDOWN_GRACE_MS', 0, 600_000).default(25_000),
+  SWITCHBOARD_MAX_IN_FLIGHT: int('SWITCHBOARD_MAX_IN_FLIGHT', 0, 1_000_000).default(defaultOverloadLimits.maxInFlight),
+  SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS: int('SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS', 0, 60_000).default(defaultOverloadLimits.maxEventLoopDelayMs),
+  SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS: int('SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS', 1, 60).default(defaultOverloadLimits.retryAfterSeconds),
 });
 
 /**
@@ -190,7 +136,7 @@ const integerSettings = z.object({
  * is a typo (SWITCHBOARD_API_KEY for SWITCHBOARD_API_KEYS would leave the API open; TWENTY2_BASEURL
  * would send credentials to the default host) and stops start-up.
  */
-const KNOWN_VARIABLES: readonly string[] = [
+export const KNOWN_VARIABLES: readonly string[] = [
   'NODE_ENV',
   'LOG_LEVEL',
   'REDIS_URL',
@@ -205,14 +151,16 @@ const KNOWN_VARIABLES: readonly string[] = [
 ];
 const OWN_PREFIXES = ['SWITCHBOARD_', ...Object.keys(envNames).map((provider) => `${provider}_`)];
 /** Under our prefix but read by other tools our docs set up, not by the server; allowed beside it. */
-const OTHER_TOOLS_VARIABLES = [
+export const OTHER_TOOLS_VARIABLES: readonly string[] = [
   'SWITCHBOARD_URL', // examples/call-log's dev server
   'SWITCHBOARD_COMPOSE_KEY', // rover's supergraph config (docs/supergraph.md)
+  'SWITCHBOARD_GATEWAY_KEY', // the gateway's key for Switchboard (docs/supergraph.md)
 ];
 
 const NODE_ENVS = ['production', 'development', 'test'];
 
-const providerName = z.enum(['twenty2', 'unpod', 'cinnox', 'talkstack']);
+const providerKeys = PROVIDER_MODULES.map((m) => m.provider.toLowerCase());
+const providerName = z.enum(providerKeys as [string, ...string[]]);
 
 /**
  * An API-key scope entry: `*`, a provider (`unpod`: all its connections) or a connection label
@@ -222,7 +170,7 @@ const scopeEntry = z
   .string()
   .regex(/^(\*|[A-Za-z0-9]+(\/[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?)$/, 'must be "*", a provider such as "unpod" or a connection such as "twenty2/default"')
   .transform((entry) => entry.replace(/^[^/]+/, (provider) => provider.toLowerCase()))
-  .refine((entry) => entry === '*' || providerName.safeParse(entry.split('/')[0]).success, 'names no provider Switchboard has (twenty2, unpod, cinnox, talkstack)');
+  .refine((entry) => entry === '*' || providerName.safeParse(entry.split('/')[0]).success, `names no provider Switchboard has (${providerKeys.join(', ')})`);
 
 const fileSchema = z.strictObject({
   connections: z.array(z.looseObject({ provider: providerName })).default([]),
@@ -575,6 +523,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scanBudget: n.SWITCHBOARD_SCAN_BUDGET,
     persistedQueries: env.SWITCHBOARD_PERSISTED_QUERY_MANIFEST === undefined ? null : readManifest(env.SWITCHBOARD_PERSISTED_QUERY_MANIFEST),
     shutdownGraceMs: n.SWITCHBOARD_SHUTDOWN_GRACE_MS,
+    overload: {
+      maxInFlight: n.SWITCHBOARD_MAX_IN_FLIGHT,
+      maxEventLoopDelayMs: n.SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS,
+      retryAfterSeconds: n.SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS,
+    },
   };
 }
 

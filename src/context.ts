@@ -10,8 +10,9 @@ import { CallLoaders, type BatchObserver } from './calls/loaders.js';
 import type { CursorCodec } from './calls/cursor.js';
 import { type ConnectionRef, connectionLabel } from './calls/model.js';
 import type { InvalidRowError, UpstreamError, Warning } from './errors.js';
+import type { RequestTrace } from './observability/tracing.js';
 import type { UpstreamEvent } from './providers/http.js';
-import type { Connection, ConnectionRegistry } from './providers/index.js';
+import type { ConnectionRegistry, LiveConnection as Connection } from './providers/index.js';
 
 /** Process-wide parts, built once at start-up. */
 export interface Services {
@@ -47,6 +48,8 @@ export interface RequestContext {
   scanBudget: ScanBudget;
   /** Upstream requests this request made, per connection label (retries included); for its log line. */
   upstreamRequests: Record<string, number>;
+  /** This request's trace (its server span), or null when tracing is off. */
+  trace: RequestTrace | null;
   /** This request's view of the visible connection `ref`, or undefined (unknown, or another tenant's). */
   connection(ref: ConnectionRef): Connection | undefined;
 }
@@ -54,6 +57,7 @@ export interface RequestContext {
 export function createRequestContext(
   services: Services,
   access: { scopeId: string; scope: readonly string[] | null },
+  trace: RequestTrace | null = null,
 ): RequestContext {
   const upstreamRequests: Record<string, number> = {};
   const count = (event: UpstreamEvent) => {
@@ -74,13 +78,14 @@ export function createRequestContext(
     warnings: [],
     scanBudget: new ScanBudget(services.scanBudget),
     upstreamRequests,
+    trace,
     connection(ref) {
       const label = connectionLabel(ref);
       let view = views.get(label);
       if (!view) {
         const connection = byLabel.get(label);
         if (!connection) return undefined;
-        view = connection.forRequest(count);
+        view = connection.forRequest(count, trace ?? undefined);
         views.set(label, view);
       }
       return view;

@@ -5,7 +5,14 @@
  */
 import { GraphQLError } from 'graphql';
 import type { ConnectionRef, Provider } from './calls/model.js';
+// A cycle (modules → adapters → errors → modules) that is safe: read only when an error is made.
+import { providerModule } from './providers/index.js';
 
+/**
+ * Every `extensions.code` a client can receive (docs/operations.md lists each with its HTTP status;
+ * test/unit/docs.test.ts keeps the two equal). Some are made here, the rest by Apollo Server and
+ * graphql-js, and src/server.ts#formatError lets only these through.
+ */
 export const ErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
   ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
@@ -22,8 +29,38 @@ export const ErrorCode = {
   QueryNotInSafelist: 'QUERY_NOT_IN_SAFELIST',
   /** Safelisting: a persisted-query id and a body in one request. */
   CannotSendIdAndBody: 'CANNOT_SEND_PQ_ID_AND_BODY',
+  /** Not a GraphQL request, or refused before GraphQL (body, method, Accept, CSRF). */
+  BadRequest: 'BAD_REQUEST',
+  /** A path Switchboard does not serve. */
+  NotFound: 'NOT_FOUND',
+  /** Load shed: too many requests in flight or the event loop too far behind (src/overload.ts). */
+  Overloaded: 'OVERLOADED',
+  // Made by Apollo Server and graphql-js; their messages are safe to show.
+  ParseFailed: 'GRAPHQL_PARSE_FAILED',
+  ValidationFailed: 'GRAPHQL_VALIDATION_FAILED',
+  OperationResolutionFailure: 'OPERATION_RESOLUTION_FAILURE',
+  PersistedQueryNotFound: 'PERSISTED_QUERY_NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * Every extension a client may see on an error, typed once: src/server.ts#formatError builds only
+ * these (docs/operations.md lists them).
+ */
+export interface ErrorExtensions {
+  code: ErrorCode | 'BAD_REQUEST' | 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VALIDATION_FAILED' | (string & {});
+  /** The provider and connection that failed (PROVIDER_UNAVAILABLE, PROVIDER_DATA_INVALID). */
+  provider?: Provider;
+  connection?: string;
+  /** Seconds the provider asked to wait (its Retry-After), on PROVIDER_UNAVAILABLE. */
+  retryAfter?: number;
+  /** The provider's id of a call whose row did not read, when that field reads. */
+  providerCallId?: string;
+  /** The argument a BAD_USER_INPUT names, e.g. `filter.phoneNumber`. */
+  argument?: string;
+  'cost.estimated'?: number;
+  'cost.max'?: number;
+}
 
 /**
  * Codes of the warnings a response may carry in `extensions.warnings` beside complete data
@@ -100,29 +137,32 @@ const failureText: Record<UpstreamFailure, string> = {
     'failed on an earlier page of this walk: its calls before this cursor were not returned; start again from the first page to get them',
 };
 
-export const providerNames: Record<Provider, string> = {
-  TWENTY2: 'Twenty2',
-  UNPOD: 'Unpod',
-  CINNOX: 'CINNOX',
-  TALKSTACK: 'TalkStack',
-  TWILIO: 'Twilio',
-};
+/** Every kind of upstream failure (the `failure` of logs, /health and metrics). */
+export const UPSTREAM_FAILURES = Object.keys(failureText) as UpstreamFailure[];
+
+/** How messages name a provider: its module's display name ("TalkStack"). */
+const displayName = (provider: Provider): string => providerModule(provider).displayName;
 
 /** One connection's upstream failed. Carries no upstream body, URL with credentials or header. */
 export class UpstreamError extends Error {
   readonly code = ErrorCode.ProviderUnavailable;
   readonly provider: Provider;
   readonly connection: string;
+  readonly details: { status?: number; retryAfter?: number; detail?: string };
   constructor(
     ref: ConnectionRef,
     readonly failure: UpstreamFailure,
-    readonly details: { status?: number; retryAfter?: number; detail?: string } = {},
+    /** `cause`: the lower-level error, kept non-enumerable so that no serialiser sends it on. */
+    details: { status?: number; retryAfter?: number; detail?: string; cause?: unknown } = {},
   ) {
     const status = details.status ? ` (HTTP ${details.status})` : '';
     const detail = details.detail ? `: ${details.detail}` : '';
     super(
-      `${providerNames[ref.provider]} connection "${ref.connection}" ${failureText[failure]}${status}${detail}`,
+      `${displayName(ref.provider)} connection "${ref.connection}" ${failureText[failure]}${status}${detail}`,
     );
+    const { cause, ...rest } = details;
+    this.details = rest;
+    if (cause !== undefined) Object.defineProperty(this, 'cause', { value: cause, enumerable: false, writable: true, configurable: true });
     this.name = 'UpstreamError';
     this.provider = ref.provider;
     this.connection = ref.connection;
@@ -168,7 +208,7 @@ export class InvalidRowError extends Error {
   ) {
     const id = providerCallId === null ? '' : ` (call id ${providerCallId})`;
     super(
-      `${providerNames[ref.provider]} connection "${ref.connection}" sent a call Switchboard could not read${id}, left out of the answer: ${problem}`,
+      `${displayName(ref.provider)} connection "${ref.connection}" sent a call Switchboard could not read${id}, left out of the answer: ${problem}`,
     );
     this.name = 'InvalidRowError';
     this.provider = ref.provider;

@@ -2,7 +2,7 @@
  * GraphQL over HTTP on plain node:http: reads the request body (capped, JSON only, gzip/deflate/br
  * inflated within the same cap), hands the request to Apollo Server's `executeHTTPGraphQLRequest`
  * and writes its answer. This is what Express, body-parser and the Express integration did for us;
- * without them a page of 20 calls costs about a quarter less CPU (bench/results, 2026-11-23), and
+ * without them a page costs markedly less CPU (docs/benchmark.md, "Profile history"), and
  * the few routes Switchboard serves need no framework (src/server.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,7 +18,7 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly code: string = status === 401 ? ErrorCode.Unauthenticated : 'BAD_REQUEST',
+    readonly code: ErrorCode = status === 401 ? ErrorCode.Unauthenticated : ErrorCode.BadRequest,
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
@@ -63,13 +63,29 @@ function decoded(req: IncomingMessage): Readable {
 }
 
 /**
- * The parsed JSON body of a POST, or undefined when there is none to parse (a GET, or a content
- * type that is not JSON: Apollo then refuses it with its own message, CSRF included). Bodies over
- * `limit` bytes, counted after inflating, are refused with 413 without being buffered. A leading
- * UTF-8 byte order mark is ignored (RFC 8259 §8.1).
+ * A POST whose body is not declared JSON: `curl -d` sends `application/x-www-form-urlencoded`
+ * unless told otherwise. Such a request can never run here, and the types a browser may send
+ * cross-site without a preflight (form, multipart, text) are what CSRF prevention refuses, so the
+ * message says what to send rather than Apollo's "blocked as a potential CSRF".
+ */
+function notJson(contentType: string | undefined): HttpError {
+  const given = contentType === undefined ? 'has no Content-Type' : `has Content-Type "${contentType.slice(0, 60)}"`;
+  return new HttpError(
+    400,
+    `POST /graphql takes a JSON body sent with the header "Content-Type: application/json" (curl: -H 'content-type: application/json'); this request ${given}. ` +
+      'Form and text types are refused so that no web page can send queries cross-site (CSRF prevention); GET /graphql?query=… needs no body.',
+  );
+}
+
+/**
+ * The parsed JSON body of a POST, or undefined for a GET. A POST must declare a JSON type, else it
+ * is refused with 400 saying what to send. Bodies over `limit` bytes, counted after inflating, are
+ * refused with 413 without being buffered.
+ * A leading UTF-8 byte order mark is ignored (RFC 8259 §8.1).
  */
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  if (req.method !== 'POST' || !JSON_TYPE.test(req.headers['content-type'] ?? '')) return undefined;
+  if (req.method !== 'POST') return undefined;
+  if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) throw notJson(req.headers['content-type']);
   const tooLarge = () => new HttpError(413, `Request body larger than ${limit} bytes`);
   if (Number(req.headers['content-length'] ?? 0) > limit && !req.headers['content-encoding']) throw tooLarge();
   const body = await readCapped(decoded(req), limit).catch(() => {

@@ -5,12 +5,16 @@
 import { ConfigError, loadConfig } from './config.js';
 import { startSimulators } from './demo.js';
 import { createLogger } from './logger.js';
+import { tracingFromEnv } from './observability/tracing.js';
 import { startSwitchboard } from './server.js';
 
 async function main(): Promise<void> {
   let config;
+  let tracing;
   try {
     config = loadConfig();
+    // OpenTelemetry reads its own OTEL_* variables (docs/operations.md, "Tracing").
+    tracing = await tracingFromEnv();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`switchboard: configuration error: ${error.message}\n`);
@@ -36,7 +40,8 @@ async function main(): Promise<void> {
     logger.error({ err: reason }, 'unhandled promise rejection');
   });
 
-  const server = await startSwitchboard({ config, logger });
+  if (tracing) logger.info({ tracing: true }, 'tracing: spans exported as the OTEL_* variables say');
+  const server = await startSwitchboard({ config, logger, tracing });
   logger.info({ url: server.url }, `GraphQL at ${server.url}`);
 
   // SIGTERM (an orchestrator) or SIGINT (Ctrl-C): drain, close Redis, exit 0; exit 1 when requests
@@ -55,6 +60,8 @@ async function main(): Promise<void> {
     }, graceMs + 5_000).unref();
     const { graceful, abandoned } = await server.stop({ graceMs });
     await simulators?.close();
+    // The spans of the last requests are still buffered: export them before exiting.
+    await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'tracing: the last spans could not be exported'));
     if (!graceful) {
       logger.error({ graceMs, abandoned }, `shutdown grace period of ${graceMs} ms ran out with ${abandoned} request(s) in flight; their connections were closed`);
       process.exit(1);

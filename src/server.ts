@@ -17,7 +17,7 @@ import { createCallCache } from './calls/cache.js';
 import { CursorCodec } from './calls/cursor.js';
 import type { ApiKey, Config } from './config.js';
 import { type RequestContext, type UpstreamFailureReport, createRequestContext } from './context.js';
-import { BadInputError, CostLimitError, ErrorCode, InvalidRowError, UpstreamError } from './errors.js';
+import { BadInputError, CostLimitError, ErrorCode, type ErrorExtensions, InvalidRowError, UpstreamError } from './errors.js';
 import { graphiqlHandler } from './graphiql.js';
 import { HttpError, executeGraphQL, readJsonBody, requestErrorStatusPlugin, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
 import { type DrainResult, Lifecycle } from './lifecycle.js';
@@ -26,12 +26,15 @@ import { HealthTracker } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
 import type { UpstreamObserver } from './providers/http.js';
 import { APQ_TTL_SECONDS, RedisApqCache, Safelist } from './persistedQueries.js';
-import { ConnectionRegistry } from './providers/index.js';
+import { ConnectionRegistry, cacheIdentity } from './providers/index.js';
 import { createSchema } from './schema.js';
 import { logInvalidRows, logUpstream, requestLogPlugin } from './observability/requestLog.js';
+import { type RequestTrace, type Tracing, tracingPlugin } from './observability/tracing.js';
 import { guardEntities } from './security/entities.js';
+import { noIntrospection } from './security/introspection.js';
 import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
+import { LoadMonitor, holdConnection } from './overload.js';
 
 export interface SwitchboardOptions {
   config: Config;
@@ -39,6 +42,8 @@ export interface SwitchboardOptions {
   /** Test hooks: see each DataLoader batch and each upstream request. */
   observeBatch?: BatchObserver;
   observeUpstream?: UpstreamObserver;
+  /** OpenTelemetry tracing (src/observability/tracing.ts); none when absent. Its owner shuts it down. */
+  tracing?: Tracing | null;
 }
 
 export interface Switchboard {
@@ -55,15 +60,15 @@ export interface Switchboard {
 }
 
 // Error codes graphql-js and Apollo Server use for bad requests; their messages are safe to show.
-const CLIENT_ERROR_CODES = new Set([
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_USER_INPUT',
-  'BAD_REQUEST',
-  'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'UNAUTHENTICATED',
+// (PERSISTED_QUERY_NOT_SUPPORTED is not among them: automatic persisted queries are always on.)
+const CLIENT_ERROR_CODES = new Set<string>([
+  ErrorCode.ParseFailed,
+  ErrorCode.ValidationFailed,
+  ErrorCode.BadUserInput,
+  ErrorCode.BadRequest,
+  ErrorCode.OperationResolutionFailure,
+  ErrorCode.PersistedQueryNotFound,
+  ErrorCode.Unauthenticated,
 ]);
 
 /**
@@ -90,7 +95,7 @@ export function formatUpstream(error: UpstreamError | InvalidRowError, path?: re
   return {
     message: error.message,
     ...(path ? { path } : {}),
-    extensions: { code: error.code, provider: error.provider, connection: error.connection, ...extra },
+    extensions: { code: error.code, provider: error.provider, connection: error.connection, ...extra } satisfies ErrorExtensions,
   };
 }
 
@@ -111,16 +116,16 @@ export function formatError(logger: Logger, noteInvalidRow: (error: InvalidRowEr
       return { ...formatUpstream(original, formatted.path), ...where };
     }
     if (original instanceof BadInputError) {
-      return { message: original.message, ...where, extensions: { code: original.code, argument: original.argument } };
+      return { message: original.message, ...where, extensions: { code: original.code, argument: original.argument } satisfies ErrorExtensions };
     }
     if (original instanceof CostLimitError) {
-      return { message: original.message, extensions: { code: original.code, 'cost.estimated': original.estimated, 'cost.max': original.max } };
+      return { message: original.message, extensions: { code: original.code, 'cost.estimated': original.estimated, 'cost.max': original.max } satisfies ErrorExtensions };
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) {
       return { message: formatted.message, ...where, extensions: { code } };
     }
-    if (isCodelessRequestRefusal(original)) return { message: formatted.message, ...where, extensions: { code: 'BAD_REQUEST' } };
+    if (isCodelessRequestRefusal(original)) return { message: formatted.message, ...where, extensions: { code: ErrorCode.BadRequest } };
     logger.error({ err: original, path: formatted.path }, 'unexpected error while resolving');
     return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.Internal } };
   };
@@ -181,6 +186,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const { config, logger } = options;
   // Metrics and health always watch upstream requests; a caller's observer is chained after them.
   const metrics = new Metrics({ processMetrics: true });
+  const load = new LoadMonitor(config.overload, (reason) => metrics.shed.inc({ reason }), logger);
+  metrics.observeLoad(load);
   const health = new HealthTracker();
   const upstreamLog = logUpstream(logger);
   const invalidRowLog = logInvalidRows(logger);
@@ -191,9 +198,9 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     upstreamLog(event);
     options.observeUpstream?.(event);
   });
-  const cursors = new CursorCodec(
-    config.cursorSecret ? Buffer.from(config.cursorSecret) : randomBytes(32),
-  );
+  const cursors = new CursorCodec(config.cursorSecret ? Buffer.from(config.cursorSecret) : randomBytes(32), {
+    ephemeralSecret: config.cursorSecret === null,
+  });
   const healthReport = () => health.report(registry.connections, config.demo ? 'demo' : 'configured');
 
   // Listening comes first: while Redis connects and Apollo starts, /health says the process is
@@ -216,7 +223,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     });
   });
 
-  const cache = await createCallCache(config.cache, config.connections, logger, ({ hits, misses }) => {
+  const cache = await createCallCache(config.cache, config.connections.map(cacheIdentity), logger, ({ hits, misses }) => {
     metrics.cacheHits.inc({ cache: 'calls' }, hits);
     metrics.cacheMisses.inc({ cache: 'calls' }, misses);
   });
@@ -229,7 +236,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
     // on a page) but answered differently where fields fail: see docs/benchmark.md.
     schema: guardEntities(createSchema()),
-    introspection: !config.production,
+    // Refused in production by our own rule (noIntrospection), whose message is in Switchboard's terms.
+    introspection: true,
     includeStacktraceInErrorResponses: false,
     // src/index.ts owns SIGINT/SIGTERM: it drains the server (src/lifecycle.ts), then exits.
     stopOnTerminationSignals: false,
@@ -241,7 +249,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
         ? { cache: new RedisApqCache(cache.store), ttl: APQ_TTL_SECONDS }
         : undefined,
     csrfPrevention: true,
-    validationRules: [...protection.validationRules, knownOperationTypes],
+    validationRules: [...protection.validationRules, knownOperationTypes, ...(config.production ? [noIntrospection] : [])],
     parseOptions: protection.parseOptions,
     maxRecursiveSelections: config.limits.maxSelections,
     formatError: formatError(logger, invalidRowLog),
@@ -252,6 +260,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
       requestErrorStatusPlugin,
       metrics.plugin<RequestContext>(),
       requestLogPlugin<RequestContext>(logger),
+      ...(options.tracing ? [tracingPlugin<RequestContext>()] : []),
       ...protection.plugins,
       // Outside production GraphiQL is served from src/graphiql.ts (no CDN), never Apollo's page.
       ApolloServerPluginLandingPageDisabled(),
@@ -282,8 +291,14 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
 
   const graphiql = config.production ? null : graphiqlHandler('/graphql');
 
-  /** POST or GET /graphql: authenticate, read the body, hold it to the safelist, run it through Apollo. */
-  const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string) => {
+  /** POST or GET /graphql: shed load, authenticate, read the body, hold it to the safelist, run it through Apollo. */
+  const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string, trace: RequestTrace | null) => {
+    const shed = load.admit(res);
+    if (shed) {
+      const seconds = config.overload.retryAfterSeconds;
+      holdConnection(req, res);
+      throw new HttpError(503, `Switchboard is overloaded (${shed.message}): retry after ${seconds} s`, ErrorCode.Overloaded, { 'retry-after': String(seconds) });
+    }
     const caller = access(req.headers.authorization);
     // Queries over GET are side-effect free and Switchboard uses no cookies (keys are bearer tokens a
     // browser never attaches by itself), so plain GETs — the GraphQL-over-HTTP convention — are let
@@ -291,7 +306,20 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     if (req.method === 'GET' && !req.headers['content-type']) req.headers['x-apollo-operation-name'] ??= 'get';
     let params = { body: await readJsonBody(req, config.maxBodyBytes), search };
     if (safelist) params = safelist.admit(req.method ?? 'GET', params);
-    await executeGraphQL(apollo, req, res, params.body, params.search, async () => createRequestContext(services, caller));
+    await executeGraphQL(apollo, req, res, params.body, params.search, async () => createRequestContext(services, caller, trace));
+  };
+
+  /** The endpoint inside its server span (tracing on): ended with the status sent or the refusal. */
+  const tracedGraphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string, tracing: Tracing) => {
+    const trace = tracing.startRequest(req.method ?? 'GET', req.headers);
+    try {
+      await graphqlEndpoint(req, res, search, trace);
+      trace.end(res.statusCode);
+    } catch (error) {
+      const refusal = error instanceof HttpError ? error : null;
+      trace.end(refusal?.status ?? 500, [refusal?.code ?? ErrorCode.Internal]);
+      throw error;
+    }
   };
 
   const routes = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -300,7 +328,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     if (pathname === '/graphql') {
       const draining = lifecycle.refusal();
       if (draining) throw draining;
-      return graphqlEndpoint(req, res, search);
+      return options.tracing ? tracedGraphqlEndpoint(req, res, search, options.tracing) : graphqlEndpoint(req, res, search, null);
     }
     if (req.method === 'GET' && pathname === '/health') return sendJson(res, 200, healthReport());
     if (req.method === 'GET' && pathname === '/ready') {
@@ -311,7 +339,12 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
       res.writeHead(200, { 'content-type': contentType });
       return void res.end(body);
     }
-    throw new HttpError(404, `Nothing is served at ${req.method} ${pathname.slice(0, 100)}; GraphQL is at /graphql`, 'NOT_FOUND');
+    // Browsers ask for an icon for every page they show (GraphiQL, /health): none, and no 404 in their console.
+    if (req.method === 'GET' && pathname === '/favicon.ico') {
+      res.writeHead(204, { 'cache-control': 'public, max-age=86400' });
+      return void res.end();
+    }
+    throw new HttpError(404, `Nothing is served at ${req.method} ${pathname.slice(0, 100)}; GraphQL is at /graphql`, ErrorCode.NotFound);
   };
 
   // Refusals (401, 413, 503, malformed JSON, unknown route) and anything unexpected: a JSON answer, never a stack.

@@ -72,8 +72,8 @@ const twoDigits = (text: string, at: number): number => (text.charCodeAt(at) - 4
 
 /**
  * The canonical form's instant, or null to take the general path (which also says why it is
- * refused). Reading dates was ~6% of a merged page's CPU (bench profile), so this form skips the
- * capture groups and string-to-number conversions of the general path.
+ * refused). Reading dates is on every row's hot path (docs/benchmark.md, "Profile history"), so
+ * this form skips the capture groups and string-to-number conversions of the general path.
  */
 function readCanonicalUtc(text: string): Date | null {
   if (!CANONICAL_UTC.test(text)) return null;

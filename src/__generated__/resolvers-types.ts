@@ -17,25 +17,14 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /**
-   * An instant in time, as an ISO 8601 string in UTC with milliseconds, e.g. "2024-12-25T10:00:00.000Z".
-   * Inputs are RFC 3339 date-times and must carry an offset (Z or ±hh:mm) and name a day and time that
-   * exist: "2023-02-29T00:00:00Z", hour 24 and second 60 are refused.
-   */
+  /** An instant in time, as an ISO 8601 string in UTC with milliseconds, e.g. "2024-12-25T10:00:00.000Z". Inputs are RFC 3339 date-times and must carry an offset (Z or ±hh:mm) and name a day and time that exist: "2023-02-29T00:00:00Z", hour 24 and second 60 are refused. */
   DateTime: { input: Date; output: Date | string; }
-  /**
-   * Free-form JSON as the provider sent it (an object, array, string, number, boolean or null). A
-   * number that a double cannot hold digit for digit (an integer past 2^53, a decimal with more
-   * digits than a double keeps) comes as a string of the number as sent, so no digit is lost.
-   */
+  /** Free-form JSON as the provider sent it (an object, array, string, number, boolean or null). A number that a double cannot hold digit for digit (an integer past 2^53, a decimal with more digits than a double keeps) comes as a string of the number as sent, so no digit is lost. */
   JSON: { input: unknown; output: unknown; }
   _FieldSet: { input: any; output: any; }
 };
 
-/**
- * One phone call, as any provider reported it, normalised. Fields a provider does not report are
- * null (or an empty list); `providerStatus` and the `raw*` fields keep what the provider sent.
- */
+/** One phone call, as any provider reported it, normalised. Fields a provider does not report are null (or an empty list); `providerStatus` and the `raw*` fields keep what the provider sent. */
 export type Call = Node & {
   __typename?: 'Call';
   /** The provider's id of the AI agent that handled the call, where it has one. */
@@ -91,10 +80,7 @@ export type CallConnection = {
   nodes: Array<Call>;
   /** Where this page sits in the whole list. */
   pageInfo: PageInfo;
-  /**
-   * How many calls match the filter across all connections; exact when every provider involved
-   * reports a count for the filter, otherwise null (never an estimate).
-   */
+  /** How many calls match the filter across all connections; exact when every provider involved reports a count for the filter, otherwise null (never an estimate). */
   totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
@@ -145,10 +131,7 @@ export type CallParty = {
   rawPhoneNumber?: Maybe<Scalars['String']['output']>;
 };
 
-/**
- * A provider-independent call status. Each provider's own word is kept verbatim in
- * `Call.providerStatus`; words Switchboard does not know map to UNKNOWN, never to an error.
- */
+/** A provider-independent call status. Each provider's own word is kept verbatim in `Call.providerStatus`; words Switchboard does not know map to UNKNOWN, never to an error. */
 export type CallStatus =
   /** The callee was busy or declined. */
   | 'BUSY'
@@ -198,19 +181,13 @@ export type Node = {
 /** Where a page sits in the whole list (GraphQL Cursor Connections Specification). */
 export type PageInfo = {
   __typename?: 'PageInfo';
-  /**
-   * The cursor of the last edge; null on an empty page. On a `first` page the scan budget ended short,
-   * the place the scan stopped instead (a cursor without an edge): continue with `after` it.
-   */
+  /** The cursor of the last edge; null on an empty page. On a `first` page the scan budget ended short, the place the scan stopped instead (a cursor without an edge): continue with `after` it. */
   endCursor?: Maybe<Scalars['String']['output']>;
   /** Under `first`: more calls follow the page, before the `before` cursor when one is given; also true when the scan budget ended the page short (more calls may follow `endCursor`). Under `last`: whether `before` was given. */
   hasNextPage: Scalars['Boolean']['output'];
   /** Under `last`: more calls precede the page, after the `after` cursor when one is given; also true when the scan budget ended the page short (more calls may precede `startCursor`). Under `first`: whether `after` was given. */
   hasPreviousPage: Scalars['Boolean']['output'];
-  /**
-   * The cursor of the first edge; null on an empty page. On a `last` page the scan budget ended short,
-   * the place the scan stopped instead (a cursor without an edge): continue with `before` it.
-   */
+  /** The cursor of the first edge; null on an empty page. On a `last` page the scan budget ended short, the place the scan stopped instead (a cursor without an edge): continue with `before` it. */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
@@ -232,13 +209,7 @@ export type Query = {
   __typename?: 'Query';
   /** One call by its id; null when no enabled connection knows it. */
   call?: Maybe<Call>;
-  /**
-   * Calls across every enabled connection, newest `startedAt` first (ties broken by provider,
-   * connection, then the provider's id), paged with cursors: `first`/`after` forward, `last`/`before`
-   * backward. `first` and `last` default to 20 and may be at most 100. A filter the providers cannot
-   * apply may end a page short, with fewer calls than asked: `pageInfo` then says more may follow and
-   * its cursor continues the scan, and `extensions.warnings` holds a `SCAN_LIMITED` entry.
-   */
+  /** Calls across every enabled connection, newest `startedAt` first (ties broken by provider, connection, then the provider's id), paged with cursors: `first`/`after` forward, `last`/`before` backward. `first` and `last` default to 20 and may be at most 100. A filter the providers cannot apply may end a page short, with fewer calls than asked: `pageInfo` then says more may follow and its cursor continues the scan, and `extensions.warnings` holds a `SCAN_LIMITED` entry. */
   calls: CallConnection;
   /** Any object by its global id; null when it does not exist. */
   node?: Maybe<Node>;

@@ -14,10 +14,9 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import type { ConnectionConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { CallLocator, CallLookup } from '../providers/provider.js';
-import { type CallDetails, type CallRecord, type CallStatus, type MediaLink, connectionLabel } from './model.js';
+import type { CallLocator, CallLookup } from './adapter.js';
+import { type CallDetails, type CallRecord, type CallStatus, type MediaLink, type ConnectionRef, connectionLabel } from './model.js';
 
 export interface CacheSettings {
   /** redis:// or rediss:// URL of a shared store; null for the in-process LRU. */
@@ -51,13 +50,33 @@ export class MemoryStore implements CacheStore {
   }
 }
 
+/**
+ * What a Redis failure was, for the log: its code (`ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT`, a
+ * Redis error such as `WRONGPASS`, else the error's name) and its message, with REDIS_URL and each
+ * part of it (user, password, host and port) replaced: the URL may carry a password.
+ */
+export function redisFailure(error: Error, url: string): { code: string; reason: string } {
+  const code = (error as NodeJS.ErrnoException).code ?? /^[A-Z]{3,}(?= )/.exec(error.message)?.[0] ?? error.name;
+  const parts: Array<[string, string]> = [[url, '<REDIS_URL>']];
+  if (URL.canParse(url)) {
+    const { username, password, hostname, port } = new URL(url);
+    const host = hostname.replace(/^\[(.*)\]$/, '$1');
+    parts.push([decodeURIComponent(password), '<password>'], [decodeURIComponent(username), '<user>']);
+    if (port) parts.push([`${hostname}:${port}`, '<host>:<port>'], [`${host}:${port}`, '<host>:<port>']);
+    parts.push([hostname, '<host>'], [host, '<host>']);
+  }
+  let reason = error.message;
+  for (const [secret, placeholder] of parts) if (secret) reason = reason.split(secret).join(placeholder);
+  return { code, reason: reason.slice(0, 200) };
+}
+
 /** Redis through ioredis. Commands fail fast while it is unreachable, so a request never waits on it. */
 export class RedisStore implements CacheStore {
   private readonly redis: Redis;
   private healthy = true;
 
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly logger?: Logger,
   ) {
     this.redis = new Redis(url, {
@@ -77,7 +96,10 @@ export class RedisStore implements CacheStore {
   }
 
   private unhealthy(error: Error): void {
-    if (this.healthy) this.logger?.warn({ reason: error.name }, 'cache: Redis unavailable; answering without the shared cache');
+    if (this.healthy) {
+      const { code, reason } = redisFailure(error, this.url);
+      this.logger?.warn({ code, reason }, `cache: Redis unavailable (${code}: ${reason}); answering without the shared cache`);
+    }
     this.healthy = false;
   }
 
@@ -170,14 +192,18 @@ function parse<T>(text: string | null, revive: (value: T) => T): T | undefined {
 
 /** Bumped whenever CallRecord or CallDetails change shape, so old entries are never read. */
 const FORMAT = 'v1';
-/** Settings that are secrets: never part of a key, not even hashed. */
-const SECRET_SETTINGS = new Set(['password', 'token', 'appToken', 'apiKey']);
+/**
+ * A connection as the cache keys it: which one, and its settings minus the secrets (never part of
+ * a key, not even hashed), so that pointing a connection elsewhere starts a fresh namespace.
+ * src/providers/index.ts#cacheIdentity builds it from each provider module's `secrets`.
+ */
+export interface CacheConnection extends ConnectionRef {
+  publicSettings: Readonly<Record<string, unknown>>;
+}
 
 /** `sb:v1:twenty2/default:<fingerprint>`: the label plus a hash of the connection's non-secret settings. */
-export function namespaceOf(config: ConnectionConfig): string {
-  const identity = Object.entries(config.settings as Record<string, unknown>)
-    .filter(([name]) => !SECRET_SETTINGS.has(name))
-    .sort(([a], [b]) => a.localeCompare(b));
+export function namespaceOf(config: CacheConnection): string {
+  const identity = Object.entries(config.publicSettings).sort(([a], [b]) => a.localeCompare(b));
   const fingerprint = createHash('sha256').update(JSON.stringify([config.provider, config.connection, identity])).digest('base64url').slice(0, 16);
   return `sb:${FORMAT}:${connectionLabel(config)}:${fingerprint}`;
 }
@@ -191,7 +217,7 @@ export class CallCache {
 
   constructor(
     readonly store: CacheStore,
-    connections: readonly ConnectionConfig[],
+    connections: readonly CacheConnection[],
     ttlSeconds: number,
     private readonly observe: CacheObserver = () => {},
   ) {
@@ -285,7 +311,7 @@ export class CallCache {
 /** The cache the settings ask for: Redis when REDIS_URL is set, else an LRU; null when turned off. */
 export async function createCallCache(
   settings: CacheSettings,
-  connections: readonly ConnectionConfig[],
+  connections: readonly CacheConnection[],
   logger?: Logger,
   observe?: CacheObserver,
 ): Promise<CallCache | null> {

@@ -60,16 +60,29 @@ export interface CursorBinding {
   scope: string;
 }
 
+export interface CursorCodecOptions {
+  /**
+   * The key was drawn at random at start-up (no SWITCHBOARD_CURSOR_SECRET): a cursor from before a
+   * restart, or from another replica, fails its signature, and the refusal says so.
+   */
+  ephemeralSecret?: boolean;
+}
+
 export class CursorCodec {
   private readonly mac: HmacSha256;
+  private readonly signatureRefusal: string;
 
-  constructor(secret: Buffer) {
+  constructor(secret: Buffer, options: CursorCodecOptions = {}) {
     this.mac = new HmacSha256(secret);
+    this.signatureRefusal = options.ephemeralSecret
+      ? 'altered, issued for another filter or API key, or issued before this server restarted or by another replica: ' +
+        'SWITCHBOARD_CURSOR_SECRET is not set, so each process signs cursors with a key of its own; start again from the first page'
+      : 'altered, or issued for another filter or API key';
   }
 
   encode(payload: CursorPayload, binding: CursorBinding): string {
     // Written by hand, byte for byte what JSON.stringify({ v, p, h?, m?, r?, w? }) gives, without building
-    // that object: a page encodes one cursor per edge (bench profile).
+    // that object: a page encodes one cursor per edge (docs/benchmark.md, "Profile history").
     let json = `{"v":${VERSION},"p":${JSON.stringify(payload.position)}`;
     for (const _ in payload.hints) {
       json += `,"h":${JSON.stringify(payload.hints)}`;
@@ -94,7 +107,7 @@ export class CursorCodec {
     const given = decodeBase64Url(signature as string);
     const expected = this.sign(data as string, binding);
     if (!given || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      refuse('altered, or issued for another filter or API key');
+      refuse(this.signatureRefusal);
     }
     const bytes = decodeBase64Url(data as string);
     let json: unknown;
@@ -120,8 +133,8 @@ const SCRATCH = 16 * 1024;
 
 /**
  * HMAC-SHA256 (RFC 2104) with the key's pads prepared once: two one-shot hashes per signature
- * instead of a Hmac object, whose key set-up alone was ~5% of a page's CPU (one signature per edge;
- * bench profile, 2026-11-23). Equal to `createHmac('sha256', secret)` byte for byte (unit test).
+ * instead of a Hmac object, whose key set-up is paid once per signature, one per edge
+ * (docs/benchmark.md, "Profile history"). Equal to `createHmac('sha256', secret)` byte for byte (unit test).
  */
 export class HmacSha256 {
   /** ipad-key ‖ message, written in place (one thread: no request can interleave). */

@@ -3,7 +3,6 @@
  * their provider can apply (see `ProviderAdapter.appliesExactly`); the core then applies the whole
  * filter to every row, so the answer never depends on who filtered.
  */
-import type { CallFilter } from '../__generated__/resolvers-types.js';
 import { BadInputError } from '../errors.js';
 import type { CallDirection, CallRecord, CallStatus, Provider } from './model.js';
 import { normalisePhone } from './phone.js';
@@ -29,8 +28,21 @@ export const emptyQuery: CallQuery = {
   phoneNumber: null,
 };
 
-/** Validates and normalises the GraphQL `filter` argument. */
-export function toCallQuery(filter: CallFilter | null | undefined): CallQuery {
+/**
+ * The GraphQL `CallFilter` input as resolvers receive it, described here structurally so that the
+ * core does not import generated argument types (the generated type is assignable to it).
+ */
+export interface CallFilterInput {
+  providers?: readonly Provider[] | null;
+  direction?: CallDirection | null;
+  statuses?: readonly CallStatus[] | null;
+  startedAfter?: Date | null;
+  startedBefore?: Date | null;
+  phoneNumber?: string | null;
+}
+
+/** Validates and normalises the GraphQL `filter` argument; throws BadInputError naming the field. */
+export function toCallQuery(filter: CallFilterInput | null | undefined): CallQuery {
   if (!filter) return emptyQuery;
   const startedAfter = filter.startedAfter ?? null;
   const startedBefore = filter.startedBefore ?? null;

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { BadInputError } from '../errors.js';
 import { decodeBase64Url } from './base64url.js';
 import { PROVIDERS, type CallRecord, type ConnectionRef } from './model.js';
-import type { CallLocator } from '../providers/provider.js';
+import type { CallLocator } from './adapter.js';
 
 const TYPE = 'Call';
 

@@ -12,9 +12,8 @@
  * those keys' places (DataLoader rejects just their `load`s) and never reject for the whole batch.
  */
 import DataLoader from 'dataloader';
-import type { Connection } from '../providers/index.js';
-import { mapWithConcurrency } from '../providers/pool.js';
-import type { CallLocator, CallLookup } from '../providers/provider.js';
+import { mapWithConcurrency } from './pool.js';
+import type { CallLocator, CallLookup, Connection } from './adapter.js';
 import type { CallCache } from './cache.js';
 import { type CallDetails, type CallRecord, connectionLabel } from './model.js';
 
@@ -42,7 +41,7 @@ export class CallLoaders {
   private for(connection: Connection): ConnectionLoaders {
     let loaders = this.loaders.get(connection.label);
     if (!loaders) {
-      const { adapter, label, http } = connection;
+      const { adapter, label, concurrency } = connection;
       loaders = {
         calls: new DataLoader(
           async (locators): Promise<CallLookup[]> => {
@@ -68,7 +67,7 @@ export class CallLoaders {
             const getDetails = adapter.getDetails?.bind(adapter);
             // Each call's details succeed or fail alone; at most the connection's cap at a time.
             const fetch = (uncached: readonly CallRecord[]) =>
-              mapWithConcurrency(uncached, http.concurrency, async (call): Promise<CallDetails> => {
+              mapWithConcurrency(uncached, concurrency, async (call): Promise<CallDetails> => {
                 if (call.details) return call.details;
                 if (!getDetails) throw new Error(`${label} has no detail endpoint`);
                 return getDetails(call);

@@ -10,7 +10,7 @@
  * and the page ends there, short, with a cursor at the frontier to continue from (docs/pagination.md).
  */
 import type { InvalidRowError, UpstreamError } from '../errors.js';
-import type { ProviderAdapter } from '../providers/provider.js';
+import type { ProviderAdapter } from './adapter.js';
 import type { ScanBudget } from './budget.js';
 import type { CursorPayload } from './cursor.js';
 import { type CallQuery, startedWindow } from './filter.js';

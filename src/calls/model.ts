@@ -12,11 +12,17 @@ import type {
   PageInfo,
   Provider,
 } from '../__generated__/resolvers-types.js';
+import { sdlEnumValues } from '../sdl.js';
 
 export type { CallDirection, CallParty, CallStatus, MediaLink, Money, Provider };
 
-/** Fixed provider order: the second key of the merged order, after `startedAt`. */
-export const PROVIDERS: readonly Provider[] = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK', 'TWILIO'];
+/**
+ * Fixed provider order: the second key of the merged order, after `startedAt`. It is the SDL's
+ * `Provider` enum order (the contract), read from the schema rather than from the provider list
+ * (src/providers/index.ts), which the core does not import; test/unit/providers.test.ts keeps the
+ * two equal.
+ */
+export const PROVIDERS: readonly Provider[] = sdlEnumValues('Provider') as Provider[];
 
 export const providerRank = (provider: Provider): number => PROVIDERS.indexOf(provider);
 

@@ -23,7 +23,7 @@ export function normalisePhone(
   let text = String(raw).trim();
   if (text === '') return { e164: null, country: null };
   if (options.assumeInternational && /^\d+$/.test(text)) text = `+${text}`;
-  // Parsing is the costliest step of mapping a row (bench profile: ~8% of a merged page's CPU) and
+  // Parsing is the costliest step of mapping a row (docs/benchmark.md, "Profile history") and
   // pure, and the same numbers recur page after page: remember recent answers.
   const memoKey = `${options.defaultRegion ?? ''}|${text}`;
   const known = memo.get(memoKey);

@@ -22,7 +22,7 @@
  * read around it — so the merge can report it on the pages that would have held it.
  */
 import { type InvalidRowError, UpstreamError } from '../errors.js';
-import type { InvalidRow, ListResult, PageRef, ProviderAdapter } from '../providers/provider.js';
+import type { InvalidRow, ListResult, PageRef, ProviderAdapter } from './adapter.js';
 import type { ScanBudget } from './budget.js';
 import { type CallQuery, matches, startedWindow, toDate } from './filter.js';
 import {

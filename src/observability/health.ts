@@ -5,7 +5,7 @@
  * "ok" otherwise — including before any request was made. No URL, credential or upstream body is
  * reported: only the connection's name, the failure kind and times.
  */
-import type { Connection } from '../providers/index.js';
+import type { LiveConnection as Connection } from '../providers/index.js';
 import type { UpstreamEvent } from '../providers/http.js';
 
 export type ConnectionState = 'ok' | 'degraded' | 'breaker_open';

@@ -6,12 +6,31 @@
  * Labels are bounded: operation names are client-chosen, so only well-formed names are kept and at
  * most `maxOperationNames` distinct ones; the rest count as "other".
  */
+import { createRequire } from 'node:module';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { UpstreamEvent } from '../providers/http.js';
 
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+const require = createRequire(import.meta.url);
+
+/**
+ * prom-client's default process metrics (CPU, memory, handles, GC, ...) except `eventLoopLag`: its
+ * `monitorEventLoopDelay` timer wakes the process every 10 ms for ever, which was most of what an
+ * idle Switchboard spent (0.4 % of a core; docs/benchmark.md). The loop's delay is measured by load
+ * shedding instead, only while requests are in flight (`switchboard_event_loop_delay_seconds`).
+ * prom-client cannot leave one default out, so each other one is set up from its own module, as
+ * `collectDefaultMetrics` does (its `metricsList` names them).
+ */
+function collectProcessMetrics(register: Registry, prefix: string): void {
+  for (const name of collectDefaultMetrics.metricsList) {
+    if (name === 'eventLoopLag') continue;
+    const collect = require(`prom-client/lib/metrics/${name}.js`) as (registry: Registry, config: { prefix: string }) => void;
+    collect(register, { prefix });
+  }
+}
 
 /** Seconds; GraphQL requests fan out to providers, so the buckets reach past the upstream time-out. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -19,7 +38,7 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export interface MetricsOptions {
   /** Distinct operation-name labels kept before further names count as "other". */
   maxOperationNames?: number;
-  /** Node process metrics (CPU, memory, event loop) with the `switchboard_` prefix. */
+  /** Node process metrics (CPU, memory, GC) with the `switchboard_` prefix. */
   processMetrics?: boolean;
 }
 
@@ -79,12 +98,40 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** GraphQL requests refused with 503 by load shedding (src/overload.ts), by reason. */
+  readonly shed = new Counter({
+    name: 'switchboard_requests_shed_total',
+    help: 'GraphQL requests refused with 503 OVERLOADED, by reason ("in_flight" or "event_loop_delay").',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   private readonly operationNames = new Set<string>();
   private readonly maxOperationNames: number;
 
   constructor(options: MetricsOptions = {}) {
     this.maxOperationNames = options.maxOperationNames ?? 200;
-    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
+    if (options.processMetrics) collectProcessMetrics(this.registry, 'switchboard_');
+  }
+
+  /** Gauges read at each scrape: GraphQL requests in flight and the event loop's delay now. */
+  observeLoad(load: { readonly inFlight: number; eventLoopDelayMs(): number }): void {
+    new Gauge({
+      name: 'switchboard_requests_in_flight',
+      help: 'GraphQL requests being answered now (the bound is SWITCHBOARD_MAX_IN_FLIGHT).',
+      registers: [this.registry],
+      collect() {
+        this.set(load.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_event_loop_delay_seconds',
+      help: 'How far behind the event loop is now, as load shedding measures it while requests are in flight; 0 when idle (the bound is SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS).',
+      registers: [this.registry],
+      collect() {
+        this.set(load.eventLoopDelayMs() / 1000);
+      },
+    });
   }
 
   /** The UpstreamObserver of every connection. */

@@ -33,10 +33,11 @@ export function logUpstream(logger: Logger): UpstreamObserver {
         connection: event.connection,
         operation: event.operation,
         failure: event.failure,
+        ...(event.cause ? { cause: event.cause } : {}),
         status: event.status,
         durationMs: Math.round(event.durationMs),
       },
-      `upstream ${label} ${event.operation} failed: ${event.failure}${event.status ? ` (HTTP ${event.status})` : ''}`,
+      `upstream ${label} ${event.operation} failed: ${event.failure}${event.cause ? ` (${event.cause})` : ''}${event.status ? ` (HTTP ${event.status})` : ''}`,
     );
   };
 }

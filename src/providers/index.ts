@@ -1,67 +1,85 @@
 /**
- * Configuration → provider adapters. Adding a provider is adding its folder and one entry here.
+ * The providers Switchboard has, in one ordered list, and configuration → live connections.
+ * Adding a provider is its folder (exporting one `ProviderModule`, src/providers/module.ts), one
+ * entry in `PROVIDER_MODULES` and one value of the SDL's `Provider` enum; see docs/providers.md.
  */
-import { type ConnectionRef, connectionLabel } from '../calls/model.js';
+import type { Connection } from '../calls/adapter.js';
+import type { CacheConnection } from '../calls/cache.js';
+import { type ConnectionRef, type Provider, connectionLabel } from '../calls/model.js';
 import type { ConnectionConfig } from '../config.js';
-import { CinnoxAdapter } from './cinnox/client.js';
+import type { RequestTrace } from '../observability/tracing.js';
+import { cinnox } from './cinnox/module.js';
 import { ConnectionHttp, type HttpPolicy, type UpstreamObserver } from './http.js';
-import type { ProviderAdapter } from './provider.js';
-import { TalkStackAdapter } from './talkstack/client.js';
-import { TwilioAdapter } from './twilio/client.js';
-import { Twenty2Adapter } from './twenty2/client.js';
-import { UnpodAdapter } from './unpod/client.js';
+import type { ProviderModule } from './module.js';
+import { talkstack } from './talkstack/module.js';
+import { twilio } from './twilio/module.js';
+import { twenty2 } from './twenty2/module.js';
+import { unpod } from './unpod/module.js';
 
-export interface Connection {
-  ref: ConnectionRef;
-  label: string;
-  adapter: ProviderAdapter;
-  http: ConnectionHttp;
-  /**
-   * This connection for one GraphQL request: an adapter over `http.forRequest(observe)`, so the
-   * request's upstream events reach `observe`. Adapters hold no state past their constructor,
-   * so building one per request shares everything that matters (breaker, cap, sockets).
-   */
-  forRequest(observe: UpstreamObserver): Connection;
+/**
+ * Every provider, in the SDL enum's order (the merged order's tie-break; a test keeps the two equal).
+ * Configuration, messages, cache keys, demo mode and the test helpers derive from this list.
+ */
+export const PROVIDER_MODULES = [twenty2, unpod, cinnox, talkstack, twilio] as const;
+
+type AnyModule = (typeof PROVIDER_MODULES)[number];
+/** The module of provider `P`, with its exact settings and simulator types. */
+export type ProviderModuleOf<P extends Provider> = Extract<AnyModule, { provider: P }>;
+
+const byProvider = new Map<Provider, ProviderModule>(
+  PROVIDER_MODULES.map((m) => [m.provider, m as unknown as ProviderModule]),
+);
+
+/** The module of `provider`; throws for a value not in the list (an enum value without a module). */
+export function providerModule(provider: Provider): ProviderModule {
+  const found = byProvider.get(provider);
+  if (!found) throw new Error(`no provider module for ${provider} in PROVIDER_MODULES (src/providers/index.ts)`);
+  return found;
 }
 
-function createAdapter(config: ConnectionConfig, http: ConnectionHttp): ProviderAdapter {
-  switch (config.provider) {
-    case 'TWENTY2':
-      return new Twenty2Adapter(config.connection, config.settings, http);
-    case 'UNPOD':
-      return new UnpodAdapter(config.connection, config.settings, http);
-    case 'CINNOX':
-      return new CinnoxAdapter(config.connection, config.settings, http);
-    case 'TALKSTACK':
-      return new TalkStackAdapter(config.connection, config.settings, http);
-    case 'TWILIO':
-      return new TwilioAdapter(config.connection, config.settings, http);
-  }
+export interface LiveConnection extends Connection {
+  http: ConnectionHttp;
+  /**
+   * This connection for one GraphQL request: an adapter over `http.forRequest(observe, trace)`, so
+   * the request's upstream events reach `observe` (and its upstream spans, `trace`). Adapters hold no state past their constructor,
+   * so building one per request shares everything that matters (breaker, cap, sockets).
+   */
+  forRequest(observe: UpstreamObserver, trace?: RequestTrace): LiveConnection;
+}
+
+/** A connection as the call cache keys it (src/calls/cache.ts): its settings minus its module's secrets. */
+export function cacheIdentity(config: ConnectionConfig): CacheConnection {
+  const secrets: readonly string[] = providerModule(config.provider).secrets as readonly string[];
+  const publicSettings = Object.fromEntries(
+    Object.entries(config.settings as Record<string, unknown>).filter(([name]) => !secrets.includes(name)),
+  );
+  return { provider: config.provider, connection: config.connection, publicSettings };
 }
 
 /** Every configured connection, built once at start-up. */
 export class ConnectionRegistry {
-  readonly connections: readonly Connection[];
-  private readonly byLabel: Map<string, Connection>;
+  readonly connections: readonly LiveConnection[];
+  private readonly byLabel: Map<string, LiveConnection>;
 
   constructor(configs: readonly ConnectionConfig[], policy: HttpPolicy, observe?: UpstreamObserver) {
     this.connections = configs.map((config) => {
       const ref: ConnectionRef = { provider: config.provider, connection: config.connection };
       const http = new ConnectionHttp(ref, policy, observe);
       const label = connectionLabel(ref);
-      const bind = (view: ConnectionHttp): Connection => ({
+      const bind = (view: ConnectionHttp): LiveConnection => ({
         ref,
         label,
-        adapter: createAdapter(config, view),
+        adapter: providerModule(config.provider).createAdapter(config.connection, config.settings, view),
         http: view,
-        forRequest: (requestObserver) => bind(http.forRequest(requestObserver)),
+        concurrency: view.concurrency,
+        forRequest: (requestObserver, trace) => bind(http.forRequest(requestObserver, trace)),
       });
       return bind(http);
     });
     this.byLabel = new Map(this.connections.map((c) => [c.label, c]));
   }
 
-  get(ref: ConnectionRef): Connection | undefined {
+  get(ref: ConnectionRef): LiveConnection | undefined {
     return this.byLabel.get(connectionLabel(ref));
   }
 }

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { ConnectionRef } from '../calls/model.js';
 import { InvalidRowError } from '../errors.js';
-import type { InvalidRow } from './provider.js';
+import type { InvalidRow } from '../calls/adapter.js';
 
 /** How one provider's rows are read, and what can still be told of a row that does not read. */
 export interface RowReader<T> {
@@ -50,23 +50,31 @@ export function plausibleId(value: unknown): string | null {
 }
 
 /** An issue's path under its row's prefix: `calls[3]` + ['date'] → `calls[3].date`; '' + ['call', 'started_at'] → `call.started_at`. */
-function pathText(prefix: string, path: readonly PropertyKey[]): string {
+function pathText(prefix: string, path: readonly PropertyKey[], whole = '(row)'): string {
   let text = prefix;
   for (const part of path) {
     text += typeof part === 'number' ? `[${part}]` : text === '' ? String(part) : `.${String(part)}`;
   }
-  return text === '' ? '(row)' : text;
+  return text === '' ? whole : text;
 }
 
 /**
  * The first issue as `path: expected …`. zod 4's messages name types and allowed values, never the
  * value received; their lead-in ("Invalid input: ", "Too small: ") is dropped and the text capped.
+ * A union at the root names no field, so the first issue of its first branch is followed down to one
+ * that does (`calls[0].callSid`, not `(root): invalid_union`). `whole` names an empty path: the row,
+ * or for a response envelope (src/providers/http.ts) the body.
  */
-function problemOf(error: z.ZodError, prefix: string): string {
-  const issue = error.issues[0];
-  if (!issue) return `${prefix || '(row)'}: unreadable`;
+export function problemOf(error: z.ZodError, prefix: string, whole = '(row)'): string {
+  let issue: z.core.$ZodIssue | undefined = error.issues[0];
+  if (!issue) return `${prefix || whole}: unreadable`;
+  let path: PropertyKey[] = [...issue.path];
+  while (issue.code === 'invalid_union' && path.length === 0 && issue.errors[0]?.[0]) {
+    issue = issue.errors[0][0] as z.core.$ZodIssue;
+    path = [...path, ...issue.path];
+  }
   const message = issue.message.replace(/^[^:]{0,40}:\s*(?=expected\b)/i, '').slice(0, MAX_PROBLEM_LENGTH);
-  return `${pathText(prefix, issue.path)}: ${message}`;
+  return `${pathText(prefix, path, whole)}: ${message}`;
 }
 
 /** A JSON object's fields, or none for anything else: what a reader's `id`/`startedAt` look into. */

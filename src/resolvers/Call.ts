@@ -1,7 +1,7 @@
 import { type GraphQLResolveInfo, responsePathAsArray } from 'graphql';
 import type { CallResolvers, NodeResolvers } from '../__generated__/resolvers-types.js';
 import { encodeCallId } from '../calls/ids.js';
-import { findCall } from '../calls/lookup.js';
+import { findCall } from './lookup.js';
 import type { CallDetails, CallRecord } from '../calls/model.js';
 import type { RequestContext } from '../context.js';
 import { InvalidRowError, UpstreamError } from '../errors.js';

@@ -1,8 +1,8 @@
 import { responsePathAsArray } from 'graphql';
 import type { QueryResolvers } from '../__generated__/resolvers-types.js';
-import { callsPage } from '../calls/connection.js';
+import { callsPage } from './callsPage.js';
 import { selects } from './selection.js';
-import { MAX_IDS, findCall } from '../calls/lookup.js';
+import { MAX_IDS, findCall } from './lookup.js';
 import type { CallRecord } from '../calls/model.js';
 import { BadInputError } from '../errors.js';
 

@@ -1,3 +1,4 @@
+import { ErrorCode } from '../errors.js';
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { isoInstantProblem, parseIsoInstant } from '../time.js';
 
@@ -13,7 +14,7 @@ function parseInstant(value: unknown): Date {
       ? isoInstantProblem(value)
       : 'must be a string such as "2024-12-25T10:00:00Z"';
   throw new GraphQLError(`DateTime ${JSON.stringify(value)?.slice(0, 60) ?? String(value)} ${problem}`, {
-    extensions: { code: 'BAD_USER_INPUT' },
+    extensions: { code: ErrorCode.BadUserInput },
   });
 }
 
@@ -26,7 +27,7 @@ export const DateTime = new GraphQLScalarType<Date, string>({
   },
   parseValue: parseInstant,
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be a string', { extensions: { code: 'BAD_USER_INPUT' } });
+    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be a string', { extensions: { code: ErrorCode.BadUserInput } });
     return parseInstant(ast.value);
   },
 });

@@ -1,7 +1,7 @@
 /** getCalls answers an Error in the place of a failed look-up; these narrow its answers for tests. */
 import type { CallRecord } from '../../src/calls/model.js';
 import { UpstreamError } from '../../src/errors.js';
-import type { CallLookup } from '../../src/providers/provider.js';
+import type { CallLookup } from '../../src/calls/adapter.js';
 
 /** The calls (or nulls) of an answer expected to hold no failure; a failure in it is thrown. */
 export function found(lookups: readonly CallLookup[]): (CallRecord | null)[] {

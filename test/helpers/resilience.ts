@@ -3,16 +3,18 @@
  * unique marker (so a leak anywhere can be searched for), and the provider table of the fault matrix.
  */
 import { randomBytes } from 'node:crypto';
-import { startSimulators, type Simulators } from '../../src/demo.js';
+import type { Provider } from '../../src/calls/model.js';
+import { type ProviderKey, startSimulators, type Simulators } from '../../src/demo.js';
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import type { SimulatorServer } from '../../src/simulation/harness.js';
 
-export const PROVIDERS = [
-  { key: 'twenty2', provider: 'TWENTY2', label: 'twenty2/default' },
-  { key: 'unpod', provider: 'UNPOD', label: 'unpod/default' },
-  { key: 'cinnox', provider: 'CINNOX', label: 'cinnox/default' },
-  { key: 'talkstack', provider: 'TALKSTACK', label: 'talkstack/default' },
-] as const;
-export type ProviderKey = (typeof PROVIDERS)[number]['key'];
+/** Every provider of the list (src/providers/index.ts), with its simulator key and default label. */
+export const PROVIDERS = PROVIDER_MODULES.map((m) => ({
+  key: m.provider.toLowerCase() as ProviderKey,
+  provider: m.provider as Provider,
+  label: `${m.provider.toLowerCase()}/default`,
+}));
+export type { ProviderKey };
 
 export const newCanary = (): string => `CANARY-${randomBytes(6).toString('hex')}`;
 

@@ -7,6 +7,7 @@ import type { Config, ConnectionConfig } from '../../src/config.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startSimulators, type Simulators } from '../../src/demo.js';
+import type { Tracing } from '../../src/observability/tracing.js';
 import { startSwitchboard, type Switchboard } from '../../src/server.js';
 
 export interface GraphQLResponse<T = any> {
@@ -35,6 +36,8 @@ export interface HarnessOptions {
   configure?: (config: Config) => Config;
   /** Before the server starts, e.g. to shrink simulator data. */
   sims?: () => Promise<Simulators>;
+  /** OpenTelemetry tracing for the server (e.g. over an InMemorySpanExporter); none by default. */
+  tracing?: Tracing;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -49,7 +52,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let config: Config = {
     // The cross-request cache is off unless a test turns it on: tests count upstream requests per query.
     // The harness serves the simulators: demo mode on purpose, under NODE_ENV=production too.
-    ...loadConfig({ NODE_ENV: 'test', PORT: '0', SWITCHBOARD_CACHE_MAX_ENTRIES: '0', SWITCHBOARD_DEMO: 'true', ...options.env }),
+    // No shedding on event-loop delay unless a test asks: the server shares its event loop with the
+    // test's own work (and a loaded CI machine), which would be measured as the server's delay.
+    ...loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      SWITCHBOARD_CACHE_MAX_ENTRIES: '0',
+      SWITCHBOARD_DEMO: 'true',
+      SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS: '0',
+      ...options.env,
+    }),
     connections: options.connections ? options.connections(sims) : sims.connections,
   };
   config = { ...config, demo: false, port: 0, http: { ...config.http, retries: 0 } };
@@ -59,6 +71,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config,
     logger: createLogger('info', sink),
     observeBatch: (batch) => batches.push(batch),
+    tracing: options.tracing,
   });
   return {
     sims,

@@ -4,35 +4,24 @@
  */
 import type { Simulators } from '../../src/demo.js';
 import type { CallRecord } from '../../src/calls/model.js';
-import { cinnoxCallSchema } from '../../src/providers/cinnox/schema.js';
-import { toCallRecord as cinnox } from '../../src/providers/cinnox/map.js';
-import { talkStackCallSchema } from '../../src/providers/talkstack/schema.js';
-import { toCallRecord as talkstack } from '../../src/providers/talkstack/map.js';
-import { twenty2CallSchema } from '../../src/providers/twenty2/schema.js';
-import { toCallRecord as twenty2 } from '../../src/providers/twenty2/map.js';
-import { unpodRowSchema } from '../../src/providers/unpod/schema.js';
-import { toCallRecord as unpod } from '../../src/providers/unpod/map.js';
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
+import type { ProviderModule } from '../../src/providers/module.js';
 import { encodeCallId } from '../../src/calls/ids.js';
-
-const ORDER = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
+import { providerRank } from '../../src/calls/model.js';
 
 /**
  * Every call the simulators hold, by its real data, in the merged order. Rows a simulator sends
  * unreadable (`unreadable`) are left out unless `withUnreadable`: Switchboard cannot return them.
  */
 export function allCalls(sims: Simulators, options: { withUnreadable?: boolean } = {}): CallRecord[] {
-  const readable = <R extends object>(sim: { rows: R[]; unreadable: { has(row: R): boolean } }): R[] =>
-    options.withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row));
-  const calls = [
-    ...readable(sims.twenty2).map((r) => twenty2(twenty2CallSchema.parse(r), { ref: { provider: 'TWENTY2', connection: 'default' }, phoneRegion: 'IN' })),
-    ...readable(sims.unpod).map((r) => unpod(unpodRowSchema.parse(r), { connection: 'default', orgHandle: sims.unpod.credentials.orgHandle })),
-    ...readable(sims.cinnox).map((r) => cinnox(cinnoxCallSchema.parse(r), { provider: 'CINNOX', connection: 'default' })),
-    ...readable(sims.talkstack).map((r) => talkstack(talkStackCallSchema.parse(r), { connection: 'default', currency: 'USD' })),
-  ];
+  // Each provider's own pure mapping of its simulator's rows (src/providers/<name>/module.ts).
+  const calls = (PROVIDER_MODULES as readonly ProviderModule[]).flatMap((m) =>
+    m.simulator.calls((sims as unknown as Record<string, never>)[m.provider.toLowerCase()]!, options),
+  );
   return calls.sort(
     (a, b) =>
       b.startedAt.getTime() - a.startedAt.getTime() ||
-      ORDER.indexOf(a.provider) - ORDER.indexOf(b.provider) ||
+      providerRank(a.provider) - providerRank(b.provider) ||
       a.connection.localeCompare(b.connection) ||
       (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
   );

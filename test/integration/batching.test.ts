@@ -4,12 +4,13 @@
  * one request are batched and de-duplicated; a call already listed in the request is not fetched
  * again; and a connection never has more requests in flight than its concurrency cap.
  */
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import type { RecordedRequest } from '../../src/simulation/harness.js';
 import { startHarness, type GraphQLResponse, type Harness } from '../helpers/switchboard.js';
 
 let h: Harness;
 
-type Provider = 'TWENTY2' | 'UNPOD' | 'CINNOX' | 'TALKSTACK';
+type Provider = import('../../src/calls/model.js').Provider;
 interface Listed {
   id: string;
   provider: Provider;
@@ -18,9 +19,9 @@ interface Listed {
 }
 
 /** Every call of every provider, newest first, as `calls` lists them. */
-const everyCall: Record<Provider, Listed[]> = { TWENTY2: [], UNPOD: [], CINNOX: [], TALKSTACK: [] };
+const everyCall = Object.fromEntries(PROVIDER_MODULES.map((m) => [m.provider, [] as Listed[]])) as Record<Provider, Listed[]>;
 
-const PROVIDERS: Provider[] = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
+const PROVIDERS: Provider[] = PROVIDER_MODULES.map((m) => m.provider);
 
 beforeAll(async () => {
   h = await startHarness();

@@ -105,9 +105,9 @@ describe('shared cache (Redis)', () => {
     }
   });
 
-  it('answers without the cache when Redis is unreachable', async () => {
+  it('answers without the cache when Redis is unreachable, and logs why without the URL', async () => {
     const deadPort = await freePort();
-    const h = await startHarness({ env: { REDIS_URL: `redis://127.0.0.1:${deadPort}` } });
+    const h = await startHarness({ env: { REDIS_URL: `redis://cacheuser:s3cret-passw0rd@127.0.0.1:${deadPort}` } });
     try {
       const ids = await twenty2Ids(h, ['completed'], 2);
       for (let round = 0; round < 2; round++) {
@@ -118,6 +118,10 @@ describe('shared cache (Redis)', () => {
         expect(h.sims.twenty2.server.count('/call/detail')).toBe(2);
       }
       expect(h.logs.join('')).not.toContain(String(deadPort));
+      expect(h.logs.join('')).not.toMatch(/s3cret|cacheuser/);
+      const warnings = h.logs.map((line) => JSON.parse(line)).filter((line) => /Redis unavailable/.test(line.msg));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 40, code: 'ECONNREFUSED', reason: 'connect ECONNREFUSED <host>:<port>' });
     } finally {
       await h.stop();
     }

@@ -1,6 +1,7 @@
 /**
  * The whole path over real HTTP: GraphQL → merge → adapters → the four simulators.
  */
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
 
 let h: Harness;
@@ -56,7 +57,7 @@ async function walkForward(first: number): Promise<Edge[]> {
   throw new Error('walk did not end');
 }
 
-const rank = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
+const rank: string[] = PROVIDER_MODULES.map((m) => m.provider);
 
 describe('calls', () => {
   it('walks forward with first: 7 through every simulated call exactly once, newest first', async () => {

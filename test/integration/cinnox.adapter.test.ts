@@ -2,7 +2,7 @@ import { emptyQuery, type CallQuery } from '../../src/calls/filter.js';
 import type { CallRecord, CallStatus } from '../../src/calls/model.js';
 import { InvalidRowError, UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy } from '../../src/providers/http.js';
-import type { ListRequest } from '../../src/providers/provider.js';
+import type { ListRequest } from '../../src/calls/adapter.js';
 import { CinnoxAdapter, type CinnoxSettings } from '../../src/providers/cinnox/client.js';
 import { toCallRecord } from '../../src/providers/cinnox/map.js';
 import { cinnoxCallSchema } from '../../src/providers/cinnox/schema.js';

@@ -25,6 +25,8 @@ const lookupOf: Record<ProviderKey, (call: Listed) => (request: RecordedRequest)
   twenty2: (call) => (r) => r.path.endsWith('/call/detail') && r.query.call_id === call.providerCallId,
   cinnox: (call) => (r) => r.query.callID === call.providerCallId,
   talkstack: (call) => (r) => r.path.endsWith('/call') && (r.body as { sid?: unknown } | undefined)?.sid === call.providerCallId,
+  // FetchCall: GET /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json.
+  twilio: (call) => (r) => r.path.endsWith(`/Calls/${call.providerCallId}.json`),
   // No by-id endpoint: the creation_time window that starts at the call (see src/providers/unpod/locate.ts).
   unpod: (call) => (r) => r.query.start_date === new Date(call.startedAt).toISOString(),
 };

@@ -2,6 +2,7 @@
  * The operator's view over HTTP: /metrics (Prometheus text) and /health, watched while one
  * provider's simulator fails every request.
  */
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 
 let h: Harness;
@@ -82,7 +83,7 @@ test('before any failure every connection is ok, and /metrics counts requests pe
   expect(metric(text, 'switchboard_graphql_request_duration_seconds_count', { operation: 'Latest' })).toBeGreaterThanOrEqual(2);
   expect(metric(text, 'switchboard_graphql_errors_total', { code: 'BAD_USER_INPUT' })).toBeGreaterThanOrEqual(1);
   expect(metric(text, 'switchboard_graphql_errors_total', { code: 'GRAPHQL_VALIDATION_FAILED' })).toBeGreaterThanOrEqual(1);
-  for (const provider of ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK']) {
+  for (const provider of PROVIDER_MODULES.map((m) => m.provider)) {
     const where = { provider, connection: 'default' };
     expect(metric(text, 'switchboard_upstream_requests_total', { ...where, outcome: 'ok' })).toBeGreaterThanOrEqual(1);
     expect(metric(text, 'switchboard_upstream_request_duration_seconds_count', where)).toBeGreaterThanOrEqual(1);

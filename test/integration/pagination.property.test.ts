@@ -6,6 +6,9 @@
  * one whose start still reads, the last): they are never returned, shift no cursor, and each that
  * matches the filter is named (PROVIDER_DATA_INVALID) on at least one page of every walk.
  */
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
+import type { ProviderSimulator } from '../../src/providers/module.js';
+import type { ProviderKey } from '../../src/demo.js';
 import fc from 'fast-check';
 import type { CallRecord } from '../../src/calls/model.js';
 import { startSimulators } from '../../src/demo.js';
@@ -36,15 +39,11 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop());
 
-const PROVIDERS = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'] as const;
+const PROVIDERS = PROVIDER_MODULES.map((m) => m.provider);
 const STATUSES = ['QUEUED', 'INITIATED', 'RINGING', 'IN_PROGRESS', 'COMPLETED', 'BUSY', 'NO_ANSWER', 'CANCELED', 'FAILED', 'UNKNOWN'];
 
 function arrive(provider: (typeof PROVIDERS)[number]): void {
-  const sims = h.sims;
-  if (provider === 'TWENTY2') sims.twenty2.addCall();
-  if (provider === 'UNPOD') sims.unpod.addCall();
-  if (provider === 'CINNOX') sims.cinnox.addCall();
-  if (provider === 'TALKSTACK') sims.talkstack.addCall();
+  (h.sims[provider.toLowerCase() as ProviderKey] as ProviderSimulator).addCall();
 }
 
 /** One page, and the unreadable rows it names (by provider and id); any other error fails. */

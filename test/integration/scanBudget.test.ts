@@ -5,6 +5,7 @@
  * yields exactly the calls an unlimited walk yields, forward and backward, each request within the
  * budget (counted by the simulators), re-reading little.
  */
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import fc from 'fast-check';
 import { startSimulators, type Simulators } from '../../src/demo.js';
 import { SHARED_NUMBERS } from '../../src/simulation/data.js';
@@ -209,7 +210,7 @@ describe('the budget, kind by kind', () => {
 });
 
 describe('property: any filter, size and direction walks the same with a budget of 2 as without', () => {
-  const PROVIDERS = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
+  const PROVIDERS: string[] = PROVIDER_MODULES.map((m) => m.provider);
   const STATUSES = ['QUEUED', 'INITIATED', 'RINGING', 'IN_PROGRESS', 'COMPLETED', 'BUSY', 'NO_ANSWER', 'CANCELED', 'FAILED', 'UNKNOWN'];
 
   it('holds', async () => {

@@ -191,13 +191,21 @@ describe('API keys and tenants', () => {
   });
 
   it('keeps CSRF prevention on for POST and lets plain GET queries through', async () => {
-    const simplePost = await fetch(h.server.url, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain', ...A },
-      body: JSON.stringify({ query: '{ calls(first: 1) { nodes { id } } }' }),
-    });
-    expect(simplePost.status).toBe(400);
-    expect(await simplePost.text()).toMatch(/CSRF|content-type/i);
+    // The content types a browser may send cross-site without a preflight, and none at all.
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined]) {
+      const simplePost = await fetch(h.server.url, {
+        method: 'POST',
+        headers: { ...(contentType ? { 'content-type': contentType } : {}), ...A },
+        // A Blob without a type: fetch then sends no Content-Type of its own.
+        body: new Blob([JSON.stringify({ query: '{ calls(first: 1) { nodes { id } } }' })]),
+      });
+      expect(simplePost.status).toBe(400);
+      const body = (await simplePost.json()) as { errors: Array<{ message: string; extensions: unknown }> };
+      expect(body.errors[0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(body.errors[0]!.message).toContain(`POST /graphql takes a JSON body sent with the header "Content-Type: application/json" (curl: -H 'content-type: application/json')`);
+      expect(body.errors[0]!.message).toContain(contentType ? `this request has Content-Type "${contentType}"` : 'this request has no Content-Type');
+    }
+    expect(h.upstreamCount()).toBe(0);
     const get = await fetch(`${h.server.url}?query=${encodeURIComponent('{ calls(first: 1) { nodes { id } } }')}`, { headers: A });
     expect(get.status).toBe(200);
     expect(((await get.json()) as { data: unknown }).data).toBeTruthy();
@@ -214,11 +222,21 @@ describe('production mode', () => {
   });
   afterAll(() => h.stop());
 
-  it('refuses introspection', async () => {
-    const res = await h.gql('{ __schema { types { name } } }', undefined, A);
-    expect(res.status).toBe(400);
-    expect(res.body.data).toBeUndefined();
-    expect(res.body.errors![0]!.message).toMatch(/introspection/i);
+  it('refuses introspection, saying what to do in Switchboard\'s terms', async () => {
+    for (const query of ['{ __schema { types { name } } }', '{ __type(name: "Call") { name } }', '{ calls(first: 1) { nodes { id } } meta: __schema { queryType { name } } }']) {
+      const res = await h.gql(query, undefined, A);
+      expect(res.status).toBe(400);
+      expect(res.body.data).toBeUndefined();
+      expect(res.body.errors).toEqual([
+        {
+          message: 'Introspection is off in production (NODE_ENV=production). The schema is served as `{ _service { sdl } }`, which gateways compose; to browse it in GraphiQL, run Switchboard without NODE_ENV=production.',
+          locations: expect.any(Array),
+          extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+        },
+      ]);
+    }
+    // __typename is not introspection.
+    expect((await h.gql('{ __typename }', undefined, A)).body).toEqual({ data: { __typename: 'Query' } });
   });
 
   it('still serves _service { sdl } for composition', async () => {

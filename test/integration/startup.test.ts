@@ -4,6 +4,7 @@
  * A bad configuration (a misspelt key or variable, production with no provider) stops it with one
  * line naming what was wrong.
  */
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,7 +73,7 @@ it('serves the demo providers when nothing is configured, and says so first', as
     const res = await fetch(`${running.url}?query=${encodeURIComponent(QUERY)}`, { headers: { accept: 'application/json' } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { data: { calls: { nodes: { provider: string }[] } } };
-    expect(new Set(body.data.calls.nodes.map((n) => n.provider))).toEqual(new Set(['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK']));
+    expect(new Set(body.data.calls.nodes.map((n) => n.provider))).toEqual(new Set(PROVIDER_MODULES.map((m) => m.provider)));
   } finally {
     expect(await stop(running)).toBe(0);
   }
@@ -156,7 +157,7 @@ it('serves the simulators in production when SWITCHBOARD_DEMO=true asks for it',
       body: JSON.stringify({ query: QUERY }),
     });
     const body = (await res.json()) as { data: { calls: { nodes: { provider: string }[] } } };
-    expect(new Set(body.data.calls.nodes.map((n) => n.provider))).toEqual(new Set(['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK']));
+    expect(new Set(body.data.calls.nodes.map((n) => n.provider))).toEqual(new Set(PROVIDER_MODULES.map((m) => m.provider)));
   } finally {
     expect(await stop(running)).toBe(0);
   }

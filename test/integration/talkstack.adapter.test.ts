@@ -2,7 +2,7 @@ import { emptyQuery, matches, type CallQuery } from '../../src/calls/filter.js';
 import type { CallRecord } from '../../src/calls/model.js';
 import { InvalidRowError, UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy, type HttpPolicy } from '../../src/providers/http.js';
-import type { ListRequest, PageRef } from '../../src/providers/provider.js';
+import type { ListRequest, PageRef } from '../../src/calls/adapter.js';
 import { TalkStackAdapter, type TalkStackSettings } from '../../src/providers/talkstack/client.js';
 import { toCallRecord } from '../../src/providers/talkstack/map.js';
 import { talkStackCallSchema } from '../../src/providers/talkstack/schema.js';

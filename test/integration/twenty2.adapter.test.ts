@@ -2,7 +2,7 @@ import { emptyQuery, type CallQuery } from '../../src/calls/filter.js';
 import type { CallRecord } from '../../src/calls/model.js';
 import { InvalidRowError, UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy, type HttpPolicy } from '../../src/providers/http.js';
-import type { ListRequest, ListResult } from '../../src/providers/provider.js';
+import type { ListRequest, ListResult } from '../../src/calls/adapter.js';
 import { Twenty2Adapter, type Twenty2Settings } from '../../src/providers/twenty2/client.js';
 import { toCallRecord } from '../../src/providers/twenty2/map.js';
 import { twenty2CallSchema } from '../../src/providers/twenty2/schema.js';

@@ -2,7 +2,7 @@ import { emptyQuery, matches, type CallQuery } from '../../src/calls/filter.js';
 import type { CallRecord } from '../../src/calls/model.js';
 import { InvalidRowError, UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy, type HttpPolicy } from '../../src/providers/http.js';
-import type { ListRequest, PageRef } from '../../src/providers/provider.js';
+import type { ListRequest, PageRef } from '../../src/calls/adapter.js';
 import { TwilioAdapter, type TwilioSettings } from '../../src/providers/twilio/client.js';
 import { toCallRecord } from '../../src/providers/twilio/map.js';
 import { twilioRowSchema } from '../../src/providers/twilio/schema.js';

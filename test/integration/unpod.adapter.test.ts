@@ -2,7 +2,7 @@ import type { CallRecord, CallStatus } from '../../src/calls/model.js';
 import { emptyQuery, type CallQuery } from '../../src/calls/filter.js';
 import { UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy, type HttpPolicy } from '../../src/providers/http.js';
-import type { ListRequest } from '../../src/providers/provider.js';
+import type { ListRequest } from '../../src/calls/adapter.js';
 import { UnpodAdapter, type UnpodSettings } from '../../src/providers/unpod/client.js';
 import { STATUS_TABLE, rowKey, toCallRecord } from '../../src/providers/unpod/map.js';
 import { unpodRowSchema } from '../../src/providers/unpod/schema.js';

@@ -188,9 +188,10 @@ describe('environment variables', () => {
       HOME: '/root',
       PLIVO_AUTH_ID: 'not ours',
       SWITCHBOARD: 'not a prefix match',
-      // Read by the example app and by rover (docs), not by the server.
+      // Read by the example app, rover and a gateway (docs), not by the server.
       SWITCHBOARD_URL: 'http://localhost:4000',
       SWITCHBOARD_COMPOSE_KEY: KEY,
+      SWITCHBOARD_GATEWAY_KEY: KEY,
     });
     expect(config.http.totalTimeoutMs).toBe(1000);
     expect(config.http.retries).toBe(0);

@@ -1,7 +1,8 @@
 /**
  * Every type, field, argument, enum value and input field of the SDL (schema/*.graphql) carries a
- * description: GraphiQL's docs explorer and codegen'd clients show them. Federation's and GraphQL's
- * own definitions are left out: the project does not write them.
+ * description: GraphiQL's docs explorer and codegen'd clients show them. Descriptions are Markdown
+ * there, so a line break inside a paragraph shows mid-sentence: paragraphs are written on one line.
+ * Federation's and GraphQL's own definitions are left out: the project does not write them.
  */
 import {
   type GraphQLSchema,
@@ -22,11 +23,11 @@ const FEDERATION_FIELDS = new Set(['Query._service', 'Query._entities']);
 const isFederationType = (name: string) =>
   FEDERATION_TYPES.has(name) || name.startsWith('link__') || name.startsWith('federation__');
 
-/** The schema coordinates ("Type.field(arg:)") that lack a description. */
-export function undescribed(schema: GraphQLSchema): string[] {
-  const missing: string[] = [];
+/** Each schema coordinate ("Type.field(arg:)") the project writes, with its description. */
+function descriptions(schema: GraphQLSchema): Array<[coordinate: string, description: string | null | undefined]> {
+  const all: Array<[string, string | null | undefined]> = [];
   const check = (coordinate: string, description: string | null | undefined) => {
-    if (!description?.trim()) missing.push(coordinate);
+    all.push([coordinate, description]);
   };
   for (const type of Object.values(schema.getTypeMap())) {
     if (isIntrospectionType(type) || isSpecifiedScalarType(type) || isFederationType(type.name)) continue;
@@ -46,7 +47,23 @@ export function undescribed(schema: GraphQLSchema): string[] {
       // Members are types, checked on their own.
     }
   }
-  return missing.sort();
+  return all;
+}
+
+/** The schema coordinates that lack a description. */
+export function undescribed(schema: GraphQLSchema): string[] {
+  return descriptions(schema)
+    .filter(([, description]) => !description?.trim())
+    .map(([coordinate]) => coordinate)
+    .sort();
+}
+
+/** The schema coordinates whose description breaks a line inside a paragraph (paragraphs are separated by a blank line). */
+export function hardWrapped(schema: GraphQLSchema): string[] {
+  return descriptions(schema)
+    .filter(([, description]) => (description ?? '').split('\n\n').some((paragraph) => paragraph.includes('\n')))
+    .map(([coordinate]) => coordinate)
+    .sort();
 }
 
 describe('schema descriptions', () => {
@@ -57,6 +74,23 @@ describe('schema descriptions', () => {
       expect(schema.getType(name)).toBeDefined();
     }
     expect(undescribed(schema)).toEqual([]);
+  });
+
+  test('no description breaks a line inside a paragraph (GraphiQL would show the break mid-sentence)', () => {
+    expect(hardWrapped(createSchema())).toEqual([]);
+  });
+
+  test('the hard-wrap check names each coordinate with a line break inside a paragraph', () => {
+    const schema = buildSchema(`
+      """
+      Wrapped
+      here.
+
+      A second paragraph.
+      """
+      type Query { "One paragraph.\\n\\nAnother." ok: Int "Broken\\nline." broken: Int }
+    `);
+    expect(hardWrapped(schema)).toEqual(['Query', 'Query.broken']);
   });
 
   test('the check names each undescribed coordinate', () => {

@@ -27,8 +27,8 @@ import { type CallDetails, type CallRecord, type Provider, PROVIDERS, connection
 import { type RequestContext, type Services, createRequestContext } from '../../src/context.js';
 import { UpstreamError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
-import type { Connection, ConnectionRegistry } from '../../src/providers/index.js';
-import type { CallLocator, ListRequest, ListResult, ProviderAdapter } from '../../src/providers/provider.js';
+import type { ConnectionRegistry, LiveConnection as Connection } from '../../src/providers/index.js';
+import type { CallLocator, ListRequest, ListResult, ProviderAdapter } from '../../src/calls/adapter.js';
 import { createSchema } from '../../src/schema.js';
 import { guardEntities } from '../../src/security/entities.js';
 import { formatError, formatUpstream } from '../../src/server.js';
@@ -149,6 +149,7 @@ function servicesFor(plan: Plan): Services {
       label: connectionLabel(ref),
       adapter: new FakeAdapter(provider, plan),
       http: { concurrency: 4 } as Connection['http'],
+      concurrency: 4,
       forRequest: () => connection,
     };
     return connection;

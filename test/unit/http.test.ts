@@ -38,3 +38,49 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Mon, 30 Feb 2026 12:00:05 GMT', now)).toBeUndefined(); // no such day
   });
 });
+
+describe('upstream errors keep their cause', () => {
+  it('names a refused connection, keeps the cause non-enumerable and reports its code', async () => {
+    const { ConnectionHttp, defaultHttpPolicy } = await import('../../src/providers/http.js');
+    const { UpstreamError } = await import('../../src/errors.js');
+    const { z } = await import('zod');
+    const events: { cause?: string; failure: string | null }[] = [];
+    const http = new ConnectionHttp({ provider: 'UNPOD', connection: 'refused' }, { ...defaultHttpPolicy, retries: 0 }, (e) => events.push(e));
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    const failure = await http.json({ operation: 'list', method: 'GET', url: 'http://127.0.0.1:1/x', headers: {} }, z.unknown()).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(UpstreamError);
+    expect((failure as Error).message).toBe('Unpod connection "refused" could not be reached: the connection was refused');
+    expect((failure as Error).cause).toBeInstanceOf(Error);
+    expect(Object.keys(failure as object)).not.toContain('cause');
+    expect(JSON.stringify(failure)).not.toContain('ECONNREFUSED');
+    expect(events.at(-1)).toMatchObject({ failure: 'NETWORK', cause: 'ECONNREFUSED' });
+  });
+});
+
+describe('a 2xx body that means failure', () => {
+  it('is decided by the request\'s bodyFailure check, logged and thrown like any failure', async () => {
+    const { createServer } = await import('node:http');
+    const { ConnectionHttp, defaultHttpPolicy } = await import('../../src/providers/http.js');
+    const { UpstreamError } = await import('../../src/errors.js');
+    const { z } = await import('zod');
+    const server = createServer((_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"code":7,"message":"upstream text"}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const events: { failure: string | null; status: number | null }[] = [];
+      const http = new ConnectionHttp({ provider: 'CINNOX', connection: 'coded' }, { ...defaultHttpPolicy, retries: 0 }, (e) => events.push(e));
+      const request = { operation: 'list', method: 'GET' as const, url: `http://127.0.0.1:${port}/`, headers: {} };
+      const schema = z.object({ code: z.number() });
+      const failure = await http
+        .json({ ...request, bodyFailure: (body) => (body.code !== 0 ? { failure: 'HTTP_STATUS' as const, detail: `error code ${body.code}` } : null) }, schema)
+        .catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(UpstreamError);
+      expect((failure as Error).message).toBe('CINNOX connection "coded" answered with an error status: error code 7');
+      expect(events.at(-1)).toMatchObject({ failure: 'HTTP_STATUS', status: 200 });
+      // Without the check the same body is an answer.
+      expect((await http.json(request, schema)).body).toEqual({ code: 7 });
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 /** The rules behind /health states and /metrics labels, on a controlled clock. */
 import { DEGRADED_WINDOW_MS, HealthTracker } from '../../src/observability/health.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import type { Connection } from '../../src/providers/index.js';
+import type { LiveConnection as Connection } from '../../src/providers/index.js';
 
 const connection = (breakerState: 'closed' | 'open' | 'half-open' = 'closed') =>
   ({ label: 'unpod/default', http: { ref: { provider: 'UNPOD', connection: 'default' }, breakerState } }) as unknown as Connection;
@@ -56,6 +56,17 @@ describe('Metrics operation labels', () => {
     expect(metrics.operationLabel('bad name"}', true)).toBe('other');
     expect(metrics.operationLabel(null, true)).toBe('anonymous');
     expect(metrics.operationLabel('A', false)).toBe('invalid');
+  });
+});
+
+describe('Metrics process metrics', () => {
+  test("prom-client's defaults without eventLoopLag, whose timer would wake an idle process every 10 ms", async () => {
+    const { body } = await new Metrics({ processMetrics: true }).render();
+    expect(body).toMatch(/^switchboard_process_cpu_seconds_total \d/m);
+    expect(body).toMatch(/^switchboard_process_resident_memory_bytes \d/m);
+    expect(body).toMatch(/^switchboard_nodejs_heap_size_used_bytes \d/m);
+    expect(body).toMatch(/^# TYPE switchboard_nodejs_gc_duration_seconds histogram$/m);
+    expect(body).not.toMatch(/eventloop_lag/);
   });
 });
 

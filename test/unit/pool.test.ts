@@ -1,5 +1,5 @@
 import { UpstreamError } from '../../src/errors.js';
-import { mapWithConcurrency } from '../../src/providers/pool.js';
+import { mapWithConcurrency } from '../../src/calls/pool.js';
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { InvalidRowError } from '../../src/errors.js';
-import { type RowReader, plausibleId, readField, readRow, readRows } from '../../src/providers/rows.js';
+import { type RowReader, plausibleId, problemOf, readField, readRow, readRows } from '../../src/providers/rows.js';
 
 const schema = z.object({
   id: z.string().min(1),
@@ -79,5 +79,14 @@ describe('readRow', () => {
     const nested = readRow({ ...good('a'), at: 'x' }, reader, { ref, path: 'call' }, 'asked') as InvalidRowError;
     expect(nested.problem).toBe('call.at: expected a date');
     expect(nested.providerCallId).toBe('a');
+  });
+});
+
+describe('problemOf on a response envelope', () => {
+  it('follows a root union down to the first offending path, without the value', () => {
+    const body = z.union([z.object({ calls: z.array(z.object({ callSid: z.string() })) }), z.object({ message: z.string() })]);
+    const result = body.safeParse({ calls: [{ callSid: 'CA1' }, { sid: 'secret-value' }] });
+    expect(problemOf(result.error!, '', '(body)')).toBe('calls[1].callSid: expected string, received undefined');
+    expect(problemOf(z.object({ a: z.string() }).safeParse(5).error!, '', '(body)')).toBe('(body): expected object, received number');
   });
 });

@@ -233,3 +233,33 @@ describe('property: a mutated token is refused, or is exactly an issued one', ()
     );
   });
 });
+
+describe('the cursor codec, pinned byte for byte', () => {
+  const codec = new CursorCodec(Buffer.alloc(32, 7));
+  const binding: CursorBinding = { filter: '[null,null,null,null,null,null]', scope: 'anonymous' };
+  const payload: CursorPayload = { position: [1767225600000, 1, 'default', 'call-42'], hints: { 'unpod/default': 3 } };
+  // Checked once against createHmac('sha256', key) over `1\nanonymous\n<filter>\n<data>`, first 16 bytes.
+  const PINNED =
+    'eyJ2IjoxLCJwIjpbMTc2NzIyNTYwMDAwMCwxLCJkZWZhdWx0IiwiY2FsbC00MiJdLCJoIjp7InVucG9kL2RlZmF1bHQiOjN9fQ.PCDr2AyfWMQTWi6Uc4LhvQ';
+
+  it('encodes a fixed payload and secret to one literal string', () => {
+    expect(codec.encode(payload, binding)).toBe(PINNED);
+  });
+
+  it('decodes the literal back to the payload', () => {
+    expect(codec.decode(PINNED, binding, 'after')).toEqual(payload);
+  });
+
+  it('refuses a correctly signed cursor of an older format as stale, not misread', () => {
+    // `{"v":0,"offset":40}`, signed like PINNED.
+    const stale = 'eyJ2IjowLCJvZmZzZXQiOjQwfQ.rCC80HydToljYwUiiptFfg';
+    expect(() => codec.decode(stale, binding, 'after')).toThrow(/"after".*older version/);
+  });
+
+  it('refuses the literal with any one byte altered', () => {
+    for (let i = 0; i < PINNED.length; i++) {
+      const altered = PINNED.slice(0, i) + (PINNED[i] === 'A' ? 'B' : 'A') + PINNED.slice(i + 1);
+      expect(() => codec.decode(altered, binding, 'after')).toThrow(BadInputError);
+    }
+  });
+});

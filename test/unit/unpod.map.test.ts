@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { directionFromWord } from '../../src/providers/provider.js';
+import { directionFromWord } from '../../src/calls/adapter.js';
 import type { CallStatus } from '../../src/calls/model.js';
 import { statusWordFor } from '../../src/providers/unpod/client.js';
 import {

@@ -3,9 +3,9 @@
  * first, no total count (shared/providers/cinnox.md).
  */
 import type { CallQuery } from '../../calls/filter.js';
-import { InvalidRowError, UpstreamError } from '../../errors.js';
+import { InvalidRowError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
-import { mapWithConcurrency } from '../pool.js';
+import { mapWithConcurrency } from '../../calls/pool.js';
 import {
   type Capabilities,
   type CallLocator,
@@ -15,7 +15,7 @@ import {
   type ListResult,
   type ProviderAdapter,
   singleStatusWord,
-} from '../provider.js';
+} from '../../calls/adapter.js';
 import { type RowReader, plausibleId, readField, readRows } from '../rows.js';
 import { STATUS_TABLE, toCallRecord } from './map.js';
 import { type CinnoxCall, type CinnoxCallLog, cinnoxCallLogSchema, cinnoxCallSchema } from './schema.js';
@@ -115,19 +115,22 @@ export class CinnoxAdapter implements ProviderAdapter {
           accept: 'application/json',
         },
         searchParams,
+        // A non-zero `code` is an error even with HTTP 200; its message is upstream text, kept out.
+        bodyFailure: (sent) =>
+          sent.code !== 0
+            ? { failure: 'HTTP_STATUS', detail: `error code ${sent.code}` }
+            : !sent.result
+              ? { failure: 'BAD_BODY', detail: 'no result in the body' }
+              : null,
       },
       cinnoxCallLogSchema,
     );
     return this.rowsOf(body);
   }
 
-  /** A non-zero `code` is an error even with HTTP 200; its message is upstream text, kept out. */
+  /** The rows of a body that passed its check (no answer statuses, so there is one, with `result`). */
   private rowsOf(body: CinnoxCallLog | null): CinnoxPage {
-    if (!body) throw new UpstreamError(this, 'BAD_BODY', { detail: 'empty body' });
-    if (body.code !== 0) {
-      throw new UpstreamError(this, 'HTTP_STATUS', { detail: `error code ${body.code}` });
-    }
-    if (!body.result) throw new UpstreamError(this, 'BAD_BODY', { detail: 'no result in the body' });
+    if (!body?.result) throw new Error('unreachable: a CINNOX body without result passed its check');
     const { rows, invalid } = readRows(body.result, rowReader, { ref: this, path: 'result' });
     return { sent: body.result.length, rows, invalid };
   }

@@ -10,7 +10,7 @@ import type {
 } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
 import { parseIsoInstant } from '../../time.js';
-import { mapStatus } from '../provider.js';
+import { mapStatus } from '../../calls/adapter.js';
 import { CINNOX_ZONELESS, type CinnoxCall, type CinnoxCallee, type CinnoxCaller } from './schema.js';
 
 /** The contract's CINNOX row of the status table. */

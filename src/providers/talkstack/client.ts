@@ -6,7 +6,7 @@
 import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
 import type { CallStatus } from '../../calls/model.js';
 import type { ConnectionHttp } from '../http.js';
-import { mapWithConcurrency } from '../pool.js';
+import { mapWithConcurrency } from '../../calls/pool.js';
 import {
   type Capabilities,
   type CallLocator,
@@ -16,7 +16,7 @@ import {
   type ProviderAdapter,
   singleStatusWord,
   wordsFor,
-} from '../provider.js';
+} from '../../calls/adapter.js';
 import { type RowReader, plausibleId, readField, readRow, readRows } from '../rows.js';
 import { FILTERABLE_STATUS_WORDS, STATUS_TABLE, toCallRecord, type TalkStackMapContext } from './map.js';
 import { type TalkStackCall, talkStackCallBodySchema, talkStackCallSchema, talkStackHistorySchema } from './schema.js';

@@ -4,7 +4,7 @@
  */
 import type { CallParty, CallRecord, CallStatus, MediaLink, Money } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
-import { mapStatus } from '../provider.js';
+import { mapStatus } from '../../calls/adapter.js';
 import type { TalkStackCall } from './schema.js';
 
 /** The contract's TalkStack row, verbatim. `silence`: closed after > 6 s of silence, so it connected. */

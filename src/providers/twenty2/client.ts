@@ -7,7 +7,7 @@ import type { CallDetails, CallRecord } from '../../calls/model.js';
 import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
 import { InvalidRowError, UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
-import { mapWithConcurrency } from '../pool.js';
+import { mapWithConcurrency } from '../../calls/pool.js';
 import type {
   CallLocator,
   CallLookup,
@@ -16,7 +16,7 @@ import type {
   ListResult,
   PageRef,
   ProviderAdapter,
-} from '../provider.js';
+} from '../../calls/adapter.js';
 import { type RowReader, asRecord, plausibleId, readField, readRow, readRows } from '../rows.js';
 import { toCallDetails, toCallRecord, toDetailedCallRecord, type Twenty2MapContext } from './map.js';
 import {
@@ -100,15 +100,17 @@ export class Twenty2Adapter implements ProviderAdapter {
         operation: 'GET /call/logs',
         headers: this.headers,
         searchParams: { page: index + 1, limit },
+        bodyFailure: (sent) =>
+          sent.success === false
+            ? { failure: 'HTTP_STATUS', detail: errorCodeDetail(sent.error?.code) }
+            : !sent.calls
+              ? { failure: 'BAD_BODY', detail: 'unexpected body (calls: missing)' }
+              : null,
       },
       twenty2ListResponseSchema,
     );
-    if (!body || body.success === false) {
-      throw new UpstreamError(this.context.ref, 'HTTP_STATUS', { detail: errorCodeDetail(body?.error?.code) });
-    }
-    if (!body.calls) {
-      throw new UpstreamError(this.context.ref, 'BAD_BODY', { detail: 'unexpected body (calls: missing)' });
-    }
+    // No answer statuses and a body check that insists on `calls`: a returned body has them.
+    if (!body?.calls) throw new Error('unreachable: a Twenty2 list body without calls passed its check');
     const { rows, invalid } = readRows(body.calls, rowReader, { ref: this.context.ref, path: 'calls' });
     // Unreadable rows count as rows: a page is full, or the last, by what Twenty2 sent.
     const sent = body.calls.length;
@@ -153,16 +155,16 @@ export class Twenty2Adapter implements ProviderAdapter {
         headers: this.headers,
         searchParams: { call_id: callId },
         answerStatuses: [404],
+        bodyFailure: (sent) =>
+          sent.success === false
+            ? { failure: 'HTTP_STATUS', detail: errorCodeDetail(sent.error?.code) }
+            : sent.call === undefined || sent.call === null
+              ? { failure: 'BAD_BODY', detail: 'unexpected body (call: missing)' }
+              : null,
       },
       twenty2DetailEnvelopeSchema,
     );
     if (!body) return null;
-    if (body.success === false) {
-      throw new UpstreamError(this.context.ref, 'HTTP_STATUS', { detail: errorCodeDetail(body.error?.code) });
-    }
-    if (body.call === undefined || body.call === null) {
-      throw new UpstreamError(this.context.ref, 'BAD_BODY', { detail: 'unexpected body (call: missing)' });
-    }
     const detail = readRow(body, detailReader, { ref: this.context.ref, path: '' }, callId);
     return detail instanceof Error ? detail : { ...detail, call: detail.call! };
   }

@@ -13,7 +13,7 @@ import type {
   Money,
 } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
-import { mapStatus, directionFromWord } from '../provider.js';
+import { mapStatus, directionFromWord } from '../../calls/adapter.js';
 import { parseIsoInstant } from '../../time.js';
 import { TWENTY2_ZONELESS, type Twenty2Call, type Twenty2Detail, type Twenty2Media } from './schema.js';
 

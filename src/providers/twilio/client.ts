@@ -14,7 +14,7 @@ import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
 import type { CallDetails, CallRecord, CallStatus } from '../../calls/model.js';
 import { UpstreamError } from '../../errors.js';
 import type { ConnectionHttp } from '../http.js';
-import { mapWithConcurrency } from '../pool.js';
+import { mapWithConcurrency } from '../../calls/pool.js';
 import {
   type Capabilities,
   type CallLocator,
@@ -24,7 +24,7 @@ import {
   type ProviderAdapter,
   singleStatusWord,
   wordsFor,
-} from '../provider.js';
+} from '../../calls/adapter.js';
 import { type RowReader, plausibleId, readField, readRow, readRows } from '../rows.js';
 import { FILTERABLE_STATUS_WORDS, STATUS_TABLE, toCallDetails, toCallRecord } from './map.js';
 import {

@@ -4,7 +4,7 @@
  */
 import type { CallDetails, CallDirection, CallParty, CallRecord, CallStatus, MediaLink, Money } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
-import { mapStatus } from '../provider.js';
+import { mapStatus } from '../../calls/adapter.js';
 import type { TwilioRecording, TwilioRow } from './schema.js';
 
 /**

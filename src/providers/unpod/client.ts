@@ -15,7 +15,7 @@ import {
   type ListRequest,
   type ListResult,
   type ProviderAdapter,
-} from '../provider.js';
+} from '../../calls/adapter.js';
 import { type RowReader, plausibleId, readField, readRows } from '../rows.js';
 import { estimatedRequests, gapForDensity, groupLocators, type LocatorWindow } from './locate.js';
 import { STATUS_TABLE, derivedKey, rowKey, toCallRecord } from './map.js';

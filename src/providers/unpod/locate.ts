@@ -3,7 +3,7 @@
  * so calls are found again through narrow creation_time windows. Locators close in time share one
  * window: fifty calls of one busy hour cost one list request, not fifty.
  */
-import type { CallLocator } from '../provider.js';
+import type { CallLocator } from '../../calls/adapter.js';
 
 /** Two locators at most this far apart (consecutive, by startedAt) share a window. */
 export const LOCATOR_GAP_MS = 15 * 60_000;

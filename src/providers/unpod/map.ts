@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { CallDetails, CallDirection, CallParty, CallRecord, CallStatus } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
-import { mapStatus, directionFromWord } from '../provider.js';
+import { mapStatus, directionFromWord } from '../../calls/adapter.js';
 import { parseIsoInstant } from '../../time.js';
 import { UNPOD_ZONELESS, type UnpodRow } from './schema.js';
 

@@ -6,11 +6,11 @@
 import type { QueryCallsArgs } from '../__generated__/resolvers-types.js';
 import type { RequestContext } from '../context.js';
 import { BadInputError, UpstreamError, type Warning, WarningCode } from '../errors.js';
-import type { CursorBinding, CursorPayload } from './cursor.js';
-import { type CallQuery, includesProvider, queryFingerprint, startedWindow, toCallQuery, toDate } from './filter.js';
-import { mergePage } from './merge.js';
-import type { CallStream } from './streams.js';
-import type { CallEdgeModel, CallPage, CallRecord } from './model.js';
+import type { CursorBinding, CursorPayload } from '../calls/cursor.js';
+import { type CallQuery, includesProvider, queryFingerprint, startedWindow, toCallQuery, toDate } from '../calls/filter.js';
+import { mergePage } from '../calls/merge.js';
+import type { CallStream } from '../calls/streams.js';
+import type { CallEdgeModel, CallPage, CallRecord } from '../calls/model.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;

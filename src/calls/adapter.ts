@@ -1,9 +1,10 @@
 /**
- * The interface every provider adapter implements. The core (src/calls/) pages, merges and filters
- * through it and never sees a provider's field names; an adapter never sees another provider.
+ * The interface every provider adapter implements. The core (src/calls/) owns it: it pages, merges
+ * and filters through it and never sees a provider's field names; an adapter never sees another
+ * provider. Imports run one way, src/providers/ → src/calls/ (test/unit/layers.test.ts checks it).
  */
-import type { CallDetails, CallDirection, CallRecord, CallStatus, ConnectionRef } from '../calls/model.js';
-import type { CallQuery } from '../calls/filter.js';
+import type { CallDetails, CallDirection, CallRecord, CallStatus, ConnectionRef } from './model.js';
+import type { CallQuery } from './filter.js';
 import type { InvalidRowError } from '../errors.js';
 
 /** Where a list request starts: a page number (0-based) or the provider's continuation token. */
@@ -107,6 +108,20 @@ export interface ProviderAdapter extends ConnectionRef {
    * Rejects with an InvalidRowError when the detail body's row could not be read.
    */
   getDetails?(call: CallRecord): Promise<CallDetails>;
+}
+
+/**
+ * A configured provider account as the core uses it: which one (`ref`, `label`) and its adapter.
+ * "Connection" in src/calls/ means only this; src/providers/index.ts builds them from
+ * configuration, with the HTTP machinery the core does not see.
+ */
+export interface Connection {
+  ref: ConnectionRef;
+  /** `twenty2/default` (see `connectionLabel`). */
+  label: string;
+  adapter: ProviderAdapter;
+  /** Upstream requests the connection sends at a time; per-call look-ups are run at most this many at once. */
+  concurrency: number;
 }
 
 /** Contract status table lookup: a word not in the table is UNKNOWN, never an error. */

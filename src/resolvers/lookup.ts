@@ -1,7 +1,7 @@
 /** Calls by global id, for `call`, `node`, `nodes` and federation's `_entities`. */
 import type { RequestContext } from '../context.js';
-import { decodeCallId } from './ids.js';
-import type { CallRecord } from './model.js';
+import { decodeCallId } from '../calls/ids.js';
+import type { CallRecord } from '../calls/model.js';
 
 export const MAX_IDS = 500;
 

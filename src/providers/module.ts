@@ -1,0 +1,67 @@
+/**
+ * What a provider is to Switchboard: one module object, exported by its folder
+ * (src/providers/<provider>/module.ts) and listed once in `PROVIDER_MODULES` (src/providers/index.ts).
+ * Configuration, error messages, cache keys, demo mode and the test helpers all read that list;
+ * the core (src/calls/) never does — it sees only `ProviderAdapter` (src/calls/adapter.ts) and takes
+ * the tie-break order from the SDL's `Provider` enum, which a test keeps equal to the list.
+ */
+import type { z } from 'zod';
+import type { ProviderAdapter } from '../calls/adapter.js';
+import type { CallRecord, Provider } from '../calls/model.js';
+import type { SimulatorServer } from '../simulation/harness.js';
+import type { ConnectionHttp } from './http.js';
+
+/** What every simulator gives back: its HTTP server, the credentials it accepts, and a way to add a call. */
+export interface ProviderSimulator {
+  server: SimulatorServer;
+  credentials: object;
+  /** Inserts a call newer than every call it holds (a call arriving during a walk); returns its row. */
+  addCall(): unknown;
+}
+
+/**
+ * One provider. `P` is its SDL enum value, `S` the zod schema of one connection's settings, `Sim`
+ * its simulator's type (tests reach its rows and fault injection through `Simulators`).
+ */
+export interface ProviderModule<
+  P extends Provider = Provider,
+  S extends z.ZodObject = z.ZodObject,
+  Sim extends ProviderSimulator = ProviderSimulator,
+> {
+  /** Its value of the SDL's `Provider` enum (schema/*.graphql), the public name. */
+  readonly provider: P;
+  /** How messages name it, e.g. "TalkStack" in `TalkStack connection "default" timed out`. */
+  readonly displayName: string;
+  /**
+   * One connection's settings: a `z.strictObject` of the values src/providers/settings.ts offers,
+   * with the contract's defaults. The same keys are a file connection's keys (SWITCHBOARD_CONFIG).
+   */
+  readonly settings: S;
+  /** The environment variable of every setting (the contract's names); the "default" connection. */
+  readonly env: { readonly [K in keyof z.output<S>]-?: string };
+  /** The settings that are credentials: left out of cache keys, never logged. */
+  readonly secrets: readonly (keyof z.output<S>)[];
+  /**
+   * The adapter of one connection, over its HTTP client (which carries the connection's policy,
+   * breaker and per-request observer). Holds no state past construction: one is built per request.
+   */
+  createAdapter(connection: string, settings: z.output<S>, http: ConnectionHttp): ProviderAdapter;
+  /** The in-process simulator: demo mode and every integration test serve it over HTTP. */
+  readonly simulator: {
+    /** A simulator with about `count` calls (its default when absent), accepting `credentials`. */
+    create(options: { count?: number; credentials?: Partial<Sim['credentials']> }): Sim;
+    /** The settings of a connection to `sim` listening at `baseUrl`: the demo data's connection. */
+    settings(sim: Sim, baseUrl: string): z.input<S>;
+    /**
+     * Ground truth for the tests: every call `sim` holds (only those it serves readable, unless
+     * `withUnreadable`), as the "default" connection of its demo settings, mapped by this
+     * provider's pure mapping — never through its adapter or the merge under test.
+     */
+    calls(sim: Sim, options: { withUnreadable?: boolean }): CallRecord[];
+  };
+}
+
+/** Checks a module against `ProviderModule` while keeping its exact types (for `Simulators`). */
+export const defineProvider = <const P extends Provider, S extends z.ZodObject, Sim extends ProviderSimulator>(
+  module: ProviderModule<P, S, Sim>,
+): ProviderModule<P, S, Sim> => module;
