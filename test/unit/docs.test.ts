@@ -10,6 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { isEnumType } from 'graphql';
 import { KNOWN_VARIABLES, OTHER_TOOLS_VARIABLES } from '../../src/config.js';
 import { ErrorCode, UPSTREAM_FAILURES, WarningCode } from '../../src/errors.js';
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { createSchema } from '../../src/schema.js';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -28,12 +29,17 @@ const VARIABLES = new Set([...KNOWN_VARIABLES, ...OTHER_TOOLS_VARIABLES, ...BENC
 const CODES = new Set<string>(Object.values(ErrorCode));
 /** OpenTelemetry's standard variables (OTEL_*): the SDK's, documented in the Tracing section, not Switchboard's configuration. */
 const isOpenTelemetryVariable = (word: string) => word.startsWith('OTEL_');
+/** Node's network and TLS error codes, which docs/operations.md quotes where it explains PROVIDER_UNAVAILABLE causes. */
+const NODE_ERROR_CODES = ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT'];
 /** Other capitals the docs quote as they are: the shell's PATH, the text url.full shows for a redacted value, a named constant. */
-const OTHER_WORDS = ['PATH', 'REDACTED', 'MAX_UNREADABLE_RUN'];
+const OTHER_WORDS = ['PATH', 'REDACTED', 'MAX_UNREADABLE_RUN', 'PROVIDER_MODULES', ...NODE_ERROR_CODES];
+
+/** A word under one of the variable prefixes: Switchboard's, each provider's (from the list), the benchmark's. */
+const VARIABLE_WORD = new RegExp(`\\b(?:${['SWITCHBOARD', ...PROVIDER_MODULES.map((m) => m.provider), 'BENCH'].join('|')})_[A-Z0-9_]*[A-Z0-9]\\b`, 'g');
 
 /** Variables named in `markdown`: any word under a variable prefix, and the first column of settings tables. */
 function variablesIn(markdown: string): Set<string> {
-  const named = new Set([...markdown.matchAll(/\b(?:SWITCHBOARD|TWENTY2|UNPOD|CINNOX|TALKSTACK|BENCH)_[A-Z0-9_]*[A-Z0-9]\b/g)].map((m) => m[0]));
+  const named = new Set([...markdown.matchAll(VARIABLE_WORD)].map((m) => m[0]));
   let settingsTable = false;
   for (const line of markdown.split('\n')) {
     if (!line.startsWith('|')) {
