@@ -18,7 +18,7 @@ export type { ProviderKey };
 
 export const newCanary = (): string => `CANARY-${randomBytes(6).toString('hex')}`;
 
-/** The four simulators with `count` calls each; every credential value contains `canary`. */
+/** Every provider's simulator with `count` calls each; every credential value contains `canary`. */
 export function startCanarySimulators(canary: string, count = 30): Promise<Simulators> {
   return startSimulators({
     count,
@@ -27,6 +27,8 @@ export function startCanarySimulators(canary: string, count = 30): Promise<Simul
       unpod: { token: `tok-${canary}`, orgHandle: `org-${canary}` },
       cinnox: { appId: `app-${canary}`, appToken: `tok-${canary}` },
       talkstack: { apiKey: `key-${canary}`, projectId: `proj-${canary}` },
+      // The Account SID is in every path (not a secret); the secrets carry the canary.
+      twilio: { authToken: `tok-${canary}`, apiKeySecret: `sec-${canary}` },
     },
   });
 }

@@ -1,8 +1,9 @@
 /**
- * The whole path over real HTTP: GraphQL → merge → adapters → the four simulators.
+ * The whole path over real HTTP: GraphQL → merge → adapters → every provider's simulator.
  */
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
+import { allCalls } from '../helpers/truth.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -18,16 +19,18 @@ interface Row {
   providerStatus: string;
 }
 
-/** What the simulators hold, as (provider, provider id or start, start, provider status). */
+/**
+ * What the simulators hold, as (provider, provider id, start, provider status): every provider of
+ * PROVIDER_MODULES, each simulator's rows through its own pure mapping (test/helpers/truth.ts).
+ */
 function groundTruth(): Row[] {
-  const { twenty2, unpod, cinnox, talkstack } = h.sims;
-  const rows: Row[] = [
-    ...twenty2.rows.map((r) => ({ provider: 'TWENTY2', providerCallId: r.call_id, startedAt: new Date(r.started_at).toISOString(), status: '', providerStatus: r.status })),
-    ...unpod.rows.map((r) => ({ provider: 'UNPOD', providerCallId: (r as { id?: string }).id ?? null, startedAt: new Date(r.creation_time).toISOString(), status: '', providerStatus: r.call_status })),
-    ...cinnox.rows.map((r) => ({ provider: 'CINNOX', providerCallId: r.callID, startedAt: new Date(r.callDate).toISOString(), status: '', providerStatus: r.status })),
-    ...talkstack.rows.map((r) => ({ provider: 'TALKSTACK', providerCallId: r.callSid, startedAt: new Date(r.date).toISOString(), status: '', providerStatus: r.status })),
-  ];
-  return rows;
+  return allCalls(h.sims, { withUnreadable: true }).map((c) => ({
+    provider: c.provider,
+    providerCallId: c.providerCallId,
+    startedAt: c.startedAt.toISOString(),
+    status: '',
+    providerStatus: c.providerStatus,
+  }));
 }
 
 const PAGE = `
