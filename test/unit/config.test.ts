@@ -50,6 +50,9 @@ describe('SWITCHBOARD_CONFIG: every key at every depth', () => {
   it.each([
     ['a misspelt credential', { connections: [{ ...UNPOD, token: undefined, tokn: 'x' }] }, /^SWITCHBOARD_CONFIG connections\[0\]\.tokn: unknown key \(did you mean "token"\?\)$/],
     ['a key of another provider', { connections: [{ ...TWENTY2, currency: 'USD' }] }, /connections\[0\]\.currency: unknown key/],
+    // The module's own check (a complete credential pair) holds in the file too, not only in the environment.
+    ['a Twilio connection without a credential', { connections: [{ provider: 'twilio', name: 'us', accountSid: 'AC1' }] }, /^SWITCHBOARD_CONFIG connections\[0\]\.authToken: /],
+    ['a Twilio API key without its secret', { connections: [{ provider: 'twilio', name: 'us', accountSid: 'AC1', apiKeySid: 'SK1' }] }, /^SWITCHBOARD_CONFIG connections\[0\]\.apiKeySecret: /],
     ['every provider', { connections: [TWENTY2, UNPOD, CINNOX, { ...TALKSTACK, projectID: 'p' }] }, /connections\[3\]\.projectID: unknown key \(did you mean "projectId"\?\)/],
     ['a misspelt top-level key', { connection: [UNPOD] }, /^SWITCHBOARD_CONFIG connection: unknown key \(did you mean "connections"\?\)$/],
     ['an unknown top-level key', { connections: [UNPOD], webhooks: [] }, /^SWITCHBOARD_CONFIG webhooks: unknown key \(known keys: connections, apiKeys\)$/],
