@@ -20,6 +20,7 @@ const config: CodegenConfig = {
           Node: '../calls/model.js#CallRecord',
           CallConnection: '../calls/model.js#CallPage',
           CallEdge: '../calls/model.js#CallEdgeModel',
+          CallEvent: '../live/events.js#CallEvent as CallEventModel',
         },
         scalars: {
           DateTime: { input: 'Date', output: 'Date | string' },

@@ -115,7 +115,9 @@ export class CallLoaders {
       if (connectionLabel(call) !== connection.label) continue;
       listed.set(call.key, call);
       loaders.calls.prime({ key: call.key, startedAt: call.startedAt }, call);
-      if (call.details) loaders.details.prime(call, call.details);
+      // Details without the transcript (Retell list items) are not primed: a `transcriptText` asks
+      // the adapter's detail request for it (src/resolvers/Call.ts).
+      if (call.details && call.details.transcriptText !== undefined) loaders.details.prime(call, call.details);
     }
   }
 }

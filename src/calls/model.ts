@@ -44,6 +44,11 @@ export interface CallDetails {
   billedDurationSeconds: number | null;
   recordings: MediaLink[];
   transcript: MediaLink | null;
+  /**
+   * The transcript as plain text, where the provider gives text rather than a link (Retell's
+   * get-call `transcript`). Absent means null: providers with links only leave it out.
+   */
+  transcriptText?: string | null;
   inputParameters: unknown;
   outputParameters: unknown;
 }

@@ -11,6 +11,7 @@ import type { RequestTrace } from '../observability/tracing.js';
 import { cinnox } from './cinnox/module.js';
 import { ConnectionHttp, type HttpPolicy, type UpstreamObserver } from './http.js';
 import type { ProviderModule } from './module.js';
+import { retell } from './retell/module.js';
 import { talkstack } from './talkstack/module.js';
 import { twilio } from './twilio/module.js';
 import { twenty2 } from './twenty2/module.js';
@@ -20,7 +21,7 @@ import { unpod } from './unpod/module.js';
  * Every provider, in the SDL enum's order (the merged order's tie-break; a test keeps the two equal).
  * Configuration, messages, cache keys, demo mode and the test helpers derive from this list.
  */
-export const PROVIDER_MODULES = [twenty2, unpod, cinnox, talkstack, twilio] as const;
+export const PROVIDER_MODULES = [twenty2, unpod, cinnox, talkstack, twilio, retell] as const;
 
 type AnyModule = (typeof PROVIDER_MODULES)[number];
 /** The module of provider `P`, with its exact settings and simulator types. */

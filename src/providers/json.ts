@@ -1,5 +1,6 @@
 /**
- * Upstream JSON read without losing a digit, and the zod field types that read its numbers.
+ * Upstream JSON read without losing a digit, and the zod field types that read its values: numbers
+ * by what they mean, instants strictly (src/time.ts).
  *
  * JSON.parse turns every number into a double: `"id": 9007199254740993` becomes
  * 9007199254740992, so two calls share one id. parseUpstreamJson keeps every number exact: a
@@ -10,6 +11,7 @@
  */
 import { LosslessNumber, isSafeNumber, parse as parseLossless } from 'lossless-json';
 import { z } from 'zod';
+import { type Zoneless, isoInstantProblem, parseIsoInstant, parseRfc5322Date, rfc5322DateProblem } from '../time.js';
 
 /**
  * A number token JSON.parse may not hold exactly: 16 or more digits (a double keeps 15 for sure),
@@ -85,4 +87,44 @@ function withExactNumbers(value: unknown): unknown {
     if (exact !== item) Object.defineProperty((copy ??= { ...value }), key, { value: exact, enumerable: true, writable: true, configurable: true });
   }
   return copy ?? value;
+}
+
+/**
+ * An ISO 8601 / RFC 3339 instant as a Date (src/time.ts's forms); `zoneless` says how a value
+ * without an offset reads. Anything else is an issue saying why ("the value is not a real
+ * date-time: February 2023 has 28 days"), never a Date at some other time.
+ */
+export const isoInstant = (zoneless: Zoneless) =>
+  z.string().transform((text, ctx) => {
+    const date = parseIsoInstant(text, zoneless);
+    if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${isoInstantProblem(text, zoneless)}` });
+    return date ?? z.NEVER;
+  });
+
+/** An RFC 5322 (RFC 2822) date with its obsolete forms, as a Date; anything else is an issue saying why. */
+export const rfc5322Date = z.string().transform((text, ctx) => {
+  const date = parseRfc5322Date(text);
+  if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${rfc5322DateProblem(text)}` });
+  return date ?? z.NEVER;
+});
+
+/**
+ * A number's decimal text without exponent notation: "0.077" → "0.077", "1e-7" → "0.0000001".
+ * Digits are moved, never rounded. A number (not text) is taken as String() writes it.
+ */
+export function decimalString(value: number | string): string {
+  const text = String(value);
+  const exponentAt = text.search(/e/i);
+  if (exponentAt < 0) return text;
+  const negative = text.startsWith('-');
+  const mantissa = text.slice(negative ? 1 : 0, exponentAt).replace(/^\+/, '');
+  const exponent = Number(text.slice(exponentAt + 1));
+  const [integerPart = '', fractionPart = ''] = mantissa.split('.');
+  const digits = integerPart + fractionPart;
+  const point = integerPart.length + exponent;
+  let plain: string;
+  if (point <= 0) plain = `0.${'0'.repeat(-point)}${digits}`;
+  else if (point >= digits.length) plain = digits + '0'.repeat(point - digits.length);
+  else plain = `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return negative ? `-${plain}` : plain;
 }

@@ -30,12 +30,26 @@ async function recordings(call: CallRecord, ctx: RequestContext, info: GraphQLRe
   }
 }
 
+/**
+ * `transcriptText`: from the details when they hold it. A row whose details leave it undefined
+ * (Retell list items carry every detail field but the transcript) has it from the adapter's detail
+ * request, where the adapter has one; providers without one have no text: null.
+ */
+async function transcriptText(call: CallRecord, ctx: RequestContext): Promise<string | null> {
+  if (!call.details) return (await details(call, ctx)).transcriptText ?? null;
+  if (call.details.transcriptText !== undefined) return call.details.transcriptText;
+  const connection = ctx.connection(call);
+  if (!connection?.adapter.getDetails) return null;
+  return (await ctx.loaders.details(connection, { ...call, details: null })).transcriptText ?? null;
+}
+
 export const Call: CallResolvers = {
   __resolveReference: (reference, ctx) => findCall(reference.id, ctx, 'representations.id'),
   id: (call) => encodeCallId(call),
   billedDurationSeconds: async (call, _args, ctx) => (await details(call, ctx)).billedDurationSeconds,
   recordings: (call, _args, ctx, info) => recordings(call, ctx, info),
   transcript: async (call, _args, ctx) => (await details(call, ctx)).transcript,
+  transcriptText: (call, _args, ctx) => transcriptText(call, ctx),
   inputParameters: async (call, _args, ctx) => (await details(call, ctx)).inputParameters ?? null,
   outputParameters: async (call, _args, ctx) => (await details(call, ctx)).outputParameters ?? null,
 };

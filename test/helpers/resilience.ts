@@ -29,6 +29,7 @@ export function startCanarySimulators(canary: string, count = 30): Promise<Simul
       talkstack: { apiKey: `key-${canary}`, projectId: `proj-${canary}` },
       // The Account SID is in every path (not a secret); the secrets carry the canary.
       twilio: { authToken: `tok-${canary}`, apiKeySecret: `sec-${canary}` },
+      retell: { apiKey: `key-${canary}` },
     },
   });
 }

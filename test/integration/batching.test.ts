@@ -80,13 +80,13 @@ const unpodRange = (r: RecordedRequest) => `${r.query.start_date}|${r.query.end_
 const perSimulator = () => Object.fromEntries(h.sims.servers.map((s) => [s.name, s.count()]));
 
 describe('laziness on a calls page', () => {
-  const LEAN = `{ calls(first: 50) { nodes { id provider status startedAt from { phoneNumber } to { phoneNumber } cost { amount } } } }`;
-  const DETAILED = `{ calls(first: 50) { nodes { id provider providerCallId transcript { url } outputParameters } } }`;
+  const LEAN = `{ calls(first: 100) { nodes { id provider status startedAt from { phoneNumber } to { phoneNumber } cost { amount } } } }`;
+  const DETAILED = `{ calls(first: 100) { nodes { id provider providerCallId transcript { url } outputParameters } } }`;
 
   it('makes no detail or by-id request when no detail field is selected', async () => {
     const res = await h.gql(LEAN);
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data.calls.nodes).toHaveLength(50);
+    expect(res.body.data.calls.nodes).toHaveLength(100);
     // The page holds calls of every provider, so laziness is tested for each.
     expect(new Set(res.body.data.calls.nodes.map((n: Listed) => n.provider))).toEqual(new Set(PROVIDERS));
     const l = lookups();
@@ -185,7 +185,7 @@ describe('calls by id: nodes and _entities', () => {
     // One by-id batch per connection.
     expect(h.batches.filter((b) => b.kind === 'details')).toEqual([]);
     expect(h.batches.map((b) => `${b.connection}:${b.size}`).sort()).toEqual(
-      ['cinnox/default:50', 'talkstack/default:50', 'twenty2/default:50', 'unpod/default:50'],
+      ['cinnox/default:50', 'retell/default:50', 'talkstack/default:50', 'twenty2/default:50', 'unpod/default:50'],
     );
     process.stdout.write(`nodes(200 ids) upstream requests: ${JSON.stringify(cost)}\n`);
   });

@@ -1,9 +1,9 @@
 /**
- * The whole path over real HTTP: GraphQL → merge → adapters → every provider's simulator.
+ * The whole path over real HTTP: GraphQL → merge → adapters → every provider module's simulator.
  */
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
-import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
 import { allCalls } from '../helpers/truth.js';
+import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -19,17 +19,14 @@ interface Row {
   providerStatus: string;
 }
 
-/**
- * What the simulators hold, as (provider, provider id, start, provider status): every provider of
- * PROVIDER_MODULES, each simulator's rows through its own pure mapping (test/helpers/truth.ts).
- */
+/** What the simulators hold, as (provider, provider id, start, provider status): every module's ground truth. */
 function groundTruth(): Row[] {
-  return allCalls(h.sims, { withUnreadable: true }).map((c) => ({
-    provider: c.provider,
-    providerCallId: c.providerCallId,
-    startedAt: c.startedAt.toISOString(),
+  return allCalls(h.sims).map((r) => ({
+    provider: r.provider,
+    providerCallId: r.providerCallId,
+    startedAt: r.startedAt.toISOString(),
     status: '',
-    providerStatus: c.providerStatus,
+    providerStatus: r.providerStatus,
   }));
 }
 

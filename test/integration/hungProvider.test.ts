@@ -161,7 +161,7 @@ describe("a request's time budget per connection", () => {
       expect(failure.message).toMatch(/did not answer in time: this request's time budget for it ran out/);
     }
     for (const alias of ['a', 'b', 'c']) {
-      expect(new Set(res.body.data[alias].nodes.map((n: { provider: string }) => n.provider))).toEqual(new Set(PROVIDER_MODULES.map((m) => m.provider).filter((p) => p !== 'TWENTY2')));
+      expect(new Set(res.body.data[alias].nodes.map((n: { provider: string }) => n.provider))).toEqual(new Set(PROVIDERS.filter((x) => x.provider !== 'TWENTY2').map((x) => x.provider)));
     }
     await until(() => sim.hanging === 0); // the hung request's socket was closed
   }, 20_000);

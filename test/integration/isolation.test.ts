@@ -29,6 +29,7 @@ const lookupOf: Record<ProviderKey, (call: Listed) => (request: RecordedRequest)
   twilio: (call) => (r) => r.path.endsWith(`/Calls/${call.providerCallId}.json`),
   // No by-id endpoint: the creation_time window that starts at the call (see src/providers/unpod/locate.ts).
   unpod: (call) => (r) => r.query.start_date === new Date(call.startedAt).toISOString(),
+  retell: (call) => (r) => r.path.endsWith(`/v2/get-call/${call.providerCallId}`),
 };
 
 const HTTP_500 = { kind: 'status', status: 500 } as const;

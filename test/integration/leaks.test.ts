@@ -75,7 +75,7 @@ describe('nothing leaks', () => {
     const clean = await post('clean', { query: FULL, variables: { first: 40 } });
     const ids = new Map<string, string>();
     for (const edge of JSON.parse(clean.text).data.calls.edges) ids.set(edge.node.provider, edge.node.id);
-    expect(ids.size).toBe(4);
+    expect(ids.size).toBe(PROVIDERS.length);
     // Providers in parallel (each fault is its own simulator's), faults one after another.
     await Promise.all(
       PROVIDERS.map(async (p) => {
@@ -97,7 +97,7 @@ describe('nothing leaks', () => {
   it('drives rows that do not read, carrying the marker, through lists, look-ups and detail fields', async () => {
     const clean = JSON.parse((await post('clean rows', { query: FULL, variables: { first: 40 } })).text);
     const nodes: { id: string; provider: string; providerCallId: string | null }[] = clean.data.calls.edges.map((e: { node: unknown }) => e.node);
-    const { twenty2, unpod, cinnox, talkstack } = h.sims;
+    const { twenty2, unpod, cinnox, talkstack, retell } = h.sims;
     // One listed call per provider, sent with the marker in a field that does not read and in one that does.
     const listed = PROVIDERS.map((p) => nodes.find((n) => n.provider === p.provider && n.providerCallId !== null)!);
     const idOf = (provider: string) => listed.find((n) => n.provider === provider)!.providerCallId;
@@ -105,6 +105,7 @@ describe('nothing leaks', () => {
     unpod.unreadable.set(unpod.rows.find((r) => r.id === idOf('UNPOD'))!, { creation_time: canary, end_reason: canary });
     cinnox.unreadable.set(cinnox.rows.find((r) => r.callID === idOf('CINNOX'))!, { callDate: canary, byeReason: canary });
     talkstack.unreadable.set(talkstack.rows.find((r) => r.callSid === idOf('TALKSTACK'))!, { date: canary, data: { note: canary } });
+    retell.unreadable.set(retell.rows.find((r) => r.call_id === idOf('RETELL'))!, { start_timestamp: canary, disconnection_reason: canary });
     // A Twenty2 detail body whose media does not read, for another call.
     const other = twenty2.rows.find((r) => !twenty2.unreadable.has(r))!;
     twenty2.unreadableDetail.set(other, (body) => ({ ...body, recording: { url: { canary } }, output_parameters: canary }));
@@ -115,7 +116,7 @@ describe('nothing leaks', () => {
       await post('unreadable rows look-up', { query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Call { recordings { url } } } }', variables: { ids } });
       await post('unreadable detail', { query: '{ calls(first: 40, filter: { providers: [TWENTY2] }) { nodes { id recordings { url } outputParameters } } }' });
     } finally {
-      for (const sim of [twenty2, unpod, cinnox, talkstack]) sim.unreadable.clear();
+      for (const sim of [twenty2, unpod, cinnox, talkstack, retell]) sim.unreadable.clear();
       twenty2.unreadableDetail.clear();
     }
   });

@@ -62,7 +62,9 @@ const LATEST = 'query Latest { calls(first: 5) { nodes { id provider } } }';
 test('before any failure every connection is ok, and /metrics counts requests per operation and upstream per connection', async () => {
   const before = await health();
   expect(before.status).toBe('ok');
-  expect(before.connections.map((c) => [c.connection, c.state, c.breaker])).toEqual(PROVIDER_MODULES.map((m) => [`${m.provider.toLowerCase()}/default`, 'ok', 'closed']));
+  expect(before.connections.map((c) => [c.connection, c.state, c.breaker])).toEqual(
+    PROVIDER_MODULES.map((m) => [`${m.provider.toLowerCase()}/default`, 'ok', 'closed']),
+  );
 
   const start = await metricsText();
   const res = await h.gql(LATEST);

@@ -171,7 +171,7 @@ describe('environment variables', () => {
     [{ SWITCHBOARD_API_KEYS: `${KEY}:plivo` }, /^SWITCHBOARD_API_KEYS entry 1, scope 1: names no provider/],
     [{ SWITCHBOARD_API_KEYS: `${KEY},${KEY}` }, /^API key key#2 is the same key as key#1/],
     // Scopes are checked in demo mode too: its connections are the four simulators, each "default".
-    [{ SWITCHBOARD_API_KEYS: `${KEY}:unpod/sales` }, /^API key key#1: unknown connection "unpod\/sales" \(configured: twenty2\/default, unpod\/default, cinnox\/default, talkstack\/default, twilio\/default\)$/],
+    [{ SWITCHBOARD_API_KEYS: `${KEY}:unpod/sales` }, /^API key key#1: unknown connection "unpod\/sales" \(configured: twenty2\/default, unpod\/default, cinnox\/default, talkstack\/default, twilio\/default, retell\/default\)$/],
     [{ ...unpod, SWITCHBOARD_API_KEYS: `${KEY}:twenty2` }, /^API key key#1: unknown connection "twenty2" \(configured: unpod\/default\)$/],
   ])('%j stops start-up with one line naming it', (env, expected) => {
     const message = refusal(env as Record<string, string>);

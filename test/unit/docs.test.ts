@@ -29,13 +29,13 @@ const VARIABLES = new Set([...KNOWN_VARIABLES, ...OTHER_TOOLS_VARIABLES, ...BENC
 const CODES = new Set<string>(Object.values(ErrorCode));
 /** OpenTelemetry's standard variables (OTEL_*): the SDK's, documented in the Tracing section, not Switchboard's configuration. */
 const isOpenTelemetryVariable = (word: string) => word.startsWith('OTEL_');
-/** Node's network and TLS error codes, which docs/operations.md quotes where it explains PROVIDER_UNAVAILABLE causes. */
-const NODE_ERROR_CODES = ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT'];
 /** Other capitals the docs quote as they are: the shell's PATH, the text url.full shows for a redacted value, a named constant. */
-const OTHER_WORDS = ['PATH', 'REDACTED', 'MAX_UNREADABLE_RUN', 'PROVIDER_MODULES', ...NODE_ERROR_CODES];
+const OTHER_WORDS = ['PATH', 'REDACTED', 'MAX_UNREADABLE_RUN', 'PROVIDER_MODULES'];
+/** Node's own error codes, which a log line's `cause` carries (docs/operations.md shows some). */
+const NODE_ERROR_CODES = ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT'];
 
-/** A word under one of the variable prefixes: Switchboard's, each provider's (from the list), the benchmark's. */
-const VARIABLE_WORD = new RegExp(`\\b(?:${['SWITCHBOARD', ...PROVIDER_MODULES.map((m) => m.provider), 'BENCH'].join('|')})_[A-Z0-9_]*[A-Z0-9]\\b`, 'g');
+/** A word under a variable prefix: ours, the benchmark's, and each provider module's (its enum value). */
+const VARIABLE_WORD = new RegExp(`\\b(?:${['SWITCHBOARD', 'BENCH', ...PROVIDER_MODULES.map((m) => m.provider)].join('|')})_[A-Z0-9_]*[A-Z0-9]\\b`, 'g');
 
 /** Variables named in `markdown`: any word under a variable prefix, and the first column of settings tables. */
 function variablesIn(markdown: string): Set<string> {
@@ -106,6 +106,7 @@ describe('error codes', () => {
       (Object.values(WarningCode) as string[]).includes(word) ||
       isOpenTelemetryVariable(word) ||
       OTHER_WORDS.includes(word) ||
+      NODE_ERROR_CODES.includes(word) ||
       schemaNames.has(word);
     const unknown = DOCS.flatMap((path) =>
       [...docs[path]!.matchAll(/`([A-Z][A-Z0-9_]{3,})`/g)]

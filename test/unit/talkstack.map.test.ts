@@ -1,14 +1,13 @@
 import type { CallStatus } from '../../src/calls/model.js';
 import {
   STATUS_TABLE,
-  decimalString,
   toCallRecord,
   toMoney,
   toParty,
 } from '../../src/providers/talkstack/map.js';
 import { talkStackCallSchema, talkStackHistorySchema, type TalkStackCall } from '../../src/providers/talkstack/schema.js';
 import { dateFiltersFor, statusFilterFor } from '../../src/providers/talkstack/client.js';
-import { parseUpstreamJson } from '../../src/providers/json.js';
+import { decimalString, parseUpstreamJson } from '../../src/providers/json.js';
 import { parseRfc5322Date as parseRfc2822Date } from '../../src/time.js';
 
 /** The reference's "Get call data" example (shared/providers/talkstack.md). */

@@ -3,8 +3,8 @@
  * mapped into a CallRecord, lenient elsewhere; unknown keys are stripped.
  */
 import { z } from 'zod';
-import { isoInstantProblem, parseIsoInstant, type Zoneless } from '../../time.js';
-import { idText, quantity } from '../json.js';
+import type { Zoneless } from '../../time.js';
+import { idText, isoInstant, quantity } from '../json.js';
 
 const optionalText = z.string().nullish();
 /** Ids are strings on the page; a JSON number is kept digit for digit. */
@@ -17,11 +17,7 @@ const optionalId = idText.nullish();
 export const CINNOX_ZONELESS = 'utc' satisfies Zoneless;
 
 /** callDate, read once here: the order key, so a value that is not an instant fails the body. */
-const instant = z.string().transform((text, ctx) => {
-  const date = parseIsoInstant(text, CINNOX_ZONELESS);
-  if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${isoInstantProblem(text, CINNOX_ZONELESS)}` });
-  return date ?? z.NEVER;
-});
+const instant = isoInstant(CINNOX_ZONELESS);
 
 /**
  * The page documents phone numbers as JSON numbers (country code + number, no "+"), kept here as

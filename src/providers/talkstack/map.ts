@@ -2,6 +2,7 @@
  * TalkStack call data objects → CallRecord. Pure functions; field meanings from
  * shared/providers/talkstack.md and the contract's mapping table.
  */
+import { decimalString } from '../json.js';
 import type { CallParty, CallRecord, CallStatus, MediaLink, Money } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
 import { mapStatus } from '../../calls/adapter.js';
@@ -32,27 +33,6 @@ export const FILTERABLE_STATUS_WORDS: ReadonlySet<string> = new Set([
   'failed',
   'no-answer',
 ]);
-
-/**
- * A number's decimal text without exponent notation: "0.077" → "0.077", "1e-7" → "0.0000001".
- * Digits are moved, never rounded. A number (not text) is taken as String() writes it.
- */
-export function decimalString(value: number | string): string {
-  const text = String(value);
-  const exponentAt = text.search(/e/i);
-  if (exponentAt < 0) return text;
-  const negative = text.startsWith('-');
-  const mantissa = text.slice(negative ? 1 : 0, exponentAt);
-  const exponent = Number(text.slice(exponentAt + 1));
-  const [integerPart = '', fractionPart = ''] = mantissa.split('.');
-  const digits = integerPart + fractionPart;
-  const point = integerPart.length + exponent;
-  let plain: string;
-  if (point <= 0) plain = `0.${'0'.repeat(-point)}${digits}`;
-  else if (point >= digits.length) plain = digits + '0'.repeat(point - digits.length);
-  else plain = `${digits.slice(0, point)}.${digits.slice(point)}`;
-  return negative ? `-${plain}` : plain;
-}
 
 /**
  * `cost` is a bare number, here its text as sent; its currency is the account's, which the

@@ -4,22 +4,12 @@
  * assignmentId…) are stripped.
  */
 import { z } from 'zod';
-import { parseRfc5322Date, rfc5322DateProblem } from '../../time.js';
-import { freeJson, idText, numberText, quantity } from '../json.js';
-
-/**
- * `date` is RFC 2822 (now RFC 5322) with its obsolete forms, read once here (src/time.ts); anything
- * else is a row we cannot read, not a call at some wrong time.
- */
-const rfc5322Date = z.string().transform((text, ctx) => {
-  const date = parseRfc5322Date(text);
-  if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${rfc5322DateProblem(text)}` });
-  return date ?? z.NEVER;
-});
+import { freeJson, idText, numberText, quantity, rfc5322Date } from '../json.js';
 
 export const talkStackCallSchema = z.object({
   // Strings on the page; a JSON number is kept digit for digit.
   callSid: idText.pipe(z.string().min(1)),
+  // RFC 2822 (now RFC 5322) with its obsolete forms: anything else is a row we cannot read, not a call at some wrong time.
   date: rfc5322Date,
   status: z.string(),
   from: idText.nullish(),

@@ -3,8 +3,8 @@
  * unknown keys, so fields Twenty2 adds later are tolerated; the fields we map are type-checked.
  */
 import { z } from 'zod';
-import { isoInstantProblem, parseIsoInstant, type Zoneless } from '../../time.js';
-import { freeJson, idText, quantity } from '../json.js';
+import type { Zoneless } from '../../time.js';
+import { freeJson, idText, isoInstant, quantity } from '../json.js';
 
 /**
  * Twenty2 writes instants as ISO 8601 in UTC ("2024-12-25T10:00:00Z"); one without an offset is
@@ -13,11 +13,7 @@ import { freeJson, idText, quantity } from '../json.js';
 export const TWENTY2_ZONELESS = 'utc' satisfies Zoneless;
 
 /** The page's instants, read once here; a value that is not one is an issue naming why. */
-const instant = z.string().transform((text, ctx) => {
-  const date = parseIsoInstant(text, TWENTY2_ZONELESS);
-  if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${isoInstantProblem(text, TWENTY2_ZONELESS)}` });
-  return date ?? z.NEVER;
-});
+const instant = isoInstant(TWENTY2_ZONELESS);
 
 /** The page says numbers are strings ("9999999999"); a JSON number is tolerated and kept as its digits. */
 const phoneField = idText.nullish();

@@ -3,8 +3,8 @@
  * Objects strip unknown keys, so extra fields such as `"bridge": 1` are tolerated.
  */
 import { z } from 'zod';
-import { isoInstantProblem, parseIsoInstant, type Zoneless } from '../../time.js';
-import { idText, quantity } from '../json.js';
+import type { Zoneless } from '../../time.js';
+import { idText, isoInstant, quantity } from '../json.js';
 
 /**
  * Unpod writes ISO 8601 in UTC ("2026-02-07T05:57:00Z"); one without an offset is read as UTC
@@ -13,11 +13,7 @@ import { idText, quantity } from '../json.js';
 export const UNPOD_ZONELESS = 'utc' satisfies Zoneless;
 
 /** An instant, read once here into a Date; anything else fails the body rather than the mapping. */
-const instant = z.string().transform((text, ctx) => {
-  const date = parseIsoInstant(text, UNPOD_ZONELESS);
-  if (date === null) ctx.addIssue({ code: 'custom', message: `the value ${isoInstantProblem(text, UNPOD_ZONELESS)}` });
-  return date ?? z.NEVER;
-});
+const instant = isoInstant(UNPOD_ZONELESS);
 
 /** Numbers are E.164 strings on the page; a JSON number is accepted and kept as its digits. */
 const phoneText = idText.nullish();

@@ -1,0 +1,34 @@
+/** Retell AI as a provider module (see src/providers/module.ts); its API: docs/providers/retell.md. */
+import { z } from 'zod';
+import type { CallRecord } from '../../calls/model.js';
+import { defineProvider } from '../module.js';
+import { text, url } from '../settings.js';
+import { RetellAdapter } from './client.js';
+import { toCallRecord } from './map.js';
+import { retellCallSchema } from './schema.js';
+import { createRetellSimulator } from './simulator.js';
+
+export const retell = defineProvider({
+  provider: 'RETELL',
+  displayName: 'Retell AI',
+  settings: z.strictObject({
+    apiKey: text,
+    baseUrl: url.default('https://api.retellai.com'),
+  }),
+  env: {
+    apiKey: 'RETELL_API_KEY',
+    baseUrl: 'RETELL_BASE_URL',
+  },
+  secrets: ['apiKey'],
+  createAdapter: (connection, settings, http) => new RetellAdapter(connection, settings, http),
+  simulator: {
+    create: createRetellSimulator,
+    settings: (sim, baseUrl) => ({ ...sim.credentials, baseUrl }),
+    // Calls not started yet (registered, no timestamps) are left out: lists never serve them
+    // (the adapter skips them; they are found by id only), so they are no part of any walk.
+    calls: (sim, { withUnreadable }) =>
+      (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row)))
+        .filter((row) => row.start_timestamp !== undefined)
+        .map((r) => toCallRecord(retellCallSchema.parse(r), { connection: 'default' }) as CallRecord),
+  },
+});
