@@ -3,10 +3,12 @@
  * unique marker (so a leak anywhere can be searched for), and the provider table of the fault matrix.
  */
 import { randomBytes } from 'node:crypto';
+import { decodeCallId } from '../../src/calls/ids.js';
 import type { Provider } from '../../src/calls/model.js';
-import { type ProviderKey, startSimulators, type Simulators } from '../../src/demo.js';
+import { type ProviderKey, type SimulatorOptions, startSimulators, type Simulators } from '../../src/demo.js';
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
-import type { SimulatorServer } from '../../src/simulation/harness.js';
+import type { ProviderModule } from '../../src/providers/module.js';
+import type { RecordedRequest, SimulatorServer } from '../../src/simulation/harness.js';
 
 /** Every provider of the list (src/providers/index.ts), with its simulator key and default label. */
 export const PROVIDERS = PROVIDER_MODULES.map((m) => ({
@@ -18,20 +20,21 @@ export type { ProviderKey };
 
 export const newCanary = (): string => `CANARY-${randomBytes(6).toString('hex')}`;
 
-/** Every provider's simulator with `count` calls each; every credential value contains `canary`. */
+/** Every provider's simulator with `count` calls each; every credential value contains `canary` (each module's `canaryCredentials`). */
 export function startCanarySimulators(canary: string, count = 30): Promise<Simulators> {
-  return startSimulators({
-    count,
-    credentials: {
-      twenty2: { username: `user-${canary}`, password: `pass-${canary}`, workspaceId: `ws-${canary}` },
-      unpod: { token: `tok-${canary}`, orgHandle: `org-${canary}` },
-      cinnox: { appId: `app-${canary}`, appToken: `tok-${canary}` },
-      talkstack: { apiKey: `key-${canary}`, projectId: `proj-${canary}` },
-      // The Account SID is in every path (not a secret); the secrets carry the canary.
-      twilio: { authToken: `tok-${canary}`, apiKeySecret: `sec-${canary}` },
-      retell: { apiKey: `key-${canary}` },
-    },
-  });
+  const credentials = Object.fromEntries((PROVIDER_MODULES as readonly ProviderModule[]).map((m) => [m.provider.toLowerCase(), m.simulator.canaryCredentials(canary)]));
+  return startSimulators({ count, credentials: credentials as SimulatorOptions['credentials'] });
 }
 
 export const serverOf = (sims: Simulators, key: ProviderKey): SimulatorServer => sims[key].server;
+
+/**
+ * A matcher of the upstream requests that looked up the call whose `Call.id` is `id`, on the
+ * provider's own simulator (its module's `lookedUp`): for targeted faults and request counts.
+ */
+export function lookupOf(sims: Simulators, id: string): (request: RecordedRequest) => boolean {
+  const { provider, key } = decodeCallId(id);
+  const module = (PROVIDER_MODULES as readonly ProviderModule[]).find((m) => m.provider === provider)!;
+  const sim = (sims as unknown as Record<string, never>)[provider.toLowerCase()]!;
+  return (request) => module.simulator.lookedUp(sim, request).includes(key);
+}

@@ -49,5 +49,12 @@ export const twilio = defineProvider({
     settings: (sim, baseUrl) => ({ accountSid: sim.credentials.accountSid, authToken: sim.credentials.authToken, baseUrl }),
     calls: (sim, { withUnreadable }) =>
       (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row))).map((r) => toCallRecord(twilioRowSchema.parse(r), 'default')),
+    // FetchCall: GET /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json (docs/providers/twilio.md).
+    lookedUp: (_sim, r) => {
+      const match = /\/Calls\/([^/]+)\.json$/.exec(r.path);
+      return match ? [decodeURIComponent(match[1]!)] : [];
+    },
+    // The Account SID is in every path (not a secret); the secrets carry the canary.
+    canaryCredentials: (canary) => ({ authToken: `tok-${canary}`, apiKeySecret: `sec-${canary}` }),
   },
 });
