@@ -3,12 +3,11 @@
  * unique marker (so a leak anywhere can be searched for), and the provider table of the fault matrix.
  */
 import { randomBytes } from 'node:crypto';
-import { decodeCallId } from '../../src/calls/ids.js';
 import type { Provider } from '../../src/calls/model.js';
 import { type ProviderKey, type SimulatorOptions, startSimulators, type Simulators } from '../../src/demo.js';
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import type { ProviderModule } from '../../src/providers/module.js';
-import type { RecordedRequest, SimulatorServer } from '../../src/simulation/harness.js';
+import type { SimulatorServer } from '../../src/simulation/harness.js';
 
 /** Every provider of the list (src/providers/index.ts), with its simulator key and default label. */
 export const PROVIDERS = PROVIDER_MODULES.map((m) => ({
@@ -28,13 +27,3 @@ export function startCanarySimulators(canary: string, count = 30): Promise<Simul
 
 export const serverOf = (sims: Simulators, key: ProviderKey): SimulatorServer => sims[key].server;
 
-/**
- * A matcher of the upstream requests that looked up the call whose `Call.id` is `id`, on the
- * provider's own simulator (its module's `lookedUp`): for targeted faults and request counts.
- */
-export function lookupOf(sims: Simulators, id: string): (request: RecordedRequest) => boolean {
-  const { provider, key } = decodeCallId(id);
-  const module = (PROVIDER_MODULES as readonly ProviderModule[]).find((m) => m.provider === provider)!;
-  const sim = (sims as unknown as Record<string, never>)[provider.toLowerCase()]!;
-  return (request) => module.simulator.lookedUp(sim, request).includes(key);
-}

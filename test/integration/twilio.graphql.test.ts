@@ -1,17 +1,18 @@
 /**
- * Twilio through the whole API: GraphQL over HTTP against the four demo simulators plus a Twilio
- * simulator (the lead wires Twilio into demo mode; until then this test adds its connection).
+ * Twilio through the whole API: GraphQL over HTTP against every provider's simulator (demo mode's
+ * connections), Twilio's quirks: its filters against the core's, recordings asked only when
+ * selected (one Recordings request per call, in one batch, cached once the call ended).
  */
 import { emptyQuery, matches, type CallQuery } from '../../src/calls/filter.js';
 import type { CallRecord } from '../../src/calls/model.js';
-import type { ConnectionConfig } from '../../src/config.js';
-import { toCallRecord } from '../../src/providers/twilio/map.js';
-import { twilioRowSchema } from '../../src/providers/twilio/schema.js';
-import { createTwilioSimulator, type TwilioSimulator } from '../../src/providers/twilio/simulator.js';
+import { startSimulators } from '../../src/demo.js';
+import { twilio as twilioModule } from '../../src/providers/twilio/module.js';
+import type { TwilioSimulator } from '../../src/providers/twilio/simulator.js';
 import { SHARED_NUMBERS } from '../../src/simulation/data.js';
 import { startHarness, type GraphQLResponse, type Harness } from '../helpers/switchboard.js';
 
-type Connection = Extract<ConnectionConfig, { provider: 'TWILIO' }>;
+/** Final statuses of calls that never connected: their recordings are known to be none (src/providers/twilio/map.ts). */
+const NEVER_CONNECTED = ['busy', 'no-answer', 'canceled', 'failed'];
 
 describe('Twilio over GraphQL', () => {
   let twilio: TwilioSimulator;
@@ -19,23 +20,17 @@ describe('Twilio over GraphQL', () => {
   let all: CallRecord[];
 
   beforeAll(async () => {
-    twilio = createTwilioSimulator({ count: 120 });
-    await twilio.server.start();
-    const connection: Connection = {
-      provider: 'TWILIO',
-      connection: 'default',
-      settings: { baseUrl: twilio.server.url, accountSid: twilio.credentials.accountSid, authToken: twilio.credentials.authToken },
-    };
-    harness = await startHarness({ connections: (sims) => [...sims.connections, connection] });
-    all = twilio.rows.map((row) => toCallRecord(twilioRowSchema.parse(row), 'default'));
+    harness = await startHarness({ sims: () => startSimulators({ count: 120 }) });
+    twilio = harness.sims.twilio;
+    all = twilioModule.simulator.calls(twilio, {});
   });
   afterAll(async () => {
     await harness?.stop();
-    await twilio.server.close();
   });
   beforeEach(() => {
     twilio.server.resetCounters();
     twilio.server.clearFaults();
+    harness.batches.length = 0;
   });
 
   /** Every Twilio call the API returns for `filter`, walking forward `first` at a time. */
@@ -112,6 +107,40 @@ describe('Twilio over GraphQL', () => {
     }
   });
 
+  it('asks nothing for the detail fields Twilio does not have (null), and for recordings only when they are selected', async () => {
+    await harness.gql(`{ calls(first: 30, filter: { providers: [TWILIO] }) { nodes { id } } }`);
+    const lean = twilio.server.count();
+    twilio.server.resetCounters();
+    const res = await harness.gql(
+      `{ calls(first: 30, filter: { providers: [TWILIO] }) { nodes { transcript { url } transcriptText billedDurationSeconds inputParameters outputParameters } } }`,
+    );
+    expect(res.body.errors).toBeUndefined();
+    for (const node of res.body.data.calls.nodes) {
+      expect(node).toEqual({ transcript: null, transcriptText: null, billedDurationSeconds: null, inputParameters: null, outputParameters: null });
+    }
+    expect(twilio.server.count()).toBe(lean);
+    expect(twilio.server.count('/Recordings.json')).toBe(0);
+    expect(harness.batches).toEqual([]);
+  });
+
+  it('asks the recordings of a page in one batch, one request per call that may have any', async () => {
+    const res = await harness.gql(`{ calls(first: 30, filter: { providers: [TWILIO] }) { nodes { providerStatus recordings { url } } } }`);
+    expect(res.body.errors).toBeUndefined();
+    const asked = res.body.data.calls.nodes.filter((node: { providerStatus: string }) => !NEVER_CONNECTED.includes(node.providerStatus));
+    expect(harness.batches).toEqual([{ connection: 'twilio/default', kind: 'details', size: asked.length }]);
+  });
+
+  it('by id: the look-up (FetchCall) does not answer recordings; selecting them asks the Recordings request after it', async () => {
+    const sid = [...twilio.recordings].find(([key, list]) => list.some((r) => r.status === 'completed') && all.some((c) => c.key === key))![0];
+    const call = all.find((c) => c.key === sid)!;
+    const { encodeCallId } = await import('../../src/calls/ids.js');
+    const res = await harness.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { ... on Call { providerCallId recordings { url } } } }`, { ids: [encodeCallId(call)] });
+    expect(res.body.errors).toBeUndefined();
+    const wanted = twilio.recordings.get(sid)!.filter((r) => r.status === 'completed');
+    expect(res.body.data.nodes[0].recordings).toHaveLength(wanted.length);
+    expect(twilio.server.requests.map((r) => r.path.replace(/^.*\/Calls\//, ''))).toEqual([`${sid}.json`, `${sid}/Recordings.json`]);
+  });
+
   it('finds a call again by id', async () => {
     const { body } = await harness.gql(`{ calls(first: 3, filter: { providers: [TWILIO] }) { nodes { id providerCallId } } }`);
     const [first] = body.data.calls.nodes as { id: string; providerCallId: string }[];
@@ -125,5 +154,31 @@ describe('Twilio over GraphQL', () => {
     const { body } = await harness.gql(`{ calls(first: 10) { nodes { provider } } }`);
     expect(body.data.calls.nodes.length).toBe(10);
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', provider: 'TWILIO', connection: 'default' });
+  });
+});
+
+describe('Twilio recordings and the cache of ended calls', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({ sims: () => startSimulators({ count: 60 }), env: { SWITCHBOARD_CACHE_MAX_ENTRIES: '1000' } });
+  });
+  afterAll(() => harness?.stop());
+
+  it('asks the recordings of an ended call once; those of a call still in progress every time', async () => {
+    const twilio = harness.sims.twilio;
+    const query = `{ calls(first: 60, filter: { providers: [TWILIO] }) { nodes { providerCallId status providerStatus recordings { url } } } }`;
+    const first = await harness.gql(query);
+    expect(first.body.errors).toBeUndefined();
+    const nodes: { providerCallId: string; status: string; providerStatus: string }[] = first.body.data.calls.nodes;
+    const asked = nodes.filter((n) => !NEVER_CONNECTED.includes(n.providerStatus));
+    const inFlight = asked.filter((n) => ['QUEUED', 'INITIATED', 'RINGING', 'IN_PROGRESS'].includes(n.status));
+    expect(asked.length).toBeGreaterThan(inFlight.length);
+    expect(twilio.server.count('/Recordings.json')).toBe(asked.length);
+    twilio.server.resetCounters();
+    const second = await harness.gql(query);
+    expect(second.body.data).toEqual(first.body.data);
+    expect(twilio.server.requests.filter((r) => r.path.endsWith('/Recordings.json')).map((r) => /Calls\/([^/]+)\//.exec(r.path)![1]).sort()).toEqual(
+      inFlight.map((n) => n.providerCallId).sort(),
+    );
   });
 });

@@ -57,7 +57,8 @@ describe('Twilio mapping', () => {
       cost: { amount: '0.200', currency: 'USD' },
       endReason: null, // answered_by is not an end reason
       agentId: null,
-      details: null, // recordings come from the sub-resource, lazily
+      // Twilio has none of these; recordings (left out) come from the sub-resource, lazily.
+      details: { billedDurationSeconds: null, transcript: null, transcriptText: null, inputParameters: null, outputParameters: null },
     });
   });
 
@@ -173,7 +174,7 @@ describe('Twilio mapping', () => {
 
   it('knows a call that never connected has no recordings; others need the sub-resource', () => {
     for (const status of ['busy', 'no-answer', 'canceled', 'failed']) expect(map({ status }).details?.recordings).toEqual([]);
-    for (const status of ['completed', 'in-progress', 'ringing', 'queued', 'initiated', 'weird']) expect(map({ status }).details).toBeNull();
+    for (const status of ['completed', 'in-progress', 'ringing', 'queued', 'initiated', 'weird']) expect(map({ status }).details).toEqual({ billedDurationSeconds: null, transcript: null, transcriptText: null, inputParameters: null, outputParameters: null });
   });
 
   it('maps a child leg as its own outbound call', () => {
@@ -198,6 +199,7 @@ describe('Twilio mapping', () => {
         { url: `https://api.twilio.com${uri.replace(/\.json$/, '.wav')}`, expiresAt: null },
       ],
       transcript: null,
+      transcriptText: null,
       inputParameters: null,
       outputParameters: null,
     });

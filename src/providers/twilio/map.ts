@@ -87,17 +87,24 @@ export function toRecordingLink(recording: TwilioRecording, baseUrl: string): Me
 }
 
 /**
+ * What a Call row tells of its details without a request: Twilio has no billed duration,
+ * transcript or parameters, so those are null; `recordings` is left undefined (src/calls/model.ts):
+ * only the Recordings request gives them, asked when a client selects `recordings`.
+ */
+const ROW_DETAILS: CallDetails = Object.freeze({
+  billedDurationSeconds: null,
+  transcript: null,
+  transcriptText: null,
+  inputParameters: null,
+  outputParameters: null,
+});
+
+/**
  * The details a Call's Recordings sub-resource gives: only recordings whose media exist
  * (`completed`); Twilio has no billed duration, transcript text link or parameters.
  */
 export function toCallDetails(recordings: readonly TwilioRecording[], baseUrl: string): CallDetails {
-  return {
-    billedDurationSeconds: null,
-    recordings: recordings.filter((r) => r.status === 'completed').map((r) => toRecordingLink(r, baseUrl)),
-    transcript: null,
-    inputParameters: null,
-    outputParameters: null,
-  };
+  return { ...ROW_DETAILS, recordings: recordings.filter((r) => r.status === 'completed').map((r) => toRecordingLink(r, baseUrl)) };
 }
 
 /**
@@ -106,19 +113,12 @@ export function toCallDetails(recordings: readonly TwilioRecording[], baseUrl: s
  */
 const NEVER_CONNECTED: ReadonlySet<string> = new Set(['busy', 'no-answer', 'canceled', 'failed']);
 
-/** The details of a call without recordings. */
-const NO_DETAILS: CallDetails = Object.freeze({
-  billedDurationSeconds: null,
-  recordings: [],
-  transcript: null,
-  inputParameters: null,
-  outputParameters: null,
-});
 
 /**
- * One Call. `details` stays null (except for a call that never connected: none): recordings cost a request per call (…/Recordings.json), made
- * only when a client selects a detail field. No answered-at, end reason or agent exists on a Call;
- * `answered_by` (AMD) is not an end reason.
+ * One Call. Its details are known but for the recordings, which cost a request per call
+ * (…/Recordings.json) made only when a client selects `recordings` — except for a call that never
+ * connected: none. No answered-at, end reason or agent exists on a Call; `answered_by` (AMD) is not
+ * an end reason.
  */
 export function toCallRecord(row: TwilioRow, connection: string): CallRecord {
   return {
@@ -138,6 +138,6 @@ export function toCallRecord(row: TwilioRow, connection: string): CallRecord {
     cost: toMoney(row.price, row.price_unit),
     endReason: null,
     agentId: null,
-    details: NEVER_CONNECTED.has(row.status) ? { ...NO_DETAILS, recordings: [] } : null,
+    details: NEVER_CONNECTED.has(row.status) ? { ...ROW_DETAILS, recordings: [] } : { ...ROW_DETAILS },
   };
 }
