@@ -8,7 +8,7 @@
 import type { z } from 'zod';
 import type { ProviderAdapter } from '../calls/adapter.js';
 import type { CallRecord, Provider } from '../calls/model.js';
-import type { SimulatorServer } from '../simulation/harness.js';
+import type { RecordedRequest, SimulatorServer } from '../simulation/harness.js';
 import type { ConnectionHttp } from './http.js';
 
 /** What every simulator gives back: its HTTP server, the credentials it accepts, and a way to add a call. */
@@ -66,6 +66,19 @@ export interface ProviderModule<
      * provider's pure mapping — never through its adapter or the merge under test.
      */
     calls(sim: Sim, options: { withUnreadable?: boolean }): CallRecord[];
+    /**
+     * The keys (`CallRecord.key`, the key a `Call.id` carries) of the calls that `request`, one
+     * `sim` recorded, looked up one by one — the request a by-id resolution (`call`, `node`,
+     * `nodes`, `_entities`, detail fields) sends per call or per group; [] for any other request.
+     * Tests fail or count exactly one call's look-up with it, whatever the provider's API.
+     */
+    lookedUp(sim: Sim, request: RecordedRequest): string[];
+    /**
+     * Credentials for `create` whose every secret value (and any other value that could leak,
+     * e.g. a user name) contains `canary`, so that tests can search every answer and log line for
+     * it. Values that must keep a format (e.g. an account id in every path) may stay as they are.
+     */
+    canaryCredentials(canary: string): Partial<Sim['credentials']>;
   };
 }
 

@@ -272,7 +272,7 @@ describe('Retell AI adapter over HTTP', () => {
     const first = await adapter.list(request({ pageSize: 1000 }));
     const call = first.calls.find((c) => c.key === row.call_id)!;
     expect(call.details).not.toHaveProperty('transcriptText');
-    expect(call.details?.recordings.length).toBe(2);
+    expect(call.details?.recordings?.length).toBe(2);
     sim.server.resetCounters();
     const details = await adapter.getDetails(call);
     expect(details.transcriptText).toBe(row.transcript);

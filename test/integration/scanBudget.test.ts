@@ -126,8 +126,8 @@ describe('a number no call has (the reported case)', () => {
     expect(p.edges).toEqual([]);
     expect(p.pageInfo.hasNextPage).toBe(false);
     // 300 calls per provider at 100 rows per request (CINNOX and Vapi tell the end by a short page: a
-    // fourth, empty one); TalkStack and Retell filter the number themselves, asked once per party.
-    expect(requests).toEqual({ twenty2: 3, unpod: 3, cinnox: 4, talkstack: 2, vapi: 4, retell: 2 });
+    // fourth, empty one); TalkStack, Twilio and Retell filter the number themselves, asked once per party.
+    expect(requests).toEqual({ twenty2: 3, unpod: 3, cinnox: 4, talkstack: 2, twilio: 2, vapi: 4, retell: 2 });
   });
 });
 
@@ -184,8 +184,8 @@ describe('the budget, kind by kind', () => {
     const res = await h.gql(`query($f: CallFilter) { a: calls(first: 20, filter: $f) { ${fields} } b: calls(first: 20, filter: $f) { ${fields} } }`, {
       f: { phoneNumber: '+10000000000' },
     });
-    // Every field moves: one request per stream at least (TalkStack, Retell: one per party), the budget beyond.
-    expect(tally()).toEqual({ twenty2: 2, unpod: 2, cinnox: 2, talkstack: 4, vapi: 2, retell: 4 });
+    // Every field moves: one request per stream at least (TalkStack, Twilio, Retell: one per party), the budget beyond.
+    expect(tally()).toEqual({ twenty2: 2, unpod: 2, cinnox: 2, talkstack: 4, twilio: 4, vapi: 2, retell: 4 });
     const warnings = (res.body as { extensions?: { warnings?: Array<{ path: string[] }> } }).extensions?.warnings ?? [];
     expect(warnings.map((w) => w.path).sort()).toEqual([['a'], ['b']]);
   });

@@ -332,7 +332,7 @@ describe('TalkStack adapter over HTTP', () => {
   it('list rows carry complete details: recordings and the extracted data', async () => {
     const { calls } = await walk(adapter);
     const completed = calls.filter((call) => call.providerStatus === 'completed');
-    expect(completed.every((call) => (call.details?.recordings.length ?? 0) > 0)).toBe(true);
+    expect(completed.every((call) => (call.details?.recordings?.length ?? 0) > 0)).toBe(true);
     expect(completed[0]?.details?.outputParameters).toMatchObject({ employeeGoToWork: expect.any(String) });
     expect(calls.every((call) => call.details !== null && call.direction === null)).toBe(true);
   });

@@ -268,8 +268,8 @@ describe('Twenty2 adapter over HTTP', () => {
         inputParameters: expectedDetail.input_parameters,
         outputParameters: expectedDetail.output_parameters,
       });
-      expect(details?.recordings[0]?.url.startsWith(`${base}/media/${completed.call_id}.mp3`)).toBe(true);
-      expect((details?.recordings[0]?.expiresAt as Date).getTime()).toBeGreaterThan(Date.now());
+      expect(details?.recordings?.[0]?.url.startsWith(`${base}/media/${completed.call_id}.mp3`)).toBe(true);
+      expect((details?.recordings?.[0]?.expiresAt as Date).getTime()).toBeGreaterThan(Date.now());
       expect(details?.billedDurationSeconds).toBeGreaterThanOrEqual(completed.duration_seconds ?? 0);
 
       // Failed calls leave recording and transcript out of the body.
@@ -317,7 +317,7 @@ describe('Twenty2 adapter over HTTP', () => {
       const details = await adapter.getDetails(listed);
       const expected = sim.detailOf(completed.call_id)!;
       expect(details.billedDurationSeconds).toBe(expected.call.billed_duration_seconds);
-      expect(details.recordings).toHaveLength(1);
+      expect(details.recordings!).toHaveLength(1);
       expect(details.inputParameters).toEqual(expected.input_parameters);
       expect(details.outputParameters).toEqual(expected.output_parameters);
       expect(sim.server.requests[0]?.query).toEqual({ call_id: completed.call_id });

@@ -32,7 +32,7 @@ function withoutSignedExpiry<T extends CallRecord | null>(calls: T[], check = tr
   const now = Date.now();
   return calls.map((call) => {
     if (!call?.details) return call;
-    const recordings = call.details.recordings.map((link) => {
+    const recordings = (call.details.recordings ?? []).map((link) => {
       if (link.expiresAt && check) {
         expect(new Date(link.expiresAt).getTime()).toBeGreaterThan(now);
         expect(new Date(link.expiresAt).getTime()).toBeLessThanOrEqual(now + HOUR);
@@ -242,17 +242,17 @@ describe('Vapi adapter over HTTP', () => {
 
   it('signed recording links carry their expiry; without them, the download endpoint answers 302 to a signed link', async () => {
     const { calls } = await walk(adapterFor(sim));
-    const signed = calls.find((call) => call.details?.recordings[0]?.expiresAt);
-    expect(signed?.details?.recordings[0]?.url).toMatch(/X-Amz-Signature=/);
-    const unsigned = calls.find((call) => call.details?.recordings.length && call.details.recordings[0]!.expiresAt === null)!;
-    expect(unsigned.details!.recordings[0]!.url).toBe(`${sim.server.url}/call/${unsigned.key}/mono-recording`);
-    const download = await fetch(unsigned.details!.recordings[0]!.url, {
+    const signed = calls.find((call) => call.details?.recordings?.[0]?.expiresAt);
+    expect(signed?.details?.recordings?.[0]?.url).toMatch(/X-Amz-Signature=/);
+    const unsigned = calls.find((call) => call.details?.recordings?.length && call.details.recordings[0]!.expiresAt === null)!;
+    expect(unsigned.details!.recordings![0]!.url).toBe(`${sim.server.url}/call/${unsigned.key}/mono-recording`);
+    const download = await fetch(unsigned.details!.recordings![0]!.url, {
       headers: { authorization: `Bearer ${sim.credentials.apiKey}` },
       redirect: 'manual',
     });
     expect(download.status).toBe(302);
     expect(download.headers.get('location')).toMatch(/X-Amz-Signature=/);
-    const none = await fetch(`${sim.server.url}/call/${calls.find((c) => c.details?.recordings.length === 0)!.key}/mono-recording`, {
+    const none = await fetch(`${sim.server.url}/call/${calls.find((c) => c.details?.recordings?.length === 0)!.key}/mono-recording`, {
       headers: { authorization: `Bearer ${sim.credentials.apiKey}` },
       redirect: 'manual',
     });

@@ -30,5 +30,11 @@ export const retell = defineProvider({
       (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row)))
         .filter((row) => row.start_timestamp !== undefined)
         .map((r) => toCallRecord(retellCallSchema.parse(r), { connection: 'default' }) as CallRecord),
+    // GET /v2/get-call/{call_id} (docs/providers/retell.md).
+    lookedUp: (_sim, r) => {
+      const match = /^\/v2\/get-call\/([^/]+)$/.exec(r.path);
+      return match ? [decodeURIComponent(match[1]!)] : [];
+    },
+    canaryCredentials: (canary) => ({ apiKey: `key-${canary}` }),
   },
 });

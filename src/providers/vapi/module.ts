@@ -36,5 +36,11 @@ export const vapi = defineProvider({
         return toCallRecord(row, agent, { connection: 'default', baseUrl });
       });
     },
+    // GET /call/{id} (docs/providers/vapi.md); not the recording downloads under it, nor phone numbers.
+    lookedUp: (_sim, r) => {
+      const match = /^\/call\/([^/]+)$/.exec(r.path);
+      return r.method === 'GET' && match ? [decodeURIComponent(match[1]!)] : [];
+    },
+    canaryCredentials: (canary) => ({ apiKey: `key-${canary}` }),
   },
 });
