@@ -17,6 +17,8 @@ export interface ProviderSimulator {
   credentials: object;
   /** Inserts a call newer than every call it holds (a call arriving during a walk); returns its row. */
   addCall(): unknown;
+  /** The rows it sends unreadable (`markUnreadable`); `clear()` makes them read again. */
+  unreadable: { clear(): void };
 }
 
 /**
@@ -79,6 +81,12 @@ export interface ProviderModule<
      * it. Values that must keep a format (e.g. an account id in every path) may stay as they are.
      */
     canaryCredentials(canary: string): Partial<Sim['credentials']>;
+    /**
+     * From now on `sim` sends the call whose key is `key` as a row that does not read, with
+     * `marker` as its start (which then does not read) and in one more field; its id stays. Tests
+     * check that nothing of such a row reaches a client or a log line. False when no row has `key`.
+     */
+    markUnreadable(sim: Sim, key: string, marker: string): boolean;
   };
 }
 

@@ -7,7 +7,7 @@
 import { decodeCallId } from '../../src/calls/ids.js';
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import type { RecordedRequest } from '../../src/simulation/harness.js';
-import { keysLookedUp, lookupsAt } from '../helpers/lookedUp.js';
+import { keysLookedUp, lookupsAt } from '../helpers/modules.js';
 import { startHarness, type GraphQLResponse, type Harness } from '../helpers/switchboard.js';
 
 let h: Harness;

@@ -5,7 +5,7 @@
  * for every provider's by-id path through `nodes`, `_entities`, `call` and `node`, for the detail
  * fields, and for the cache of ended calls (which must not keep a failure).
  */
-import { lookupOf } from '../helpers/lookedUp.js';
+import { lookupOf } from '../helpers/modules.js';
 import { PROVIDERS, newCanary, serverOf, startCanarySimulators, type ProviderKey } from '../helpers/resilience.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 

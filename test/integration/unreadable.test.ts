@@ -14,7 +14,7 @@ import type { UnreadableRows } from '../../src/simulation/harness.js';
 import { startHarness, type GraphQLResponse, type Harness } from '../helpers/switchboard.js';
 import { allCalls, applyFilter, idsOf } from '../helpers/truth.js';
 
-type Provider = 'TWENTY2' | 'UNPOD' | 'CINNOX' | 'TALKSTACK' | 'VAPI';
+type Provider = 'TWENTY2' | 'UNPOD' | 'CINNOX' | 'TALKSTACK' | 'TWILIO' | 'VAPI';
 type Raw = Record<string, unknown>;
 
 interface ProviderCase {
@@ -42,6 +42,8 @@ const CASES: ProviderCase[] = [
   { provider: 'CINNOX', listPath: 'result', startField: 'callDate', badStart: '19/11/2026 14:06', otherField: 'callDuration', badOther: '125', idField: 'callID' },
   // 31 November.
   { provider: 'TALKSTACK', listPath: 'calls', startField: 'date', badStart: 'Thu, 31 Nov 2026 14:06:45 +0000', otherField: 'seconds', badOther: -5, idField: 'callSid' },
+  // 31 November in RFC 2822; a duration that is no whole count of seconds.
+  { provider: 'TWILIO', listPath: 'calls', startField: 'start_time', badStart: 'Tue, 31 Nov 2026 14:06:45 +0000', otherField: 'duration', badOther: '1.5', idField: 'sid' },
   // 31 November, in a bare array: `createdAt` (the first field named) and `startedAt`, which the start
   // falls back from; a cost in dollars sent as text, not a JSON number.
   { provider: 'VAPI', listPath: '', startField: 'createdAt', badStart: '2026-11-31T14:06:40.000Z', fallbacks: { startedAt: '2026-11-31T14:06:45.000Z' }, otherField: 'cost', badOther: 'free', idField: 'id' },
@@ -56,7 +58,7 @@ interface Sim {
 }
 
 const simOf = (h: Harness, provider: Provider): Sim =>
-  ({ TWENTY2: h.sims.twenty2, UNPOD: h.sims.unpod, CINNOX: h.sims.cinnox, TALKSTACK: h.sims.talkstack, VAPI: h.sims.vapi })[provider] as unknown as Sim;
+  h.sims[provider.toLowerCase() as Lowercase<Provider>] as unknown as Sim;
 
 /** The call a raw row is, by its real data (the simulator keeps it). */
 function recordOf(h: Harness, provider: Provider, row: Raw): CallRecord {

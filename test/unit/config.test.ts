@@ -4,6 +4,7 @@
  * with one line naming it (and never a credential); production never serves simulated calls
  * unless SWITCHBOARD_DEMO=true asks for it.
  */
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -170,8 +171,11 @@ describe('environment variables', () => {
     [{ SWITCHBOARD_API_KEYS: 'short' }, /^SWITCHBOARD_API_KEYS entry 1: the key must be at least 16 characters$/],
     [{ SWITCHBOARD_API_KEYS: `${KEY}:plivo` }, /^SWITCHBOARD_API_KEYS entry 1, scope 1: names no provider/],
     [{ SWITCHBOARD_API_KEYS: `${KEY},${KEY}` }, /^API key key#2 is the same key as key#1/],
-    // Scopes are checked in demo mode too: its connections are the four simulators, each "default".
-    [{ SWITCHBOARD_API_KEYS: `${KEY}:unpod/sales` }, /^API key key#1: unknown connection "unpod\/sales" \(configured: twenty2\/default, unpod\/default, cinnox\/default, talkstack\/default, twilio\/default, vapi\/default, retell\/default\)$/],
+    // Scopes are checked in demo mode too: its connections are every module's simulator, each "default".
+    [
+      { SWITCHBOARD_API_KEYS: `${KEY}:unpod/sales` },
+      new RegExp(`^API key key#1: unknown connection "unpod/sales" \\(configured: ${PROVIDER_MODULES.map((m) => `${m.provider.toLowerCase()}/default`).join(', ')}\\)$`),
+    ],
     [{ ...unpod, SWITCHBOARD_API_KEYS: `${KEY}:twenty2` }, /^API key key#1: unknown connection "twenty2" \(configured: unpod\/default\)$/],
   ])('%j stops start-up with one line naming it', (env, expected) => {
     const message = refusal(env as Record<string, string>);

@@ -36,5 +36,10 @@ export const retell = defineProvider({
       return match ? [decodeURIComponent(match[1]!)] : [];
     },
     canaryCredentials: (canary) => ({ apiKey: `key-${canary}` }),
+    markUnreadable: (sim, key, marker) => {
+      const row = sim.rows.find((r) => r.call_id === key);
+      if (row) sim.unreadable.set(row, { start_timestamp: marker, disconnection_reason: marker });
+      return row !== undefined;
+    },
   },
 });

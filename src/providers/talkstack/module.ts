@@ -35,5 +35,10 @@ export const talkstack = defineProvider({
       return r.path === '/call' && typeof sid === 'string' ? [sid] : [];
     },
     canaryCredentials: (canary) => ({ apiKey: `key-${canary}`, projectId: `proj-${canary}` }),
+    markUnreadable: (sim, key, marker) => {
+      const row = sim.rows.find((r) => r.callSid === key);
+      if (row) sim.unreadable.set(row, { date: marker, data: { note: marker } });
+      return row !== undefined;
+    },
   },
 });

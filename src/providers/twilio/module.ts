@@ -56,5 +56,10 @@ export const twilio = defineProvider({
     },
     // The Account SID is in every path (not a secret); the secrets carry the canary.
     canaryCredentials: (canary) => ({ authToken: `tok-${canary}`, apiKeySecret: `sec-${canary}` }),
+    markUnreadable: (sim, key, marker) => {
+      const row = sim.rows.find((r) => r.sid === key);
+      if (row) sim.unreadable.set(row, { start_time: marker, duration: marker });
+      return row !== undefined;
+    },
   },
 });

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { parseRfc5322Date, rfc5322DateProblem } from '../../time.js';
-import { idText, numberText } from '../json.js';
+import { decimalString, idText, numberText } from '../json.js';
 
 /** A Call SID: "CA" and 32 hex digits. Anything else is not a Twilio call (and never goes into a path). */
 export const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
@@ -25,6 +25,15 @@ const optionalRfc2822 = z
     return date ?? z.NEVER;
   });
 
+/**
+ * An optional RFC 2822 date that is not the row's place (`end_time`): one that does not read is
+ * unknown (null), as every provider's end is, and the call is still listed.
+ */
+const lenientRfc2822 = z
+  .string()
+  .nullish()
+  .transform((text) => (text === null || text === undefined || text.trim() === '' ? null : parseRfc5322Date(text)));
+
 /** Whole seconds sent as a string ("4"), empty while unknown; a JSON number is tolerated. */
 const secondsText = z
   .union([z.string(), z.number()])
@@ -41,7 +50,7 @@ const secondsText = z
 
 /**
  * `price` as its decimal text ("-0.200"), never through a double; empty/null while not yet
- * billed. A JSON number is kept digit for digit (numberText); a bare exponent form is refused.
+ * billed. A JSON number is kept digit for digit (numberText); an exponent form is written out.
  */
 const priceText = z
   .union([z.string(), numberText])
@@ -49,11 +58,12 @@ const priceText = z
   .transform((value, ctx) => {
     if (value === null || value === undefined || value.trim() === '') return null;
     const text = value.trim();
-    if (!/^[+-]?\d+(?:\.\d+)?$/.test(text)) {
+    if (!/^[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?$/i.test(text)) {
       ctx.addIssue({ code: 'custom', message: 'expected a decimal amount such as "-0.200"' });
       return z.NEVER;
     }
-    return text;
+    // A JSON number may come in exponent form ("-7.7E-4"): its digits moved, never rounded.
+    return decimalString(text);
   });
 
 /** One Call resource, as the list and FetchCall send it. */
@@ -68,7 +78,7 @@ export const twilioCallSchema = z.object({
   caller_name: z.string().nullish(),
   date_created: optionalRfc2822,
   start_time: optionalRfc2822,
-  end_time: optionalRfc2822,
+  end_time: lenientRfc2822,
   duration: secondsText,
   price: priceText,
   // ISO 4217 ("USD"); anything else is no currency (and then no cost: it is never assumed).

@@ -36,5 +36,11 @@ export const unpod = defineProvider({
         .map((call) => call.key);
     },
     canaryCredentials: (canary) => ({ token: `tok-${canary}`, orgHandle: `org-${canary}` }),
+    markUnreadable: (sim, key, marker) => {
+      const orgHandle = sim.credentials.orgHandle;
+      const row = sim.rows.find((r) => toCallRecord(unpodRowSchema.parse(r), { connection: 'default', orgHandle }).key === key);
+      if (row) sim.unreadable.set(row, { creation_time: marker, end_reason: marker });
+      return row !== undefined;
+    },
   },
 });

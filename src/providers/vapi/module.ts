@@ -42,5 +42,11 @@ export const vapi = defineProvider({
       return r.method === 'GET' && match ? [decodeURIComponent(match[1]!)] : [];
     },
     canaryCredentials: (canary) => ({ apiKey: `key-${canary}` }),
+    // The marker as its creation (the start falls back to it) and start, and as the customer's name.
+    markUnreadable: (sim, key, marker) => {
+      const row = sim.rows.find((r) => r.id === key);
+      if (row) sim.unreadable.set(row, { createdAt: marker, startedAt: marker, customer: { ...row.customer, name: marker } });
+      return row !== undefined;
+    },
   },
 });
