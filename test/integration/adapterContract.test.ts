@@ -123,6 +123,27 @@ describe.each(modules.map((m) => [m.provider, m] as const))('%s adapter contract
     expect(found.map((c) => (c === null ? null : c instanceof Error ? c.message : c.key))).toEqual([known[0]!.key, null, known[1]!.key, known[2]!.key]);
   });
 
+  it('getCalls of no locators asks nothing', async () => {
+    expect(await adapter().getCalls([])).toEqual([]);
+    expect(sim.server.count()).toBe(0);
+  });
+
+  it('takes a base URL with a trailing slash: the same page, the same paths asked', async () => {
+    if (typeof (settings as { baseUrl?: unknown }).baseUrl !== 'string') return;
+    const first = await adapter().list({ query: emptyQuery, from: null, until: null, pageSize: 3, page: { index: 0 } });
+    const paths = sim.server.requests.map((r) => r.path);
+    sim.server.resetCounters();
+    const slashed = module.createAdapter(
+      'contract',
+      { ...(settings as object), baseUrl: `${(settings as { baseUrl: string }).baseUrl}/` } as never,
+      new ConnectionHttp(ref, { ...defaultHttpPolicy, retries: 0 }),
+      module.connectionState?.() as never,
+    );
+    const again = await slashed.list({ query: emptyQuery, from: null, until: null, pageSize: 3, page: { index: 0 } });
+    expect(again.calls.map((c) => c.key)).toEqual(first.calls.map((c) => c.key));
+    expect(sim.server.requests.map((r) => r.path)).toEqual(paths);
+  });
+
   it('fails a list with a typed upstream error naming the connection', async () => {
     sim.server.persistentFault = { kind: 'status', status: 503 };
     const failure = await adapter().list({ query: emptyQuery, from: null, until: null, pageSize: 5, page: { index: 0 } }).catch((e: unknown) => e);

@@ -361,9 +361,4 @@ describe('Retell AI adapter over HTTP', () => {
     expect((await adapter.list(request({ pageSize: 3 }))).next).toBeNull();
   });
 
-  it('takes a base URL with a trailing slash', async () => {
-    const slashed = adapterFor(sim, { baseUrl: `${sim.server.url}/` });
-    expect((await slashed.list(request({ pageSize: 3 }))).calls).toHaveLength(1);
-    expect(sim.server.requests[0]?.path).toBe('/v3/list-calls');
-  });
 });

@@ -412,12 +412,6 @@ describe('TalkStack adapter over HTTP', () => {
     expect(sim.server.count()).toBe(2);
   });
 
-  it('takes a base URL with a trailing slash', async () => {
-    const slashed = adapterFor(sim, { baseUrl: `${sim.server.url}/` });
-    const result = await slashed.list(request({ pageSize: 1 }));
-    expect(result.calls).toHaveLength(1);
-    expect(sim.server.requests[0]?.path).toBe('/call/get-call-history');
-  });
 });
 
 describe('TalkStack adapter: bare-array history', () => {

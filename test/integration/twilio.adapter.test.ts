@@ -436,11 +436,6 @@ describe('Twilio adapter over HTTP', () => {
     await expect(adapter.list(request({ page: { token: '//evil.example/2010-04-01' } }))).rejects.toThrow(TypeError);
   });
 
-  it('takes a base URL with a trailing slash', async () => {
-    const slashed = adapterFor(sim, { baseUrl: `${sim.server.url}/` });
-    expect((await slashed.list(request({ pageSize: 1 }))).calls).toHaveLength(1);
-    expect(sim.server.requests[0]?.path).toBe(`/2010-04-01/Accounts/${sim.credentials.accountSid}/Calls.json`);
-  });
 });
 
 describe('Twilio simulator', () => {

@@ -184,7 +184,6 @@ export class TwilioAdapter implements ProviderAdapter {
       { method: 'GET', url, operation: 'GET /Calls.json', headers: this.headers, ...(searchParams ? { searchParams } : {}) },
       twilioCallListSchema,
     );
-    if (body === null) return { calls: [], next: null, total: null };
     const nextUri = body.next_page_uri ?? null;
     // Followed with this connection's credentials: only a list path of this account, never another host.
     if (nextUri !== null && !this.isListPath(nextUri)) {
@@ -219,7 +218,6 @@ export class TwilioAdapter implements ProviderAdapter {
         { method: 'GET', url, operation: 'GET /Calls/{Sid}/Recordings.json', headers: this.headers, ...(searchParams ? { searchParams } : {}) },
         twilioCallBodySchema,
       );
-      if (body === null) break;
       const page = readRow(body, recordingsReader, { ref: this, path: '' }, call.key);
       if (page instanceof Error) throw page;
       recordings.push(...page.recordings);

@@ -239,7 +239,7 @@ export class VapiAdapter implements ProviderAdapter {
       { method: 'GET', url: `${this.base}/call`, operation: 'GET /call', headers: this.headers, searchParams: { limit, ...filters } },
       vapiListSchema,
     );
-    return body ?? [];
+    return body;
   }
 
   /**
