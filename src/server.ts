@@ -35,6 +35,8 @@ import { noIntrospection } from './security/introspection.js';
 import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
 import { LoadMonitor, holdConnection } from './overload.js';
+import type { CallEventSource } from './live/events.js';
+import { startWebhooks } from './live/webhooks.js';
 
 export interface SwitchboardOptions {
   config: Config;
@@ -44,6 +46,8 @@ export interface SwitchboardOptions {
   observeUpstream?: UpstreamObserver;
   /** OpenTelemetry tracing (src/observability/tracing.ts); none when absent. Its owner shuts it down. */
   tracing?: Tracing | null;
+  /** Where call events come from (tests inject one); webhooks (src/live/webhooks.ts) listen to it. */
+  events?: CallEventSource;
 }
 
 export interface Switchboard {
@@ -232,10 +236,11 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     ? new Safelist(config.persistedQueries, { introspection: !config.production, maxTokens: config.limits.maxTokens })
     : null;
 
+  // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
+  // on a page) but answered differently where fields fail: see docs/benchmark.md.
+  const schema = guardEntities(createSchema());
   const apollo = new ApolloServer<RequestContext>({
-    // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
-    // on a page) but answered differently where fields fail: see docs/benchmark.md.
-    schema: guardEntities(createSchema()),
+    schema,
     // Refused in production by our own rule (noIntrospection), whose message is in Switchboard's terms.
     introspection: true,
     includeStacktraceInErrorResponses: false,
@@ -357,6 +362,11 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     });
   });
 
+  // Webhooks render each call with the schema subscribers are served from (src/live/webhooks.ts).
+  const webhooks = options.events && config.webhooks.endpoints.length > 0
+    ? startWebhooks(config.webhooks, { events: options.events, services, schema, logger, metrics })
+    : null;
+
   lifecycle.markReady();
   const port = (httpServer.address() as AddressInfo).port;
   return {
@@ -365,6 +375,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     metrics,
     stop: async ({ graceMs = config.shutdownGraceMs } = {}) => {
       const result = await lifecycle.drain(graceMs);
+      await webhooks?.stop();
       await apollo.stop();
       await cache?.close();
       return result;
