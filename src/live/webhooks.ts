@@ -356,7 +356,6 @@ class EndpointQueue {
     const { filter, types } = this.endpoint;
     if (types && !types.includes(event.type)) return;
     if (!matches(event.call, filter)) return;
-    if (this.items.size >= this.settings.queueSize) this.dropOldest();
     const item: Item = {
       event,
       call: `${connectionLabel(event.call)}|${event.call.key}`,
@@ -368,6 +367,9 @@ class EndpointQueue {
       acceptPartial: false,
       done: false,
     };
+    // Full: the oldest event not in flight goes (a dead endpoint then gets the newest on recovery);
+    // when every one is in flight, this one.
+    if (this.items.size >= this.settings.queueSize && !this.dropOldest()) return this.dropped(item);
     this.items.add(item);
     const fifo = this.calls.get(item.call);
     if (fifo) fifo.push(item);
@@ -384,20 +386,25 @@ class EndpointQueue {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Full: the oldest event not in flight goes (a dead endpoint then gets the newest on recovery). */
-  private dropOldest(): void {
+  /** Drops the oldest event not in flight; false when every queued event is in flight. */
+  private dropOldest(): boolean {
     for (const item of this.items) {
       if (item.inFlight) continue;
-      if (!this.overflowing) {
-        this.overflowing = true;
-        this.deps.logger.warn(
-          { webhook: this.labels, queueSize: this.settings.queueSize },
-          'webhook endpoint is not keeping up: its queue is full, dropping its oldest waiting events',
-        );
-      }
       this.finish(item, 'dropped');
-      return;
+      return true;
     }
+    return false;
+  }
+
+  /** Counts an event the full queue had no room for; the first of a run is logged (a dead endpoint would flood the log). */
+  private dropped(item: Item): void {
+    this.metrics.deliveries.inc({ ...this.labels, outcome: 'dropped' });
+    if (this.overflowing) return;
+    this.overflowing = true;
+    this.deps.logger.warn(
+      { webhook: this.labels, queueSize: this.settings.queueSize, eventId: item.event.id },
+      'webhook endpoint is not keeping up: its queue is full, dropping its oldest waiting events',
+    );
   }
 
   private makeReady(item: Item, delayMs = 0): void {
@@ -494,6 +501,7 @@ class EndpointQueue {
     if (fifo.length === 0) this.calls.delete(item.call);
     else if (wasHead) this.makeReady(fifo[0]!);
     if (this.items.size < this.settings.queueSize / 2) this.overflowing = false;
+    if (outcome === 'dropped') return this.dropped(item);
     this.metrics.deliveries.inc({ ...this.labels, outcome });
     if (outcome !== 'delivered') {
       this.deps.logger.warn({ webhook: this.labels, eventId: item.event.id, type: item.event.type, attempts: item.attempts, outcome }, `webhook event ${outcome}`);
