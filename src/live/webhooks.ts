@@ -425,14 +425,16 @@ class EndpointQueue {
       const item = this.ready.shift()!;
       if (item.done) continue;
       item.ready = false;
-      const attempt = this.attempt(item).finally(() => this.inFlight.delete(attempt));
+      // Taken now (so it is not dropped meanwhile), made on the next turn of the event loop: the
+      // watcher that handed an event over never runs its rendering or its request.
+      this.active++;
+      item.inFlight = true;
+      const attempt = new Promise((resolve) => setImmediate(resolve)).then(() => this.attempt(item)).finally(() => this.inFlight.delete(attempt));
       this.inFlight.add(attempt);
     }
   }
 
   private async attempt(item: Item): Promise<void> {
-    this.active++;
-    item.inFlight = true;
     item.deadline ??= this.deps.now() + this.settings.retryPeriodMs;
     if (item.attempts > 0) this.metrics.retries.inc(this.labels);
     item.attempts++;
@@ -528,7 +530,14 @@ export function startWebhooks(settings: WebhookSettings, deps: WebhookDeps): Web
   const unsubscribes: Unsubscribe[] = queues.map((queue) => {
     queue.metrics = metrics;
     const connections = deps.services.registry.connections.filter((c) => includesProvider(queue.endpoint.filter, c.ref.provider)).map((c) => c.ref);
-    return deps.events.observeLocal(connections, (event) => queue.offer(event));
+    return deps.events.observeLocal(connections, (event) => {
+      try {
+        queue.offer(event);
+      } catch (error) {
+        // Never into the watcher: it has other listeners and other calls to go on with.
+        deps.logger.error({ err: error, webhook: queue.labels }, 'webhook event could not be queued');
+      }
+    });
   });
   return {
     depths: () => queues.map((q) => q.depth),
