@@ -254,7 +254,8 @@ interface Item {
   /** No retry starts after this (ms since the epoch); set at the first attempt. */
   deadline: number | null;
   attempts: number;
-  timer: NodeJS.Timeout | null;
+  /** The wait before its next attempt, while it lasts. */
+  timer: Timer | null;
   inFlight: boolean;
   /** Waiting for a free slot. */
   ready: boolean;
@@ -275,7 +276,19 @@ export interface WebhookDeps {
   now?: () => number;
   /** In [0, 1): the jitter. Math.random by default. */
   random?: () => number;
+  /** Runs `run` after `ms` (the back-off); setTimeout by default. Tests record the schedule with it. */
+  wait?: (ms: number, run: () => void) => Timer;
 }
+
+/** A pending wait, as `WebhookDeps.wait` returns it. */
+export interface Timer {
+  cancel(): void;
+}
+
+const realWait = (ms: number, run: () => void): Timer => {
+  const handle = setTimeout(run, ms);
+  return { cancel: () => clearTimeout(handle) };
+};
 
 // Keep-alive to each endpoint; no got retries (the queue retries), no redirects (a 3xx is not a 2xx).
 const agent = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
@@ -341,7 +354,7 @@ class EndpointQueue {
     readonly endpoint: WebhookEndpoint,
     private readonly settings: WebhookSettings,
     private readonly renderer: PayloadRenderer,
-    private readonly deps: Required<Pick<WebhookDeps, 'now' | 'random' | 'logger'>>,
+    private readonly deps: Required<Pick<WebhookDeps, 'now' | 'random' | 'wait' | 'logger'>>,
   ) {
     this.labels = { endpoint: String(endpoint.index), host: new URL(endpoint.url).host };
     this.webhook = new Webhook(endpoint.secret);
@@ -381,7 +394,7 @@ class EndpointQueue {
 
   /** Stops every timer and aborts the attempts in flight; waiting events are given up. */
   async close(): Promise<void> {
-    for (const item of this.items) if (item.timer) clearTimeout(item.timer);
+    for (const item of this.items) item.timer?.cancel();
     this.abort.abort();
     await Promise.allSettled([...this.inFlight]);
   }
@@ -409,10 +422,10 @@ class EndpointQueue {
 
   private makeReady(item: Item, delayMs = 0): void {
     if (delayMs > 0) {
-      item.timer = setTimeout(() => {
+      item.timer = this.deps.wait(delayMs, () => {
         item.timer = null;
         this.makeReady(item);
-      }, delayMs);
+      });
       return;
     }
     item.ready = true;
@@ -495,7 +508,7 @@ class EndpointQueue {
   /** The event is done with: the call's next event (if any) goes next. */
   private finish(item: Item, outcome: DeliveryOutcome): void {
     item.done = true;
-    if (item.timer) clearTimeout(item.timer);
+    item.timer?.cancel();
     this.items.delete(item);
     const fifo = this.calls.get(item.call)!;
     const wasHead = fifo[0] === item;
@@ -524,7 +537,7 @@ export interface Webhooks {
  */
 export function startWebhooks(settings: WebhookSettings, deps: WebhookDeps): Webhooks {
   const renderer = new PayloadRenderer(deps.schema, deps.services);
-  const hooks = { now: deps.now ?? Date.now, random: deps.random ?? Math.random, logger: deps.logger };
+  const hooks = { now: deps.now ?? Date.now, random: deps.random ?? Math.random, wait: deps.wait ?? realWait, logger: deps.logger };
   const queues = settings.endpoints.map((endpoint) => new EndpointQueue(endpoint, settings, renderer, hooks));
   const metrics = new WebhookMetrics(deps.metrics, queues);
   const unsubscribes: Unsubscribe[] = queues.map((queue) => {

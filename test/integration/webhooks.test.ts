@@ -6,10 +6,19 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { randomBytes } from 'node:crypto';
+import { CursorCodec } from '../../src/calls/cursor.js';
+import { emptyQuery } from '../../src/calls/filter.js';
 import { encodeCallId } from '../../src/calls/ids.js';
 import { type CallRecord, type ConnectionRef, connectionLabel } from '../../src/calls/model.js';
 import { startSimulators } from '../../src/demo.js';
 import type { CallEvent, CallEventSource, CallEventType } from '../../src/live/events.js';
+import { defaultWebhookSettings, startWebhooks } from '../../src/live/webhooks.js';
+import { createLogger } from '../../src/logger.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { defaultHttpPolicy } from '../../src/providers/http.js';
+import { ConnectionRegistry } from '../../src/providers/index.js';
+import { createSchema } from '../../src/schema.js';
 import { type Harness, startHarness } from '../helpers/switchboard.js';
 import { allCalls } from '../helpers/truth.js';
 
@@ -60,8 +69,8 @@ interface Delivery {
 interface Receiver {
   url: string;
   deliveries: Delivery[];
-  /** The status to answer a request with; 'hang' never answers. 200 by default. */
-  respond: (request: { payload: any; attempt: number }) => number | 'hang';
+  /** The status to answer a request with (and headers); 'hang' never answers. 200 by default. */
+  respond: (request: { payload: any; attempt: number }) => number | 'hang' | { status: number; headers: Record<string, string> };
   close(): Promise<void>;
 }
 
@@ -93,10 +102,11 @@ async function startReceiver(secret: string): Promise<Receiver> {
       const id = String(req.headers['webhook-id']);
       const attempt = (attempts.get(id) ?? 0) + 1;
       attempts.set(id, attempt);
-      const status = receiver.respond({ payload, attempt });
-      receiver.deliveries.push({ headers: req.headers, body, payload, status: status === 'hang' ? 0 : status, path: req.url ?? '' });
-      if (status === 'hang') return void hung.push(res);
-      res.writeHead(status, { 'content-type': 'text/plain' });
+      const answer = receiver.respond({ payload, attempt });
+      const { status, headers } = typeof answer === 'object' ? answer : { status: answer === 'hang' ? 0 : answer, headers: {} };
+      receiver.deliveries.push({ headers: req.headers, body, payload, status, path: req.url ?? '' });
+      if (answer === 'hang') return void hung.push(res);
+      res.writeHead(status, { 'content-type': 'text/plain', ...headers });
       res.end('ok');
     });
   });
@@ -364,5 +374,56 @@ describe('webhooks', () => {
     expect(logs).not.toContain(SECRET.slice(6, 30));
     expect(logs).not.toContain(URL_TOKEN);
     expect(logs).not.toContain('/hooks');
+  });
+});
+
+describe('the retry schedule, by an injected clock', () => {
+  it('waits 2.5 s, then twice as long each time (at least what a 429\'s Retry-After asks), and gives up when the next wait would end past the retry period', async () => {
+    const sims = await startSimulators({ count: 20 });
+    const r = await startReceiver(SECRET);
+    const source = new ManualSource();
+    // The clock moves by each wait, which passes at once: no test waits for real back-off.
+    let clock = Date.now();
+    const waits: number[] = [];
+    const wait = (ms: number, run: () => void) => {
+      waits.push(ms);
+      clock += ms;
+      setImmediate(run);
+      return { cancel: () => {} };
+    };
+    r.respond = ({ attempt }) => (attempt === 3 ? { status: 429, headers: { 'retry-after': '30' } } : attempt === 2 ? 503 : 500);
+    const metrics = new Metrics();
+    const webhooks = startWebhooks(
+      { ...defaultWebhookSettings, retryPeriodMs: 60_000, endpoints: [{ index: 0, url: r.url, secret: SECRET, filter: emptyQuery, types: null }] },
+      {
+        events: source,
+        services: { registry: new ConnectionRegistry(sims.connections, defaultHttpPolicy), cursors: new CursorCodec(randomBytes(32)), scanBudget: 10 },
+        schema: createSchema(),
+        logger: createLogger('silent'),
+        metrics,
+        now: () => clock,
+        random: () => 0,
+        wait,
+      },
+    );
+    try {
+      source.emit(event('CALL_ADDED', allCalls(sims)[0]!));
+      const expired = async () => /switchboard_webhook_deliveries_total\{[^}]*outcome="expired"[^}]*\} 1/.test((await metrics.render()).body);
+      const until = Date.now() + 20_000;
+      while (!(await expired()) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await expired()).toBe(true);
+      // 2.5 s, 5 s, then 30 s (Retry-After over 10 s), 20 s: 57.5 s; the next, 40 s, would end past 60 s.
+      expect(waits).toEqual([2_500, 5_000, 30_000, 20_000]);
+      expect(r.deliveries.map((d) => d.status)).toEqual([500, 503, 429, 500, 500]);
+      // Each attempt signed anew, with its own timestamp, under the same id.
+      expect(new Set(r.deliveries.map((d) => d.headers['webhook-id'])).size).toBe(1);
+      expect(r.deliveries.every((d) => d.payload !== null)).toBe(true);
+      // 57.5 s apart, in whole seconds.
+      expect([57, 58]).toContain(Number(r.deliveries[4]!.headers['webhook-timestamp']) - Number(r.deliveries[0]!.headers['webhook-timestamp']));
+    } finally {
+      await webhooks.stop();
+      await r.close();
+      await sims.close();
+    }
   });
 });
