@@ -25,6 +25,7 @@ import {
 } from 'graphql';
 import got from 'got';
 import { LRUCache } from 'lru-cache';
+import { Counter, Gauge } from 'prom-client';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { type CallQuery, type CallFilterInput, emptyQuery, includesProvider, matches, toCallQuery } from '../calls/filter.js';
@@ -37,7 +38,6 @@ import { readCapped } from '../readCapped.js';
 import { Call as CallResolvers } from '../resolvers/Call.js';
 import { createSchema } from '../schema.js';
 import { CALL_EVENT_TYPES, type CallEvent, type CallEventSource, type CallEventType, type Unsubscribe } from './events.js';
-import { Counter, Gauge } from 'prom-client';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -257,8 +257,6 @@ interface Item {
   /** The wait before its next attempt, while it lasts. */
   timer: Timer | null;
   inFlight: boolean;
-  /** Waiting for a free slot. */
-  ready: boolean;
   /** The retry period is over but the payload still misses fields: send it as it is. */
   acceptPartial: boolean;
   done: boolean;
@@ -303,7 +301,7 @@ class WebhookMetrics {
   readonly deliveries: Counter<'endpoint' | 'host' | 'outcome'>;
   readonly retries: Counter<'endpoint' | 'host'>;
 
-  constructor(metrics: Metrics, queues: readonly EndpointQueue[]) {
+  constructor(metrics: Metrics, queues: () => readonly EndpointQueue[]) {
     const registers = [metrics.registry];
     this.attempts = new Counter({
       name: 'switchboard_webhook_attempts_total',
@@ -329,7 +327,7 @@ class WebhookMetrics {
       labelNames: ['endpoint', 'host'] as const,
       registers,
       collect() {
-        for (const queue of queues) this.set(queue.labels, queue.depth);
+        for (const queue of queues()) this.set(queue.labels, queue.depth);
       },
     });
   }
@@ -348,12 +346,12 @@ class EndpointQueue {
   private overflowing = false;
   private readonly abort = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
-  metrics!: WebhookMetrics;
 
   constructor(
     readonly endpoint: WebhookEndpoint,
     private readonly settings: WebhookSettings,
     private readonly renderer: PayloadRenderer,
+    private readonly metrics: WebhookMetrics,
     private readonly deps: Required<Pick<WebhookDeps, 'now' | 'random' | 'wait' | 'logger'>>,
   ) {
     this.labels = { endpoint: String(endpoint.index), host: new URL(endpoint.url).host };
@@ -376,7 +374,6 @@ class EndpointQueue {
       attempts: 0,
       timer: null,
       inFlight: false,
-      ready: false,
       acceptPartial: false,
       done: false,
     };
@@ -428,7 +425,6 @@ class EndpointQueue {
       });
       return;
     }
-    item.ready = true;
     this.ready.push(item);
     this.pump();
   }
@@ -437,7 +433,6 @@ class EndpointQueue {
     while (this.active < this.settings.concurrency && this.ready.length > 0) {
       const item = this.ready.shift()!;
       if (item.done) continue;
-      item.ready = false;
       // Taken now (so it is not dropped meanwhile), made on the next turn of the event loop: the
       // watcher that handed an event over never runs its rendering or its request.
       this.active++;
@@ -538,10 +533,9 @@ export interface Webhooks {
 export function startWebhooks(settings: WebhookSettings, deps: WebhookDeps): Webhooks {
   const renderer = new PayloadRenderer(deps.schema, deps.services);
   const hooks = { now: deps.now ?? Date.now, random: deps.random ?? Math.random, wait: deps.wait ?? realWait, logger: deps.logger };
-  const queues = settings.endpoints.map((endpoint) => new EndpointQueue(endpoint, settings, renderer, hooks));
-  const metrics = new WebhookMetrics(deps.metrics, queues);
+  const metrics = new WebhookMetrics(deps.metrics, () => queues);
+  const queues: EndpointQueue[] = settings.endpoints.map((endpoint) => new EndpointQueue(endpoint, settings, renderer, metrics, hooks));
   const unsubscribes: Unsubscribe[] = queues.map((queue) => {
-    queue.metrics = metrics;
     const connections = deps.services.registry.connections.filter((c) => includesProvider(queue.endpoint.filter, c.ref.provider)).map((c) => c.ref);
     return deps.events.observeLocal(connections, (event) => {
       try {
