@@ -242,6 +242,10 @@ describe('webhooks', () => {
     expect(completedEnds.deliveries.map((d) => d.payload.data.eventId).sort()).toEqual([...wantEnds].sort());
     expect(unpodOnly.deliveries.map((d) => d.payload.data.eventId).sort()).toEqual([...wantUnpod].sort());
     expect(unpodOnly.deliveries.every((d) => d.payload !== null)).toBe(true); // signed with its own secret
+    // Stopping the server stops listening (and so, with watchers, watching).
+    await h.stop();
+    h = undefined;
+    expect(source.listeners).toHaveLength(0);
   });
 
   it('retries a failing endpoint until a 2xx, in order per call, without holding up other calls', async () => {
