@@ -341,7 +341,8 @@ class EndpointQueue {
   private readonly calls = new Map<string, Item[]>();
   /** Every waiting item in arrival order (a Set keeps it): the oldest is dropped first. */
   private readonly items = new Set<Item>();
-  private readonly ready: Item[] = [];
+  /** Heads whose attempt is due, waiting for a free slot, in order (a Set: a dropped one leaves it at once). */
+  private readonly ready = new Set<Item>();
   private active = 0;
   private overflowing = false;
   private readonly abort = new AbortController();
@@ -425,14 +426,14 @@ class EndpointQueue {
       });
       return;
     }
-    this.ready.push(item);
+    this.ready.add(item);
     this.pump();
   }
 
   private pump(): void {
-    while (this.active < this.settings.concurrency && this.ready.length > 0) {
-      const item = this.ready.shift()!;
-      if (item.done) continue;
+    while (this.active < this.settings.concurrency && this.ready.size > 0) {
+      const item: Item = this.ready.values().next().value!;
+      this.ready.delete(item);
       // Taken now (so it is not dropped meanwhile), made on the next turn of the event loop: the
       // watcher that handed an event over never runs its rendering or its request.
       this.active++;
@@ -505,6 +506,7 @@ class EndpointQueue {
     item.done = true;
     item.timer?.cancel();
     this.items.delete(item);
+    this.ready.delete(item);
     const fifo = this.calls.get(item.call)!;
     const wasHead = fifo[0] === item;
     fifo.splice(fifo.indexOf(item), 1);
