@@ -1,0 +1,216 @@
+/**
+ * Watchers over HTTP (src/live/watcher.ts, src/live/source.ts): a Switchboard in front of every
+ * provider's simulator, its event source listened to directly, calls started, ended and added in
+ * the simulators. Every provider (PROVIDER_MODULES) gives the contract's events, each exactly once,
+ * in order; a provider outage is an event-free gap, and its recovery announces no call twice; a
+ * connection nobody listens to is not polled.
+ */
+import { startSimulators, type Simulators } from '../../src/demo.js';
+import type { CallEvent } from '../../src/live/events.js';
+import type { ProviderSimulator } from '../../src/providers/module.js';
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
+import { startHarness, type Harness } from '../helpers/switchboard.js';
+
+const INTERVAL_MS = 100;
+
+let sims: Simulators;
+let h: Harness;
+
+beforeAll(async () => {
+  sims = await startSimulators({ count: 20 });
+  h = await startHarness({
+    sims: async () => sims,
+    configure: (config) => ({
+      ...config,
+      // A breaker that opens in an outage probes again soon, so recovery shows within the test.
+      http: { ...config.http, breakerOpenMs: 500 },
+      watch: { ...config.watch, intervalMs: INTERVAL_MS },
+    }),
+  });
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+/** Resolves once `check` holds, polling every 20 ms; fails naming `what` after `ms`. */
+export async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const simOf = (provider: string) => (sims as unknown as Record<string, ProviderSimulator>)[provider.toLowerCase()]!;
+const listRequests = (sim: ProviderSimulator) => sim.server.requests.filter((r) => r.method === 'POST' || !/detail|get-call/.test(r.path)).length;
+
+/** Listens to one connection; `polls(n)` waits until the watcher has polled `n` more times successfully. */
+function listen(provider: string) {
+  const ref = { provider: provider as never, connection: 'default' };
+  const events: CallEvent[] = [];
+  const stop = h.server.events.subscribe([ref], (event) => events.push(event));
+  const status = () => h.server.events.watchers().find((w) => w.connection === `${provider.toLowerCase()}/default`);
+  const polls = async (n = 2) => {
+    const sim = simOf(provider);
+    const start = listRequests(sim);
+    await waitFor(`${provider}: ${n} polls`, () => listRequests(sim) >= start + n && status()?.state === 'watching');
+  };
+  return { events, stop, status, polls };
+}
+
+describe.each(PROVIDER_MODULES.map((m) => m.provider))('%s watched', (provider) => {
+  it('announces a started call once, its ending once (after it was added), and an added call as added and ended', async () => {
+    const sim = simOf(provider);
+    const l = listen(provider);
+    try {
+      await l.polls(1); // the baseline: nothing announced
+      expect(l.events).toEqual([]);
+
+      const row = sim.startCall();
+      if (sim.listsOngoing) {
+        await waitFor('CALL_ADDED', () => l.events.length >= 1);
+        await l.polls(2);
+        expect(l.events.map((e) => e.type)).toEqual(['CALL_ADDED']);
+        expect(['INITIATED', 'IN_PROGRESS', 'RINGING', 'QUEUED']).toContain(l.events[0]!.call.status);
+      } else {
+        await l.polls(2); // its call log shows ended calls only
+        expect(l.events).toEqual([]);
+      }
+      sim.endCall(row);
+      await waitFor('CALL_ENDED', () => l.events.some((e) => e.type === 'CALL_ENDED'));
+      const added = sim.addCall();
+      expect(added).toBeDefined();
+      await waitFor('the added call', () => l.events.length >= 4);
+      await l.polls(2);
+
+      const types = l.events.map((e) => e.type);
+      expect(types).toEqual(['CALL_ADDED', 'CALL_ENDED', 'CALL_ADDED', 'CALL_ENDED']);
+      const [first, ended, second, secondEnded] = l.events as [CallEvent, CallEvent, CallEvent, CallEvent];
+      expect(ended.call.key).toBe(first.call.key);
+      expect(ended.call.status).toBe('COMPLETED');
+      expect(secondEnded.call.key).toBe(second.call.key);
+      expect(second.call.key).not.toBe(first.call.key);
+      // In startedAt order per connection; ids unique and stable in form.
+      expect(second.call.startedAt.getTime()).toBeGreaterThan(first.call.startedAt.getTime());
+      expect(new Set(l.events.map((e) => e.id)).size).toBe(4);
+      for (const event of l.events) {
+        expect(event.id).toMatch(/^evt_[A-Za-z0-9_-]{24}$/);
+        expect(event.call.provider).toBe(provider);
+        expect(event.call.connection).toBe('default');
+      }
+      expect(l.status()).toMatchObject({ state: 'watching', lastError: null, events: { CALL_ADDED: 2, CALL_ENDED: 2, CALL_UPDATED: 0 } });
+    } finally {
+      l.stop();
+    }
+  });
+});
+
+describe('only while listened to', () => {
+  it('polls a connection only while someone listens, and stops when the last listener leaves', async () => {
+    const sim = sims.twenty2;
+    await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS));
+    sim.server.resetCounters();
+    await new Promise((r) => setTimeout(r, 5 * INTERVAL_MS));
+    expect(sim.server.count()).toBe(0);
+    expect(h.server.events.watchers()).toEqual([]);
+
+    const a = listen('TWENTY2');
+    const b = listen('TWENTY2');
+    await a.polls(2);
+    expect(h.server.events.watchers().map((w) => w.connection)).toEqual(['twenty2/default']);
+    a.stop();
+    await b.polls(1); // one listener left: still watched
+    b.stop();
+    b.stop(); // harmless twice
+    await new Promise((r) => setTimeout(r, 2 * INTERVAL_MS));
+    sim.server.resetCounters();
+    await new Promise((r) => setTimeout(r, 5 * INTERVAL_MS));
+    expect(sim.server.count()).toBe(0);
+    expect(h.server.events.watchers()).toEqual([]);
+  });
+});
+
+describe('outage', () => {
+  it('is an event-free gap with a failing state; recovery announces the calls that arrived, none twice', async () => {
+    const sim = sims.talkstack;
+    const l = listen('TALKSTACK');
+    try {
+      await l.polls(1);
+      const before = sim.addCall();
+      await waitFor('the call before the outage', () => l.events.length === 2);
+
+      sim.server.persistentFault = { kind: 'status', status: 503 };
+      await waitFor('a failing watcher', () => l.status()?.state === 'failing');
+      expect(l.status()?.lastError).toBe('HTTP_STATUS');
+      const health = (await (await fetch(h.server.url.replace('/graphql', '/health'))).json()) as { watchers: unknown };
+      expect(health.watchers).toEqual([expect.objectContaining({ connection: 'talkstack/default', state: 'failing', lastError: 'HTTP_STATUS' })]);
+      const during = sim.addCall();
+      await new Promise((r) => setTimeout(r, 4 * INTERVAL_MS));
+      expect(l.events).toHaveLength(2);
+
+      sim.server.clearFaults();
+      await waitFor('recovery', () => l.events.length >= 4);
+      await l.polls(3);
+      expect(l.events.map((e) => [e.type, e.call.key])).toEqual([
+        ['CALL_ADDED', before.callSid],
+        ['CALL_ENDED', before.callSid],
+        ['CALL_ADDED', during.callSid],
+        ['CALL_ENDED', during.callSid],
+      ]);
+      expect(l.status()?.state).toBe('watching');
+    } finally {
+      sim.server.clearFaults();
+      l.stop();
+    }
+  });
+
+  it('waits out a Retry-After before polling again', async () => {
+    const sim = sims.retell;
+    const l = listen('RETELL');
+    try {
+      await l.polls(1);
+      sim.server.faultQueue.push({ kind: 'status', status: 429, retryAfter: '1' });
+      await waitFor('the rate-limited poll', () => l.status()?.lastError === 'RATE_LIMITED');
+      const after = sim.server.count();
+      await new Promise((r) => setTimeout(r, 600));
+      // At 100 ms it would have polled about six times; the provider asked for a second.
+      expect(sim.server.count()).toBe(after);
+      await l.polls(1);
+    } finally {
+      sim.server.clearFaults();
+      l.stop();
+    }
+  });
+
+  it('keeps watching past a row that does not read, and announces it once it reads', async () => {
+    const sim = sims.unpod;
+    const l = listen('UNPOD');
+    try {
+      await l.polls(1);
+      const row = sim.addCall({ id: 'call_unreadable01' });
+      sim.unreadable.set(row, { call_status: 17 });
+      const other = sim.addCall({ id: 'call_readable0001' });
+      await waitFor('the readable call', () => l.events.length >= 2);
+      await l.polls(2);
+      expect(l.events.map((e) => e.call.key)).toEqual([other.id, other.id]);
+      sim.unreadable.clear();
+      await waitFor('the call that reads now', () => l.events.length >= 4);
+      expect(l.events.slice(2).map((e) => [e.type, e.call.key])).toEqual([
+        ['CALL_ADDED', row.id],
+        ['CALL_ENDED', row.id],
+      ]);
+    } finally {
+      sim.unreadable.clear();
+      l.stop();
+    }
+  });
+});
+
+describe('metrics', () => {
+  it('counts events and polls by connection', async () => {
+    const text = await (await fetch(h.server.url.replace('/graphql', '/metrics'))).text();
+    expect(text).toMatch(/switchboard_call_events_total\{connection="twenty2\/default",type="CALL_ADDED"\} [1-9]/);
+    expect(text).toMatch(/switchboard_watch_polls_total\{connection="talkstack\/default",outcome="HTTP_STATUS"\} [1-9]/);
+  });
+});
