@@ -131,13 +131,16 @@ abstract class ListeningSource implements LiveEvents {
       observer: this.options.observer,
     });
     this.running.set(connection.label, watcher);
+    this.options.logger.info({ connection: connection.label, intervalMs: this.options.settings.intervalMs(connection.label) }, `watch: watching ${connection.label} for live events`);
     watcher.start();
   }
 
   protected async stopWatcher(label: string): Promise<void> {
     const watcher = this.running.get(label);
+    if (!watcher) return;
     this.running.delete(label);
-    await watcher?.stop();
+    this.options.logger.info({ connection: label }, `watch: no longer watching ${label}`);
+    await watcher.stop();
   }
 
   private listen(book: Map<string, Set<Listener>>, connections: readonly ConnectionRef[], listener: Listener): Unsubscribe {
@@ -225,6 +228,8 @@ class RedisEventSource extends ListeningSource {
   /** This replica in leases and demand sets: random per process, never reused. */
   private readonly replica = randomUUID();
   private readonly channels = new Map<string, string>();
+  /** Connections whose demand set holds this replica (until a heartbeat takes it out). */
+  private readonly registered = new Set<string>();
   private heartbeat: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
   private beatAgain = false;
@@ -307,16 +312,24 @@ class RedisEventSource extends ListeningSource {
       });
   }
 
-  /** For each connection: refresh this replica's demand, then take, keep or give up its lease. */
+  /**
+   * For each connection this replica listens to, listened to until now, or watches: refresh its
+   * demand, then take, keep or give up the lease. Other connections are left alone: a replica that
+   * listens to one takes its lease itself, so an idle replica sends Redis nothing.
+   */
   private async beatOnce(): Promise<void> {
     const { leaseMs } = this.options.settings;
     for (const connection of this.options.registry.connections) {
       if (this.closed) return;
       const label = connection.label;
+      const listening = this.demand(label) > 0;
+      if (!listening && !this.registered.has(label) && !this.running.has(label)) continue;
+      if (listening) this.registered.add(label);
+      else this.registered.delete(label);
       const keys = this.keys(label);
       const now = Date.now();
       const pipeline = this.redis.pipeline();
-      if (this.demand(label) > 0) pipeline.zadd(keys.demand, now + leaseMs, this.replica);
+      if (listening) pipeline.zadd(keys.demand, now + leaseMs, this.replica);
       else pipeline.zrem(keys.demand, this.replica);
       pipeline.zremrangebyscore(keys.demand, '-inf', now).zcard(keys.demand).pexpire(keys.demand, leaseMs);
       const results = (await pipeline.exec()) ?? [];

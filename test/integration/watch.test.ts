@@ -5,7 +5,7 @@
  * in order; a provider outage is an event-free gap, and its recovery announces no call twice; a
  * connection nobody listens to is not polled.
  */
-import { startSimulators, type Simulators } from '../../src/demo.js';
+import { simulateActivity, startSimulators, type Simulators } from '../../src/demo.js';
 import type { CallEvent } from '../../src/live/events.js';
 import type { ProviderSimulator } from '../../src/providers/module.js';
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
@@ -212,5 +212,29 @@ describe('metrics', () => {
     const text = await (await fetch(h.server.url.replace('/graphql', '/metrics'))).text();
     expect(text).toMatch(/switchboard_call_events_total\{connection="twenty2\/default",type="CALL_ADDED"\} [1-9]/);
     expect(text).toMatch(/switchboard_watch_polls_total\{connection="talkstack\/default",outcome="HTTP_STATUS"\} [1-9]/);
+  });
+});
+
+describe('demo mode is live', () => {
+  it('its simulated activity starts and ends calls at every provider, which watchers announce', async () => {
+    const events: CallEvent[] = [];
+    const refs = PROVIDER_MODULES.map((m) => ({ provider: m.provider, connection: 'default' }));
+    const stop = h.server.events.subscribe(refs, (event) => events.push(event));
+    await waitFor('every connection watched', () => h.server.events.watchers().filter((w) => w.state === 'watching').length === refs.length);
+    const stopActivity = simulateActivity(sims, { everyMs: 40, durationMs: [100, 300] });
+    try {
+      await waitFor('calls ended at every provider', () => refs.every((r) => events.some((e) => e.type === 'CALL_ENDED' && e.call.provider === r.provider)), 20_000);
+    } finally {
+      stopActivity();
+      stop();
+    }
+    // Per call: one CALL_ADDED first, at most one CALL_ENDED.
+    const byCall = new Map<string, string[]>();
+    for (const e of events) byCall.set(`${e.call.provider}/${e.call.key}`, [...(byCall.get(`${e.call.provider}/${e.call.key}`) ?? []), e.type]);
+    for (const types of byCall.values()) {
+      expect(types[0]).toBe('CALL_ADDED');
+      expect(types.filter((t) => t === 'CALL_ADDED')).toHaveLength(1);
+      expect(types.filter((t) => t === 'CALL_ENDED').length).toBeLessThanOrEqual(1);
+    }
   });
 });
