@@ -66,12 +66,13 @@ export function watchIntervals(config: { connections: readonly (ConnectionRef & 
   return (label) => own.get(label) ?? config.watch.intervalMs;
 }
 
-/** The source the settings ask for: shared through Redis when `redis` is set, else in-process. */
+/**
+ * The source the settings ask for: shared through Redis when `redis` is set (connecting only once
+ * someone listens), else in-process.
+ */
 export async function createEventSource(options: EventSourceOptions): Promise<LiveEvents> {
   if (!options.redis) return new LocalEventSource(options);
-  const source = new RedisEventSource(options, options.redis);
-  await source.connect();
-  return source;
+  return new RedisEventSource(options, options.redis);
 }
 
 /** Listeners by connection label: subscribers and `observeLocal` listeners, and the demand they make. */
@@ -228,6 +229,9 @@ class RedisEventSource extends ListeningSource {
   /** This replica in leases and demand sets: random per process, never reused. */
   private readonly replica = randomUUID();
   private readonly channels = new Map<string, string>();
+  private connecting: Promise<void> | null = null;
+  /** The pub/sub channels this replica's subscribers need. */
+  private readonly listeningOn = new Set<string>();
   /** Connections whose demand set holds this replica (until a heartbeat takes it out). */
   private readonly registered = new Set<string>();
   private heartbeat: NodeJS.Timeout | null = null;
@@ -257,15 +261,17 @@ class RedisEventSource extends ListeningSource {
       if (label && event) this.deliver(this.subscribers, label, [event]);
     });
     for (const connection of options.registry.connections) this.channels.set(this.keys(connection.label).channel, connection.label);
+    this.heartbeat = setInterval(() => this.beat(), options.settings.heartbeatMs);
+    this.heartbeat.unref();
   }
 
-  /** Connects (start-up goes on without Redis when it cannot: heartbeats retry), then beats. */
-  async connect(): Promise<void> {
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref());
-    const connected = Promise.all([this.redis.connect(), this.pubsub.connect()]).catch((error: Error) => this.unhealthy(error));
-    await Promise.race([connected, timeout]);
-    this.heartbeat = setInterval(() => this.beat(), this.options.settings.heartbeatMs);
-    this.heartbeat.unref();
+  /**
+   * Connects both clients the first time someone listens (a replica nobody listens to opens no
+   * connection for live events); after that ioredis reconnects by itself.
+   */
+  private connected(): Promise<void> {
+    this.connecting ??= Promise.all([this.redis, this.pubsub].map((client) => client.connect().catch((error: Error) => this.unhealthy(error)))).then(() => {});
+    return this.connecting;
   }
 
   private unhealthy(error: Error): void {
@@ -290,8 +296,12 @@ class RedisEventSource extends ListeningSource {
     if (this.closed) return;
     const { channel } = this.keys(label);
     // Subscribers of this replica hear every replica's events for the connection.
-    if (this.subscribers.has(label)) void this.pubsub.subscribe(channel).catch(() => {});
-    else void this.pubsub.unsubscribe(channel).catch(() => {});
+    if (this.subscribers.has(label) && !this.listeningOn.has(channel)) {
+      this.listeningOn.add(channel);
+      void this.connected().then(() => this.pubsub.subscribe(channel)).catch(() => {});
+    } else if (!this.subscribers.has(label) && this.listeningOn.delete(channel)) {
+      void this.pubsub.unsubscribe(channel).catch(() => {});
+    }
     this.beat();
   }
 
@@ -319,11 +329,17 @@ class RedisEventSource extends ListeningSource {
    */
   private async beatOnce(): Promise<void> {
     const { leaseMs } = this.options.settings;
-    for (const connection of this.options.registry.connections) {
+    const concerned = this.options.registry.connections.filter(
+      ({ label }) => this.demand(label) > 0 || this.registered.has(label) || this.running.has(label),
+    );
+    if (concerned.length === 0) return;
+    await this.connected();
+    // Away (ioredis reconnects by itself, and said why once): nothing to do until it is back.
+    if (this.redis.status !== 'ready') return;
+    for (const connection of concerned) {
       if (this.closed) return;
       const label = connection.label;
       const listening = this.demand(label) > 0;
-      if (!listening && !this.registered.has(label) && !this.running.has(label)) continue;
       if (listening) this.registered.add(label);
       else this.registered.delete(label);
       const keys = this.keys(label);

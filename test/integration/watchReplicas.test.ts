@@ -10,6 +10,7 @@ import { namespaceOf } from '../../src/calls/cache.js';
 import { startSimulators, type Simulators } from '../../src/demo.js';
 import type { CallEvent } from '../../src/live/events.js';
 import { cacheIdentity } from '../../src/providers/index.js';
+import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 
@@ -167,6 +168,38 @@ describe('two replicas sharing Redis', () => {
       expect(await client.get(lease)).not.toBe('a-replica-that-died');
     } finally {
       stop();
+    }
+  });
+});
+
+describe('Redis unreachable', () => {
+  it('watches nothing (an event-free gap), logs it once without the URL, and keeps serving', async () => {
+    const deadPort = await freePort();
+    const h = await startHarness({
+      sims: async () => sims,
+      env: { REDIS_URL: `redis://watchuser:s3cret-passw0rd@127.0.0.1:${deadPort}` },
+      configure: (config) => ({ ...config, watch: { intervalMs: INTERVAL_MS, leaseMs: LEASE_MS, heartbeatMs: 100 } }),
+    });
+    try {
+      // Nobody listens yet: no connection to Redis is even tried for live events.
+      expect(h.logs.map((line) => JSON.parse(line).msg).filter((msg: string) => msg.startsWith('watch:'))).toEqual([]);
+      const events: CallEvent[] = [];
+      const stop = h.server.events.subscribe([TWENTY2], (e) => events.push(e));
+      await new Promise((r) => setTimeout(r, 10 * 100));
+      sims.twenty2.addCall();
+      await new Promise((r) => setTimeout(r, 5 * 100));
+      stop();
+      expect(events).toEqual([]);
+      expect(h.server.events.watchers()).toEqual([]);
+      const res = await h.gql('{ calls(first: 1) { nodes { id } } }');
+      expect(res.body.errors).toBeUndefined();
+      expect(h.logs.join('')).not.toContain(String(deadPort));
+      expect(h.logs.join('')).not.toMatch(/s3cret|watchuser/);
+      const warnings = h.logs.map((line) => JSON.parse(line)).filter((line) => /^watch: Redis unavailable/.test(line.msg));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 40, code: 'ECONNREFUSED', reason: 'connect ECONNREFUSED <host>:<port>' });
+    } finally {
+      await h.server.stop();
     }
   });
 });
