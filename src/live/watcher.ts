@@ -16,7 +16,7 @@
  * - events in `startedAt` order (then key), a call's CALL_ADDED before its CALL_ENDED.
  */
 import { createHash } from 'node:crypto';
-import type { CallLocator } from '../calls/adapter.js';
+import type { CallLocator, PageRef, ProviderAdapter } from '../calls/adapter.js';
 import { hasEnded } from '../calls/cache.js';
 import { emptyQuery } from '../calls/filter.js';
 import { type CallRecord, type CallStatus, type ConnectionRef, connectionLabel } from '../calls/model.js';
@@ -225,12 +225,16 @@ export interface WatcherOptions {
   pageSize?: number;
   /** Open calls re-read per poll at most. */
   maxRereads?: number;
+  /** Pages read per poll at most, while none holds a call seen before. */
+  maxPages?: number;
   now?: () => number;
 }
 
 /** Newest rows read per poll: enough that a burst between two polls still fits one page. */
 export const WATCH_PAGE_SIZE = 50;
 const MAX_REREADS = 50;
+/** 4 pages: a burst of up to 200 calls between two polls is announced whole. */
+const MAX_PAGES = 4;
 
 /** Polls one connection until stopped. */
 export class ConnectionWatcher {
@@ -281,6 +285,24 @@ export class ConnectionWatcher {
     };
   }
 
+  /**
+   * The newest page, and the pages after it while a whole page holds no call seen before (a burst
+   * bigger than a page since the last poll), up to `maxPages` pages. The baseline reads one page.
+   */
+  private async readNewest(adapter: ProviderAdapter, pageSize: number): Promise<CallRecord[]> {
+    const state = this.state!;
+    const known = new Set(state.calls.map((c) => c.key));
+    const rows: CallRecord[] = [];
+    let page: PageRef | null = { index: 0 };
+    for (let pages = 0; page && pages < (this.options.maxPages ?? MAX_PAGES); pages++) {
+      const result = await adapter.list({ query: emptyQuery, from: null, until: null, pageSize, page });
+      rows.push(...result.calls);
+      const reachedKnown = result.calls.length === 0 || result.calls.some((c) => known.has(c.key));
+      page = state.baselined && !reachedKnown ? result.next : null;
+    }
+    return rows;
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
@@ -302,12 +324,12 @@ export class ConnectionWatcher {
       // One view per poll: the poll's requests share one time budget (SWITCHBOARD_UPSTREAM_BUDGET_MS).
       const adapter = connection.forRequest(() => {}).adapter;
       const pageSize = Math.min(this.options.pageSize ?? WATCH_PAGE_SIZE, adapter.capabilities.maxPageSize);
-      const page = await adapter.list({ query: emptyQuery, from: null, until: null, pageSize, page: { index: 0 } });
+      const read = await this.readNewest(adapter, pageSize);
       // Rows that did not read are skipped (their calls are announced once they read).
-      const onPage = new Set(page.calls.map((c) => c.key));
+      const onPage = new Set(read.map((c) => c.key));
       const locators = callsToReread(this.state, onPage, this.options.maxRereads ?? MAX_REREADS);
       const reread = locators.length > 0 ? await adapter.getCalls(locators) : [];
-      const calls = [...page.calls, ...reread.filter((c): c is CallRecord => c !== null && !(c instanceof Error))];
+      const calls = [...read, ...reread.filter((c): c is CallRecord => c !== null && !(c instanceof Error))];
       const { state, events } = diffObservation(connection.ref, this.state, calls, this.now(), this.options.limits);
       if (this.stopped) return next;
       if (!(await store.commit(state, events))) {

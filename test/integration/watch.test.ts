@@ -106,6 +106,40 @@ describe.each(PROVIDER_MODULES.map((m) => m.provider))('%s watched', (provider) 
   });
 });
 
+describe('changes and re-reads', () => {
+  it('announces each change of a call in progress as CALL_UPDATED, and re-reads it by id once it left the newest page', async () => {
+    const sim = sims.twenty2;
+    const l = listen('TWENTY2');
+    try {
+      await l.polls(1);
+      const row = sim.addCall({ status: 'initiated', ended_at: null, duration_seconds: null });
+      await waitFor('CALL_ADDED', () => l.events.length === 1);
+      row.status = 'connected';
+      await waitFor('CALL_UPDATED', () => l.events.length === 2);
+      expect(l.events.map((e) => [e.type, e.call.status])).toEqual([
+        ['CALL_ADDED', 'INITIATED'],
+        ['CALL_UPDATED', 'IN_PROGRESS'],
+      ]);
+
+      // 60 newer calls push it off the newest page (50 rows): it is then asked for by id.
+      for (let i = 0; i < 60; i++) sim.addCall({ status: 'completed' });
+      await waitFor('the newer calls', () => l.events.length === 2 + 120);
+      sim.server.resetCounters();
+      await l.polls(2);
+      expect(sim.server.requests.filter((r) => r.path === '/call/detail').map((r) => r.query.call_id)).toContain(row.call_id);
+      sim.endCall(row);
+      await waitFor('CALL_ENDED', () => l.events.some((e) => e.type === 'CALL_ENDED' && e.call.key === row.call_id));
+      expect(l.events.filter((e) => e.call.key === row.call_id).map((e) => e.type)).toEqual(['CALL_ADDED', 'CALL_UPDATED', 'CALL_ENDED']);
+      // Ended: no longer re-read.
+      sim.server.resetCounters();
+      await l.polls(2);
+      expect(sim.server.count('/call/detail')).toBe(0);
+    } finally {
+      l.stop();
+    }
+  });
+});
+
 describe('only while listened to', () => {
   it('polls a connection only while someone listens, and stops when the last listener leaves', async () => {
     const sim = sims.twenty2;
@@ -159,6 +193,24 @@ describe('outage', () => {
         ['CALL_ENDED', during.callSid],
       ]);
       expect(l.status()?.state).toBe('watching');
+    } finally {
+      sim.server.clearFaults();
+      l.stop();
+    }
+  });
+
+  it('sends nothing while the breaker of the connection is open', async () => {
+    const sim = sims.cinnox;
+    const l = listen('CINNOX');
+    try {
+      await l.polls(1);
+      sim.server.persistentFault = { kind: 'status', status: 500 };
+      await waitFor('the breaker to open', () => l.status()?.lastError === 'CIRCUIT_OPEN');
+      const sent = sim.server.count();
+      await new Promise((r) => setTimeout(r, 300)); // under the breaker's 500 ms
+      expect(sim.server.count()).toBe(sent);
+      sim.server.clearFaults();
+      await l.polls(1);
     } finally {
       sim.server.clearFaults();
       l.stop();
