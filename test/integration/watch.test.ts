@@ -202,15 +202,27 @@ describe('outage', () => {
   it('sends nothing while the breaker of the connection is open', async () => {
     const sim = sims.cinnox;
     const l = listen('CINNOX');
+    const polls = async (outcome: string) => {
+      const text = await (await fetch(h.server.url.replace('/graphql', '/metrics'))).text();
+      return Number(new RegExp(`^switchboard_watch_polls_total\\{connection="cinnox/default",outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    };
     try {
       await l.polls(1);
+      sim.server.resetCounters();
+      const [okBefore, failedBefore, refusedBefore] = [await polls('ok'), await polls('HTTP_STATUS'), await polls('CIRCUIT_OPEN')];
       sim.server.persistentFault = { kind: 'status', status: 500 };
-      await waitFor('the breaker to open', () => l.status()?.lastError === 'CIRCUIT_OPEN');
-      const sent = sim.server.count();
-      await new Promise((r) => setTimeout(r, 300)); // under the breaker's 500 ms
-      expect(sim.server.count()).toBe(sent);
+      await waitFor('the breaker to refuse polls', () => l.status()?.lastError === 'CIRCUIT_OPEN');
+      await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS));
       sim.server.clearFaults();
       await l.polls(1);
+      const sent = sim.server.count();
+      const [ok, failed, refused] = [(await polls('ok')) - okBefore, (await polls('HTTP_STATUS')) - failedBefore, (await polls('CIRCUIT_OPEN')) - refusedBefore];
+      // Each poll that got an answer sent one request (no retries here), each the breaker refused none
+      // (one more may be in flight as the metrics are read).
+      expect(refused).toBeGreaterThanOrEqual(1);
+      expect(failed).toBeGreaterThanOrEqual(5); // the breaker's threshold
+      expect(sent).toBeGreaterThanOrEqual(ok + failed - 1);
+      expect(sent).toBeLessThanOrEqual(ok + failed + 1);
     } finally {
       sim.server.clearFaults();
       l.stop();
