@@ -40,7 +40,9 @@ export interface WatchSettings {
   heartbeatMs: number;
 }
 
+/** A watch lease lasts 5 s unless renewed: a dead holder's connections are taken over after about that. */
 export const DEFAULT_LEASE_MS = 5_000;
+/** Leases are renewed, and listeners' demand refreshed, every second. */
 export const DEFAULT_HEARTBEAT_MS = 1_000;
 
 export interface EventSourceOptions {

@@ -1,8 +1,8 @@
 /**
  * Watching one connection (docs/live.md, "Watching"): every interval, read its newest page through
- * its adapter (so the connection's breaker, concurrency cap, retries and Retry-After apply), re-read
- * the calls seen in progress that have left that page, and diff what came back against what was
- * seen before. The diff (`diffObservation`) is pure: observations in, `CallEvent`s and the next
+ * its adapter (so the connection's breaker, concurrency cap, retries and Retry-After apply; more
+ * pages while a whole page is calls not seen before), re-read the calls seen in progress that have
+ * left that page, and diff what came back against what was seen before. The diff (`diffObservation`) is pure: observations in, `CallEvent`s and the next
  * state out. The state is plain JSON, so that with Redis another replica can take over from it
  * (src/live/source.ts).
  *
