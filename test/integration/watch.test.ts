@@ -165,6 +165,30 @@ describe('only while listened to', () => {
   });
 });
 
+describe('observeLocal', () => {
+  it('keeps a connection watched by itself, and gets the events subscribers get (one replica)', async () => {
+    const ref = { provider: 'RETELL' as const, connection: 'default' };
+    const local: CallEvent[] = [];
+    const stopLocal = h.server.events.observeLocal([ref], (e) => local.push(e));
+    try {
+      await waitFor('watching', () => h.server.events.watchers().some((w) => w.connection === 'retell/default' && w.state === 'watching'));
+      const l = listen('RETELL');
+      await l.polls(1);
+      const row = sims.retell.addCall();
+      await waitFor('both listeners', () => local.length >= 2 && l.events.length >= 2);
+      l.stop();
+      expect(local.map((e) => e.id)).toEqual(l.events.map((e) => e.id));
+      expect(local.map((e) => [e.type, e.call.key])).toEqual([
+        ['CALL_ADDED', row.call_id],
+        ['CALL_ENDED', row.call_id],
+      ]);
+    } finally {
+      stopLocal();
+    }
+    await waitFor('no watcher', () => h.server.events.watchers().length === 0);
+  });
+});
+
 describe('outage', () => {
   it('is an event-free gap with a failing state; recovery announces the calls that arrived, none twice', async () => {
     const sim = sims.talkstack;
