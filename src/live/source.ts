@@ -26,7 +26,7 @@ import { connectionLabel } from '../calls/model.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionRegistry, LiveConnection } from '../providers/index.js';
 import type { CallEvent, CallEventSource, Unsubscribe } from './events.js';
-import { ConnectionWatcher, type WatchObserver, type WatchState, type WatchStore, type WatcherStatus } from './watcher.js';
+import { ConnectionWatcher, type WatchObserver, type WatchState, type WatchStore, WatchStoreError, type WatcherStatus } from './watcher.js';
 
 type Listener = (event: CallEvent) => void;
 
@@ -373,7 +373,13 @@ class RedisEventSource extends ListeningSource {
     const stateTtlMs = Math.max(60_000, 3 * this.options.settings.intervalMs(label));
     const store: WatchStore = {
       load: async () => {
-        const text = await this.redis.get(keys.state);
+        let text: string | null;
+        try {
+          text = await this.redis.get(keys.state);
+        } catch (error) {
+          this.unhealthy(error as Error);
+          throw new WatchStoreError('the watch state could not be read from Redis');
+        }
         try {
           return text === null ? null : (JSON.parse(text) as WatchState);
         } catch {

@@ -169,12 +169,20 @@ export function callsToReread(state: WatchState, onPage: ReadonlySet<string>, ma
     .map((c) => ({ key: c.key, startedAt: new Date(c.startedAt) }));
 }
 
+/** A watcher's own failure kinds, beside the upstream ones (`WatcherStatus.lastError`). */
+export const WATCH_FAILURES = ['STORE_UNAVAILABLE', 'INTERNAL'] as const;
+
+/** The store could not be read (Redis away): the poll fails without a request; the store logged why. */
+export class WatchStoreError extends Error {
+  override name = 'WatchStoreError';
+}
+
 /**
  * Where a watcher keeps its state and hands over its events: in memory, or in Redis under the
  * connection's watch lease (src/live/source.ts).
  */
 export interface WatchStore {
-  /** The state saved last, or null (watching starts with a baseline). */
+  /** The state saved last, or null (watching starts with a baseline). Rejects with WatchStoreError when it cannot tell. */
   load(): Promise<WatchState | null>;
   /**
    * Saves `state` and passes `events` on, both or neither: false when this watcher may no longer
@@ -200,7 +208,10 @@ export interface WatcherStatus {
   lagSeconds: number;
   /** Events emitted by this watcher, by type. */
   events: Record<CallEventType, number>;
-  /** The failure kind of the last failed poll (TIMEOUT, RATE_LIMITED, ...), null after a success. */
+  /**
+   * The failure kind of the last failed poll, null after a success: an upstream failure kind
+   * (TIMEOUT, RATE_LIMITED, CIRCUIT_OPEN, ...), STORE_UNAVAILABLE (Redis away) or INTERNAL (a bug, logged).
+   */
   lastError: string | null;
 }
 
@@ -348,9 +359,9 @@ export class ConnectionWatcher {
       }
     } catch (error) {
       const upstream = error instanceof UpstreamError ? error : null;
-      this.lastError = upstream?.failure ?? 'INTERNAL';
+      this.lastError = upstream?.failure ?? (error instanceof WatchStoreError ? 'STORE_UNAVAILABLE' : 'INTERNAL');
       this.options.observer?.poll(this.label, this.lastError);
-      if (!upstream) logger.error({ err: error, connection: this.label }, 'watch: poll failed unexpectedly');
+      if (this.lastError === 'INTERNAL') logger.error({ err: error, connection: this.label }, 'watch: poll failed unexpectedly');
       // The provider asked to wait: the next poll waits at least that long (RFC 9110 §10.2.3).
       const retryAfter = upstream?.details.retryAfter;
       if (retryAfter !== undefined) next = Math.max(next, retryAfter * 1000);

@@ -204,6 +204,29 @@ describe('Redis unreachable', () => {
   });
 });
 
+describe('Redis going away while watching', () => {
+  it('stops the watcher (an event-free gap), keeps serving, and shuts down cleanly', async () => {
+    const events: CallEvent[] = [];
+    const stop = survivor.server.events.subscribe([TWENTY2], (e) => events.push(e));
+    try {
+      await waitFor('watching', () => survivor.server.events.watchers().some((w) => w.state === 'watching'), LEASE_MS * 4);
+      // It continues from the state saved a test ago: the call added meanwhile is announced first.
+      await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS));
+      events.length = 0;
+      await redis.stop();
+      sims.twenty2.addCall();
+      await waitFor('the watcher to stop', () => survivor.server.events.watchers().length === 0, LEASE_MS * 4);
+      await new Promise((r) => setTimeout(r, 5 * INTERVAL_MS));
+      expect(events).toEqual([]);
+      const res = await survivor.gql('{ calls(first: 1) { nodes { id } } }');
+      expect(res.body.errors).toBeUndefined();
+      expect(survivor.logs.map((line) => JSON.parse(line)).filter((line) => line.level >= 50)).toEqual([]);
+    } finally {
+      stop();
+    }
+  });
+});
+
 /** The connection's keys in Redis, as src/live/source.ts names them. */
 function keys(label: string) {
   const config = sims.connections.find((c) => `${c.provider.toLowerCase()}/${c.connection}` === label)!;
