@@ -157,7 +157,7 @@ describe('only while listened to', () => {
     await b.polls(1); // one listener left: still watched
     b.stop();
     b.stop(); // harmless twice
-    await new Promise((r) => setTimeout(r, 2 * INTERVAL_MS));
+    await new Promise((r) => setTimeout(r, 5 * INTERVAL_MS)); // a poll in flight lands first
     sim.server.resetCounters();
     await new Promise((r) => setTimeout(r, 5 * INTERVAL_MS));
     expect(sim.server.count()).toBe(0);
