@@ -7,8 +7,8 @@
  *
  * With Redis (REDIS_URL), the replicas act as one (docs/live.md, "Watching"):
  * - demand: each replica with listeners for a connection keeps its id in the connection's demand set
- *   (a sorted set scored by expiry, refreshed every heartbeat), so whoever holds the lease knows
- *   someone, somewhere, listens;
+ *   (a sorted set scored by expiry on Redis's clock, refreshed every heartbeat), so whoever holds
+ *   the lease knows someone, somewhere, listens;
  * - one watcher per connection: the replica that holds the connection's lease (`SET NX PX`, renewed
  *   every heartbeat only by its holder) watches it; when the holder dies its lease expires and
  *   another replica with demand takes it over within `leaseMs` plus a heartbeat;
@@ -214,6 +214,17 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return redis.call('DEL', KEYS[1])`;
 
+// Refreshes (ARGV[3] = '1') or withdraws this replica's demand, forgets expired ones, and counts the
+// replicas that listen. Expiries are on Redis's clock (TIME), so the replicas' clocks may differ.
+// KEYS: demand. ARGV: replica, ttl (ms), listening.
+const DEMAND = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ARGV[3] == '1' then redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1]) else redis.call('ZREM', KEYS[1], ARGV[1]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])`;
+
 /** An event as it travels over pub/sub: JSON, its dates as ISO strings. */
 function reviveEvent(text: string): CallEvent | null {
   try {
@@ -345,15 +356,7 @@ class RedisEventSource extends ListeningSource {
       if (listening) this.registered.add(label);
       else this.registered.delete(label);
       const keys = this.keys(label);
-      const now = Date.now();
-      const pipeline = this.redis.pipeline();
-      if (listening) pipeline.zadd(keys.demand, now + leaseMs, this.replica);
-      else pipeline.zrem(keys.demand, this.replica);
-      pipeline.zremrangebyscore(keys.demand, '-inf', now).zcard(keys.demand).pexpire(keys.demand, leaseMs);
-      const results = (await pipeline.exec()) ?? [];
-      const failed = results.find(([error]) => error)?.[0];
-      if (failed) throw failed;
-      const wanted = Number(results[2]?.[1] ?? 0) > 0;
+      const wanted = Number(await this.redis.eval(DEMAND, 1, keys.demand, this.replica, String(leaseMs), listening ? '1' : '0')) > 0;
       const holding = this.running.has(label);
       if (wanted && holding) {
         if (!(await this.redis.eval(RENEW, 1, keys.lease, this.replica, String(leaseMs)))) await this.stopWatcher(label);
