@@ -45,6 +45,7 @@ export const DEFAULT_LEASE_MS = 5_000;
 /** Leases are renewed, and listeners' demand refreshed, every second. */
 export const DEFAULT_HEARTBEAT_MS = 1_000;
 
+/** What `createEventSource` builds on: the connections, timing, logger, metrics and (optionally) Redis. */
 export interface EventSourceOptions {
   registry: ConnectionRegistry;
   settings: WatchSettings;

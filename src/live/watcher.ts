@@ -58,6 +58,7 @@ export interface WatchState {
   horizon: number | null;
 }
 
+/** The state before the first observation: no baseline yet. */
 export const emptyWatchState = (): WatchState => ({ baselined: false, calls: [], horizon: null });
 
 /** Bounds of the diff. */
@@ -68,6 +69,7 @@ export interface DiffLimits {
   maxOpenMs: number;
 }
 
+/** 1 000 calls seen per connection; calls in progress re-read for six hours after first seen. */
 export const DEFAULT_DIFF_LIMITS: DiffLimits = { windowSize: 1000, maxOpenMs: 6 * 3600_000 };
 
 const digest = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('base64url');
@@ -221,11 +223,13 @@ export interface WatchObserver {
   events(connection: string, events: readonly CallEvent[]): void;
 }
 
+/** What a `ConnectionWatcher` watches, where its state goes and how often it polls. */
 export interface WatcherOptions {
   connection: LiveConnection;
   store: WatchStore;
   /** Events committed, in order: the source fans them out. */
   emit: (events: readonly CallEvent[]) => void;
+  /** Between two polls, in ms (a Retry-After may make one gap longer). */
   intervalMs: number;
   logger: Logger;
   observer?: WatchObserver;
