@@ -21,6 +21,7 @@ import { type PersistedQueryManifest, parseManifest } from './persistedQueries.j
 import { type OverloadLimits, defaultOverloadLimits } from './overload.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
 import { type WebhookEndpoint, type WebhookSettings, defaultWebhookSettings, webhookEndpointSchema, webhookFilter } from './live/webhooks.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS } from './live/source.js';
 import { PROVIDER_MODULES, type ProviderModuleOf } from './providers/index.js';
 import { text } from './providers/settings.js';
 import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
@@ -44,7 +45,12 @@ const apiKeySecret = z
 export type ProviderSettings = { [P in Provider]: z.infer<ProviderModuleOf<P>['settings']> };
 
 export type ConnectionConfig = {
-  [P in Provider]: ConnectionRef & { provider: P; settings: ProviderSettings[P] };
+  [P in Provider]: ConnectionRef & {
+    provider: P;
+    settings: ProviderSettings[P];
+    /** Seconds between two polls while the connection is watched (the file's `watchInterval`); absent: SWITCHBOARD_WATCH_INTERVAL. */
+    watchInterval?: number;
+  };
 }[Provider];
 
 /** Each provider's settings schema and environment variable names, from its module. */
@@ -92,6 +98,12 @@ export interface Config {
   overload: OverloadLimits;
   /** Outgoing webhooks (src/live/webhooks.ts): SWITCHBOARD_WEBHOOKS and the file's `webhooks`, then SWITCHBOARD_WEBHOOK_*. */
   webhooks: WebhookSettings;
+  /**
+   * Live events (docs/live.md): ms between two polls of a watched connection (SWITCHBOARD_WATCH_INTERVAL;
+   * a connection's `watchInterval` overrides it), and with Redis the watch lease's length and how
+   * often it is renewed (not configurable by the environment; tests shorten them).
+   */
+  watch: { intervalMs: number; leaseMs: number; heartbeatMs: number };
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -101,6 +113,10 @@ const int = (name: string, min: number, max: number) =>
     .regex(/^(0|[1-9][0-9]*)$/, `${name} must be a whole number written in digits`)
     .transform(Number)
     .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
+/** Seconds between two polls of a watched connection: 12 list requests a minute (docs/live.md). */
+export const DEFAULT_WATCH_INTERVAL = 5;
+const MAX_WATCH_INTERVAL = 3600;
 
 /** The integer variables, with their bounds and defaults. */
 const integerSettings = z.object({
@@ -135,6 +151,7 @@ const integerSettings = z.object({
   SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS: int('SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS', 1, 7 * 86_400).default(defaultWebhookSettings.retryPeriodMs / 1000),
   SWITCHBOARD_WEBHOOK_QUEUE: int('SWITCHBOARD_WEBHOOK_QUEUE', 1, 100_000).default(defaultWebhookSettings.queueSize),
   SWITCHBOARD_WEBHOOK_TIMEOUT_MS: int('SWITCHBOARD_WEBHOOK_TIMEOUT_MS', 100, 120_000).default(defaultWebhookSettings.timeoutMs),
+  SWITCHBOARD_WATCH_INTERVAL: int('SWITCHBOARD_WATCH_INTERVAL', 1, MAX_WATCH_INTERVAL).default(DEFAULT_WATCH_INTERVAL),
 });
 
 /**
@@ -194,9 +211,16 @@ const fileSchema = z.strictObject({
   webhooks: z.array(z.unknown()).default([]),
 });
 
+/** A file connection's `watchInterval`: whole seconds, as a JSON number. */
+const watchInterval = z
+  .number({ error: 'must be a whole number of seconds (a JSON number)' })
+  .int('must be a whole number of seconds')
+  .min(1, 'must be at least 1 (second)')
+  .max(MAX_WATCH_INTERVAL, `must be at most ${MAX_WATCH_INTERVAL} (seconds)`);
+
 /** The file's entry for one connection: `provider`, `name` and that provider's settings, nothing else. */
 function fileConnectionSchema(provider: Provider): z.ZodType<{ provider: string; name: string } & Record<string, unknown>> {
-  return z.strictObject({ provider: providerName, name: connectionName, ...settingsSchemas[provider].shape });
+  return z.strictObject({ provider: providerName, name: connectionName, watchInterval: watchInterval.optional(), ...settingsSchemas[provider].shape });
 }
 
 /** `connections[1].baseURL`: a zod path as written in JSON terms. */
@@ -405,8 +429,8 @@ function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKey
     if (!parsed.success) {
       throw new ConfigError(issueLine('SWITCHBOARD_CONFIG ', schema, parsed.error, ['connections', index]));
     }
-    const { provider: _provider, name, ...settings } = parsed.data;
-    return { provider, connection: name, settings } as ConnectionConfig;
+    const { provider: _provider, name, watchInterval, ...settings } = parsed.data;
+    return { provider, connection: name, settings, ...(watchInterval === undefined ? {} : { watchInterval }) } as ConnectionConfig;
   });
   const apiKeys = top.data.apiKeys.map((key) => ({ id: key.name, secret: key.key, scope: key.connections?.includes('*') ? null : (key.connections ?? null) }));
   return { connections, apiKeys, webhooks: top.data.webhooks };
@@ -597,6 +621,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       queueSize: n.SWITCHBOARD_WEBHOOK_QUEUE,
       timeoutMs: n.SWITCHBOARD_WEBHOOK_TIMEOUT_MS,
     },
+    watch: { intervalMs: n.SWITCHBOARD_WATCH_INTERVAL * 1000, leaseMs: DEFAULT_LEASE_MS, heartbeatMs: DEFAULT_HEARTBEAT_MS },
   };
 }
 

@@ -3,7 +3,7 @@
  * server, and say in the first log line which mode it runs in.
  */
 import { ConfigError, loadConfig } from './config.js';
-import { startSimulators } from './demo.js';
+import { simulateActivity, startSimulators } from './demo.js';
 import { createLogger } from './logger.js';
 import { tracingFromEnv } from './observability/tracing.js';
 import { startSwitchboard } from './server.js';
@@ -25,6 +25,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const simulators = config.demo ? await startSimulators() : null;
   if (simulators) config = { ...config, connections: simulators.connections };
+  // Demo mode is live: calls keep arriving and ending, for subscriptions to show (docs/live.md).
+  const stopActivity = simulators ? simulateActivity(simulators) : null;
   const access =
     config.apiKeys.length > 0
       ? `${config.apiKeys.length} API key(s) required`
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, graceMs + 5_000).unref();
     const { graceful, abandoned } = await server.stop({ graceMs });
+    stopActivity?.();
     await simulators?.close();
     // The spans of the last requests are still buffered: export them before exiting.
     await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'tracing: the last spans could not be exported'));

@@ -401,7 +401,7 @@ describe('the retry schedule, by an injected clock', () => {
       { ...defaultWebhookSettings, retryPeriodMs: 60_000, endpoints: [{ index: 0, url: r.url, secret: SECRET, filter: emptyQuery, types: null }] },
       {
         events: source,
-        services: { registry: new ConnectionRegistry(sims.connections, defaultHttpPolicy), cursors: new CursorCodec(randomBytes(32)), scanBudget: 10 },
+        services: { registry: new ConnectionRegistry(sims.connections, defaultHttpPolicy), cursors: new CursorCodec(randomBytes(32)), scanBudget: 10, events: source },
         schema: createSchema(),
         logger: createLogger('silent'),
         metrics,

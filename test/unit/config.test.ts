@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { watchIntervals } from '../../src/live/source.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-config-'));
 let files = 0;
@@ -347,5 +348,42 @@ describe('SWITCHBOARD_WEBHOOKS and the file\'s webhooks', () => {
     expect(refusal({ SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS: '1h' })).toMatch(/SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS must be a whole number/);
     expect(refusal({ SWITCHBOARD_WEBHOOK_TIMEOUT_MS: '50' })).toMatch(/SWITCHBOARD_WEBHOOK_TIMEOUT_MS must be at least 100/);
     expect(refusal({ SWITCHBOARD_WEBHOOK: '[]' })).toMatch(/^SWITCHBOARD_WEBHOOK: unknown variable \(did you mean SWITCHBOARD_WEBHOOKS\?\)/);
+  });
+});
+
+describe('SWITCHBOARD_WATCH_INTERVAL and a connection\'s watchInterval', () => {
+  it('is 5 s by default, any whole number of seconds from 1 to 3600, and nothing else', () => {
+    expect(loadConfig({}).watch.intervalMs).toBe(5_000);
+    expect(loadConfig({ SWITCHBOARD_WATCH_INTERVAL: '30' }).watch.intervalMs).toBe(30_000);
+    expect(refusal({ SWITCHBOARD_WATCH_INTERVAL: '0' })).toBe('SWITCHBOARD_WATCH_INTERVAL must be at least 1; got "0"');
+    expect(refusal({ SWITCHBOARD_WATCH_INTERVAL: '3601' })).toBe('SWITCHBOARD_WATCH_INTERVAL must be at most 3600; got "3601"');
+    expect(refusal({ SWITCHBOARD_WATCH_INTERVAL: '2.5' })).toBe('SWITCHBOARD_WATCH_INTERVAL must be a whole number written in digits; got "2.5"');
+    expect(refusal({ SWITCHBOARD_WATCH_INTERVAL: '5s' })).toBe('SWITCHBOARD_WATCH_INTERVAL must be a whole number written in digits; got "5s"');
+    expect(refusal({ SWITCHBOARD_WATCH_INTERVALS: '5' })).toMatch(/^SWITCHBOARD_WATCH_INTERVALS: unknown variable \(did you mean SWITCHBOARD_WATCH_INTERVAL\?\)/);
+  });
+
+  it('is set per file connection as whole seconds (a JSON number), which overrides the variable for that connection only', () => {
+    const config = loadConfig({ SWITCHBOARD_WATCH_INTERVAL: '10', SWITCHBOARD_CONFIG: file({ connections: [{ ...UNPOD, watchInterval: 60 }, TALKSTACK] }) });
+    expect(config.connections.map((c) => c.watchInterval)).toEqual([60, undefined]);
+    expect(config.connections[0]!.settings).not.toHaveProperty('watchInterval');
+    expect(watchIntervals(config)('unpod/sales')).toBe(60_000);
+    expect(watchIntervals(config)('talkstack/us')).toBe(10_000);
+  });
+
+  it.each([
+    ['a string', '60', 'must be a whole number of seconds (a JSON number)'],
+    ['a fraction', 2.5, 'must be a whole number of seconds'],
+    ['zero', 0, 'must be at least 1 (second)'],
+    ['more than an hour', 3601, 'must be at most 3600 (seconds)'],
+  ])('refuses %s, naming the key', (_name, value, message) => {
+    expect(refusal({ SWITCHBOARD_CONFIG: file({ connections: [TWENTY2, { ...UNPOD, watchInterval: value }] }) })).toBe(
+      `SWITCHBOARD_CONFIG connections[1].watchInterval: ${message}`,
+    );
+  });
+
+  it('suggests watchInterval for a misspelling', () => {
+    expect(refusal({ SWITCHBOARD_CONFIG: file({ connections: [{ ...UNPOD, watchinterval: 5 }] }) })).toBe(
+      'SWITCHBOARD_CONFIG connections[0].watchinterval: unknown key (did you mean "watchInterval"?)',
+    );
   });
 });
