@@ -220,7 +220,8 @@ const watchInterval = z
 
 /** The file's entry for one connection: `provider`, `name` and that provider's settings, nothing else. */
 function fileConnectionSchema(provider: Provider): z.ZodType<{ provider: string; name: string } & Record<string, unknown>> {
-  return z.strictObject({ provider: providerName, name: connectionName, watchInterval: watchInterval.optional(), ...settingsSchemas[provider].shape });
+  // safeExtend keeps the module's own checks (Twilio's credential pair), which spreading `.shape` would drop.
+  return (settingsSchemas[provider] as z.ZodObject).safeExtend({ provider: providerName, name: connectionName, watchInterval: watchInterval.optional() }) as unknown as z.ZodType<{ provider: string; name: string } & Record<string, unknown>>;
 }
 
 /** `connections[1].baseURL`: a zod path as written in JSON terms. */

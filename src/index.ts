@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { simulateActivity, startSimulators } from './demo.js';
 import { createLogger } from './logger.js';
 import { tracingFromEnv } from './observability/tracing.js';
+import { PROVIDER_MODULES } from './providers/index.js';
 import { startSwitchboard } from './server.js';
 
 async function main(): Promise<void> {
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
       ? `${config.apiKeys.length} API key(s) required`
       : 'open: no API keys configured (SWITCHBOARD_API_KEYS)';
   const mode = simulators
-    ? 'demo mode: no provider configured, serving the built-in simulated providers (Twenty2, Unpod, CINNOX, TalkStack)'
+    ? `demo mode: no provider configured, serving the built-in simulated providers (${PROVIDER_MODULES.map((m) => m.displayName).join(', ')})`
     : `serving ${config.connections.map((c) => `${c.provider.toLowerCase()}/${c.connection}`).join(', ')}`;
   logger.info({ mode: simulators ? 'demo' : 'configured', access }, `Switchboard ${mode}; ${access}`);
 

@@ -226,6 +226,8 @@ export type Provider =
   | 'TALKSTACK'
   /** Twenty2 AI voice agents. */
   | 'TWENTY2'
+  /** Twilio Programmable Voice (the Calls resource). */
+  | 'TWILIO'
   /** Unpod AI voice agents. */
   | 'UNPOD';
 

@@ -148,7 +148,8 @@ const MEDIA_MARGIN_MS = 60_000;
 
 function mediaLinks(details: CallDetails | null): MediaLink[] {
   if (!details) return [];
-  return details.transcript ? [...details.recordings, details.transcript] : details.recordings;
+  const recordings = details.recordings ?? [];
+  return details.transcript ? [...recordings, details.transcript] : recordings;
 }
 
 /** How long an entry may live: the TTL, cut short by the earliest media link expiry; 0 for "do not store". */
@@ -168,7 +169,7 @@ const link = (value: MediaLink): MediaLink => ({ ...value, expiresAt: date(value
 
 function reviveDetails(value: CallDetails | null): CallDetails | null {
   if (!value) return null;
-  return { ...value, recordings: value.recordings.map(link), transcript: value.transcript ? link(value.transcript) : null };
+  return { ...value, ...(value.recordings ? { recordings: value.recordings.map(link) } : {}), transcript: value.transcript ? link(value.transcript) : null };
 }
 
 /** A CallRecord back from JSON: its dates (and its details' link expiries) as Dates again. */

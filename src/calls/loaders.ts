@@ -15,7 +15,7 @@ import DataLoader from 'dataloader';
 import { mapWithConcurrency } from './pool.js';
 import type { CallLocator, CallLookup, Connection } from './adapter.js';
 import type { CallCache } from './cache.js';
-import { type CallDetails, type CallRecord, connectionLabel } from './model.js';
+import { type CallDetails, type CallRecord, connectionLabel, detailsPending } from './model.js';
 
 /** Observes each batch a loader dispatches: tests assert batching with it. */
 export type BatchObserver = (batch: { connection: string; kind: 'call' | 'details'; size: number }) => void;
@@ -54,7 +54,7 @@ export class CallLoaders {
               ? await this.cache.calls(label, missing, (uncached) => adapter.getCalls(uncached))
               : await adapter.getCalls(missing);
             for (const call of fetched) {
-              if (call && !(call instanceof Error) && call.details) loaders!.details.prime(call, call.details);
+              if (call && !(call instanceof Error) && call.details && !detailsPending(call.details)) loaders!.details.prime(call, call.details);
             }
             const byKey = new Map(missing.map((locator, i) => [locator.key, fetched[i] ?? null]));
             return locators.map((locator) => listed?.get(locator.key) ?? byKey.get(locator.key) ?? null);
@@ -115,9 +115,9 @@ export class CallLoaders {
       if (connectionLabel(call) !== connection.label) continue;
       listed.set(call.key, call);
       loaders.calls.prime({ key: call.key, startedAt: call.startedAt }, call);
-      // Details without the transcript (Retell list items) are not primed: a `transcriptText` asks
-      // the adapter's detail request for it (src/resolvers/Call.ts).
-      if (call.details && call.details.transcriptText !== undefined) loaders.details.prime(call, call.details);
+      // Details that leave a field to the detail request (Retell list items' transcript, Twilio's
+      // recordings) are not primed: selecting that field asks the adapter (src/resolvers/Call.ts).
+      if (call.details && !detailsPending(call.details)) loaders.details.prime(call, call.details);
     }
   }
 }

@@ -38,11 +38,14 @@ export const connectionLabel = (ref: ConnectionRef): string =>
 
 /**
  * The fields some providers only give from a per-call detail request (Twenty2's /call/detail).
- * Adapters whose list rows are complete fill these in directly.
+ * Adapters whose list rows are complete fill these in directly. A row's details may leave
+ * `recordings` or `transcriptText` undefined: the adapter's detail request gives that field, asked
+ * only when a client selects it (Twilio's recordings, Retell's transcript); see `detailsPending`.
  */
 export interface CallDetails {
   billedDurationSeconds: number | null;
-  recordings: MediaLink[];
+  /** Undefined in a row's details when only the detail request gives them (Twilio's Recordings). */
+  recordings?: MediaLink[];
   transcript: MediaLink | null;
   /**
    * The transcript as plain text, where the provider gives text rather than a link (Retell's
@@ -52,6 +55,13 @@ export interface CallDetails {
   inputParameters: unknown;
   outputParameters: unknown;
 }
+
+/**
+ * Whether `details` (a row's) leave a field to the adapter's detail request: such details answer
+ * the other fields, but are never primed or cached as the answer of that request.
+ */
+export const detailsPending = (details: CallDetails): boolean =>
+  details.recordings === undefined || details.transcriptText === undefined;
 
 export interface CallRecord extends ConnectionRef {
   /**

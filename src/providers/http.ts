@@ -281,8 +281,15 @@ export class ConnectionHttp {
    * the request's time budget lasts. Throws `UpstreamError` for every failure, `TIMEOUT` when the
    * budget ran out (queued, in flight or before a retry could be sent).
    * The body is read without a leading byte order mark and without losing a digit of any number
-   * (./json.ts).
+   * (./json.ts). Without `answerStatuses` an answer always has its body (null never matches a
+   * body schema), so callers need no check for a missing one.
    */
+  async json<S extends z.ZodType>(
+    request: UpstreamRequest<z.infer<S>> & { answerStatuses?: undefined },
+    schema: S,
+  ): Promise<UpstreamResponse<z.infer<S>> & { body: z.infer<S> }>;
+  /** With `answerStatuses`: the body is null when the status is one of them. */
+  async json<S extends z.ZodType>(request: UpstreamRequest<z.infer<S>>, schema: S): Promise<UpstreamResponse<z.infer<S>>>;
   async json<S extends z.ZodType>(
     request: UpstreamRequest<z.infer<S>>,
     schema: S,

@@ -13,6 +13,7 @@ import { ConnectionHttp, type HttpPolicy, type UpstreamObserver } from './http.j
 import type { ProviderModule } from './module.js';
 import { retell } from './retell/module.js';
 import { talkstack } from './talkstack/module.js';
+import { twilio } from './twilio/module.js';
 import { twenty2 } from './twenty2/module.js';
 import { unpod } from './unpod/module.js';
 
@@ -20,7 +21,7 @@ import { unpod } from './unpod/module.js';
  * Every provider, in the SDL enum's order (the merged order's tie-break; a test keeps the two equal).
  * Configuration, messages, cache keys, demo mode and the test helpers derive from this list.
  */
-export const PROVIDER_MODULES = [twenty2, unpod, cinnox, talkstack, retell] as const;
+export const PROVIDER_MODULES = [twenty2, unpod, cinnox, talkstack, twilio, retell] as const;
 
 type AnyModule = (typeof PROVIDER_MODULES)[number];
 /** The module of provider `P`, with its exact settings and simulator types. */

@@ -8,7 +8,7 @@
 import type { z } from 'zod';
 import type { ProviderAdapter } from '../calls/adapter.js';
 import type { CallRecord, Provider } from '../calls/model.js';
-import type { SimulatorServer } from '../simulation/harness.js';
+import type { RecordedRequest, SimulatorServer } from '../simulation/harness.js';
 import type { ConnectionHttp } from './http.js';
 
 /**
@@ -30,6 +30,8 @@ export interface ProviderSimulator {
   endCall(row: unknown): void;
   /** Whether the provider's list shows calls in progress (else only once they end). */
   readonly listsOngoing: boolean;
+  /** The rows it sends unreadable (`markUnreadable`); `clear()` makes them read again. */
+  unreadable: { clear(): void };
 }
 
 /**
@@ -71,6 +73,25 @@ export interface ProviderModule<
      * provider's pure mapping — never through its adapter or the merge under test.
      */
     calls(sim: Sim, options: { withUnreadable?: boolean }): CallRecord[];
+    /**
+     * The keys (`CallRecord.key`, the key a `Call.id` carries) of the calls that `request`, one
+     * `sim` recorded, looked up one by one — the request a by-id resolution (`call`, `node`,
+     * `nodes`, `_entities`, detail fields) sends per call or per group; [] for any other request.
+     * Tests fail or count exactly one call's look-up with it, whatever the provider's API.
+     */
+    lookedUp(sim: Sim, request: RecordedRequest): string[];
+    /**
+     * Credentials for `create` whose every secret value (and any other value that could leak,
+     * e.g. a user name) contains `canary`, so that tests can search every answer and log line for
+     * it. Values that must keep a format (e.g. an account id in every path) may stay as they are.
+     */
+    canaryCredentials(canary: string): Partial<Sim['credentials']>;
+    /**
+     * From now on `sim` sends the call whose key is `key` as a row that does not read, with
+     * `marker` as its start (which then does not read) and in one more field; its id stays. Tests
+     * check that nothing of such a row reaches a client or a log line. False when no row has `key`.
+     */
+    markUnreadable(sim: Sim, key: string, marker: string): boolean;
   };
 }
 

@@ -22,7 +22,9 @@ async function details(call: CallRecord, ctx: RequestContext): Promise<CallDetai
  */
 async function recordings(call: CallRecord, ctx: RequestContext, info: GraphQLResolveInfo) {
   try {
-    return (await details(call, ctx)).recordings;
+    if (call.details?.recordings) return call.details.recordings;
+    // Left to the detail request (Twilio's Recordings): asked now that the field is selected.
+    return (await details(call.details ? { ...call, details: null } : call, ctx)).recordings ?? [];
   } catch (error) {
     if (!(error instanceof UpstreamError || error instanceof InvalidRowError)) throw error;
     ctx.upstreamFailures.push({ error, path: responsePathAsArray(info.path) });

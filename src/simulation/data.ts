@@ -1,5 +1,5 @@
 /**
- * Deterministic ingredients for simulated call data, shared by the four simulators so their data
+ * Deterministic ingredients for simulated call data, shared by the simulators so their data
  * interleave realistically — including instants that several providers share exactly, which
  * exercise the merged order's tie-break.
  */

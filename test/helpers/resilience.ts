@@ -4,8 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Provider } from '../../src/calls/model.js';
-import { type ProviderKey, startSimulators, type Simulators } from '../../src/demo.js';
+import { type ProviderKey, type SimulatorOptions, startSimulators, type Simulators } from '../../src/demo.js';
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
+import type { ProviderModule } from '../../src/providers/module.js';
 import type { SimulatorServer } from '../../src/simulation/harness.js';
 
 /** Every provider of the list (src/providers/index.ts), with its simulator key and default label. */
@@ -18,18 +19,11 @@ export type { ProviderKey };
 
 export const newCanary = (): string => `CANARY-${randomBytes(6).toString('hex')}`;
 
-/** Every simulator with `count` calls each; every credential value contains `canary`. */
+/** Every provider's simulator with `count` calls each; every credential value contains `canary` (each module's `canaryCredentials`). */
 export function startCanarySimulators(canary: string, count = 30): Promise<Simulators> {
-  return startSimulators({
-    count,
-    credentials: {
-      twenty2: { username: `user-${canary}`, password: `pass-${canary}`, workspaceId: `ws-${canary}` },
-      unpod: { token: `tok-${canary}`, orgHandle: `org-${canary}` },
-      cinnox: { appId: `app-${canary}`, appToken: `tok-${canary}` },
-      talkstack: { apiKey: `key-${canary}`, projectId: `proj-${canary}` },
-      retell: { apiKey: `key-${canary}` },
-    },
-  });
+  const credentials = Object.fromEntries((PROVIDER_MODULES as readonly ProviderModule[]).map((m) => [m.provider.toLowerCase(), m.simulator.canaryCredentials(canary)]));
+  return startSimulators({ count, credentials: credentials as SimulatorOptions['credentials'] });
 }
 
 export const serverOf = (sims: Simulators, key: ProviderKey): SimulatorServer => sims[key].server;
+

@@ -1,5 +1,5 @@
 /**
- * Integration-test harness: the four simulators over real HTTP and a real Switchboard server in
+ * Integration-test harness: every provider module's simulator over real HTTP and a real Switchboard server in
  * front of them, with hooks that record every DataLoader batch and let tests count upstream requests.
  */
 import { Writable } from 'node:stream';

@@ -58,6 +58,8 @@ async function walkForward(first: number): Promise<Edge[]> {
 }
 
 const rank: string[] = PROVIDER_MODULES.map((m) => m.provider);
+/** A full walk reads every provider's ~300 calls: its time limit grows with the list (20 s per provider, a loaded machine). */
+const WALK_TIMEOUT_MS = 20_000 * PROVIDER_MODULES.length;
 
 describe('calls', () => {
   it('walks forward with first: 7 through every simulated call exactly once, newest first', async () => {
@@ -81,7 +83,7 @@ describe('calls', () => {
     const ties = edges.filter((e, i) => i > 0 && e.node.startedAt === edges[i - 1]!.node.startedAt && e.node.provider !== edges[i - 1]!.node.provider);
     expect(ties.length).toBeGreaterThan(5);
     expect(new Set(edges.map((e) => e.node.provider))).toEqual(new Set(rank));
-  });
+  }, WALK_TIMEOUT_MS);
 
   it('walks backward with last/before to the same list', async () => {
     const forward = await walkForward(50);
@@ -96,7 +98,7 @@ describe('calls', () => {
       before = page.pageInfo.startCursor;
     }
     expect(backward.map((e) => e.node.id)).toEqual(forward.map((e) => e.node.id));
-  });
+  }, WALK_TIMEOUT_MS);
 
   it('gives byte-identical cursors for the same query', async () => {
     const a = await h.gql(PAGE, { first: 10 });

@@ -6,7 +6,7 @@
 import { startSimulators } from '../../src/demo.js';
 import { startHarness, type GraphQLResponse, type Harness } from '../helpers/switchboard.js';
 
-type Provider = 'TWENTY2' | 'UNPOD' | 'CINNOX' | 'TALKSTACK';
+type Provider = 'TWENTY2' | 'UNPOD' | 'CINNOX' | 'TALKSTACK' | 'TWILIO';
 interface Listed {
   id: string;
   providerCallId: string | null;
@@ -203,6 +203,56 @@ describe('impossible dates from providers are refused, never rolled over', () =>
     const res = await listed('TALKSTACK');
     expectProviderError(res, 'TALKSTACK');
     expect(JSON.stringify(res.body.data ?? null)).not.toContain('2026-03-01');
+  });
+});
+
+describe('Twilio dates: RFC 2822, start_time empty until the call is dialled, day-granular filters', () => {
+  const SID = (n: number) => `CA${String(n).padStart(32, '0')}`;
+
+  it('start_time "Sun, 29 Feb 2026" is refused naming Twilio (no call on 1 March); end_time on 31 November is an unknown end (null)', async () => {
+    removeAfterTest(h.sims.twilio.rows, h.sims.twilio.addCall({ sid: SID(1), start_time: 'Sun, 29 Feb 2026 10:00:00 +0000' }));
+    removeAfterTest(h.sims.twilio.rows, h.sims.twilio.addCall({ sid: SID(2), start_time: 'Thu, 19 Nov 2026 09:00:00 +0000', end_time: 'Tue, 31 Nov 2026 09:05:00 +0000' }));
+    const res = await listed('TWILIO');
+    expectProviderError(res, 'TWILIO');
+    expect(JSON.stringify(res.body.data ?? null)).not.toContain('2026-03-01');
+    expect(findCall(res, SID(1))).toBeUndefined();
+    expect(findCall(res, SID(2))).toMatchObject({ startedAt: '2026-11-19T09:00:00.000Z', endedAt: null });
+  });
+
+  it('a call not dialled yet (empty start_time) is placed at its date_created, in the list and by id (FetchCall)', async () => {
+    removeAfterTest(
+      h.sims.twilio.rows,
+      h.sims.twilio.addCall({ sid: SID(3), status: 'queued', start_time: '', end_time: '', duration: '', price: null, date_created: 'Thu, 19 Nov 2026 20:15:00 +0530' }),
+    );
+    const list = await listed('TWILIO');
+    expect(list.body.errors).toBeUndefined();
+    const call = findCall(list, SID(3))!;
+    expect(call).toMatchObject({ startedAt: '2026-11-19T14:45:00.000Z', endedAt: null });
+    const again = await byId(call.id);
+    expect(again.body.errors).toBeUndefined();
+    expect(again.body.data?.node).toMatchObject({ providerCallId: SID(3), startedAt: '2026-11-19T14:45:00.000Z' });
+  });
+
+  it('by id: a start_time that no longer exists is an error naming Twilio', async () => {
+    const row = removeAfterTest(h.sims.twilio.rows, h.sims.twilio.addCall({ sid: SID(4) }));
+    const id = findCall(await listed('TWILIO'), SID(4))!.id;
+    setForTest(row, 'start_time', 'Sun, 29 Feb 2026 10:00:00 +0000');
+    const res = await byId(id);
+    expect(res.body.data?.node).toBeNull();
+    expectProviderError(res, 'TWILIO');
+  });
+
+  it(`a window inside one UTC day asks Twilio for whole UTC days, never the process zone's (here ${process.env.TZ}), and answers exactly`, async () => {
+    removeAfterTest(h.sims.twilio.rows, h.sims.twilio.addCall({ sid: SID(5), start_time: 'Thu, 19 Nov 2026 23:59:59 +0000' }));
+    removeAfterTest(h.sims.twilio.rows, h.sims.twilio.addCall({ sid: SID(6), start_time: 'Fri, 20 Nov 2026 00:00:00 +0000' }));
+    h.resetCounters();
+    const res = await h.gql<{ calls: { nodes: { providerCallId: string }[] } }>(
+      `{ calls(first: 10, filter: { providers: [TWILIO], startedAfter: "2026-11-20T05:30:00+05:30", startedBefore: "2026-11-19T16:00:01-08:00" }) { nodes { providerCallId } } }`,
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.calls.nodes.map((n) => n.providerCallId)).toEqual([SID(6)]);
+    const asked = h.sims.twilio.server.requests.find((r) => r.path.endsWith('/Calls.json'))!;
+    expect(asked.query).toMatchObject({ 'StartTime>': '2026-11-20', 'StartTime<': '2026-11-21' });
   });
 });
 

@@ -5,7 +5,7 @@
  * for every provider's by-id path through `nodes`, `_entities`, `call` and `node`, for the detail
  * fields, and for the cache of ended calls (which must not keep a failure).
  */
-import type { RecordedRequest } from '../../src/simulation/harness.js';
+import { lookupOf } from '../helpers/modules.js';
 import { PROVIDERS, newCanary, serverOf, startCanarySimulators, type ProviderKey } from '../helpers/resilience.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 
@@ -19,16 +19,6 @@ interface Listed {
 }
 
 const FIELDS = 'id provider providerCallId startedAt status';
-
-/** The upstream request that looks `call` up, per provider (shared/providers/*.md). */
-const lookupOf: Record<ProviderKey, (call: Listed) => (request: RecordedRequest) => boolean> = {
-  twenty2: (call) => (r) => r.path.endsWith('/call/detail') && r.query.call_id === call.providerCallId,
-  cinnox: (call) => (r) => r.query.callID === call.providerCallId,
-  talkstack: (call) => (r) => r.path.endsWith('/call') && (r.body as { sid?: unknown } | undefined)?.sid === call.providerCallId,
-  // No by-id endpoint: the creation_time window that starts at the call (see src/providers/unpod/locate.ts).
-  unpod: (call) => (r) => r.query.start_date === new Date(call.startedAt).toISOString(),
-  retell: (call) => (r) => r.path.endsWith(`/v2/get-call/${call.providerCallId}`),
-};
 
 const HTTP_500 = { kind: 'status', status: 500 } as const;
 
@@ -99,7 +89,7 @@ describe('one failed look-up fails only its own call', () => {
     it.each(ENTRY_POINTS.map((e) => [e.name, e] as const))('through %s: the other call of the batch still comes back', async (_name, entry) => {
       const [a, b] = twoCalls(listed[key]);
       const sim = serverOf(h.sims, key);
-      sim.targetedFaults.push({ match: lookupOf[key](a), fault: HTTP_500 });
+      sim.targetedFaults.push({ match: lookupOf(h.sims, a.id), fault: HTTP_500 });
       h.resetCounters();
       h.batches.length = 0;
       const res = await h.gql(entry.query, entry.variables([a.id, b.id]));
@@ -109,12 +99,12 @@ describe('one failed look-up fails only its own call', () => {
       expect(res.body.errors![0]).toMatchObject({ path: entry.path(0), extensions: unavailable(p.provider) });
       // One batch held both, and the failing request was really sent.
       expect(h.batches).toEqual([{ connection: p.label, kind: 'call', size: 2 }]);
-      expect(sim.requests.some(lookupOf[key](a))).toBe(true);
+      expect(sim.requests.some(lookupOf(h.sims, a.id))).toBe(true);
     });
 
     it('the same batch with the failure on the second call: the first comes back', async () => {
       const [a, b] = twoCalls(listed[key]);
-      serverOf(h.sims, key).targetedFaults.push({ match: lookupOf[key](b), fault: HTTP_500 });
+      serverOf(h.sims, key).targetedFaults.push({ match: lookupOf(h.sims, b.id), fault: HTTP_500 });
       const res = await h.gql(ENTRY_POINTS[0]!.query, { ids: [a.id, b.id] });
       expect(res.body.data.nodes).toEqual([a, null]);
       expect(res.body.errors).toEqual([expect.objectContaining({ path: ['nodes', 1], extensions: unavailable(p.provider) })]);
@@ -123,7 +113,7 @@ describe('one failed look-up fails only its own call', () => {
 
   it('nodes over every provider with one call failing at each: every other call comes back, one error per failed call', async () => {
     const wanted = PROVIDERS.flatMap((p) => twoCalls(listed[p.key]));
-    for (const p of PROVIDERS) serverOf(h.sims, p.key).targetedFaults.push({ match: lookupOf[p.key](twoCalls(listed[p.key])[0]), fault: HTTP_500 });
+    for (const p of PROVIDERS) serverOf(h.sims, p.key).targetedFaults.push({ match: lookupOf(h.sims, twoCalls(listed[p.key])[0].id), fault: HTTP_500 });
     const res = await h.gql(ENTRY_POINTS[0]!.query, { ids: wanted.map((c) => c.id) });
     expect(res.body.data.nodes).toEqual(wanted.map((c, i) => (i % 2 === 0 ? null : c)));
     expect(res.body.errors!.map((e) => [e.path, e.extensions!.provider]).sort()).toEqual(
@@ -134,7 +124,7 @@ describe('one failed look-up fails only its own call', () => {
   it('a failure and an unknown call in one batch: null with an error, and null without one', async () => {
     const [a, b] = twoCalls(listed.twenty2);
     const unknown = Buffer.from(JSON.stringify(['Call', 'TWENTY2', 'default', 'no_such_call', Date.parse(b.startedAt)])).toString('base64url');
-    h.sims.twenty2.server.targetedFaults.push({ match: lookupOf.twenty2(a), fault: HTTP_500 });
+    h.sims.twenty2.server.targetedFaults.push({ match: lookupOf(h.sims, a.id), fault: HTTP_500 });
     const res = await h.gql(ENTRY_POINTS[0]!.query, { ids: [a.id, unknown, b.id] });
     expect(res.body.data.nodes).toEqual([null, null, b]);
     expect(res.body.errors).toEqual([expect.objectContaining({ path: ['nodes', 0], extensions: unavailable('TWENTY2') })]);
@@ -149,7 +139,7 @@ describe('one failed look-up fails only its own call', () => {
       expect(clean.body.errors).toBeUndefined();
       const nodes: Array<Record<string, unknown>> = clean.body.data.calls.nodes;
       const failing = listed.twenty2.find((c) => c.id === nodes[3]!.id)!;
-      h.sims.twenty2.server.targetedFaults.push({ match: lookupOf.twenty2(failing), fault: HTTP_500 });
+      h.sims.twenty2.server.targetedFaults.push({ match: lookupOf(h.sims, failing.id), fault: HTTP_500 });
       const res = await h.gql(PAGE);
       expect(res.body.data.calls.nodes).toEqual(
         nodes.map((n, i) => (i === 3 ? { id: n.id, transcript: null, outputParameters: null, billedDurationSeconds: null } : n)),
@@ -168,7 +158,7 @@ describe('one failed look-up fails only its own call', () => {
       const withRecording = nodes.findIndex((n) => n.recordings.length > 0);
       expect(withRecording).toBeGreaterThanOrEqual(0);
       const failing = listed.twenty2.find((c) => c.id === nodes[withRecording]!.id)!;
-      h.sims.twenty2.server.targetedFaults.push({ match: lookupOf.twenty2(failing), fault: HTTP_500 });
+      h.sims.twenty2.server.targetedFaults.push({ match: lookupOf(h.sims, failing.id), fault: HTTP_500 });
       const res = await h.gql(PAGE);
       // Media links are signed for an hour from the moment they are read: compare them unsigned.
       const unsigned = (list: typeof nodes) => JSON.parse(JSON.stringify(list).replace(/expires=\d+/g, 'expires=…'));
@@ -182,7 +172,7 @@ describe('one failed look-up fails only its own call', () => {
 
     it.each(ENTRY_POINTS.map((e) => [e.name, e] as const))('through %s: the other call keeps its details', async (_name, entry) => {
       const [a, b] = twoCalls(listed.twenty2);
-      h.sims.twenty2.server.targetedFaults.push({ match: lookupOf.twenty2(a), fault: HTTP_500 });
+      h.sims.twenty2.server.targetedFaults.push({ match: lookupOf(h.sims, a.id), fault: HTTP_500 });
       const query = entry.query.replaceAll(FIELDS, `${FIELDS} ${DETAILS}`);
       const res = await h.gql(query, entry.variables([a.id, b.id]));
       const [first, second] = entry.answers(res.body.data);
@@ -204,7 +194,7 @@ describe('the cache of ended calls keeps no failure', () => {
     const ended = (await listAll(h, p.provider)).filter((c) => ['COMPLETED', 'NO_ANSWER', 'FAILED', 'BUSY'].includes(c.status));
     const [a, b] = twoCalls(ended);
     const sim = serverOf(h.sims, key);
-    sim.targetedFaults.push({ match: lookupOf[key](a), fault: HTTP_500 });
+    sim.targetedFaults.push({ match: lookupOf(h.sims, a.id), fault: HTTP_500 });
     const failed = await h.gql(ENTRY_POINTS[0]!.query, { ids: [a.id, b.id] });
     expect(failed.body.data.nodes).toEqual([null, b]);
     sim.clearFaults();
@@ -213,7 +203,7 @@ describe('the cache of ended calls keeps no failure', () => {
     expect(again.body.errors).toBeUndefined();
     expect(again.body.data.nodes).toEqual([a, b]);
     // a was asked upstream again; b, an ended call found before, came from the cache.
-    expect(sim.requests.some(lookupOf[key](a))).toBe(true);
-    expect(sim.requests.some(lookupOf[key](b))).toBe(false);
+    expect(sim.requests.some(lookupOf(h.sims, a.id))).toBe(true);
+    expect(sim.requests.some(lookupOf(h.sims, b.id))).toBe(false);
   });
 });

@@ -8,6 +8,8 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
 import type { Fault } from '../../src/simulation/harness.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { decodeCallId } from '../../src/calls/ids.js';
+import { moduleOf, simOf } from '../helpers/modules.js';
 import { PROVIDERS, newCanary, serverOf, startCanarySimulators } from '../helpers/resilience.js';
 
 const canary = newCanary();
@@ -97,15 +99,11 @@ describe('nothing leaks', () => {
   it('drives rows that do not read, carrying the marker, through lists, look-ups and detail fields', async () => {
     const clean = JSON.parse((await post('clean rows', { query: FULL, variables: { first: 40 } })).text);
     const nodes: { id: string; provider: string; providerCallId: string | null }[] = clean.data.calls.edges.map((e: { node: unknown }) => e.node);
-    const { twenty2, unpod, cinnox, talkstack, retell } = h.sims;
-    // One listed call per provider, sent with the marker in a field that does not read and in one that does.
+    // One listed call per provider, sent with the marker in a field that does not read and in one
+    // that does (each module's markUnreadable).
     const listed = PROVIDERS.map((p) => nodes.find((n) => n.provider === p.provider && n.providerCallId !== null)!);
-    const idOf = (provider: string) => listed.find((n) => n.provider === provider)!.providerCallId;
-    twenty2.unreadable.set(twenty2.rows.find((r) => r.call_id === idOf('TWENTY2'))!, { started_at: `at ${canary}`, agent_id: canary });
-    unpod.unreadable.set(unpod.rows.find((r) => r.id === idOf('UNPOD'))!, { creation_time: canary, end_reason: canary });
-    cinnox.unreadable.set(cinnox.rows.find((r) => r.callID === idOf('CINNOX'))!, { callDate: canary, byeReason: canary });
-    talkstack.unreadable.set(talkstack.rows.find((r) => r.callSid === idOf('TALKSTACK'))!, { date: canary, data: { note: canary } });
-    retell.unreadable.set(retell.rows.find((r) => r.call_id === idOf('RETELL'))!, { start_timestamp: canary, disconnection_reason: canary });
+    for (const n of listed) expect(moduleOf(n.provider).simulator.markUnreadable(simOf(h.sims, n.provider), decodeCallId(n.id).key, canary)).toBe(true);
+    const { twenty2 } = h.sims;
     // A Twenty2 detail body whose media does not read, for another call.
     const other = twenty2.rows.find((r) => !twenty2.unreadable.has(r))!;
     twenty2.unreadableDetail.set(other, (body) => ({ ...body, recording: { url: { canary } }, output_parameters: canary }));
@@ -116,7 +114,7 @@ describe('nothing leaks', () => {
       await post('unreadable rows look-up', { query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Call { recordings { url } } } }', variables: { ids } });
       await post('unreadable detail', { query: '{ calls(first: 40, filter: { providers: [TWENTY2] }) { nodes { id recordings { url } outputParameters } } }' });
     } finally {
-      for (const sim of [twenty2, unpod, cinnox, talkstack, retell]) sim.unreadable.clear();
+      for (const p of PROVIDERS) h.sims[p.key].unreadable.clear();
       twenty2.unreadableDetail.clear();
     }
   });

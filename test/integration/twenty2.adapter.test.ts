@@ -153,12 +153,6 @@ describe('Twenty2 adapter over HTTP', () => {
       expect(pages.map((page) => page.next)).toEqual([{ index: 1 }, { index: 2 }, null]);
     });
 
-    it('walks with a page size that does not divide the total', async () => {
-      const { calls } = await walk(adapterFor(sim), 37);
-      expect(calls.map((call) => call.key)).toEqual(sim.rows.map((row) => row.call_id));
-      expect(sim.server.count('/call/logs')).toBe(Math.ceil(300 / 37));
-    });
-
     it('sends only page (1-based) and limit: time bounds and the filter are not pushed down', async () => {
       const query: CallQuery = {
         ...emptyQuery,
@@ -268,8 +262,8 @@ describe('Twenty2 adapter over HTTP', () => {
         inputParameters: expectedDetail.input_parameters,
         outputParameters: expectedDetail.output_parameters,
       });
-      expect(details?.recordings[0]?.url.startsWith(`${base}/media/${completed.call_id}.mp3`)).toBe(true);
-      expect((details?.recordings[0]?.expiresAt as Date).getTime()).toBeGreaterThan(Date.now());
+      expect(details?.recordings?.[0]?.url.startsWith(`${base}/media/${completed.call_id}.mp3`)).toBe(true);
+      expect((details?.recordings?.[0]?.expiresAt as Date).getTime()).toBeGreaterThan(Date.now());
       expect(details?.billedDurationSeconds).toBeGreaterThanOrEqual(completed.duration_seconds ?? 0);
 
       // Failed calls leave recording and transcript out of the body.
@@ -294,22 +288,6 @@ describe('Twenty2 adapter over HTTP', () => {
       expect(sim.server.maxInFlight).toBe(8);
     });
 
-    it('makes no request for no locators', async () => {
-      expect(await adapterFor(sim).getCalls([])).toEqual([]);
-      expect(sim.server.count()).toBe(0);
-    });
-
-    it('fails only the call whose detail request failed; the others come back', async () => {
-      const ids = sim.rows.slice(0, 3).map((row) => row.call_id);
-      sim.server.targetedFaults.push({ match: (r) => r.query.call_id === ids[1], fault: { kind: 'status', status: 500 } });
-      const [first, second, third] = await adapterFor(sim).getCalls(ids.map(locatorOf));
-      const error = failureOf(second);
-      expect(error.failure).toBe('HTTP_STATUS');
-      expect(error.details.status).toBe(500);
-      expect([first, third].map((call) => (call as CallRecord).key)).toEqual([ids[0], ids[2]]);
-      expect(sim.server.count('/call/detail')).toBe(3);
-    });
-
     it('getDetails returns the detail fields of a listed call', async () => {
       const adapter = adapterFor(sim);
       const completed = rowWith('completed', 3);
@@ -317,7 +295,7 @@ describe('Twenty2 adapter over HTTP', () => {
       const details = await adapter.getDetails(listed);
       const expected = sim.detailOf(completed.call_id)!;
       expect(details.billedDurationSeconds).toBe(expected.call.billed_duration_seconds);
-      expect(details.recordings).toHaveLength(1);
+      expect(details.recordings!).toHaveLength(1);
       expect(details.inputParameters).toEqual(expected.input_parameters);
       expect(details.outputParameters).toEqual(expected.output_parameters);
       expect(sim.server.requests[0]?.query).toEqual({ call_id: completed.call_id });

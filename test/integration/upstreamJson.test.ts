@@ -6,9 +6,10 @@
  */
 import { gzipSync } from 'node:zlib';
 import { startSimulators } from '../../src/demo.js';
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { startHarness, type GraphQLResponse, type Harness } from '../helpers/switchboard.js';
 
-type Provider = 'TWENTY2' | 'UNPOD' | 'CINNOX' | 'TALKSTACK';
+type Provider = import('../../src/calls/model.js').Provider;
 interface Listed {
   id: string;
   providerCallId: string | null;
@@ -172,13 +173,35 @@ describe('numeric ids past 2^53 keep every digit', () => {
   });
 });
 
+describe('Twilio money: price is decimal text, exact', () => {
+  it('a price sent as a bare JSON number past a double keeps every digit, its sign flipped ("-0.0770…01" → "0.0770…01"), by list and by FetchCall', async () => {
+    const { twilio } = h.sims;
+    twilio.server.numericKeys = new Set(['price']);
+    const sid = `CA${'9'.repeat(32)}`;
+    removeAfterTest(twilio.rows, twilio.addCall({ sid, status: 'completed', price: '-0.07700000000000000001', price_unit: 'usd' }));
+    const list = await listed('TWILIO');
+    expect(list.body.errors).toBeUndefined();
+    const call = findCall(list, sid)!;
+    expect(call.cost).toEqual({ amount: '0.07700000000000000001', currency: 'USD' });
+    const res = await byId(call.id);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.node).toMatchObject({ providerCallId: sid, cost: { amount: '0.07700000000000000001', currency: 'USD' } });
+  });
+
+  it('a price in exponent form is moved, never rounded, and "-0.200" is "0.200" (the digits as sent)', async () => {
+    const { twilio } = h.sims;
+    const [small, plain] = [`CA${'8'.repeat(32)}`, `CA${'7'.repeat(32)}`];
+    removeAfterTest(twilio.rows, twilio.addCall({ sid: small, status: 'completed', price: '-7.7E-4', price_unit: 'USD' }));
+    removeAfterTest(twilio.rows, twilio.addCall({ sid: plain, status: 'completed', price: '-0.200', price_unit: 'USD' }));
+    const list = await listed('TWILIO');
+    expect(list.body.errors).toBeUndefined();
+    expect(findCall(list, small)!.cost).toEqual({ amount: '0.00077', currency: 'USD' });
+    expect(findCall(list, plain)!.cost).toEqual({ amount: '0.200', currency: 'USD' });
+  });
+});
+
 describe('a UTF-8 byte order mark before an upstream body is ignored (RFC 8259 §8.1)', () => {
-  const cases: [Provider, 'twenty2' | 'unpod' | 'cinnox' | 'talkstack'][] = [
-    ['TWENTY2', 'twenty2'],
-    ['UNPOD', 'unpod'],
-    ['CINNOX', 'cinnox'],
-    ['TALKSTACK', 'talkstack'],
-  ];
+  const cases = PROVIDER_MODULES.map((m) => [m.provider, m.provider.toLowerCase() as Lowercase<Provider>] as const);
 
   it.each(cases)('%s: list, by id and detail bodies, plain and gzip-encoded', async (provider, key) => {
     const clean = await listed(provider, DETAIL_FIELDS);

@@ -4,6 +4,7 @@
  * with one line naming it (and never a credential); production never serves simulated calls
  * unless SWITCHBOARD_DEMO=true asks for it.
  */
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -51,6 +52,9 @@ describe('SWITCHBOARD_CONFIG: every key at every depth', () => {
   it.each([
     ['a misspelt credential', { connections: [{ ...UNPOD, token: undefined, tokn: 'x' }] }, /^SWITCHBOARD_CONFIG connections\[0\]\.tokn: unknown key \(did you mean "token"\?\)$/],
     ['a key of another provider', { connections: [{ ...TWENTY2, currency: 'USD' }] }, /connections\[0\]\.currency: unknown key/],
+    // The module's own check (a complete credential pair) holds in the file too, not only in the environment.
+    ['a Twilio connection without a credential', { connections: [{ provider: 'twilio', name: 'us', accountSid: 'AC1' }] }, /^SWITCHBOARD_CONFIG connections\[0\]\.authToken: /],
+    ['a Twilio API key without its secret', { connections: [{ provider: 'twilio', name: 'us', accountSid: 'AC1', apiKeySid: 'SK1' }] }, /^SWITCHBOARD_CONFIG connections\[0\]\.apiKeySecret: /],
     ['every provider', { connections: [TWENTY2, UNPOD, CINNOX, { ...TALKSTACK, projectID: 'p' }] }, /connections\[3\]\.projectID: unknown key \(did you mean "projectId"\?\)/],
     ['a misspelt top-level key', { connection: [UNPOD] }, /^SWITCHBOARD_CONFIG connection: unknown key \(did you mean "connections"\?\)$/],
     ['an unknown top-level key', { connections: [UNPOD], subscriptions: [] }, /^SWITCHBOARD_CONFIG subscriptions: unknown key \(known keys: connections, apiKeys, webhooks\)$/],
@@ -167,10 +171,13 @@ describe('environment variables', () => {
     [{ SWITCHBOARD_API_KEYS: `${KEY},` }, /^SWITCHBOARD_API_KEYS entry 2: expected/],
     [{ SWITCHBOARD_API_KEYS: `${KEY}, ${KEY}2` }, /^SWITCHBOARD_API_KEYS entry 2: must not contain whitespace$/],
     [{ SWITCHBOARD_API_KEYS: 'short' }, /^SWITCHBOARD_API_KEYS entry 1: the key must be at least 16 characters$/],
-    [{ SWITCHBOARD_API_KEYS: `${KEY}:twilio` }, /^SWITCHBOARD_API_KEYS entry 1, scope 1: names no provider/],
+    [{ SWITCHBOARD_API_KEYS: `${KEY}:plivo` }, /^SWITCHBOARD_API_KEYS entry 1, scope 1: names no provider/],
     [{ SWITCHBOARD_API_KEYS: `${KEY},${KEY}` }, /^API key key#2 is the same key as key#1/],
-    // Scopes are checked in demo mode too: its connections are the four simulators, each "default".
-    [{ SWITCHBOARD_API_KEYS: `${KEY}:unpod/sales` }, /^API key key#1: unknown connection "unpod\/sales" \(configured: twenty2\/default, unpod\/default, cinnox\/default, talkstack\/default, retell\/default\)$/],
+    // Scopes are checked in demo mode too: its connections are every module's simulator, each "default".
+    [
+      { SWITCHBOARD_API_KEYS: `${KEY}:unpod/sales` },
+      new RegExp(`^API key key#1: unknown connection "unpod/sales" \\(configured: ${PROVIDER_MODULES.map((m) => `${m.provider.toLowerCase()}/default`).join(', ')}\\)$`),
+    ],
     [{ ...unpod, SWITCHBOARD_API_KEYS: `${KEY}:twenty2` }, /^API key key#1: unknown connection "twenty2" \(configured: unpod\/default\)$/],
   ])('%j stops start-up with one line naming it', (env, expected) => {
     const message = refusal(env as Record<string, string>);
@@ -188,7 +195,7 @@ describe('environment variables', () => {
       SWITCHBOARD_ALLOW_ANONYMOUS: 'false',
       NODE_ENV: 'development',
       HOME: '/root',
-      TWILIO_ACCOUNT_SID: 'not ours',
+      PLIVO_AUTH_ID: 'not ours',
       SWITCHBOARD: 'not a prefix match',
       // Read by the example app, rover and a gateway (docs), not by the server.
       SWITCHBOARD_URL: 'http://localhost:4000',

@@ -20,5 +20,13 @@ export const cinnox = defineProvider({
     settings: (sim, baseUrl) => ({ ...sim.credentials, baseUrl }),
     calls: (sim, { withUnreadable }) =>
       (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row))).map((r) => toCallRecord(cinnoxCallSchema.parse(r), { provider: 'CINNOX', connection: 'default' })),
+    // The call-log list with callID=… (docs/providers/cinnox.md: no endpoint for one call).
+    lookedUp: (_sim, r) => (r.query.callID ? [r.query.callID] : []),
+    canaryCredentials: (canary) => ({ appId: `app-${canary}`, appToken: `tok-${canary}` }),
+    markUnreadable: (sim, key, marker) => {
+      const row = sim.rows.find((r) => r.callID === key);
+      if (row) sim.unreadable.set(row, { callDate: marker, byeReason: marker });
+      return row !== undefined;
+    },
   },
 });

@@ -30,5 +30,16 @@ export const retell = defineProvider({
       (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row)))
         .filter((row) => row.start_timestamp !== undefined)
         .map((r) => toCallRecord(retellCallSchema.parse(r), { connection: 'default' }) as CallRecord),
+    // GET /v2/get-call/{call_id} (docs/providers/retell.md).
+    lookedUp: (_sim, r) => {
+      const match = /^\/v2\/get-call\/([^/]+)$/.exec(r.path);
+      return match ? [decodeURIComponent(match[1]!)] : [];
+    },
+    canaryCredentials: (canary) => ({ apiKey: `key-${canary}` }),
+    markUnreadable: (sim, key, marker) => {
+      const row = sim.rows.find((r) => r.call_id === key);
+      if (row) sim.unreadable.set(row, { start_timestamp: marker, disconnection_reason: marker });
+      return row !== undefined;
+    },
   },
 });

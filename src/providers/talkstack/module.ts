@@ -29,5 +29,16 @@ export const talkstack = defineProvider({
     settings: (sim, baseUrl) => ({ ...sim.credentials, baseUrl, currency: 'USD' }),
     calls: (sim, { withUnreadable }) =>
       (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row))).map((r) => toCallRecord(talkStackCallSchema.parse(r), { connection: 'default', currency: 'USD' })),
+    // POST /call with the sid in the body (docs/providers/talkstack.md).
+    lookedUp: (_sim, r) => {
+      const sid = (r.body as { sid?: unknown } | undefined)?.sid;
+      return r.path === '/call' && typeof sid === 'string' ? [sid] : [];
+    },
+    canaryCredentials: (canary) => ({ apiKey: `key-${canary}`, projectId: `proj-${canary}` }),
+    markUnreadable: (sim, key, marker) => {
+      const row = sim.rows.find((r) => r.callSid === key);
+      if (row) sim.unreadable.set(row, { date: marker, data: { note: marker } });
+      return row !== undefined;
+    },
   },
 });

@@ -109,11 +109,11 @@ export class Twenty2Adapter implements ProviderAdapter {
       },
       twenty2ListResponseSchema,
     );
-    // No answer statuses and a body check that insists on `calls`: a returned body has them.
-    if (!body?.calls) throw new Error('unreachable: a Twenty2 list body without calls passed its check');
-    const { rows, invalid } = readRows(body.calls, rowReader, { ref: this.context.ref, path: 'calls' });
+    // The body check refused a body without `calls`.
+    const calls = body.calls!;
+    const { rows, invalid } = readRows(calls, rowReader, { ref: this.context.ref, path: 'calls' });
     // Unreadable rows count as rows: a page is full, or the last, by what Twenty2 sent.
-    const sent = body.calls.length;
+    const sent = calls.length;
     // The pagination block is an assumption (provider page): without it, a full page may have more.
     const hasMore = typeof body.pagination?.has_more === 'boolean' ? body.pagination.has_more : sent === limit;
     return {

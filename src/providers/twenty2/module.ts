@@ -31,5 +31,13 @@ export const twenty2 = defineProvider({
     settings: (sim, baseUrl) => ({ ...sim.credentials, baseUrl, phoneRegion: 'IN' }),
     calls: (sim, { withUnreadable }) =>
       (withUnreadable ? sim.rows : sim.rows.filter((row) => !sim.unreadable.has(row))).map((r) => toCallRecord(twenty2CallSchema.parse(r), { ref: { provider: 'TWENTY2', connection: 'default' }, phoneRegion: 'IN' })),
+    // GET /call/detail?call_id=… (docs/providers/twenty2.md).
+    lookedUp: (_sim, r) => (r.path === '/call/detail' && r.query.call_id ? [r.query.call_id] : []),
+    canaryCredentials: (canary) => ({ username: `user-${canary}`, password: `pass-${canary}`, workspaceId: `ws-${canary}` }),
+    markUnreadable: (sim, key, marker) => {
+      const row = sim.rows.find((r) => r.call_id === key);
+      if (row) sim.unreadable.set(row, { started_at: `at ${marker}`, agent_id: marker });
+      return row !== undefined;
+    },
   },
 });

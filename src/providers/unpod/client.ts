@@ -282,8 +282,6 @@ export class UnpodAdapter implements ProviderAdapter {
       },
       unpodListSchema,
     );
-    // No answer statuses are passed, so every 2xx comes with a parsed body.
-    if (!body) throw new UpstreamError(this.http.ref, 'BAD_BODY', { detail: 'no body' });
     const { rows, invalid } = readRows(body.data, this.rowReader, { ref: this, path: 'data' });
     return { count: body.count, sent: body.data.length, rows, invalid };
   }
