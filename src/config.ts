@@ -20,6 +20,8 @@ import { type ConnectionRef, type Provider, connectionLabel } from './calls/mode
 import { type PersistedQueryManifest, parseManifest } from './persistedQueries.js';
 import { type OverloadLimits, defaultOverloadLimits } from './overload.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
+import { type WebhookEndpoint, type WebhookSettings, defaultWebhookSettings, webhookEndpointSchema, webhookFilter } from './live/webhooks.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS } from './live/source.js';
 import { PROVIDER_MODULES, type ProviderModuleOf } from './providers/index.js';
 import { text } from './providers/settings.js';
 import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
@@ -43,7 +45,12 @@ const apiKeySecret = z
 export type ProviderSettings = { [P in Provider]: z.infer<ProviderModuleOf<P>['settings']> };
 
 export type ConnectionConfig = {
-  [P in Provider]: ConnectionRef & { provider: P; settings: ProviderSettings[P] };
+  [P in Provider]: ConnectionRef & {
+    provider: P;
+    settings: ProviderSettings[P];
+    /** Seconds between two polls while the connection is watched (the file's `watchInterval`); absent: SWITCHBOARD_WATCH_INTERVAL. */
+    watchInterval?: number;
+  };
 }[Provider];
 
 /** Each provider's settings schema and environment variable names, from its module. */
@@ -89,6 +96,14 @@ export interface Config {
   shutdownGraceMs: number;
   /** Load shedding: SWITCHBOARD_MAX_IN_FLIGHT, SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS, SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS. */
   overload: OverloadLimits;
+  /** Outgoing webhooks (src/live/webhooks.ts): SWITCHBOARD_WEBHOOKS and the file's `webhooks`, then SWITCHBOARD_WEBHOOK_*. */
+  webhooks: WebhookSettings;
+  /**
+   * Live events (docs/live.md): ms between two polls of a watched connection (SWITCHBOARD_WATCH_INTERVAL;
+   * a connection's `watchInterval` overrides it), and with Redis the watch lease's length and how
+   * often it is renewed (not configurable by the environment; tests shorten them).
+   */
+  watch: { intervalMs: number; leaseMs: number; heartbeatMs: number };
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -98,6 +113,10 @@ const int = (name: string, min: number, max: number) =>
     .regex(/^(0|[1-9][0-9]*)$/, `${name} must be a whole number written in digits`)
     .transform(Number)
     .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
+/** Seconds between two polls of a watched connection: 12 list requests a minute (docs/live.md). */
+export const DEFAULT_WATCH_INTERVAL = 5;
+const MAX_WATCH_INTERVAL = 3600;
 
 /** The integer variables, with their bounds and defaults. */
 const integerSettings = z.object({
@@ -129,6 +148,10 @@ const integerSettings = z.object({
   SWITCHBOARD_MAX_IN_FLIGHT: int('SWITCHBOARD_MAX_IN_FLIGHT', 0, 1_000_000).default(defaultOverloadLimits.maxInFlight),
   SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS: int('SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS', 0, 60_000).default(defaultOverloadLimits.maxEventLoopDelayMs),
   SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS: int('SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS', 1, 60).default(defaultOverloadLimits.retryAfterSeconds),
+  SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS: int('SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS', 1, 7 * 86_400).default(defaultWebhookSettings.retryPeriodMs / 1000),
+  SWITCHBOARD_WEBHOOK_QUEUE: int('SWITCHBOARD_WEBHOOK_QUEUE', 1, 100_000).default(defaultWebhookSettings.queueSize),
+  SWITCHBOARD_WEBHOOK_TIMEOUT_MS: int('SWITCHBOARD_WEBHOOK_TIMEOUT_MS', 100, 120_000).default(defaultWebhookSettings.timeoutMs),
+  SWITCHBOARD_WATCH_INTERVAL: int('SWITCHBOARD_WATCH_INTERVAL', 1, MAX_WATCH_INTERVAL).default(DEFAULT_WATCH_INTERVAL),
 });
 
 /**
@@ -146,6 +169,7 @@ export const KNOWN_VARIABLES: readonly string[] = [
   'SWITCHBOARD_CURSOR_SECRET',
   'SWITCHBOARD_DEMO',
   'SWITCHBOARD_PERSISTED_QUERY_MANIFEST',
+  'SWITCHBOARD_WEBHOOKS',
   ...Object.keys(integerSettings.shape),
   ...Object.values(envNames).flatMap((names) => Object.values(names) as string[]),
 ];
@@ -183,12 +207,21 @@ const fileSchema = z.strictObject({
       }),
     )
     .default([]),
+  // Each entry is checked by webhookEndpoints(), which names the entry (and never echoes a secret).
+  webhooks: z.array(z.unknown()).default([]),
 });
+
+/** A file connection's `watchInterval`: whole seconds, as a JSON number. */
+const watchInterval = z
+  .number({ error: 'must be a whole number of seconds (a JSON number)' })
+  .int('must be a whole number of seconds')
+  .min(1, 'must be at least 1 (second)')
+  .max(MAX_WATCH_INTERVAL, `must be at most ${MAX_WATCH_INTERVAL} (seconds)`);
 
 /** The file's entry for one connection: `provider`, `name` and that provider's settings, nothing else. */
 function fileConnectionSchema(provider: Provider): z.ZodType<{ provider: string; name: string } & Record<string, unknown>> {
   // safeExtend keeps the module's own checks (Twilio's credential pair), which spreading `.shape` would drop.
-  return (settingsSchemas[provider] as z.ZodObject).safeExtend({ provider: providerName, name: connectionName }) as unknown as z.ZodType<{ provider: string; name: string } & Record<string, unknown>>;
+  return (settingsSchemas[provider] as z.ZodObject).safeExtend({ provider: providerName, name: connectionName, watchInterval: watchInterval.optional() }) as unknown as z.ZodType<{ provider: string; name: string } & Record<string, unknown>>;
 }
 
 /** `connections[1].baseURL`: a zod path as written in JSON terms. */
@@ -354,7 +387,7 @@ function parseApiKeys(value: string | undefined): ApiKey[] {
  * Reads and checks the SWITCHBOARD_CONFIG file: JSON (a leading byte order mark ignored) with
  * `connections` and `apiKeys` only. Throws ConfigError naming the key's path, never its value.
  */
-function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKeys: ApiKey[] } {
+function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKeys: ApiKey[]; webhooks: unknown[] } {
   const prefix = `SWITCHBOARD_CONFIG (${file})`;
   let source: string;
   try {
@@ -397,11 +430,61 @@ function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKey
     if (!parsed.success) {
       throw new ConfigError(issueLine('SWITCHBOARD_CONFIG ', schema, parsed.error, ['connections', index]));
     }
-    const { provider: _provider, name, ...settings } = parsed.data;
-    return { provider, connection: name, settings } as ConnectionConfig;
+    const { provider: _provider, name, watchInterval, ...settings } = parsed.data;
+    return { provider, connection: name, settings, ...(watchInterval === undefined ? {} : { watchInterval }) } as ConnectionConfig;
   });
   const apiKeys = top.data.apiKeys.map((key) => ({ id: key.name, secret: key.key, scope: key.connections?.includes('*') ? null : (key.connections ?? null) }));
-  return { connections, apiKeys };
+  return { connections, apiKeys, webhooks: top.data.webhooks };
+}
+
+/**
+ * SWITCHBOARD_WEBHOOKS: a JSON array of endpoints (docs/live.md, "Webhooks"). Parsed like the
+ * config file (a key given twice is refused); a syntax error names only its position, since the
+ * text holds secrets.
+ */
+function parseWebhooksVariable(value: string | undefined): unknown[] {
+  if (value === undefined) return [];
+  let json: unknown;
+  try {
+    json = parseJson(value, null, {
+      parseNumber: Number,
+      onDuplicateKey: ({ key, position }) => {
+        throw new ConfigError(`SWITCHBOARD_WEBHOOKS: key "${key}" given twice (at character ${position})`);
+      },
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const position = /at position (\d+)/.exec((error as Error).message)?.[1];
+    throw new ConfigError(`SWITCHBOARD_WEBHOOKS: not valid JSON${position ? ` (at character ${position})` : ''}`);
+  }
+  if (!Array.isArray(json)) throw new ConfigError('SWITCHBOARD_WEBHOOKS: must be a JSON array of endpoints, e.g. [{"url": "https://…", "secret": "whsec_…"}]');
+  const proto = protoKeyPath(json, []);
+  if (proto) throw new ConfigError(`SWITCHBOARD_WEBHOOKS${pathText(proto)}: unknown key`);
+  return json;
+}
+
+/**
+ * The endpoints of SWITCHBOARD_WEBHOOKS, then of the file's `webhooks`, numbered in that order (the
+ * `endpoint` label of metrics and logs). Each problem names the variable or file, the entry's index
+ * and the field (`SWITCHBOARD_WEBHOOKS[1].filter.statuses[0]: …`), never a secret or a URL.
+ */
+function webhookEndpoints(sources: { where: string; entries: unknown[] }[]): WebhookEndpoint[] {
+  const endpoints: WebhookEndpoint[] = [];
+  for (const { where, entries } of sources) {
+    entries.forEach((entry, i) => {
+      const parsed = webhookEndpointSchema.safeParse(entry);
+      if (!parsed.success) throw new ConfigError(issueLine(where, webhookEndpointSchema, parsed.error, [i]));
+      let filter;
+      try {
+        filter = webhookFilter(parsed.data.filter);
+      } catch (error) {
+        throw new ConfigError(`${where}[${i}].${(error as Error).message}`);
+      }
+      const { url, secret, types } = parsed.data;
+      endpoints.push({ index: endpoints.length, url, secret, filter, types: types ? [...new Set(types)] : null });
+    });
+  }
+  return endpoints;
 }
 
 /**
@@ -419,11 +502,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const apiKeys = parseApiKeys(env.SWITCHBOARD_API_KEYS);
+  const webhookSources = [{ where: 'SWITCHBOARD_WEBHOOKS', entries: parseWebhooksVariable(env.SWITCHBOARD_WEBHOOKS) }];
   if (env.SWITCHBOARD_CONFIG !== undefined) {
     const file = readConfigFile(env.SWITCHBOARD_CONFIG);
     connections.push(...file.connections);
     apiKeys.push(...file.apiKeys);
+    webhookSources.push({ where: 'SWITCHBOARD_CONFIG webhooks', entries: file.webhooks });
   }
+  const endpoints = webhookEndpoints(webhookSources);
 
   const labels = connections.map(connectionLabel);
   const duplicate = labels.find((label, i) => labels.indexOf(label) !== i);
@@ -529,6 +615,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxEventLoopDelayMs: n.SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS,
       retryAfterSeconds: n.SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS,
     },
+    webhooks: {
+      ...defaultWebhookSettings,
+      endpoints,
+      retryPeriodMs: n.SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS * 1000,
+      queueSize: n.SWITCHBOARD_WEBHOOK_QUEUE,
+      timeoutMs: n.SWITCHBOARD_WEBHOOK_TIMEOUT_MS,
+    },
+    watch: { intervalMs: n.SWITCHBOARD_WATCH_INTERVAL * 1000, leaseMs: DEFAULT_LEASE_MS, heartbeatMs: DEFAULT_HEARTBEAT_MS },
   };
 }
 

@@ -57,3 +57,50 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
     },
   };
 }
+
+/** The pace of demo mode's calls: one every `everyMs` on average, each lasting `durationMs` (range). */
+export interface ActivityPace {
+  everyMs: number;
+  durationMs: readonly [number, number];
+}
+
+/** A call every 8 s or so, lasting 10–40 s: events a person can watch in GraphiQL. */
+export const DEMO_PACE: ActivityPace = { everyMs: 8_000, durationMs: [10_000, 40_000] };
+
+/**
+ * Demo mode's live traffic (docs/live.md): now and then a call starts at a random provider's
+ * simulator and ends a little later (`startCall`, `endCall`), so a subscriber sees CALL_ADDED,
+ * CALL_ENDED (and, where the provider lists calls in progress, the call in between) within seconds.
+ * Returns a function that stops it; calls in progress are then left as they are.
+ */
+export function simulateActivity(sims: Simulators, pace: ActivityPace = DEMO_PACE, random: () => number = Math.random): () => void {
+  const simulators = (PROVIDER_MODULES as readonly ProviderModule[]).map(
+    (m) => (sims as unknown as Record<string, ProviderSimulator>)[m.provider.toLowerCase()]!,
+  );
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
+  const later = (ms: number, run: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!stopped) run();
+    }, ms);
+    timer.unref();
+    timers.add(timer);
+  };
+  const next = () => {
+    // Exponential gaps: arrivals as a Poisson process, as real calls arrive.
+    later(-Math.log(1 - random()) * pace.everyMs, () => {
+      const sim = simulators[Math.floor(random() * simulators.length)]!;
+      const row = sim.startCall();
+      const [min, max] = pace.durationMs;
+      later(min + random() * (max - min), () => sim.endCall(row));
+      next();
+    });
+  };
+  next();
+  return () => {
+    stopped = true;
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
+  };
+}

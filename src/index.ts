@@ -3,9 +3,10 @@
  * server, and say in the first log line which mode it runs in.
  */
 import { ConfigError, loadConfig } from './config.js';
-import { startSimulators } from './demo.js';
+import { simulateActivity, startSimulators } from './demo.js';
 import { createLogger } from './logger.js';
 import { tracingFromEnv } from './observability/tracing.js';
+import { PROVIDER_MODULES } from './providers/index.js';
 import { startSwitchboard } from './server.js';
 
 async function main(): Promise<void> {
@@ -25,12 +26,14 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const simulators = config.demo ? await startSimulators() : null;
   if (simulators) config = { ...config, connections: simulators.connections };
+  // Demo mode is live: calls keep arriving and ending, for subscriptions to show (docs/live.md).
+  const stopActivity = simulators ? simulateActivity(simulators) : null;
   const access =
     config.apiKeys.length > 0
       ? `${config.apiKeys.length} API key(s) required`
       : 'open: no API keys configured (SWITCHBOARD_API_KEYS)';
   const mode = simulators
-    ? 'demo mode: no provider configured, serving the built-in simulated providers (Twenty2, Unpod, CINNOX, TalkStack)'
+    ? `demo mode: no provider configured, serving the built-in simulated providers (${PROVIDER_MODULES.map((m) => m.displayName).join(', ')})`
     : `serving ${config.connections.map((c) => `${c.provider.toLowerCase()}/${c.connection}`).join(', ')}`;
   logger.info({ mode: simulators ? 'demo' : 'configured', access }, `Switchboard ${mode}; ${access}`);
 
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, graceMs + 5_000).unref();
     const { graceful, abandoned } = await server.stop({ graceMs });
+    stopActivity?.();
     await simulators?.close();
     // The spans of the last requests are still buffered: export them before exiting.
     await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'tracing: the last spans could not be exported'));

@@ -13,10 +13,13 @@ import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disa
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { BatchObserver } from './calls/loaders.js';
-import { createCallCache } from './calls/cache.js';
+import { createCallCache, namespaceOf } from './calls/cache.js';
+import { connectionLabel } from './calls/model.js';
+import { type LiveEvents, createEventSource, watchIntervals } from './live/source.js';
+import type { WatcherStatus } from './live/watcher.js';
 import { CursorCodec } from './calls/cursor.js';
 import type { ApiKey, Config } from './config.js';
-import { type RequestContext, type UpstreamFailureReport, createRequestContext } from './context.js';
+import { type RequestContext, type Services, type UpstreamFailureReport, createRequestContext } from './context.js';
 import { BadInputError, CostLimitError, ErrorCode, type ErrorExtensions, InvalidRowError, UpstreamError } from './errors.js';
 import { graphiqlHandler } from './graphiql.js';
 import { HttpError, executeGraphQL, readJsonBody, requestErrorStatusPlugin, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
@@ -35,6 +38,8 @@ import { noIntrospection } from './security/introspection.js';
 import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
 import { LoadMonitor, holdConnection } from './overload.js';
+import type { CallEventSource } from './live/events.js';
+import { startWebhooks } from './live/webhooks.js';
 
 export interface SwitchboardOptions {
   config: Config;
@@ -44,6 +49,8 @@ export interface SwitchboardOptions {
   observeUpstream?: UpstreamObserver;
   /** OpenTelemetry tracing (src/observability/tracing.ts); none when absent. Its owner shuts it down. */
   tracing?: Tracing | null;
+  /** Where subscriptions and webhooks take call events from instead of this server's watchers (tests inject one). */
+  events?: CallEventSource;
 }
 
 export interface Switchboard {
@@ -51,6 +58,8 @@ export interface Switchboard {
   registry: ConnectionRegistry;
   /** This instance's Prometheus metrics (e.g. for caches to count hits). */
   metrics: Metrics;
+  /** Its live call events (src/live/source.ts): what subscriptions and webhooks listen to. */
+  events: LiveEvents;
   /**
    * Graceful shutdown: readiness turns 503 and new requests are refused, requests in flight get
    * `graceMs` (default: the configured SWITCHBOARD_SHUTDOWN_GRACE_MS) to finish, then the server,
@@ -201,7 +210,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const cursors = new CursorCodec(config.cursorSecret ? Buffer.from(config.cursorSecret) : randomBytes(32), {
     ephemeralSecret: config.cursorSecret === null,
   });
-  const healthReport = () => health.report(registry.connections, config.demo ? 'demo' : 'configured');
+  let watchers: () => WatcherStatus[] = () => [];
+  const healthReport = () => health.report(registry.connections, config.demo ? 'demo' : 'configured', watchers());
 
   // Listening comes first: while Redis connects and Apollo starts, /health says the process is
   // alive, /ready answers 503 and everything else 503 too. The routes take over once Apollo has
@@ -227,15 +237,25 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     metrics.cacheHits.inc({ cache: 'calls' }, hits);
     metrics.cacheMisses.inc({ cache: 'calls' }, misses);
   });
-  const services = { registry, cursors, observeBatch: options.observeBatch, cache, scanBudget: config.scanBudget };
+  const events = await createEventSource({
+    registry,
+    settings: { ...config.watch, intervalMs: watchIntervals(config) },
+    logger,
+    observer: metrics.observeWatch,
+    redis: config.cache.redisUrl ? { url: config.cache.redisUrl, namespaces: new Map(config.connections.map((c) => [connectionLabel(c), namespaceOf(cacheIdentity(c))])) } : null,
+  });
+  metrics.observeWatchers(() => events.watchers());
+  watchers = () => events.watchers();
+  const services: Services = { registry, cursors, observeBatch: options.observeBatch, cache, scanBudget: config.scanBudget, events: options.events ?? events };
   const safelist = config.persistedQueries
     ? new Safelist(config.persistedQueries, { introspection: !config.production, maxTokens: config.limits.maxTokens })
     : null;
 
+  // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
+  // on a page) but answered differently where fields fail: see docs/benchmark.md.
+  const schema = guardEntities(createSchema());
   const apollo = new ApolloServer<RequestContext>({
-    // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
-    // on a page) but answered differently where fields fail: see docs/benchmark.md.
-    schema: guardEntities(createSchema()),
+    schema,
     // Refused in production by our own rule (noIntrospection), whose message is in Switchboard's terms.
     introspection: true,
     includeStacktraceInErrorResponses: false,
@@ -275,6 +295,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     await apollo.start();
   } catch (error) {
     await new Promise((resolve) => httpServer.close(resolve));
+    await events.close();
     await cache?.close();
     throw error;
   }
@@ -357,14 +378,22 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     });
   });
 
+  // Webhooks render each call with the schema subscribers are served from (src/live/webhooks.ts).
+  const webhooks = config.webhooks.endpoints.length > 0
+    ? startWebhooks(config.webhooks, { events: services.events, services, schema, logger, metrics })
+    : null;
+
   lifecycle.markReady();
   const port = (httpServer.address() as AddressInfo).port;
   return {
     url: `http://localhost:${port}/graphql`,
     registry,
     metrics,
+    events,
     stop: async ({ graceMs = config.shutdownGraceMs } = {}) => {
       const result = await lifecycle.drain(graceMs);
+      await webhooks?.stop();
+      await events.close();
       await apollo.stop();
       await cache?.close();
       return result;

@@ -172,7 +172,8 @@ function reviveDetails(value: CallDetails | null): CallDetails | null {
   return { ...value, ...(value.recordings ? { recordings: value.recordings.map(link) } : {}), transcript: value.transcript ? link(value.transcript) : null };
 }
 
-function reviveCall(value: CallRecord): CallRecord {
+/** A CallRecord back from JSON: its dates (and its details' link expiries) as Dates again. */
+export function reviveCall(value: CallRecord): CallRecord {
   return {
     ...value,
     startedAt: new Date(value.startedAt),

@@ -7,6 +7,7 @@
  */
 import type { LiveConnection as Connection } from '../providers/index.js';
 import type { UpstreamEvent } from '../providers/http.js';
+import type { WatcherStatus } from '../live/watcher.js';
 
 export type ConnectionState = 'ok' | 'degraded' | 'breaker_open';
 
@@ -28,6 +29,8 @@ export interface HealthReport {
   status: 'ok' | 'degraded';
   mode: 'demo' | 'configured';
   connections: ConnectionHealth[];
+  /** The connections this replica watches for live events now, with each watcher's state (docs/live.md). */
+  watchers: WatcherStatus[];
 }
 
 interface Seen {
@@ -59,7 +62,7 @@ export class HealthTracker {
     this.seen.set(key, seen);
   };
 
-  report(connections: readonly Connection[], mode: HealthReport['mode']): HealthReport {
+  report(connections: readonly Connection[], mode: HealthReport['mode'], watchers: WatcherStatus[] = []): HealthReport {
     const now = this.now();
     const iso = (time: number | null) => (time === null ? null : new Date(time).toISOString());
     const list = connections.map((c): ConnectionHealth => {
@@ -80,6 +83,6 @@ export class HealthTracker {
         lastSuccessAt: iso(seen?.lastSuccessAt ?? null),
       };
     });
-    return { status: list.every((c) => c.state === 'ok') ? 'ok' : 'degraded', mode, connections: list };
+    return { status: list.every((c) => c.state === 'ok') ? 'ok' : 'degraded', mode, connections: list, watchers };
   }
 }

@@ -106,6 +106,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Live events (src/live/watcher.ts): what the watchers of this replica emitted and how their polls went. */
+  readonly callEvents = new Counter({
+    name: 'switchboard_call_events_total',
+    help: "Call events this replica's watchers emitted, by connection and type (CALL_ADDED, CALL_UPDATED, CALL_ENDED).",
+    labelNames: ['connection', 'type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly watchPolls = new Counter({
+    name: 'switchboard_watch_polls_total',
+    help: 'Polls of watched connections by this replica, by connection and outcome ("ok" or the failure kind).',
+    labelNames: ['connection', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   private readonly operationNames = new Set<string>();
   private readonly maxOperationNames: number;
 
@@ -130,6 +145,38 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(load.eventLoopDelayMs() / 1000);
+      },
+    });
+  }
+
+  /** The watchers' observer: counts polls and events. */
+  readonly observeWatch = {
+    poll: (connection: string, outcome: string): void => void this.watchPolls.inc({ connection, outcome }),
+    events: (connection: string, events: readonly { type: string }[]): void => {
+      for (const event of events) this.callEvents.inc({ connection, type: event.type });
+    },
+  };
+
+  /** Gauges read at each scrape from the watchers this replica runs: lag and last poll, by connection. */
+  observeWatchers(watchers: () => readonly { connection: string; lagSeconds: number; lastPollAt: string | null }[]): void {
+    new Gauge({
+      name: 'switchboard_watch_lag_seconds',
+      help: 'Seconds since the last successful poll of each connection this replica watches (how stale its events may be).',
+      labelNames: ['connection'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const w of watchers()) this.set({ connection: w.connection }, w.lagSeconds);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_watch_last_poll_timestamp_seconds',
+      help: 'Unix time of the last poll (either outcome) of each connection this replica watches.',
+      labelNames: ['connection'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const w of watchers()) if (w.lastPollAt) this.set({ connection: w.connection }, Date.parse(w.lastPollAt) / 1000);
       },
     });
   }

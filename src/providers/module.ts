@@ -11,12 +11,25 @@ import type { CallRecord, Provider } from '../calls/model.js';
 import type { RecordedRequest, SimulatorServer } from '../simulation/harness.js';
 import type { ConnectionHttp } from './http.js';
 
-/** What every simulator gives back: its HTTP server, the credentials it accepts, and a way to add a call. */
+/**
+ * What every simulator gives back: its HTTP server, the credentials it accepts, and ways to add
+ * calls, ended or in progress (live events: src/live/watcher.ts, the demo's activity).
+ */
 export interface ProviderSimulator {
   server: SimulatorServer;
   credentials: object;
   /** Inserts a call newer than every call it holds (a call arriving during a walk); returns its row. */
   addCall(): unknown;
+  /**
+   * Starts a call newer than every call it holds, in progress; returns its row, for `endCall`.
+   * Where the provider lists only ended calls (`listsOngoing` false: Unpod's and CINNOX's call
+   * logs), the call is not listed until it ends.
+   */
+  startCall(): unknown;
+  /** Ends a call `startCall` returned: it is then listed as completed, with its duration and cost. */
+  endCall(row: unknown): void;
+  /** Whether the provider's list shows calls in progress (else only once they end). */
+  readonly listsOngoing: boolean;
   /** The rows it sends unreadable (`markUnreadable`); `clear()` makes them read again. */
   unreadable: { clear(): void };
 }

@@ -123,6 +123,16 @@ describe.each(modules.map((m) => [m.provider, m] as const))('%s adapter contract
     expect(found.map((c) => (c === null ? null : c instanceof Error ? c.message : c.key))).toEqual([known[0]!.key, null, known[1]!.key, known[2]!.key]);
   });
 
+  it('getCalls fails only the call whose request failed (its typed error in its place); the others come back', async () => {
+    const [a, b, c] = [everything[0]!, everything[Math.floor(everything.length / 2)]!, everything[everything.length - 1]!];
+    // The look-up of b alone fails, however this provider looks calls up (its module's lookedUp).
+    sim.server.targetedFaults.push({ match: (r) => module.simulator.lookedUp(sim, r).includes(b.key), fault: { kind: 'status', status: 500 } });
+    const [foundA, failedB, foundC] = await adapter().getCalls([a, b, c].map((call) => ({ key: call.key, startedAt: call.startedAt })));
+    expect(failedB).toBeInstanceOf(UpstreamError);
+    expect(failedB).toMatchObject({ provider, connection: 'contract', failure: 'HTTP_STATUS' });
+    expect([foundA, foundC].map((call) => (call as CallRecord).key)).toEqual([a.key, c.key]);
+  });
+
   it('getCalls of no locators asks nothing', async () => {
     expect(await adapter().getCalls([])).toEqual([]);
     expect(sim.server.count()).toBe(0);

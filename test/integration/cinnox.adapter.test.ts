@@ -247,16 +247,6 @@ describe('CINNOX adapter over HTTP', () => {
     );
   });
 
-  it('fails only the call whose look-up failed; the others come back', async () => {
-    const [a, b, c] = [sim.rows[0]!, sim.rows[1]!, sim.rows[2]!];
-    sim.server.targetedFaults.push({ match: (r) => r.query.callID === b.callID, fault: { kind: 'status', status: 500 } });
-    const [foundA, failedB, foundC] = await adapter().getCalls([a, b, c].map((row) => ({ key: row.callID, startedAt: at(row) })));
-    expect(failedB).toBeInstanceOf(UpstreamError);
-    expect((failedB as UpstreamError).failure).toBe('HTTP_STATUS');
-    expect([foundA, foundC]).toEqual([mapped(a), mapped(c)]);
-    expect(sim.server.count(PATH)).toBe(3);
-  });
-
   it('treats a non-zero code with HTTP 200 as an error, without the upstream message', async () => {
     sim.server.faultQueue.push({
       kind: 'status',

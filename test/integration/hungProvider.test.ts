@@ -7,7 +7,6 @@
 import { startSimulators } from '../../src/demo.js';
 import { startHarness, type GraphQLResponse, type Harness } from '../helpers/switchboard.js';
 import { PROVIDERS, serverOf } from '../helpers/resilience.js';
-import { PROVIDER_MODULES } from '../../src/providers/index.js';
 
 const LIST = '{ calls(first: 40) { nodes { id provider } } }';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

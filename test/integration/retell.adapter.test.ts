@@ -294,15 +294,6 @@ describe('Retell AI adapter over HTTP', () => {
     expect(await adapter.getCalls([])).toEqual([]);
   });
 
-  it('getCalls fails only the call whose request failed; the others come back', async () => {
-    const [a, b, c] = [listed[0]!, listed[1]!, listed[2]!];
-    sim.server.targetedFaults.push({ match: (r) => r.path.endsWith(b.call_id), fault: { kind: 'status', status: 500 } });
-    const [foundA, failedB, foundC] = await adapter.getCalls([a, b, c].map((row) => ({ key: row.call_id, startedAt: new Date() })));
-    expect(failedB).toBeInstanceOf(UpstreamError);
-    expect((failedB as UpstreamError).failure).toBe('HTTP_STATUS');
-    expect([foundA, foundC].map((call) => (call as CallRecord).key)).toEqual([a.call_id, c.call_id]);
-  });
-
   it('a timestamp that is not epoch milliseconds is an unreadable row; the others still read', async () => {
     const [before, row, after] = listed.slice(3, 6) as [RetellRawCall, RetellRawCall, RetellRawCall];
     sim.unreadable.set(row, { start_timestamp: '2026-11-20T09:02:54Z' });

@@ -361,18 +361,6 @@ describe('TalkStack adapter over HTTP', () => {
     expect(await adapter.getCalls([])).toEqual([]);
   });
 
-  it('getCalls fails only the call whose request failed; the others come back', async () => {
-    const [a, b, c] = [sim.rows[0]!, sim.rows[1]!, sim.rows[2]!];
-    sim.server.targetedFaults.push({
-      match: (r) => (r.body as { sid?: unknown } | undefined)?.sid === b.callSid,
-      fault: { kind: 'status', status: 500 },
-    });
-    const [foundA, failedB, foundC] = await adapter.getCalls([a, b, c].map((row) => ({ key: row.callSid, startedAt: new Date() })));
-    expect(failedB).toBeInstanceOf(UpstreamError);
-    expect((failedB as UpstreamError).failure).toBe('HTTP_STATUS');
-    expect([foundA, foundC].map((call) => (call as { key: string }).key)).toEqual([a.callSid, c.callSid]);
-  });
-
   it('a date that is not RFC 2822 is an unreadable row, not a wrong time: the others still read', async () => {
     const [before, row, after] = sim.rows.slice(0, 3) as [TalkStackRawCall, TalkStackRawCall, TalkStackRawCall];
     const body = { calls: [before, { ...row, date: '2026-11-20T09:02:54Z' }, after], nextPageToken: null };

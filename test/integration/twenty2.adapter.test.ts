@@ -288,17 +288,6 @@ describe('Twenty2 adapter over HTTP', () => {
       expect(sim.server.maxInFlight).toBe(8);
     });
 
-    it('fails only the call whose detail request failed; the others come back', async () => {
-      const ids = sim.rows.slice(0, 3).map((row) => row.call_id);
-      sim.server.targetedFaults.push({ match: (r) => r.query.call_id === ids[1], fault: { kind: 'status', status: 500 } });
-      const [first, second, third] = await adapterFor(sim).getCalls(ids.map(locatorOf));
-      const error = failureOf(second);
-      expect(error.failure).toBe('HTTP_STATUS');
-      expect(error.details.status).toBe(500);
-      expect([first, third].map((call) => (call as CallRecord).key)).toEqual([ids[0], ids[2]]);
-      expect(sim.server.count('/call/detail')).toBe(3);
-    });
-
     it('getDetails returns the detail fields of a listed call', async () => {
       const adapter = adapterFor(sim);
       const completed = rowWith('completed', 3);

@@ -364,16 +364,6 @@ describe('Twilio adapter over HTTP', () => {
     expect(await adapter.getCalls([])).toEqual([]);
   });
 
-  it('getCalls fails only the call whose request failed; the others come back', async () => {
-    const [a, b, c] = [sim.rows[0]!, sim.rows[1]!, sim.rows[2]!];
-    sim.server.targetedFaults.push({ match: (r) => r.path.endsWith(`${b.sid}.json`), fault: { kind: 'status', status: 500 } });
-    const [foundA, failedB, foundC] = await adapter.getCalls([a, b, c].map((row) => ({ key: row.sid, startedAt: new Date() })));
-    expect(failedB).toBeInstanceOf(UpstreamError);
-    expect((failedB as UpstreamError).failure).toBe('HTTP_STATUS');
-    expect((failedB as UpstreamError).connection).toBe('default');
-    expect([foundA, foundC]).toEqual([expected(a), expected(c)]);
-  });
-
   it('a row that does not read costs itself alone, named by its sid, without its content', async () => {
     const [before, row, after] = sim.rows.slice(5, 8) as [TwilioRawCall, TwilioRawCall, TwilioRawCall];
     sim.unreadable.set(row, { start_time: '2026-11-20T09:02:54Z' });

@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { watchIntervals } from '../../src/live/source.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-config-'));
 let files = 0;
@@ -56,7 +57,8 @@ describe('SWITCHBOARD_CONFIG: every key at every depth', () => {
     ['a Twilio API key without its secret', { connections: [{ provider: 'twilio', name: 'us', accountSid: 'AC1', apiKeySid: 'SK1' }] }, /^SWITCHBOARD_CONFIG connections\[0\]\.apiKeySecret: /],
     ['every provider', { connections: [TWENTY2, UNPOD, CINNOX, { ...TALKSTACK, projectID: 'p' }] }, /connections\[3\]\.projectID: unknown key \(did you mean "projectId"\?\)/],
     ['a misspelt top-level key', { connection: [UNPOD] }, /^SWITCHBOARD_CONFIG connection: unknown key \(did you mean "connections"\?\)$/],
-    ['an unknown top-level key', { connections: [UNPOD], webhooks: [] }, /^SWITCHBOARD_CONFIG webhooks: unknown key \(known keys: connections, apiKeys\)$/],
+    ['an unknown top-level key', { connections: [UNPOD], subscriptions: [] }, /^SWITCHBOARD_CONFIG subscriptions: unknown key \(known keys: connections, apiKeys, webhooks\)$/],
+    ['a misspelt top-level key', { connections: [UNPOD], webhook: [] }, /^SWITCHBOARD_CONFIG webhook: unknown key \(did you mean "webhooks"\?\)$/],
     ['a misspelt API-key field', { connections: [UNPOD], apiKeys: [{ name: 'a', key: KEY, connection: ['unpod'] }] }, /apiKeys\[0\]\.connection: unknown key \(did you mean "connections"\?\)/],
     ['an unknown provider', { connections: [{ ...UNPOD, provider: 'Unpod' }] }, /connections\[0\]\.provider: .*"unpod"/],
     ['a missing name', { connections: [{ ...UNPOD, name: undefined }] }, /connections\[0\]\.name: is required/],
@@ -278,5 +280,117 @@ describe('SWITCHBOARD_SHUTDOWN_GRACE_MS', () => {
     expect(refusal({ SWITCHBOARD_SHUTDOWN_GRACE_MS: '30s' })).toBe('SWITCHBOARD_SHUTDOWN_GRACE_MS must be a whole number written in digits; got "30s"');
     expect(refusal({ SWITCHBOARD_SHUTDOWN_GRACE_MS: '600001' })).toBe('SWITCHBOARD_SHUTDOWN_GRACE_MS must be at most 600000; got "600001"');
     expect(refusal({ SWITCHBOARD_SHUTDOWN_GRACE_MS_: '1' })).toMatch(/^SWITCHBOARD_SHUTDOWN_GRACE_MS_: unknown variable \(did you mean SWITCHBOARD_SHUTDOWN_GRACE_MS\?\)/);
+  });
+});
+
+describe('SWITCHBOARD_WEBHOOKS and the file\'s webhooks', () => {
+  const SECRET = `whsec_${Buffer.alloc(32, 'webhook-signing-secret-').toString('base64')}`;
+  const URL_TOKEN = 'url-token-1234';
+  const endpoint = (extra: object = {}) => ({ url: `https://hooks.example/in?token=${URL_TOKEN}`, secret: SECRET, ...extra });
+  const hooks = (...entries: unknown[]) => ({ SWITCHBOARD_WEBHOOKS: JSON.stringify(entries) });
+  /** Refused, naming `where`, and echoing neither the secret nor the URL. */
+  const refused = (env: Record<string, string>, expected: RegExp) => {
+    const message = refusal(env);
+    expect(message).toMatch(expected);
+    expect(message).not.toContain(SECRET.slice(6, 20));
+    expect(message).not.toContain(URL_TOKEN);
+    return message;
+  };
+
+  it('reads endpoints from the variable, then the file, numbered in that order; the filter as the GraphQL CallFilter, normalised', () => {
+    const config = loadConfig({
+      ...hooks(endpoint({ filter: { providers: ['UNPOD', 'TWENTY2'], statuses: ['COMPLETED'], startedAfter: '2026-11-01T00:00:00+05:30', phoneNumber: '+91 98765 43210' }, types: ['CALL_ENDED', 'CALL_ENDED'] })),
+      SWITCHBOARD_CONFIG: file({ webhooks: [{ url: 'http://127.0.0.1:9000/sidecar', secret: SECRET }] }),
+    });
+    expect(config.webhooks.endpoints).toEqual([
+      {
+        index: 0,
+        url: `https://hooks.example/in?token=${URL_TOKEN}`,
+        secret: SECRET,
+        filter: { providers: ['TWENTY2', 'UNPOD'], direction: null, statuses: ['COMPLETED'], startedAfter: new Date('2026-10-31T18:30:00Z'), startedBefore: null, phoneNumber: '+919876543210' },
+        types: ['CALL_ENDED'],
+      },
+      // Loopback is allowed (a sidecar receiver); no filter and no types: everything.
+      { index: 1, url: 'http://127.0.0.1:9000/sidecar', secret: SECRET, filter: expect.objectContaining({ providers: null, statuses: null }), types: null },
+    ]);
+    expect(config.webhooks).toMatchObject({ retryPeriodMs: 86_400_000, queueSize: 1000, timeoutMs: 10_000 });
+    expect(loadConfig({}).webhooks.endpoints).toEqual([]);
+    expect(
+      loadConfig({ SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS: '600', SWITCHBOARD_WEBHOOK_QUEUE: '50', SWITCHBOARD_WEBHOOK_TIMEOUT_MS: '2000' }).webhooks,
+    ).toMatchObject({ retryPeriodMs: 600_000, queueSize: 50, timeoutMs: 2000 });
+  });
+
+  it.each([
+    ['not JSON', { SWITCHBOARD_WEBHOOKS: `[{"url": "https://hooks.example/?token=${URL_TOKEN}", "secret": "${SECRET}",]` }, /^SWITCHBOARD_WEBHOOKS: not valid JSON \(at character \d+\)$/],
+    ['not an array', { SWITCHBOARD_WEBHOOKS: JSON.stringify(endpoint()) }, /^SWITCHBOARD_WEBHOOKS: must be a JSON array of endpoints/],
+    ['a key twice', { SWITCHBOARD_WEBHOOKS: `[{"url": "https://a.example", "secret": "whsec_${Buffer.alloc(32, 2).toString('base64')}", "secret": "${SECRET}"}]` }, /^SWITCHBOARD_WEBHOOKS: key "secret" given twice/],
+    ['a misspelt key', hooks(endpoint(), endpoint({ filters: {} })), /^SWITCHBOARD_WEBHOOKS\[1\]\.filters: unknown key \(did you mean "filter"\?\)$/],
+    ['no url', hooks({ secret: SECRET }), /^SWITCHBOARD_WEBHOOKS\[0\]\.url: is required$/],
+    ['a url that is not http(s)', hooks(endpoint({ url: `ftp://hooks.example/?token=${URL_TOKEN}` })), /^SWITCHBOARD_WEBHOOKS\[0\]\.url: must be an http:\/\/ or https:\/\/ URL$/],
+    ['a secret without whsec_', hooks(endpoint({ secret: SECRET.slice(6) })), /^SWITCHBOARD_WEBHOOKS\[0\]\.secret: must be "whsec_" followed by base64/],
+    ['a secret too short', hooks(endpoint({ secret: `whsec_${Buffer.alloc(16, 1).toString('base64')}` })), /^SWITCHBOARD_WEBHOOKS\[0\]\.secret: must hold 24 to 64 bytes/],
+    ['an unknown event type', hooks(endpoint({ types: ['CALL_ENDED', 'call.ended'] })), /^SWITCHBOARD_WEBHOOKS\[0\]\.types\[1\]: .*"CALL_ADDED"\|"CALL_UPDATED"\|"CALL_ENDED"/],
+    ['no event type', hooks(endpoint({ types: [] })), /^SWITCHBOARD_WEBHOOKS\[0\]\.types: must list at least one event type/],
+    ['a filter field the GraphQL input lacks', hooks(endpoint({ filter: { status: ['COMPLETED'] } })), /^SWITCHBOARD_WEBHOOKS\[0\]\.filter: Field "status" is not defined by type "CallFilter"\. Did you mean "statuses"\?$/],
+    ['a status the enum lacks', hooks(endpoint({ filter: { statuses: ['COMPLETED', 'completed'] } })), /^SWITCHBOARD_WEBHOOKS\[0\]\.filter\.statuses\[1\]: Value "completed" does not exist in "CallStatus" enum/],
+    ['a provider the enum lacks', hooks(endpoint({ filter: { providers: ['TWILIO_X'] } })), /^SWITCHBOARD_WEBHOOKS\[0\]\.filter\.providers\[0\]: Value "TWILIO_X" does not exist in "Provider" enum/],
+    ['a direction as a list', hooks(endpoint({ filter: { direction: ['INBOUND'] } })), /^SWITCHBOARD_WEBHOOKS\[0\]\.filter\.direction: Enum "CallDirection" cannot represent non-string value/],
+    ['a date without an offset', hooks(endpoint({ filter: { startedAfter: '2026-11-01T00:00:00' } })), /^SWITCHBOARD_WEBHOOKS\[0\]\.filter\.startedAfter: DateTime "2026-11-01T00:00:00" /],
+    ['a date as a number', hooks(endpoint({ filter: { startedBefore: 1796000000000 } })), /^SWITCHBOARD_WEBHOOKS\[0\]\.filter\.startedBefore: DateTime 1796000000000 must be a string/],
+    ['a date range backwards', hooks(endpoint({ filter: { startedAfter: '2026-11-02T00:00:00Z', startedBefore: '2026-11-01T00:00:00Z' } })), /^SWITCHBOARD_WEBHOOKS\[0\]\.filter\.startedAfter: must not be later than filter\.startedBefore/],
+    ['a phone number that is none', hooks(endpoint({ filter: { phoneNumber: 'reception' } })), /^SWITCHBOARD_WEBHOOKS\[0\]\.filter\.phoneNumber: expected a phone number in international form/],
+    ['a filter that is not an object', hooks(endpoint({ filter: 'COMPLETED' })), /^SWITCHBOARD_WEBHOOKS\[0\]\.filter: Expected type "CallFilter" to be an object\.$/],
+  ])('refuses %s, naming the entry and field', (_what, env, expected) => {
+    refused(env as Record<string, string>, expected);
+  });
+
+  it('names the file and the entry for the file\'s webhooks', () => {
+    refused({ SWITCHBOARD_CONFIG: file({ webhooks: [endpoint(), endpoint({ secret: 'whsec_!!' })] }) }, /^SWITCHBOARD_CONFIG webhooks\[1\]\.secret: must be "whsec_"/);
+    refused({ SWITCHBOARD_CONFIG: file({ webhooks: endpoint() }) }, /^SWITCHBOARD_CONFIG webhooks: /);
+    refused({ SWITCHBOARD_WEBHOOKS: '[{"__proto__": {}}]' }, /^SWITCHBOARD_WEBHOOKS\[0\]\.__proto__: unknown key$/);
+  });
+
+  it('bounds the retry period, queue and time-out', () => {
+    expect(refusal({ SWITCHBOARD_WEBHOOK_QUEUE: '0' })).toMatch(/SWITCHBOARD_WEBHOOK_QUEUE must be at least 1/);
+    expect(refusal({ SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS: '1h' })).toMatch(/SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS must be a whole number/);
+    expect(refusal({ SWITCHBOARD_WEBHOOK_TIMEOUT_MS: '50' })).toMatch(/SWITCHBOARD_WEBHOOK_TIMEOUT_MS must be at least 100/);
+    expect(refusal({ SWITCHBOARD_WEBHOOK: '[]' })).toMatch(/^SWITCHBOARD_WEBHOOK: unknown variable \(did you mean SWITCHBOARD_WEBHOOKS\?\)/);
+  });
+});
+
+describe('SWITCHBOARD_WATCH_INTERVAL and a connection\'s watchInterval', () => {
+  it('is 5 s by default, any whole number of seconds from 1 to 3600, and nothing else', () => {
+    expect(loadConfig({}).watch.intervalMs).toBe(5_000);
+    expect(loadConfig({ SWITCHBOARD_WATCH_INTERVAL: '30' }).watch.intervalMs).toBe(30_000);
+    expect(refusal({ SWITCHBOARD_WATCH_INTERVAL: '0' })).toBe('SWITCHBOARD_WATCH_INTERVAL must be at least 1; got "0"');
+    expect(refusal({ SWITCHBOARD_WATCH_INTERVAL: '3601' })).toBe('SWITCHBOARD_WATCH_INTERVAL must be at most 3600; got "3601"');
+    expect(refusal({ SWITCHBOARD_WATCH_INTERVAL: '2.5' })).toBe('SWITCHBOARD_WATCH_INTERVAL must be a whole number written in digits; got "2.5"');
+    expect(refusal({ SWITCHBOARD_WATCH_INTERVAL: '5s' })).toBe('SWITCHBOARD_WATCH_INTERVAL must be a whole number written in digits; got "5s"');
+    expect(refusal({ SWITCHBOARD_WATCH_INTERVALS: '5' })).toMatch(/^SWITCHBOARD_WATCH_INTERVALS: unknown variable \(did you mean SWITCHBOARD_WATCH_INTERVAL\?\)/);
+  });
+
+  it('is set per file connection as whole seconds (a JSON number), which overrides the variable for that connection only', () => {
+    const config = loadConfig({ SWITCHBOARD_WATCH_INTERVAL: '10', SWITCHBOARD_CONFIG: file({ connections: [{ ...UNPOD, watchInterval: 60 }, TALKSTACK] }) });
+    expect(config.connections.map((c) => c.watchInterval)).toEqual([60, undefined]);
+    expect(config.connections[0]!.settings).not.toHaveProperty('watchInterval');
+    expect(watchIntervals(config)('unpod/sales')).toBe(60_000);
+    expect(watchIntervals(config)('talkstack/us')).toBe(10_000);
+  });
+
+  it.each([
+    ['a string', '60', 'must be a whole number of seconds (a JSON number)'],
+    ['a fraction', 2.5, 'must be a whole number of seconds'],
+    ['zero', 0, 'must be at least 1 (second)'],
+    ['more than an hour', 3601, 'must be at most 3600 (seconds)'],
+  ])('refuses %s, naming the key', (_name, value, message) => {
+    expect(refusal({ SWITCHBOARD_CONFIG: file({ connections: [TWENTY2, { ...UNPOD, watchInterval: value }] }) })).toBe(
+      `SWITCHBOARD_CONFIG connections[1].watchInterval: ${message}`,
+    );
+  });
+
+  it('suggests watchInterval for a misspelling', () => {
+    expect(refusal({ SWITCHBOARD_CONFIG: file({ connections: [{ ...UNPOD, watchinterval: 5 }] }) })).toBe(
+      'SWITCHBOARD_CONFIG connections[0].watchinterval: unknown key (did you mean "watchInterval"?)',
+    );
   });
 });

@@ -10,6 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { isEnumType } from 'graphql';
 import { KNOWN_VARIABLES, OTHER_TOOLS_VARIABLES } from '../../src/config.js';
 import { ErrorCode, UPSTREAM_FAILURES, WarningCode } from '../../src/errors.js';
+import { WATCH_FAILURES } from '../../src/live/watcher.js';
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { createSchema } from '../../src/schema.js';
 
@@ -103,6 +104,7 @@ describe('error codes', () => {
       VARIABLES.has(word) ||
       TYPO_EXAMPLES.includes(word) ||
       (UPSTREAM_FAILURES as string[]).includes(word) ||
+      (WATCH_FAILURES as readonly string[]).includes(word) ||
       (Object.values(WarningCode) as string[]).includes(word) ||
       isOpenTelemetryVariable(word) ||
       OTHER_WORDS.includes(word) ||

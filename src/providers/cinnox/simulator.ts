@@ -61,6 +61,14 @@ export interface CinnoxSimulator {
   /** The callType of each call (not a record field, but a filter): by callID. */
   callTypes: Map<string, CinnoxCallType>;
   addCall(overrides?: Partial<CinnoxCallRow>): CinnoxCallRow;
+  /**
+   * Starts a call newer than every existing one. CINNOX's call log lists only ended calls, so it is
+   * not listed until `endCall`.
+   */
+  startCall(): CinnoxCallRow;
+  /** Ends a call `startCall` returned: `Call Ended`, with its duration and end time; now listed. */
+  endCall(row: CinnoxCallRow): void;
+  readonly listsOngoing: false;
   /** Records sent unreadable. */
   unreadable: UnreadableRows<CinnoxCallRow>;
 }
@@ -354,5 +362,28 @@ export function createCinnoxSimulator(
     return row;
   };
 
-  return { server, rows, credentials, callTypes, addCall, unreadable };
+  // The newest of every call, listed or still in progress: a call that starts later starts after it.
+  let newestStarted = 0;
+  const startCall = (): CinnoxCallRow => {
+    const newest = rows.reduce((max, row) => Math.max(max, callDateMs(row)), newestStarted);
+    const startMs = arrivalInstant(newest, random);
+    newestStarted = startMs;
+    const { row, callType } = generateCall(random, startMs, rows.length + 1);
+    callTypes.set(row.callID, callType);
+    return row;
+  };
+
+  const endCall = (row: CinnoxCallRow): void => {
+    const duration = 15 + Math.floor(random() * 1200);
+    Object.assign(row, {
+      status: 'Call Ended',
+      callDuration: duration,
+      callEndTime: new Date(callDateMs(row) + duration * 1000).toISOString(),
+      byeReason: pick(random, BYE_REASONS['Call Ended'] ?? ['']),
+    });
+    rows.unshift(row);
+    rows.sort((a, b) => callDateMs(b) - callDateMs(a));
+  };
+
+  return { server, rows, credentials, callTypes, addCall, startCall, endCall, listsOngoing: false, unreadable };
 }

@@ -61,6 +61,11 @@ export interface RetellSimulator {
   credentials: RetellCredentials;
   /** Adds an ended call newer than every existing one. */
   addCall(overrides?: Partial<RetellRawCall>): RetellRawCall;
+  /** Starts a call `ongoing`, newer than every existing one. */
+  startCall(): RetellRawCall;
+  /** Ends a call `startCall` returned: `ended`, with its end, duration, cost, recording and transcript. */
+  endCall(row: RetellRawCall): void;
+  readonly listsOngoing: true;
   /** Rows sent unreadable, in lists and by get-call. */
   unreadable: UnreadableRows<RetellRawCall>;
 }
@@ -334,5 +339,28 @@ export function createRetellSimulator(options: RetellSimulatorOptions = {}): Ret
     return call;
   }
 
-  return { server, rows, credentials, addCall, unreadable };
+  function startCall(): RetellRawCall {
+    const newest = rows.reduce((max, row) => Math.max(max, row.start_timestamp ?? 0), 0);
+    const call = makeCall(arrivalInstant(newest, random), 'ongoing');
+    rows.push(call);
+    rows.sort(descending);
+    return call;
+  }
+
+  function endCall(row: RetellRawCall): void {
+    // An ended call generated for the same start, under this call's id; what the call already had stays.
+    const generated = makeCall(row.start_timestamp ?? Date.now(), 'ended', row.call_type === 'web_call');
+    const ended = JSON.parse(JSON.stringify(generated).replaceAll(generated.call_id, row.call_id)) as RetellRawCall;
+    const durationMs = ended.duration_ms ?? 0;
+    Object.assign(row, {
+      ...ended,
+      ...row,
+      call_status: 'ended',
+      disconnection_reason: ended.disconnection_reason,
+      end_timestamp: (row.start_timestamp ?? 0) + durationMs,
+      duration_ms: durationMs,
+    });
+  }
+
+  return { server, rows, credentials, addCall, startCall, endCall, listsOngoing: true, unreadable };
 }

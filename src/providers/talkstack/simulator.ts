@@ -48,6 +48,11 @@ export interface TalkStackSimulator {
   credentials: TalkStackCredentials;
   /** Adds a call newer than every existing one (1–60 s after the newest). */
   addCall(overrides?: Partial<TalkStackRawCall>): TalkStackRawCall;
+  /** Starts a call `in-progress` (not billed yet), newer than every existing one. */
+  startCall(): TalkStackRawCall;
+  /** Ends a call `startCall` returned: `completed`, with its seconds, cost and recording. */
+  endCall(row: TalkStackRawCall): void;
+  readonly listsOngoing: true;
   /** Rows sent unreadable, in the history and by POST /call. */
   unreadable: UnreadableRows<TalkStackRawCall>;
 }
@@ -295,5 +300,18 @@ export function createTalkStackSimulator(options: TalkStackSimulatorOptions = {}
     return call;
   }
 
-  return { server, rows, credentials, addCall, unreadable };
+  function startCall(): TalkStackRawCall {
+    const newest = rows.reduce((max, row) => Math.max(max, instantOf(row)), 0);
+    const call = makeCall(arrivalInstant(newest, random), 'in-progress');
+    rows.push(call);
+    rows.sort(byPosition);
+    return call;
+  }
+
+  function endCall(row: TalkStackRawCall): void {
+    const { status, seconds, cost, recordingUrls, data } = makeCall(instantOf(row), 'completed');
+    Object.assign(row, { status, seconds, cost, recordingUrls, data });
+  }
+
+  return { server, rows, credentials, addCall, startCall, endCall, listsOngoing: true, unreadable };
 }

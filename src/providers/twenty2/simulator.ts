@@ -71,6 +71,11 @@ export interface Twenty2Simulator {
     overrides?: Partial<Twenty2CallJson>,
     parameters?: { input_parameters?: Record<string, unknown>; output_parameters?: Record<string, unknown> },
   ): Twenty2CallJson;
+  /** Starts a call in progress (`connected`, no end, duration or cost yet), newer than every existing one. */
+  startCall(): Twenty2CallJson;
+  /** Ends a call `startCall` returned: `completed`, with its end, duration, cost and detail. */
+  endCall(row: Twenty2CallJson): void;
+  readonly listsOngoing: true;
   /** The /call/detail body for a call, or null when unknown; media links under the running server. */
   detailOf(callId: string): Twenty2DetailJson | null;
   /** Rows sent unreadable, in /call/logs and as the `call` of their /call/detail body. */
@@ -351,11 +356,25 @@ export function createTwenty2Simulator(options: Twenty2SimulatorOptions = {}): T
     return row;
   };
 
+  const startCall = (): Twenty2CallJson => addCall({ status: 'connected', duration_seconds: null, ended_at: null, cost: '0.00 INR' });
+
+  const endCall = (row: Twenty2CallJson): void => {
+    const duration = 20 + Math.floor(random() * 880);
+    row.status = 'completed';
+    row.duration_seconds = duration;
+    row.ended_at = isoSeconds(startedAtMs(row) + duration * 1000);
+    row.cost = `${(Math.ceil(duration / 60) * pick(random, RATES_PER_MINUTE)).toFixed(2)} INR`;
+    extras.set(row.call_id, newExtras(row));
+  };
+
   return {
     server,
     rows,
     credentials,
     addCall,
+    startCall,
+    endCall,
+    listsOngoing: true,
     unreadable,
     unreadableDetail,
     detailOf: (callId) => detailFor(callId, options.mediaBaseUrl ?? server.url, Date.now()),

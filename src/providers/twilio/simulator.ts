@@ -82,8 +82,13 @@ export interface TwilioSimulator {
   /** Each call's recordings, by Call SID (absent: none). */
   recordings: Map<string, TwilioRawRecording[]>;
   credentials: TwilioCredentials;
-  /** Adds a call newer than every existing one (1–60 s after the newest). */
-  addCall(overrides?: Partial<TwilioRawCall>): TwilioRawCall;
+  /** Adds a call newer than every existing one (1–60 s after the newest), finished unless `status` says otherwise. */
+  addCall(overrides?: Partial<TwilioRawCall>, status?: string): TwilioRawCall;
+  /** Starts a call newer than every existing one, `in-progress`; returns its row, for `endCall`. */
+  startCall(): TwilioRawCall;
+  /** Ends a call `startCall` returned: `completed`, with its end, duration and price. */
+  endCall(row: TwilioRawCall): void;
+  readonly listsOngoing: true;
   /** Rows sent unreadable, in the list and by FetchCall. */
   unreadable: UnreadableRows<TwilioRawCall>;
   /** The instant a row is listed and filtered by: start_time, else date_created (ms). */
@@ -420,10 +425,10 @@ export function createTwilioSimulator(options: TwilioSimulatorOptions = {}): Twi
     return notFound(request.path);
   });
 
-  function addCall(overrides: Partial<TwilioRawCall> = {}): TwilioRawCall {
+  function addCall(overrides: Partial<TwilioRawCall> = {}, status: string = pick(random, FINISHED)): TwilioRawCall {
     const newest = rows.reduce((max, row) => Math.max(max, instantOf(row)), 0);
     const instant = arrivalInstant(newest, random);
-    const made = makeCall(instant, pick(random, FINISHED));
+    const made = makeCall(instant, status);
     const call: TwilioRawCall = { ...made, ...overrides };
     instants.set(
       call,
@@ -440,5 +445,22 @@ export function createTwilioSimulator(options: TwilioSimulatorOptions = {}): Twi
     return call;
   }
 
-  return { server, rows, recordings, credentials, addCall, unreadable, instantOf };
+  /** An answered call still going on (Twilio lists calls in progress). */
+  const startCall = (): TwilioRawCall => addCall({}, 'in-progress');
+
+  /** Ends a call `startCall` returned: `completed`, with its end, duration and price, as Twilio fills them in. */
+  function endCall(row: TwilioRawCall): void {
+    const started = instantOf(row);
+    const seconds = 5 + Math.floor(random() * 600);
+    const ended = started + seconds * 1000;
+    Object.assign(row, {
+      status: 'completed',
+      end_time: formatRfc2822(ended),
+      date_updated: formatRfc2822(ended),
+      duration: String(seconds),
+      price: priceText(Math.ceil(seconds / 60) * RATE_PER_MINUTE),
+    } satisfies Partial<TwilioRawCall>);
+  }
+
+  return { server, rows, recordings, credentials, addCall, startCall, endCall, listsOngoing: true, unreadable, instantOf };
 }

@@ -36,6 +36,14 @@ export interface UnpodSimulator {
   credentials: UnpodCredentials;
   /** Logs a call newer than every existing one (1–60 s after the newest). */
   addCall(overrides?: Partial<UnpodRawRow>): UnpodRawRow;
+  /**
+   * Starts a call newer than every existing one. Unpod's call logs list only ended calls, so it is
+   * not listed until `endCall`.
+   */
+  startCall(): UnpodRawRow;
+  /** Ends a call `startCall` returned: `completed`, answered, with its times and duration; now listed. */
+  endCall(row: UnpodRawRow): void;
+  readonly listsOngoing: false;
   /** Rows sent unreadable. */
   unreadable: UnreadableRows<UnpodRawRow>;
 }
@@ -147,6 +155,29 @@ export function createUnpodSimulator(
     return row;
   };
 
+  // The newest of every row, listed or still in progress: a call that starts later starts after it.
+  let newestStarted = 0;
+  const startCall = (): UnpodRawRow => {
+    const newest = rows.reduce((max, row) => Math.max(max, createdMs(row)), newestStarted);
+    const at = arrivalInstant(newest, random);
+    newestStarted = at;
+    return keep(makeRow(random, rows.length, at));
+  };
+
+  const endCall = (row: UnpodRawRow): void => {
+    const talkSeconds = 8 + Math.floor(random() * 900);
+    const startMs = createdMs(row) + 5_000;
+    Object.assign(row, {
+      call_status: 'completed',
+      start_time: isoSeconds(startMs),
+      end_time: isoSeconds(startMs + talkSeconds * 1000),
+      call_duration: talkSeconds,
+      end_reason: 'caller_hangup',
+    });
+    rows.unshift(row);
+    rows.sort((a, b) => createdMs(b) - createdMs(a));
+  };
+
   const handler = (request: RecordedRequest): SimulatorReply => {
     if (request.method !== 'GET' || !/^\/call-logs\/?$/.test(request.path)) return reply(404, 'Not found.');
 
@@ -201,5 +232,5 @@ export function createUnpodSimulator(
     };
   };
 
-  return { server: new SimulatorServer('unpod', handler), rows, credentials, addCall, unreadable };
+  return { server: new SimulatorServer('unpod', handler), rows, credentials, addCall, startCall, endCall, listsOngoing: false, unreadable };
 }

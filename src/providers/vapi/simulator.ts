@@ -69,6 +69,12 @@ export interface VapiSimulator {
   credentials: { apiKey: string };
   /** Adds a call created after every existing one (1–60 s after the newest start). */
   addCall(overrides?: Partial<VapiRawCall>): VapiRawCall;
+  /** Starts a call newer than every call held, `in-progress` (no end, cost or artifact yet); returns its row. */
+  startCall(): VapiRawCall;
+  /** Ends a call `startCall` returned: `ended` by a hang-up, with its end, cost and artifact. */
+  endCall(row: VapiRawCall): void;
+  /** Vapi lists calls in progress. */
+  readonly listsOngoing: true;
   /** Rows sent unreadable, in GET /call and GET /call/{id}. */
   unreadable: UnreadableRows<VapiRawCall>;
 }
@@ -324,5 +330,25 @@ export function createVapiSimulator(options: VapiSimulatorOptions = {}): VapiSim
     return call;
   }
 
-  return { server, rows, phoneNumbers, credentials, addCall, unreadable };
+  /** A call newer than every call held, in progress (Vapi lists calls in progress: `in-progress`). */
+  function startCall(): VapiRawCall {
+    const newest = rows.reduce((max, row) => Math.max(max, parseIsoInstant(row.startedAt ?? row.createdAt)?.getTime() ?? 0), 0);
+    const startedAt = arrivalInstant(newest, random);
+    const call = makeCall(startedAt, startedAt - 1000, 'in-progress');
+    rows.push(call);
+    rows.sort(byCreated);
+    return call;
+  }
+
+  /** Ends a call `startCall` returned: an ended call generated for the same start, under its id; its own fields stay. */
+  function endCall(row: VapiRawCall): void {
+    const start = parseIsoInstant(row.startedAt ?? row.createdAt)?.getTime() ?? 0;
+    let ended = makeCall(start, createdOf(row), 'ended');
+    while (ended.endedReason !== 'customer-ended-call' && ended.endedReason !== 'assistant-ended-call') ended = makeCall(start, createdOf(row), 'ended');
+    const copy = JSON.parse(JSON.stringify(ended).replaceAll(ended.id, row.id)) as VapiRawCall;
+    Object.assign(row, { ...copy, ...row, status: 'ended', endedReason: copy.endedReason, endedAt: copy.endedAt, updatedAt: copy.updatedAt, cost: copy.cost, costBreakdown: copy.costBreakdown, artifact: copy.artifact, analysis: copy.analysis });
+    updated.set(row, updatedOf(ended));
+  }
+
+  return { server, rows, phoneNumbers, credentials, addCall, startCall, endCall, listsOngoing: true, unreadable };
 }
