@@ -14,6 +14,9 @@
  * time-outs and errors — and the CPU an idle Switchboard uses (with external providers, and in
  * demo mode), against the peer's.
  *
+ * Live events (subscriptions' latency, watching's upstream cost, 1,000 subscribers): bench/live.ts,
+ * with --live (only that).
+ *
  * Options: --profile (also CPU-profile Switchboard on the 0 ms merged page and summarise it),
  * --overload (only scenario f and idle CPU, written to bench/results/overload.*), BENCH_DURATION
  * (seconds per scenario, default 5), BENCH_OVERLOAD_DURATION (seconds per overload run, default
@@ -28,6 +31,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { Child, buildChildren, jsChild } from './children.js';
 import { type Peer, startPeer } from './peer.js';
 import { type ProfileSummary, summariseProfile } from './profile.js';
 import type { SimsHello } from './sims.js';
@@ -62,62 +66,7 @@ const IDLE_WINDOWS = 3;
 const IDLE_SETTLE_MS = 20_000;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-// ---------- child processes ----------
-
-class Child {
-  private next = 1;
-  private readonly waiting = new Map<number, (value: any) => void>();
-  readonly ready: Promise<any>;
-
-  constructor(readonly process: ChildProcess) {
-    this.ready = new Promise((resolve, reject) => {
-      process.on('message', (message: any) => {
-        if (message?.type === 'ready') return resolve(message);
-        const done = this.waiting.get(message?.id);
-        if (done) {
-          this.waiting.delete(message.id);
-          done(message);
-        }
-      });
-      process.once('exit', (code) => reject(new Error(`child exited with ${code} before it was ready`)));
-    });
-  }
-
-  rpc<T>(message: Record<string, unknown>): Promise<T> {
-    const id = this.next++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.process.send({ ...message, id });
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.process.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.process.once('exit', resolve));
-    this.process.disconnect();
-    await exited;
-  }
-}
-
-/**
- * The children run compiled JavaScript (bench/tsconfig.json → dist/), as `npm start` deploys
- * Switchboard: under tsx, its helpers (esbuild's keepNames `__name` on every closure) and source
- * maps cost about 15% of requests/s on scenario a (measured, 2026-11-23).
- */
-function buildChildren(): void {
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const built = spawnSync(process.execPath, [tsc, '-p', join(HERE, 'tsconfig.json')], { cwd: ROOT, encoding: 'utf8' });
-  if (built.status !== 0) throw new Error(`tsc -p bench/tsconfig.json failed: ${(built.stdout + built.stderr).trim().split('\n').slice(0, 5).join(' | ')}`);
-}
-
-const jsChild = (file: string, env: Record<string, string> = {}) =>
-  new Child(
-    fork(join(ROOT, 'dist', 'bench', file.replace(/\.ts$/, '.js')), {
-      execArgv: [],
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
+// ---------- child processes: bench/children.ts ----------
 
 /** Peak RSS of a process since the last reset (Linux), in bytes; null elsewhere. */
 function peakRss(pid: number): number | null {
@@ -863,7 +812,7 @@ function renderOverload(o: { runs: OverloadRun[]; idle: IdleCpu[] }): string {
   return lines.join('\n');
 }
 
-main().catch((error: unknown) => {
+(process.argv.includes('--live') ? import('./live.js').then(({ runLive }) => runLive()) : main()).catch((error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

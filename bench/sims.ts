@@ -1,13 +1,15 @@
 /**
- * Benchmark child: the four provider simulators in their own process, so their CPU does not count
+ * Benchmark child: every provider's simulator in their own process, so their CPU does not count
  * against Switchboard's. Driven over IPC by bench/run.ts: set latency, reset and read counters.
  */
-import { startSimulators } from '../src/demo.js';
+import { type ProviderKey, startSimulators } from '../src/demo.js';
 
 export type SimsRequest =
   | { id: number; type: 'latency'; ms: number }
   | { id: number; type: 'reset' }
-  | { id: number; type: 'counts' };
+  | { id: number; type: 'counts' }
+  /** Starts a call in progress at `provider` (a ProviderKey); answers the wall-clock ms it was added. */
+  | { id: number; type: 'startCall'; provider: ProviderKey };
 
 export interface SimsHello {
   type: 'ready';
@@ -26,6 +28,9 @@ process.on('message', (message: SimsRequest) => {
     case 'reset':
       for (const server of sims.servers) server.resetCounters();
       return send({ id: message.id });
+    case 'startCall':
+      sims[message.provider].startCall();
+      return send({ id: message.id, at: Date.now() });
     case 'counts':
       return send({ id: message.id, counts: Object.fromEntries(sims.servers.map((s) => [s.name, s.count()])) });
   }
