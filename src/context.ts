@@ -10,6 +10,7 @@ import { CallLoaders, type BatchObserver } from './calls/loaders.js';
 import type { CursorCodec } from './calls/cursor.js';
 import { type ConnectionRef, connectionLabel } from './calls/model.js';
 import type { InvalidRowError, UpstreamError, Warning } from './errors.js';
+import type { CallEventSource } from './live/events.js';
 import type { RequestTrace } from './observability/tracing.js';
 import type { UpstreamEvent } from './providers/http.js';
 import type { ConnectionRegistry, LiveConnection as Connection } from './providers/index.js';
@@ -23,6 +24,8 @@ export interface Services {
   cache?: CallCache | null;
   /** Upstream list requests per connection one GraphQL request may send (SWITCHBOARD_SCAN_BUDGET). */
   scanBudget: number;
+  /** Call events, for subscriptions (src/resolvers/Subscription.ts) and webhooks. */
+  events: CallEventSource;
 }
 
 /** A connection that failed, or a row of its answer that did not read, met while resolving `path`. */

@@ -35,6 +35,8 @@ import { noIntrospection } from './security/introspection.js';
 import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
 import { LoadMonitor, holdConnection } from './overload.js';
+import type { CallEventSource } from './live/events.js';
+import { createLiveTransports, noSubscriptionOverJson } from './live/transports.js';
 
 export interface SwitchboardOptions {
   config: Config;
@@ -44,6 +46,8 @@ export interface SwitchboardOptions {
   observeUpstream?: UpstreamObserver;
   /** OpenTelemetry tracing (src/observability/tracing.ts); none when absent. Its owner shuts it down. */
   tracing?: Tracing | null;
+  /** Where call events come from (tests inject one); by default the connections' watchers. */
+  events?: CallEventSource;
 }
 
 export interface Switchboard {
@@ -148,23 +152,27 @@ function upstreamFailuresPlugin(noteInvalidRow: (error: InvalidRowError) => void
             result.extensions = { ...result.extensions, warnings: warnings.map((w) => ({ ...w })) };
           }
           if (contextValue.upstreamFailures.length === 0) return;
-          const seen = new Set<string>();
-          const extra = contextValue.upstreamFailures
-            .filter(({ error, path }: UpstreamFailureReport) => {
-              const what = error instanceof InvalidRowError ? `row:${error.fingerprint}` : error.failure;
-              const key = `${path.join('.')}|${error.provider}|${error.connection}|${what}`;
-              return seen.has(key) ? false : (seen.add(key), true);
-            })
-            .map(({ error, path }) => {
-              if (error instanceof InvalidRowError) noteInvalidRow(error);
-              return formatUpstream(error, path);
-            });
           const result = response.body.singleResult;
-          result.errors = [...(result.errors ?? []), ...extra];
+          result.errors = [...(result.errors ?? []), ...upstreamFailureErrors(contextValue.upstreamFailures, noteInvalidRow)];
         },
       };
     },
   };
+}
+
+/** The upstream failures a request met, as client errors: once per path, connection and failure kind, or row. */
+function upstreamFailureErrors(failures: readonly UpstreamFailureReport[], noteInvalidRow: (error: InvalidRowError) => void): GraphQLFormattedError[] {
+  const seen = new Set<string>();
+  return failures
+    .filter(({ error, path }) => {
+      const what = error instanceof InvalidRowError ? `row:${error.fingerprint}` : error.failure;
+      const key = `${path.join('.')}|${error.provider}|${error.connection}|${what}`;
+      return seen.has(key) ? false : (seen.add(key), true);
+    })
+    .map(({ error, path }) => {
+      if (error instanceof InvalidRowError) noteInvalidRow(error);
+      return formatUpstream(error, path);
+    });
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -227,15 +235,19 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     metrics.cacheHits.inc({ cache: 'calls' }, hits);
     metrics.cacheMisses.inc({ cache: 'calls' }, misses);
   });
-  const services = { registry, cursors, observeBatch: options.observeBatch, cache, scanBudget: config.scanBudget };
+  // Until the watchers (src/live/source.ts) land, a source with no events.
+  const events: CallEventSource = options.events ?? { subscribe: () => () => {}, observeLocal: () => () => {} };
+  const services = { registry, cursors, observeBatch: options.observeBatch, cache, scanBudget: config.scanBudget, events };
   const safelist = config.persistedQueries
     ? new Safelist(config.persistedQueries, { introspection: !config.production, maxTokens: config.limits.maxTokens })
     : null;
 
+  const schema = guardEntities(createSchema());
+  const validationRules = [...protection.validationRules, knownOperationTypes, ...(config.production ? [noIntrospection] : [])];
   const apollo = new ApolloServer<RequestContext>({
     // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
     // on a page) but answered differently where fields fail: see docs/benchmark.md.
-    schema: guardEntities(createSchema()),
+    schema,
     // Refused in production by our own rule (noIntrospection), whose message is in Switchboard's terms.
     introspection: true,
     includeStacktraceInErrorResponses: false,
@@ -249,7 +261,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
         ? { cache: new RedisApqCache(cache.store), ttl: APQ_TTL_SECONDS }
         : undefined,
     csrfPrevention: true,
-    validationRules: [...protection.validationRules, knownOperationTypes, ...(config.production ? [noIntrospection] : [])],
+    validationRules: [...validationRules, noSubscriptionOverJson],
     parseOptions: protection.parseOptions,
     maxRecursiveSelections: config.limits.maxSelections,
     formatError: formatError(logger, invalidRowLog),
@@ -291,9 +303,37 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
 
   const graphiql = config.production ? null : graphiqlHandler('/graphql');
 
+  const shapeError = formatError(logger, invalidRowLog);
+  const live = createLiveTransports({
+    schema,
+    services,
+    validationRules,
+    maxTokens: config.limits.maxTokens,
+    safelist,
+    access,
+    refuseUpgrade: () => {
+      const shed = lifecycle.refusal() ?? load.admitStream();
+      if (!shed || shed instanceof HttpError) return shed;
+      const seconds = config.overload.retryAfterSeconds;
+      return new HttpError(503, `Switchboard is overloaded (${shed.message}): retry after ${seconds} s`, ErrorCode.Overloaded, { 'retry-after': String(seconds) });
+    },
+    detach: (socket) => lifecycle.detach(socket as import('node:net').Socket),
+    formatResult: (result, ctx) => {
+      const errors = [
+        ...(result.errors ?? []).map((error) => shapeError(error.toJSON(), error)),
+        ...upstreamFailureErrors(ctx.upstreamFailures, invalidRowLog),
+      ];
+      return errors.length > 0 ? { data: result.data, errors } : { data: result.data };
+    },
+    logger,
+  });
+  httpServer.on('upgrade', live.upgrade);
+
   /** POST or GET /graphql: shed load, authenticate, read the body, hold it to the safelist, run it through Apollo. */
   const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string, trace: RequestTrace | null) => {
-    const shed = load.admit(res);
+    // A subscription over SSE stays open as long as its subscriber: checked against the bounds, not counted in flight.
+    const eventStream = live.wantsEventStream(req);
+    const shed = eventStream ? load.admitStream() : load.admit(res);
     if (shed) {
       const seconds = config.overload.retryAfterSeconds;
       holdConnection(req, res);
@@ -306,6 +346,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     if (req.method === 'GET' && !req.headers['content-type']) req.headers['x-apollo-operation-name'] ??= 'get';
     let params = { body: await readJsonBody(req, config.maxBodyBytes), search };
     if (safelist) params = safelist.admit(req.method ?? 'GET', params);
+    if (eventStream) return live.serveEventStream(req, res, params.body, params.search, caller);
     await executeGraphQL(apollo, req, res, params.body, params.search, async () => createRequestContext(services, caller, trace));
   };
 
@@ -364,7 +405,11 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     registry,
     metrics,
     stop: async ({ graceMs = config.shutdownGraceMs } = {}) => {
-      const result = await lifecycle.drain(graceMs);
+      // Refuses new requests and upgrades first, then completes open subscriptions (whose SSE
+      // streams are requests in flight the drain waits for).
+      const drained = lifecycle.drain(graceMs);
+      await live.drain();
+      const result = await drained;
       await apollo.stop();
       await cache?.close();
       return result;

@@ -7,6 +7,7 @@ import type { Config, ConnectionConfig } from '../../src/config.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startSimulators, type Simulators } from '../../src/demo.js';
+import type { CallEventSource } from '../../src/live/events.js';
 import type { Tracing } from '../../src/observability/tracing.js';
 import { startSwitchboard, type Switchboard } from '../../src/server.js';
 
@@ -38,6 +39,8 @@ export interface HarnessOptions {
   sims?: () => Promise<Simulators>;
   /** OpenTelemetry tracing for the server (e.g. over an InMemorySpanExporter); none by default. */
   tracing?: Tracing;
+  /** Where call events come from (e.g. a ManualEventSource, test/helpers/events.ts). */
+  events?: CallEventSource;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -72,6 +75,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger: createLogger('info', sink),
     observeBatch: (batch) => batches.push(batch),
     tracing: options.tracing,
+    events: options.events,
   });
   return {
     sims,

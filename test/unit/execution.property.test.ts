@@ -154,7 +154,7 @@ function servicesFor(plan: Plan): Services {
     };
     return connection;
   });
-  return { registry: { connections } as unknown as ConnectionRegistry, cursors, cache: null, scanBudget: 10 };
+  return { registry: { connections } as unknown as ConnectionRegistry, cursors, cache: null, scanBudget: 10, events: { subscribe: () => () => {}, observeLocal: () => () => {} } };
 }
 
 const contextFor = (plan: Plan): RequestContext => createRequestContext(servicesFor(plan), { scopeId: 'anonymous', scope: null });
