@@ -278,3 +278,30 @@ describe('as a plain JSON request', () => {
     expect(source.requested.length).toBe(before);
   });
 });
+
+describe('graceful drain', () => {
+  it('completes open subscriptions over both transports, then stops within the grace period', async () => {
+    const own = new ManualEventSource();
+    const server = await startHarness({ events: own });
+    try {
+      const wsClient = createWsClient({ url: server.server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+      const sseClient = createSseClient({ url: server.server.url, retryAttempts: 0 });
+      const subs = [collect(wsClient, EVENTS), collect(sseClient, EVENTS)];
+      await own.untilListening(2);
+      own.emit(eventOf('CALL_ADDED', callOf('UNPOD')));
+      await until(() => subs.every((s) => s.results.length === 1));
+      const result = await server.server.stop({ graceMs: 20_000 });
+      expect(result).toEqual({ graceful: true, abandoned: 0 });
+      await until(() => subs.every((s) => s.completed || s.error !== undefined));
+      expect(subs.map((s) => ({ completed: s.completed, error: s.error }))).toEqual([
+        { completed: true, error: undefined },
+        { completed: true, error: undefined },
+      ]);
+      expect(own.listening).toBe(0);
+      await wsClient.dispose();
+      sseClient.dispose();
+    } finally {
+      await server.sims.close();
+    }
+  });
+});
