@@ -8,7 +8,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { composeServices } from '@apollo/composition';
-import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { parse } from 'graphql';
 import { encodeCallId } from '../../src/calls/ids.js';
 import { startCrmSubgraph, type CrmSubgraph } from '../helpers/crm-subgraph.js';
@@ -17,6 +16,13 @@ import { startHarness, type Harness } from '../helpers/switchboard.js';
 import { allCalls } from '../helpers/truth.js';
 
 const GATEWAY_KEY = 'gateway-key-0123456789abcdef';
+
+// Imported by a name TypeScript does not follow: the runtime's types pull in @whatwg-node/fetch,
+// whose `/// <reference lib="dom" />` would retype `fetch` for every file of the typecheck.
+const GATEWAY_RUNTIME = '@graphql-hive/gateway-runtime';
+const { createGatewayRuntime } = (await import(GATEWAY_RUNTIME)) as {
+  createGatewayRuntime(config: Record<string, unknown>): http.RequestListener & { dispose(): Promise<void> };
+};
 
 let h: Harness;
 let crm: CrmSubgraph;
@@ -32,7 +38,7 @@ beforeAll(async () => {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_KEY}` },
     body: JSON.stringify({ query: '{ _service { sdl } }' }),
-  }).then(async (r) => (await r.json()).data._service.sdl as string);
+  }).then(async (r) => ((await r.json()) as { data: { _service: { sdl: string } } }).data._service.sdl);
   const composed = composeServices([
     { name: 'switchboard', url: h.server.url, typeDefs: parse(sdl) },
     { name: 'crm', url: crm.url, typeDefs: parse(crm.sdl) },
