@@ -309,6 +309,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     services,
     validationRules,
     maxTokens: config.limits.maxTokens,
+    production: config.production,
     safelist,
     access,
     refuseUpgrade: () => {

@@ -52,6 +52,8 @@ export interface LiveHost {
   validationRules: readonly ValidationRule[];
   /** graphql-js `parse` token limit (SWITCHBOARD_MAX_TOKENS). */
   maxTokens: number;
+  /** Production: validation messages lose graphql-js's "Did you mean …?" (as Apollo's plugin strips them over HTTP). */
+  production: boolean;
   /** The persisted-query safelist, when a manifest is configured: WebSocket documents are held to it too. */
   safelist: Safelist | null;
   /** The caller an `Authorization` header value names; throws HttpError 401 when it names none. */
@@ -143,7 +145,9 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     }
     const invalid = validate(host.schema, document, rules);
     if (invalid.length > 0) {
-      return { ok: false, status: 400, errors: invalid.map((e) => coded(e.message, ErrorCode.ValidationFailed)) };
+      // The same pattern as @apollo/server's ApolloServerPluginDisableSuggestions.
+      const message = (e: GraphQLError) => (host.production ? e.message.replace(/ ?Did you mean(.+?)\?$/, '') : e.message);
+      return { ok: false, status: 400, errors: invalid.map((e) => coded(message(e), ErrorCode.ValidationFailed)) };
     }
     const operationName = (params.operationName as string | null | undefined) ?? undefined;
     const operation = getOperationAST(document, operationName);

@@ -305,3 +305,26 @@ describe('graceful drain', () => {
     }
   });
 });
+
+describe('in production', () => {
+  it('validation messages over WebSocket and SSE suggest no field names, as over HTTP', async () => {
+    const own = new ManualEventSource();
+    const server = await startHarness({ env: { NODE_ENV: 'production', SWITCHBOARD_ALLOW_ANONYMOUS: 'true' }, events: own });
+    try {
+      const wsClient = createWsClient({ url: server.server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+      const sub = collect(wsClient, 'subscription { callEvent { id } }');
+      await until(() => sub.error !== undefined || sub.completed);
+      expect(sub.error).toEqual([{ message: 'Cannot query field "callEvent" on type "Subscription".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }]);
+      await wsClient.dispose();
+      const response = await fetch(server.server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: 'subscription { callEvent { id } }' }),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ errors: [{ message: 'Cannot query field "callEvent" on type "Subscription".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] });
+    } finally {
+      await server.stop();
+    }
+  });
+});
