@@ -233,8 +233,11 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
       onSubscribe(ctx, _id, payload) {
         let params: GraphQLParams = payload;
         if (host.safelist) {
+          // The protocol requires a string `query`: an empty one beside a persisted-query id is no body.
+          const { query, ...rest } = payload;
+          const body = query === '' && rest.extensions?.persistedQuery ? rest : payload;
           try {
-            params = host.safelist.admit('POST', { body: payload, search: '' }).body as GraphQLParams;
+            params = host.safelist.admit('POST', { body, search: '' }).body as GraphQLParams;
           } catch (error) {
             if (error instanceof HttpError) return [coded(error.message, error.code)];
             throw error;

@@ -6,6 +6,10 @@
  */
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import WebSocket from 'ws';
 import type { CallRecord } from '../../src/calls/model.js';
 import { encodeCallId } from '../../src/calls/ids.js';
@@ -323,6 +327,41 @@ describe('in production', () => {
       });
       expect(response.status).toBe(400);
       expect(await response.json()).toEqual({ errors: [{ message: 'Cannot query field "callEvent" on type "Subscription".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] });
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('with a persisted-query manifest', () => {
+  it('runs the subscriptions it lists, by body or by id, and refuses others, over both transports', async () => {
+    const listed = 'subscription Ended {\n  callEvents(filter: { statuses: [COMPLETED] }) {\n    type\n  }\n}';
+    const id = createHash('sha256').update(listed).digest('hex');
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'switchboard-pq-')), 'manifest.json');
+    writeFileSync(file, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id, name: 'Ended', type: 'subscription', body: listed }] }));
+    const own = new ManualEventSource();
+    const server = await startHarness({ env: { SWITCHBOARD_PERSISTED_QUERY_MANIFEST: file }, events: own });
+    try {
+      const wsClient = createWsClient({ url: server.server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+      const refused = collect(wsClient, EVENTS);
+      await until(() => refused.error !== undefined || refused.completed);
+      expect(refused.error).toEqual([expect.objectContaining({ extensions: { code: 'QUERY_NOT_IN_SAFELIST' } })]);
+      // By id: the manifest's body is what runs.
+      const byId = { results: [] as any[] };
+      const dispose = wsClient.subscribe({ query: '', extensions: { persistedQuery: { version: 1, sha256Hash: id } } }, { next: (r) => void byId.results.push(r), error: () => {}, complete: () => {} });
+      await own.untilListening(1);
+      own.emit(eventOf('CALL_ENDED', callOf('UNPOD', (c) => c.status === 'COMPLETED')));
+      await until(() => byId.results.length === 1);
+      expect(byId.results[0]).toEqual({ data: { callEvents: { type: 'CALL_ENDED' } } });
+      dispose();
+      await wsClient.dispose();
+      const sseRefused = await fetch(server.server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: EVENTS }),
+      });
+      expect(sseRefused.status).toBe(403);
+      expect(await sseRefused.json()).toEqual({ errors: [expect.objectContaining({ extensions: { code: 'QUERY_NOT_IN_SAFELIST' } })] });
     } finally {
       await server.stop();
     }
