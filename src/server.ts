@@ -34,7 +34,7 @@ import { guardEntities } from './security/entities.js';
 import { noIntrospection } from './security/introspection.js';
 import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
-import { LoadMonitor, holdConnection } from './overload.js';
+import { LoadMonitor, type Shed, holdConnection } from './overload.js';
 import type { CallEventSource } from './live/events.js';
 import { createLiveTransports, noSubscriptionOverJson } from './live/transports.js';
 
@@ -303,6 +303,11 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
 
   const graphiql = config.production ? null : graphiqlHandler('/graphql');
 
+  /** The 503 OVERLOADED refusal of a request or upgrade load shedding turned away. */
+  const overloaded = (shed: Shed) => {
+    const seconds = config.overload.retryAfterSeconds;
+    return new HttpError(503, `Switchboard is overloaded (${shed.message}): retry after ${seconds} s`, ErrorCode.Overloaded, { 'retry-after': String(seconds) });
+  };
   const shapeError = formatError(logger, invalidRowLog);
   const live = createLiveTransports({
     schema,
@@ -314,9 +319,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     access,
     refuseUpgrade: () => {
       const shed = lifecycle.refusal() ?? load.admitStream();
-      if (!shed || shed instanceof HttpError) return shed;
-      const seconds = config.overload.retryAfterSeconds;
-      return new HttpError(503, `Switchboard is overloaded (${shed.message}): retry after ${seconds} s`, ErrorCode.Overloaded, { 'retry-after': String(seconds) });
+      return shed instanceof HttpError || shed === null ? shed : overloaded(shed);
     },
     detach: (socket) => lifecycle.detach(socket as import('node:net').Socket),
     formatResult: (result, ctx) => {
@@ -326,7 +329,6 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
       ];
       return errors.length > 0 ? { data: result.data, errors } : { data: result.data };
     },
-    logger,
   });
   httpServer.on('upgrade', live.upgrade);
 
@@ -336,9 +338,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     const eventStream = live.wantsEventStream(req);
     const shed = eventStream ? load.admitStream() : load.admit(res);
     if (shed) {
-      const seconds = config.overload.retryAfterSeconds;
       holdConnection(req, res);
-      throw new HttpError(503, `Switchboard is overloaded (${shed.message}): retry after ${seconds} s`, ErrorCode.Overloaded, { 'retry-after': String(seconds) });
+      throw overloaded(shed);
     }
     const caller = access(req.headers.authorization);
     // Queries over GET are side-effect free and Switchboard uses no cookies (keys are bearer tokens a

@@ -35,7 +35,6 @@ import { WebSocketServer } from 'ws';
 import { type RequestContext, type Services, createRequestContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import { HttpError } from '../graphqlOverHttp.js';
-import type { Logger } from '../logger.js';
 import type { Safelist } from '../persistedQueries.js';
 
 /** Who subscribes: what `createRequestContext` takes (the API key's id and scope). */
@@ -67,7 +66,6 @@ export interface LiveHost {
   detach(socket: Duplex): void;
   /** Shapes one result for clients: each error through the one formatter, plus the upstream failures `ctx` met. */
   formatResult(result: ExecutionResult, ctx: RequestContext): FormattedExecutionResult;
-  logger: Logger;
 }
 
 /** A subscription document ready to run, or why not (errors already in client form, and an HTTP status for SSE). */
