@@ -24,7 +24,7 @@ export interface Services {
   cache?: CallCache | null;
   /** Upstream list requests per connection one GraphQL request may send (SWITCHBOARD_SCAN_BUDGET). */
   scanBudget: number;
-  /** Live call events (src/live/source.ts): listening to a connection keeps it watched. */
+  /** Live call events (src/live/source.ts), for subscriptions (src/resolvers/Subscription.ts) and webhooks: listening to a connection keeps it watched. */
   events: CallEventSource;
 }
 

@@ -58,6 +58,15 @@ export class Lifecycle {
     return this.current;
   }
 
+  /**
+   * An upgraded connection (a WebSocket) leaves this bookkeeping: it carries no HTTP request, so a
+   * drain would take it for an idle keep-alive and end it at once. Its owner (src/live/transports.ts)
+   * completes its subscriptions and closes it.
+   */
+  detach(socket: Socket): void {
+    this.sockets.delete(socket);
+  }
+
   /** Start-up is done: readiness answers 200 and /graphql serves. */
   markReady(): void {
     if (this.current === 'starting') this.current = 'ready';

@@ -113,6 +113,20 @@ export class LoadMonitor {
     return null;
   }
 
+  /**
+   * Why a long-lived subscription (an SSE stream, a WebSocket) must be refused now, or null: the
+   * same bounds as `admit`, but an admitted stream is not counted in flight, since it stays open
+   * for as long as its subscriber does and would otherwise shed every query.
+   */
+  admitStream(): Shed | null {
+    const shed = this.check();
+    if (shed) {
+      this.onShed(shed.reason);
+      this.warn(shed);
+    }
+    return shed;
+  }
+
   private check(): Shed | null {
     const { maxInFlight, maxEventLoopDelayMs } = this.limits;
     if (maxInFlight > 0 && this.inFlightCount >= maxInFlight) {

@@ -37,8 +37,9 @@ import { guardEntities } from './security/entities.js';
 import { noIntrospection } from './security/introspection.js';
 import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
-import { LoadMonitor, holdConnection } from './overload.js';
+import { LoadMonitor, type Shed, holdConnection } from './overload.js';
 import type { CallEventSource } from './live/events.js';
+import { createLiveTransports, noSubscriptionOverJson } from './live/transports.js';
 import { startWebhooks } from './live/webhooks.js';
 
 export interface SwitchboardOptions {
@@ -157,23 +158,27 @@ function upstreamFailuresPlugin(noteInvalidRow: (error: InvalidRowError) => void
             result.extensions = { ...result.extensions, warnings: warnings.map((w) => ({ ...w })) };
           }
           if (contextValue.upstreamFailures.length === 0) return;
-          const seen = new Set<string>();
-          const extra = contextValue.upstreamFailures
-            .filter(({ error, path }: UpstreamFailureReport) => {
-              const what = error instanceof InvalidRowError ? `row:${error.fingerprint}` : error.failure;
-              const key = `${path.join('.')}|${error.provider}|${error.connection}|${what}`;
-              return seen.has(key) ? false : (seen.add(key), true);
-            })
-            .map(({ error, path }) => {
-              if (error instanceof InvalidRowError) noteInvalidRow(error);
-              return formatUpstream(error, path);
-            });
           const result = response.body.singleResult;
-          result.errors = [...(result.errors ?? []), ...extra];
+          result.errors = [...(result.errors ?? []), ...upstreamFailureErrors(contextValue.upstreamFailures, noteInvalidRow)];
         },
       };
     },
   };
+}
+
+/** The upstream failures a request met, as client errors: once per path, connection and failure kind, or row. */
+function upstreamFailureErrors(failures: readonly UpstreamFailureReport[], noteInvalidRow: (error: InvalidRowError) => void): GraphQLFormattedError[] {
+  const seen = new Set<string>();
+  return failures
+    .filter(({ error, path }) => {
+      const what = error instanceof InvalidRowError ? `row:${error.fingerprint}` : error.failure;
+      const key = `${path.join('.')}|${error.provider}|${error.connection}|${what}`;
+      return seen.has(key) ? false : (seen.add(key), true);
+    })
+    .map(({ error, path }) => {
+      if (error instanceof InvalidRowError) noteInvalidRow(error);
+      return formatUpstream(error, path);
+    });
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -251,10 +256,11 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     ? new Safelist(config.persistedQueries, { introspection: !config.production, maxTokens: config.limits.maxTokens })
     : null;
 
-  // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
-  // on a page) but answered differently where fields fail: see docs/benchmark.md.
   const schema = guardEntities(createSchema());
+  const validationRules = [...protection.validationRules, knownOperationTypes, ...(config.production ? [noIntrospection] : [])];
   const apollo = new ApolloServer<RequestContext>({
+    // Executed by graphql-js, every request. graphql-jit once ran recurring documents (+17 % req/s
+    // on a page) but answered differently where fields fail: see docs/benchmark.md.
     schema,
     // Refused in production by our own rule (noIntrospection), whose message is in Switchboard's terms.
     introspection: true,
@@ -269,7 +275,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
         ? { cache: new RedisApqCache(cache.store), ttl: APQ_TTL_SECONDS }
         : undefined,
     csrfPrevention: true,
-    validationRules: [...protection.validationRules, knownOperationTypes, ...(config.production ? [noIntrospection] : [])],
+    validationRules: [...validationRules, noSubscriptionOverJson],
     parseOptions: protection.parseOptions,
     maxRecursiveSelections: config.limits.maxSelections,
     formatError: formatError(logger, invalidRowLog),
@@ -312,13 +318,43 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
 
   const graphiql = config.production ? null : graphiqlHandler('/graphql');
 
+  /** The 503 OVERLOADED refusal of a request or upgrade load shedding turned away. */
+  const overloaded = (shed: Shed) => {
+    const seconds = config.overload.retryAfterSeconds;
+    return new HttpError(503, `Switchboard is overloaded (${shed.message}): retry after ${seconds} s`, ErrorCode.Overloaded, { 'retry-after': String(seconds) });
+  };
+  const shapeError = formatError(logger, invalidRowLog);
+  const live = createLiveTransports({
+    schema,
+    services,
+    validationRules,
+    maxTokens: config.limits.maxTokens,
+    production: config.production,
+    safelist,
+    access,
+    refuseUpgrade: () => {
+      const shed = lifecycle.refusal() ?? load.admitStream();
+      return shed instanceof HttpError || shed === null ? shed : overloaded(shed);
+    },
+    detach: (socket) => lifecycle.detach(socket as import('node:net').Socket),
+    formatResult: (result, ctx) => {
+      const errors = [
+        ...(result.errors ?? []).map((error) => shapeError(error.toJSON(), error)),
+        ...upstreamFailureErrors(ctx.upstreamFailures, invalidRowLog),
+      ];
+      return errors.length > 0 ? { data: result.data, errors } : { data: result.data };
+    },
+  });
+  httpServer.on('upgrade', live.upgrade);
+
   /** POST or GET /graphql: shed load, authenticate, read the body, hold it to the safelist, run it through Apollo. */
   const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string, trace: RequestTrace | null) => {
-    const shed = load.admit(res);
+    // A subscription over SSE stays open as long as its subscriber: checked against the bounds, not counted in flight.
+    const eventStream = live.wantsEventStream(req);
+    const shed = eventStream ? load.admitStream() : load.admit(res);
     if (shed) {
-      const seconds = config.overload.retryAfterSeconds;
       holdConnection(req, res);
-      throw new HttpError(503, `Switchboard is overloaded (${shed.message}): retry after ${seconds} s`, ErrorCode.Overloaded, { 'retry-after': String(seconds) });
+      throw overloaded(shed);
     }
     const caller = access(req.headers.authorization);
     // Queries over GET are side-effect free and Switchboard uses no cookies (keys are bearer tokens a
@@ -327,6 +363,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     if (req.method === 'GET' && !req.headers['content-type']) req.headers['x-apollo-operation-name'] ??= 'get';
     let params = { body: await readJsonBody(req, config.maxBodyBytes), search };
     if (safelist) params = safelist.admit(req.method ?? 'GET', params);
+    if (eventStream) return live.serveEventStream(req, res, params.body, params.search, caller);
     await executeGraphQL(apollo, req, res, params.body, params.search, async () => createRequestContext(services, caller, trace));
   };
 
@@ -391,7 +428,11 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     metrics,
     events,
     stop: async ({ graceMs = config.shutdownGraceMs } = {}) => {
-      const result = await lifecycle.drain(graceMs);
+      // Refuses new requests and upgrades first, then completes open subscriptions (whose SSE
+      // streams are requests in flight the drain waits for).
+      const drained = lifecycle.drain(graceMs);
+      await live.drain();
+      const result = await drained;
       await webhooks?.stop();
       await events.close();
       await apollo.stop();

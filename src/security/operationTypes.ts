@@ -1,6 +1,6 @@
 /**
  * Operations the schema cannot run are the client's mistake, refused at validation: Switchboard's
- * schema has a query type only, and graphql-js 16 lets `mutation { … }` and `subscription { … }`
+ * schema has no mutation type, and graphql-js 16 lets `mutation { … }` and `subscription { … }`
  * through validation and fails them in execution with an error that carries no code — an internal
  * error, logged with a stack, that any client could trigger. graphql-js 17 adds this check as
  * `KnownOperationTypesRule`; this is the same rule for 16. Refused here, such a document answers
@@ -13,7 +13,7 @@ export const knownOperationTypes: ValidationRule = (context) => ({
     const { operation } = node;
     if (context.getSchema().getRootType(operation)) return;
     context.reportError(
-      new GraphQLError(`This API does not support ${operation} operations: its schema has queries only.`, { nodes: node }),
+      new GraphQLError(`This API does not support ${operation} operations: it serves queries, and subscriptions over WebSocket or SSE.`, { nodes: node }),
     );
   },
 });

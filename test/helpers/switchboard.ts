@@ -39,7 +39,7 @@ export interface HarnessOptions {
   sims?: () => Promise<Simulators>;
   /** OpenTelemetry tracing for the server (e.g. over an InMemorySpanExporter); none by default. */
   tracing?: Tracing;
-  /** Where the server's call events come from (e.g. a test's own source). */
+  /** Where call events come from (e.g. a ManualEventSource, test/helpers/events.ts). */
   events?: CallEventSource;
 }
 

@@ -20,15 +20,19 @@ interface Shape {
 }
 
 const NO_MUTATIONS = /does not support mutation operations/;
-const NO_SUBSCRIPTIONS = /does not support subscription operations/;
+/** Subscriptions run over WebSocket or SSE (src/live/transports.ts), never as a JSON answer. */
+const NO_SUBSCRIPTIONS = /Subscriptions are served at \/graphql over WebSocket .* or Server-Sent Events/;
 
 const SHAPES: Shape[] = [
   // Operation types the schema does not have (the named cases first).
   { name: 'mutation { x }', body: { query: 'mutation { x }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: NO_MUTATIONS },
-  { name: 'subscription { x }', body: { query: 'subscription { x }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: NO_SUBSCRIPTIONS },
+  // The schema has a subscription type: an invalid subscription document is refused for what is wrong in it.
+  { name: 'subscription { x }', body: { query: 'subscription { x }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: /Cannot query field "x" on type "Subscription"/ },
   { name: 'a named mutation of a real field name', body: { query: 'mutation M { calls { totalCount } }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: NO_MUTATIONS },
   { name: 'mutation { __typename }', body: { query: 'mutation { __typename }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: NO_MUTATIONS },
-  { name: 'subscription { __typename }', body: { query: 'subscription { __typename }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: NO_SUBSCRIPTIONS },
+  { name: 'subscription { __typename }', body: { query: 'subscription { __typename }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: /must not select an introspection top level field/ },
+  { name: 'a valid subscription as a JSON POST', body: { query: 'subscription { callEvents { id } }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: NO_SUBSCRIPTIONS },
+  { name: 'a valid subscription, legacy JSON Accept', body: { query: 'subscription { callEvents { id } }' }, headers: { accept: 'application/json' }, status: 200, code: 'GRAPHQL_VALIDATION_FAILED', says: NO_SUBSCRIPTIONS },
   {
     name: 'a query and a mutation, operationName picking the mutation',
     body: { query: 'query A { __typename } mutation B { x }', operationName: 'B' },
@@ -44,7 +48,8 @@ const SHAPES: Shape[] = [
     says: NO_MUTATIONS,
   },
   { name: 'GET with a mutation', method: 'GET', params: { query: 'mutation { x }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: NO_MUTATIONS },
-  { name: 'GET with a subscription', method: 'GET', params: { query: 'subscription { x }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: NO_SUBSCRIPTIONS },
+  { name: 'GET with a subscription', method: 'GET', params: { query: 'subscription { x }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: /Cannot query field "x" on type "Subscription"/ },
+  { name: 'GET with a valid subscription', method: 'GET', params: { query: 'subscription { callEvents { id } }' }, status: 400, code: 'GRAPHQL_VALIDATION_FAILED', says: NO_SUBSCRIPTIONS },
 
   // Choosing the operation.
   { name: 'an operationName that matches no operation', body: { query: 'query A { __typename }', operationName: 'B' }, status: 400, code: 'OPERATION_RESOLUTION_FAILURE', says: /Unknown operation named "B"/ },
@@ -101,7 +106,8 @@ const SHAPES: Shape[] = [
     status: 200,
     code: 'PERSISTED_QUERY_NOT_FOUND',
   },
-  { name: 'an Accept that allows no JSON', body: { query: '{ __typename }' }, headers: { accept: 'text/event-stream' }, status: 406, code: 'BAD_REQUEST' },
+  // text/event-stream is GraphQL over SSE, for subscriptions only (src/live/transports.ts).
+  { name: 'an Accept that allows no JSON', body: { query: '{ __typename }' }, headers: { accept: 'text/event-stream' }, status: 406, code: 'BAD_REQUEST', says: /subscriptions only/ },
   { name: 'PUT', method: 'PUT', body: { query: '{ __typename }' }, status: 405, code: 'BAD_REQUEST' },
 ];
 

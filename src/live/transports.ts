@@ -1,0 +1,333 @@
+/**
+ * Subscriptions' transports on /graphql: GraphQL over WebSocket (`graphql-ws`, protocol
+ * graphql-transport-ws, on the `ws` server) and GraphQL over SSE (`graphql-sse`, distinct
+ * connections mode: a GET or POST with `Accept: text/event-stream`). Both carry subscription
+ * operations only (queries and mutations are answered as JSON by the ordinary endpoint), check the
+ * same API keys as queries, hold documents to the same parse and validation limits (and, with a
+ * manifest, the safelist), and shape errors with the one formatter (src/server.ts).
+ *
+ * Each event executes with a fresh request context (its own loaders, failures and scan budget) of
+ * the subscriber's key: graphql-js's `subscribe` would run every event with the one context of the
+ * subscription, whose loaders would then cache details (and failures) for its whole life.
+ */
+import type http from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  GraphQLError,
+  type GraphQLSchema,
+  type ValidationRule,
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+} from 'graphql';
+import { createHandler as createSseHandler, type Response as SseResponse } from 'graphql-sse';
+import { type Extra, useServer } from 'graphql-ws/use/ws';
+import Negotiator from 'negotiator';
+import { WebSocketServer } from 'ws';
+import { type RequestContext, type Services, createRequestContext } from '../context.js';
+import { ErrorCode } from '../errors.js';
+import { HttpError } from '../graphqlOverHttp.js';
+import type { Safelist } from '../persistedQueries.js';
+
+/** Who subscribes: what `createRequestContext` takes (the API key's id and scope). */
+export interface Caller {
+  scopeId: string;
+  scope: readonly string[] | null;
+}
+
+/** What the transports take from the server. */
+export interface LiveHost {
+  schema: GraphQLSchema;
+  services: Services;
+  /** The server's validation rules beyond graphql-js's own (limits, known operation types, …). */
+  validationRules: readonly ValidationRule[];
+  /** graphql-js `parse` token limit (SWITCHBOARD_MAX_TOKENS). */
+  maxTokens: number;
+  /** Production: validation messages lose graphql-js's "Did you mean …?" (as Apollo's plugin strips them over HTTP). */
+  production: boolean;
+  /** The persisted-query safelist, when a manifest is configured: WebSocket documents are held to it too. */
+  safelist: Safelist | null;
+  /** The caller an `Authorization` header value names; throws HttpError 401 when it names none. */
+  access(authorization: string | undefined): Caller;
+  /**
+   * Why a WebSocket upgrade must be refused now (starting, draining, overloaded), or null. A
+   * refused upgrade is answered with this status and JSON error, as a refused request would be.
+   */
+  refuseUpgrade(): HttpError | null;
+  /** The upgraded socket leaves the HTTP server's lifecycle bookkeeping: the WebSocket side owns it. */
+  detach(socket: Duplex): void;
+  /** Shapes one result for clients: each error through the one formatter, plus the upstream failures `ctx` met. */
+  formatResult(result: ExecutionResult, ctx: RequestContext): FormattedExecutionResult;
+}
+
+/** A subscription document ready to run, or why not (errors already in client form, and an HTTP status for SSE). */
+type Prepared =
+  | { ok: true; args: ExecutionArgs & { contextValue: RequestContext } }
+  | { ok: false; status: number; errors: GraphQLError[] };
+
+/** The body of a GraphQL request as the transports receive it (graphql-ws `SubscribePayload`, graphql-sse params). */
+interface GraphQLParams {
+  query?: unknown;
+  operationName?: unknown;
+  variables?: unknown;
+  extensions?: unknown;
+}
+
+const coded = (message: string, code: ErrorCode) => new GraphQLError(message, { extensions: { code } });
+
+/** Why subscriptions do not come as a single JSON answer: for the refusal of one sent that way. */
+export const SUBSCRIPTION_TRANSPORTS_MESSAGE =
+  'Subscriptions are served at /graphql over WebSocket (the graphql-transport-ws protocol of graphql-ws) or Server-Sent Events ' +
+  '(GraphQL over SSE: a GET or POST with "Accept: text/event-stream"), not as a single JSON response; see docs/live.md';
+
+/**
+ * A subscription sent as an ordinary GraphQL-over-HTTP request (a POST or GET answered with JSON)
+ * is refused at validation, naming the transports, like an operation type the schema lacks
+ * (src/security/operationTypes.ts): graphql-js would otherwise run it as a query and fail on its
+ * null root value (an internal error), and Apollo Server answers a GET of one with a bare 405.
+ * A validation rule of the JSON endpoint only: the transports run subscriptions.
+ */
+export const noSubscriptionOverJson: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (node.operation === 'subscription') context.reportError(new GraphQLError(SUBSCRIPTION_TRANSPORTS_MESSAGE, { nodes: node }));
+  },
+});
+
+export interface LiveTransports {
+  /** Whether a /graphql request asks for an event stream (GraphQL over SSE) rather than JSON. */
+  wantsEventStream(req: http.IncomingMessage): boolean;
+  /**
+   * Serves a GraphQL over SSE request whose body (or query string) the server has already read,
+   * authenticated and admitted. Resolves when the stream ends.
+   */
+  serveEventStream(req: http.IncomingMessage, res: http.ServerResponse, body: unknown, search: string, caller: Caller): Promise<void>;
+  /** The HTTP server's 'upgrade' listener: WebSocket on /graphql, anything else refused. */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Subscriptions open now, over both transports. */
+  readonly open: number;
+  /**
+   * Graceful drain: completes every open subscription (WebSocket clients receive `complete`, SSE
+   * streams their `complete` event and end), then closes the WebSockets (1001 Going Away).
+   */
+  drain(): Promise<void>;
+}
+
+export function createLiveTransports(host: LiveHost): LiveTransports {
+  const rules = [...specifiedRules, ...host.validationRules];
+  const callers = new WeakMap<RequestContext, Caller>();
+  const open = new Set<AsyncIterableIterator<FormattedExecutionResult>>();
+
+  /** Parses, validates and resolves the operation, which must be a subscription. */
+  function prepare(params: GraphQLParams, caller: Caller): Prepared {
+    const refuse = (status: number, error: GraphQLError): Prepared => ({ ok: false, status, errors: [error] });
+    if (typeof params.query !== 'string') return refuse(400, coded('A GraphQL document is required in "query"', ErrorCode.BadRequest));
+    if (params.operationName != null && typeof params.operationName !== 'string') {
+      return refuse(400, coded('"operationName" must be a string', ErrorCode.BadRequest));
+    }
+    if (params.variables != null && (typeof params.variables !== 'object' || Array.isArray(params.variables))) {
+      return refuse(400, coded('"variables" must be an object', ErrorCode.BadRequest));
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(params.query, { maxTokens: host.maxTokens });
+    } catch (error) {
+      return refuse(400, coded((error as GraphQLError).message, ErrorCode.ParseFailed));
+    }
+    const invalid = validate(host.schema, document, rules);
+    if (invalid.length > 0) {
+      // The same pattern as @apollo/server's ApolloServerPluginDisableSuggestions.
+      const message = (e: GraphQLError) => (host.production ? e.message.replace(/ ?Did you mean(.+?)\?$/, '') : e.message);
+      return { ok: false, status: 400, errors: invalid.map((e) => coded(message(e), ErrorCode.ValidationFailed)) };
+    }
+    const operationName = (params.operationName as string | null | undefined) ?? undefined;
+    const operation = getOperationAST(document, operationName);
+    if (!operation) {
+      const message = operationName ? `Unknown operation named "${operationName.slice(0, 100)}".` : 'Must provide operation name if query contains multiple operations.';
+      return refuse(400, coded(message, ErrorCode.OperationResolutionFailure));
+    }
+    if (operation.operation !== 'subscription') {
+      return refuse(406, coded(`WebSocket and text/event-stream carry subscriptions only; send ${operation.operation} operations as POST or GET /graphql asking for JSON`, ErrorCode.BadRequest));
+    }
+    const contextValue = createRequestContext(host.services, caller);
+    callers.set(contextValue, caller);
+    return {
+      ok: true,
+      args: { schema: host.schema, document, operationName, variableValues: params.variables as Record<string, unknown> | undefined, contextValue },
+    };
+  }
+
+  /**
+   * graphql-js `subscribe`, but each event executes with a fresh context of the same caller and
+   * its result is shaped for clients. The stream is registered for drain until it ends.
+   */
+  async function subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<FormattedExecutionResult> | FormattedExecutionResult> {
+    const first = args.contextValue as RequestContext;
+    const caller = callers.get(first)!;
+    const stream = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in stream)) {
+      // Refused before any event: a bad filter (BAD_USER_INPUT from the resolver) or variables
+      // that do not coerce (graphql-js gives those no code; Apollo Server calls them BAD_USER_INPUT).
+      const errors = (stream.errors ?? []).map((e) =>
+        e.path || e.originalError || e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BadUserInput } }),
+      );
+      return host.formatResult({ errors }, first);
+    }
+    const events = stream as AsyncIterableIterator<unknown>;
+    const mapped: AsyncIterableIterator<FormattedExecutionResult> = {
+      async next() {
+        const event = await events.next();
+        if (event.done) {
+          open.delete(mapped);
+          return { value: undefined, done: true };
+        }
+        const contextValue = createRequestContext(host.services, caller);
+        const result = await execute({ ...args, rootValue: event.value, contextValue });
+        return { value: host.formatResult(result, contextValue), done: false };
+      },
+      async return() {
+        open.delete(mapped);
+        await events.return?.();
+        return { value: undefined, done: true };
+      },
+      async throw(error?: unknown) {
+        open.delete(mapped);
+        await events.return?.();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    open.add(mapped);
+    return mapped;
+  }
+
+  // --- GraphQL over WebSocket ---------------------------------------------------------------
+  const wss = new WebSocketServer({ noServer: true });
+  type WsExtra = Extra & { caller?: Caller };
+  const wsServer = useServer<Record<string, unknown> | undefined, { caller: Caller }>(
+    {
+      // graphql-ws's own refusals: returning false closes with 4403 Forbidden.
+      onConnect(ctx) {
+        const params = ctx.connectionParams ?? {};
+        const fromParams = params.Authorization ?? params.authorization;
+        const authorization = typeof fromParams === 'string' ? fromParams : ctx.extra.request.headers.authorization;
+        try {
+          (ctx.extra as WsExtra).caller = host.access(authorization);
+          return true;
+        } catch (error) {
+          if (error instanceof HttpError) return false;
+          throw error;
+        }
+      },
+      onSubscribe(ctx, _id, payload) {
+        let params: GraphQLParams = payload;
+        if (host.safelist) {
+          // The protocol requires a string `query`: an empty one beside a persisted-query id is no body.
+          const { query, ...rest } = payload;
+          const body = query === '' && rest.extensions?.persistedQuery ? rest : payload;
+          try {
+            params = host.safelist.admit('POST', { body, search: '' }).body as GraphQLParams;
+          } catch (error) {
+            if (error instanceof HttpError) return [coded(error.message, error.code)];
+            throw error;
+          }
+        }
+        const prepared = prepare(params, (ctx.extra as WsExtra).caller!);
+        return prepared.ok ? prepared.args : prepared.errors;
+      },
+      subscribe: subscribe as unknown as (args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>,
+      // Results are already in client form (formatted errors): sent as they are.
+      onNext: (_ctx, _id, _payload, _args, result) => result,
+      // Never reached: onSubscribe refuses every operation but subscriptions.
+      execute: () => ({ errors: [coded(SUBSCRIPTION_TRANSPORTS_MESSAGE, ErrorCode.BadRequest)] }),
+    },
+    wss,
+  );
+
+  function refuseUpgrade(socket: Duplex, error: HttpError) {
+    const body = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] });
+    const headers = { ...error.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+    const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\n${head}\r\n${body}`);
+  }
+
+  // --- GraphQL over SSE -------------------------------------------------------------------------
+  // graphql-sse types its context as a plain record; ours is the RequestContext prepare() builds.
+  const sse = createSseHandler<http.IncomingMessage, { caller: Caller }, Record<PropertyKey, unknown>>({
+    // Distinct connections mode only: no reservation tokens (single connection mode's PUT).
+    authenticate: () => undefined,
+    // Validated in prepare(), with the server's rules.
+    validate: () => [],
+    onSubscribe(req, params): SseResponse | (ExecutionArgs & { contextValue: Record<PropertyKey, unknown> }) {
+      const prepared = prepare(params, req.context.caller);
+      if (prepared.ok) return prepared.args as unknown as ExecutionArgs & { contextValue: Record<PropertyKey, unknown> };
+      const body = JSON.stringify({ errors: prepared.errors.map((e) => ({ message: e.message, extensions: { code: e.extensions.code } })) });
+      return [body, { status: prepared.status, statusText: STATUS_CODES[prepared.status]!, headers: { 'content-type': 'application/json; charset=utf-8' } }];
+    },
+    // Results are already in client form (formatted errors), which the transports serialise as they are.
+    subscribe: subscribe as unknown as (args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>,
+    execute: () => ({ errors: [coded(SUBSCRIPTION_TRANSPORTS_MESSAGE, ErrorCode.BadRequest)] }),
+  });
+
+  return {
+    wantsEventStream(req) {
+      const accept = req.headers.accept;
+      if (!accept || !/text\/event-stream/i.test(accept)) return false;
+      return new Negotiator({ headers: { accept } }).mediaType(['application/json', 'application/graphql-response+json', 'text/event-stream']) === 'text/event-stream';
+    },
+
+    async serveEventStream(req, res, body, search, caller) {
+      const [stream, init] = await sse({
+        method: req.method ?? 'GET',
+        url: `/graphql${search}`,
+        // graphql-sse takes distinct-connections requests by this exact Accept and a JSON POST by its content type.
+        headers: {
+          get: (key) => (key === 'accept' ? 'text/event-stream' : key === 'content-type' ? 'application/json' : (req.headers[key] as string | undefined)),
+        },
+        body: (body ?? null) as Record<string, unknown> | null,
+        raw: req,
+        context: { caller },
+      });
+      res.writeHead(init.status, init.statusText, init.headers);
+      if (!stream || typeof stream === 'string') return void res.end(stream);
+      res.flushHeaders();
+      // The client leaving ends the stream, which unsubscribes (graphql-sse returns the operation).
+      res.once('close', () => void stream.return(undefined));
+      for await (const chunk of stream) {
+        if (!res.writable) break;
+        res.write(chunk);
+      }
+      res.end();
+    },
+
+    upgrade(req, socket, head) {
+      const pathname = (req.url ?? '/').split('?')[0];
+      if (pathname !== '/graphql') return refuseUpgrade(socket, new HttpError(404, 'WebSocket subscriptions are served at /graphql', ErrorCode.NotFound));
+      const refusal = host.refuseUpgrade();
+      if (refusal) return refuseUpgrade(socket, refusal);
+      host.detach(socket);
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+
+    get open() {
+      return open.size;
+    },
+
+    async drain() {
+      await Promise.all([...open].map((iterator) => iterator.return?.()));
+      // Let graphql-ws send the `complete` messages before the sockets close.
+      await new Promise((resolve) => setImmediate(resolve));
+      await wsServer.dispose();
+    },
+  };
+}
+

@@ -1,0 +1,135 @@
+/**
+ * Subscriptions through a real gateway: Hive Gateway (@graphql-hive/gateway-runtime, the runtime of
+ * the `hive-gateway` CLI) over a supergraph composed from Switchboard's subgraph SDL and a CRM
+ * subgraph. A client subscribes to the gateway over SSE; the gateway subscribes to Switchboard over
+ * GraphQL over WebSocket or over GraphQL over SSE (its two subgraph transports for subscriptions),
+ * with its own API key, and completes each event with the CRM's `Call.contact`.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+import { encodeCallId } from '../../src/calls/ids.js';
+import { startCrmSubgraph, type CrmSubgraph } from '../helpers/crm-subgraph.js';
+import { ManualEventSource, eventOf } from '../helpers/events.js';
+import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { allCalls } from '../helpers/truth.js';
+
+const GATEWAY_KEY = 'gateway-key-0123456789abcdef';
+
+// Imported by a name TypeScript does not follow: the runtime's types pull in @whatwg-node/fetch,
+// whose `/// <reference lib="dom" />` would retype `fetch` for every file of the typecheck.
+const GATEWAY_RUNTIME = '@graphql-hive/gateway-runtime';
+const { createGatewayRuntime } = (await import(GATEWAY_RUNTIME)) as {
+  createGatewayRuntime(config: Record<string, unknown>): http.RequestListener & { dispose(): Promise<void> };
+};
+
+let h: Harness;
+let crm: CrmSubgraph;
+let source: ManualEventSource;
+let supergraphSdl: string;
+
+beforeAll(async () => {
+  source = new ManualEventSource();
+  h = await startHarness({ env: { SWITCHBOARD_API_KEYS: `${GATEWAY_KEY}:unpod+twenty2` }, events: source });
+  const call = allCalls(h.sims).find((c) => c.provider === 'UNPOD')!;
+  crm = await startCrmSubgraph([{ id: 'contact-1', name: 'Asha Rao', callIds: [encodeCallId(call)] }]);
+  const sdl = await fetch(h.server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_KEY}` },
+    body: JSON.stringify({ query: '{ _service { sdl } }' }),
+  }).then(async (r) => ((await r.json()) as { data: { _service: { sdl: string } } }).data._service.sdl);
+  const composed = composeServices([
+    { name: 'switchboard', url: h.server.url, typeDefs: parse(sdl) },
+    { name: 'crm', url: crm.url, typeDefs: parse(crm.sdl) },
+  ]);
+  expect(composed.errors ?? []).toEqual([]);
+  supergraphSdl = composed.supergraphSdl!;
+});
+
+afterAll(async () => {
+  await crm?.stop();
+  await h?.stop();
+});
+
+/** A Hive Gateway on a free port, subscribing to subgraphs by `kind` (ws) or by its default (SSE). */
+async function startGateway(kind: 'ws' | 'sse') {
+  const authorization = `Bearer ${GATEWAY_KEY}`;
+  const gateway = createGatewayRuntime({
+    supergraph: supergraphSdl,
+    logging: false,
+    transportEntries: {
+      '*.http': {
+        headers: [['authorization', authorization]],
+        options: kind === 'ws' ? { subscriptions: { kind: 'ws', location: '/graphql', options: { connectionParams: { Authorization: authorization } } } } : {},
+      },
+    },
+  });
+  const server = http.createServer(gateway);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  return {
+    url,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await gateway.dispose();
+    },
+  };
+}
+
+/** Subscribes to `url` over SSE (the gateway's own protocol) and yields each `data:` payload. */
+async function* sseEvents(url: string, query: string, signal: AbortSignal): AsyncGenerator<any> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ query }),
+    signal,
+  });
+  expect(response.status).toBe(200);
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    text += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = text.indexOf('\n\n')) >= 0) {
+      const message = text.slice(0, end);
+      text = text.slice(end + 2);
+      const data = message.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5)).join('\n');
+      if (data.trim()) yield JSON.parse(data);
+    }
+  }
+}
+
+describe.each(['ws', 'sse'] as const)('Hive Gateway subscribing to Switchboard over %s', (kind) => {
+  it('carries events to the client, completed with another subgraph\'s fields, and leaves with the client', async () => {
+    const gateway = await startGateway(kind);
+    const controller = new AbortController();
+    try {
+      const events = sseEvents(gateway.url, 'subscription { callEvents { id type call { id provider status contact { name } } } }', controller.signal);
+      const first = events.next();
+      // The gateway's key is scoped to Unpod and Twenty2: only those connections are watched for it.
+      await source.untilListening(1);
+      expect(source.requested.at(-1)).toEqual(['twenty2/default', 'unpod/default']);
+      const calls = allCalls(h.sims);
+      const unpod = calls.find((c) => c.provider === 'UNPOD')!;
+      const cinnox = calls.find((c) => c.provider === 'CINNOX')!;
+      expect(source.emit(eventOf('CALL_ADDED', cinnox))).toBe(0);
+      const added = eventOf('CALL_ADDED', unpod);
+      source.emit(added);
+      expect((await first).value).toEqual({
+        data: { callEvents: { id: added.id, type: 'CALL_ADDED', call: { id: encodeCallId(unpod), provider: 'UNPOD', status: unpod.status, contact: { name: 'Asha Rao' } } } },
+      });
+      const twenty2 = calls.find((c) => c.provider === 'TWENTY2')!;
+      source.emit(eventOf('CALL_ENDED', twenty2));
+      expect((await events.next()).value.data.callEvents).toEqual(expect.objectContaining({ type: 'CALL_ENDED', call: expect.objectContaining({ provider: 'TWENTY2', contact: null }) }));
+      controller.abort();
+      await events.return(undefined).catch(() => {});
+      // The client left the gateway; the gateway left Switchboard.
+      await source.untilListening(0);
+    } finally {
+      controller.abort();
+      await gateway.stop();
+    }
+  });
+});
