@@ -2,12 +2,13 @@ import { emptyQuery, matches, type CallQuery } from '../../src/calls/filter.js';
 import type { CallRecord } from '../../src/calls/model.js';
 import { InvalidRowError, UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy, type HttpPolicy } from '../../src/providers/http.js';
-import type { ListRequest, PageRef } from '../../src/calls/adapter.js';
+import type { PageRef } from '../../src/calls/adapter.js';
 import { RetellAdapter, type RetellSettings } from '../../src/providers/retell/client.js';
 import { toCallRecord } from '../../src/providers/retell/map.js';
 import { retellCallSchema } from '../../src/providers/retell/schema.js';
 import { createRetellSimulator, type RetellRawCall, type RetellSimulator } from '../../src/providers/retell/simulator.js';
 import { SHARED_NUMBERS, sharedInstants } from '../../src/simulation/data.js';
+import { listRequest as request, walkAdapter as walk } from '../helpers/adapters.js';
 
 function adapterFor(sim: RetellSimulator, settings: Partial<RetellSettings> = {}, policy: Partial<HttpPolicy> = {}): RetellAdapter {
   const http = new ConnectionHttp({ provider: 'RETELL', connection: 'default' }, { ...defaultHttpPolicy, retries: 0, breakerThreshold: 1000, ...policy });
@@ -15,30 +16,6 @@ function adapterFor(sim: RetellSimulator, settings: Partial<RetellSettings> = {}
 }
 
 const expected = (row: RetellRawCall): CallRecord => toCallRecord(retellCallSchema.parse(row), { connection: 'default' })!;
-
-const request = (overrides: Partial<ListRequest> = {}): ListRequest => ({
-  query: emptyQuery,
-  from: null,
-  until: null,
-  pageSize: 1000,
-  page: { index: 0 },
-  ...overrides,
-});
-
-async function walk(adapter: RetellAdapter, base: Partial<ListRequest> = {}) {
-  const calls: CallRecord[] = [];
-  let page: PageRef | null = { index: 0 };
-  let pages = 0;
-  while (page) {
-    const result = await adapter.list(request({ ...base, page }));
-    expect(result.total).toBeNull();
-    calls.push(...result.calls);
-    page = result.next;
-    pages += 1;
-    if (pages > 1000) throw new Error('the walk does not end');
-  }
-  return { calls, pages };
-}
 
 type Body = { filter_criteria?: Record<string, unknown>; pagination_key?: string; limit?: number; sort_order?: string; skip?: number };
 const bodyOf = (sim: RetellSimulator, i = 0): Body => sim.server.requests[i]?.body as Body;

@@ -13,6 +13,7 @@ import {
   type TalkStackSimulator,
 } from '../../src/providers/talkstack/simulator.js';
 import { SHARED_NUMBERS } from '../../src/simulation/data.js';
+import { listRequest, walkAdapter } from '../helpers/adapters.js';
 
 const DAY = 86_400_000;
 
@@ -41,30 +42,7 @@ function adapterFor(
 const expected = (row: TalkStackRawCall, currency = 'USD'): CallRecord =>
   toCallRecord(talkStackCallSchema.parse(row), { connection: 'default', currency });
 
-const request = (overrides: Partial<ListRequest> = {}): ListRequest => ({
-  query: emptyQuery,
-  from: null,
-  until: null,
-  pageSize: 100,
-  page: { index: 0 },
-  ...overrides,
-});
-
-/** Every page of one walk: the rows and how many requests it took. */
-async function walk(adapter: TalkStackAdapter, base: Partial<ListRequest> = {}) {
-  const calls: CallRecord[] = [];
-  let page: PageRef | null = { index: 0 };
-  let pages = 0;
-  while (page) {
-    const result = await adapter.list(request({ ...base, page }));
-    expect(result.total).toBeNull();
-    calls.push(...result.calls);
-    page = result.next;
-    pages += 1;
-    if (pages > 1000) throw new Error('the walk does not end');
-  }
-  return { calls, pages };
-}
+const request = (overrides: Partial<ListRequest> = {}): ListRequest => listRequest({ pageSize: 100, ...overrides });
 
 const instantOf = (row: TalkStackRawCall): number => Date.parse(row.date);
 
@@ -136,14 +114,14 @@ describe('TalkStack adapter over HTTP', () => {
   });
 
   it('pages through the whole history once, newest first, mapped, in the fewest requests', async () => {
-    const { calls, pages } = await walk(adapter);
+    const { calls, pages } = await walkAdapter(adapter, { pageSize: 100 });
     expect(pages).toBe(3);
     expect(sim.server.count('/call/get-call-history')).toBe(3);
     expect(calls).toEqual(sim.rows.map((row) => expected(row)));
   });
 
   it('walks every row exactly once with small pages (token paging)', async () => {
-    const { calls, pages } = await walk(adapter, { pageSize: 7 });
+    const { calls, pages } = await walkAdapter(adapter, { pageSize: 7 });
     expect(pages).toBe(Math.ceil(300 / 7));
     expect(calls.map((call) => call.key)).toEqual(sim.rows.map((row) => row.callSid));
     expect(new Set(calls.map((call) => call.key)).size).toBe(300);
@@ -192,7 +170,7 @@ describe('TalkStack adapter over HTTP', () => {
   it('pushes a time window down as whole UTC days and keeps every row inside it', async () => {
     const from = new Date('2026-11-03T17:45:12.000Z');
     const until = new Date('2026-11-09T06:10:00.000Z');
-    const { calls } = await walk(adapter, { from, until });
+    const { calls } = await walkAdapter(adapter, { pageSize: 100, from, until });
     const sent = sim.server.requests[0];
     expect(sent?.query).toEqual({ startTimeAfter: '2026-11-03', startTimeBefore: '2026-11-10' });
     const inside = sim.rows.filter((row) => instantOf(row) >= from.getTime() && instantOf(row) <= until.getTime());
@@ -213,7 +191,7 @@ describe('TalkStack adapter over HTTP', () => {
   it('a one-instant window still returns that call', async () => {
     const row = sim.rows[150]!;
     const instant = new Date(instantOf(row));
-    const { calls } = await walk(adapter, { from: instant, until: instant });
+    const { calls } = await walkAdapter(adapter, { pageSize: 100, from: instant, until: instant });
     expect(calls.map((call) => call.key)).toContain(row.callSid);
     expect(calls.every((call) => call.startedAt.toISOString().slice(0, 10) >= instant.toISOString().slice(0, 10))).toBe(true);
   });
@@ -225,7 +203,7 @@ describe('TalkStack adapter over HTTP', () => {
     ['IN_PROGRESS', 'in-progress'],
   ] as const)('pushes statuses [%s] down as status=%s, exactly', async (status, word) => {
     const query: CallQuery = { ...emptyQuery, statuses: [status] };
-    const { calls } = await walk(adapter, { query });
+    const { calls } = await walkAdapter(adapter, { pageSize: 100, query });
     expect(sim.server.requests[0]?.query).toEqual({ status: word });
     expect(calls).toEqual(sim.rows.filter((row) => row.status === word).map((row) => expected(row)));
     expect(calls.length).toBeGreaterThan(0);
@@ -236,7 +214,7 @@ describe('TalkStack adapter over HTTP', () => {
     ['NO_ANSWER', ['no-answer', 'voicemail']],
   ] as const)('does not push %s down (two words); the core finds them all', async (status, words) => {
     const query: CallQuery = { ...emptyQuery, statuses: [status] };
-    const { calls } = await walk(adapter, { query });
+    const { calls } = await walkAdapter(adapter, { pageSize: 100, query });
     expect(sim.server.requests.every((sent) => sent.query.status === undefined)).toBe(true);
     const wanted = sim.rows.filter((row) => (words as readonly string[]).includes(row.status));
     expect(calls.filter((call) => matches(call, query)).map((call) => call.key)).toEqual(
@@ -247,7 +225,7 @@ describe('TalkStack adapter over HTTP', () => {
 
   it('an unknown status word reaches the core as UNKNOWN', async () => {
     const query: CallQuery = { ...emptyQuery, statuses: ['UNKNOWN'] };
-    const { calls } = await walk(adapter, { query });
+    const { calls } = await walkAdapter(adapter, { pageSize: 100, query });
     const unknown = calls.filter((call) => matches(call, query));
     expect(unknown.length).toBeGreaterThan(0);
     expect(unknown.every((call) => call.providerStatus === 'canceled-by-user')).toBe(true);
@@ -266,8 +244,8 @@ describe('TalkStack adapter over HTTP', () => {
     await adapter.list(request({ query, party: 'to' }));
     expect(sim.server.requests.map((r) => r.query)).toEqual([{}, { from: SHARED_NUMBERS.us }, { to: SHARED_NUMBERS.us }]);
     // From-walk and to-walk together are exactly the calls with the number on either side.
-    const from = (await walk(adapter, { query, party: 'from' })).calls;
-    const to = (await walk(adapter, { query, party: 'to' })).calls;
+    const from = (await walkAdapter(adapter, { pageSize: 100, query, party: 'from' })).calls;
+    const to = (await walkAdapter(adapter, { pageSize: 100, query, party: 'to' })).calls;
     const either = new Set([...from, ...to].map((call) => call.key));
     expect([...from, ...to].every((call) => matches(call, query))).toBe(true);
     expect(sim.rows.filter((row) => either.has(row.callSid)).map((row) => row.callSid)).toEqual(
@@ -310,7 +288,7 @@ describe('TalkStack adapter over HTTP', () => {
   });
 
   it('reads RFC 2822 dates exactly', async () => {
-    const { calls } = await walk(adapter);
+    const { calls } = await walkAdapter(adapter, { pageSize: 100 });
     for (const [i, call] of calls.entries()) {
       const row = sim.rows[i]!;
       expect(row.date).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
@@ -320,7 +298,7 @@ describe('TalkStack adapter over HTTP', () => {
 
   it('gives bare-number costs the configured currency', async () => {
     const euro = adapterFor(sim, { currency: 'EUR' });
-    const { calls } = await walk(euro);
+    const { calls } = await walkAdapter(euro, { pageSize: 100 });
     const billed = calls.filter((call) => call.cost !== null);
     expect(billed.length).toBeGreaterThan(100);
     expect(billed.every((call) => call.cost?.currency === 'EUR')).toBe(true);
@@ -330,7 +308,7 @@ describe('TalkStack adapter over HTTP', () => {
   });
 
   it('list rows carry complete details: recordings and the extracted data', async () => {
-    const { calls } = await walk(adapter);
+    const { calls } = await walkAdapter(adapter, { pageSize: 100 });
     const completed = calls.filter((call) => call.providerStatus === 'completed');
     expect(completed.every((call) => (call.details?.recordings?.length ?? 0) > 0)).toBe(true);
     expect(completed[0]?.details?.outputParameters).toMatchObject({ employeeGoToWork: expect.any(String) });

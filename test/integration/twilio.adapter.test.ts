@@ -2,12 +2,13 @@ import { emptyQuery, matches, type CallQuery } from '../../src/calls/filter.js';
 import type { CallRecord } from '../../src/calls/model.js';
 import { InvalidRowError, UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy, type HttpPolicy } from '../../src/providers/http.js';
-import type { ListRequest, PageRef } from '../../src/calls/adapter.js';
+import type { PageRef } from '../../src/calls/adapter.js';
 import { TwilioAdapter, type TwilioSettings } from '../../src/providers/twilio/client.js';
 import { toCallRecord } from '../../src/providers/twilio/map.js';
 import { twilioRowSchema } from '../../src/providers/twilio/schema.js';
 import { createTwilioSimulator, type TwilioRawCall, type TwilioSimulator } from '../../src/providers/twilio/simulator.js';
 import { SHARED_NUMBERS, sharedInstants } from '../../src/simulation/data.js';
+import { listRequest as request, walkAdapter as walk } from '../helpers/adapters.js';
 
 const DAY = 86_400_000;
 
@@ -21,31 +22,6 @@ function adapterFor(sim: TwilioSimulator, settings: Partial<TwilioSettings> = {}
 }
 
 const expected = (row: TwilioRawCall): CallRecord => toCallRecord(twilioRowSchema.parse(row), 'default');
-
-const request = (overrides: Partial<ListRequest> = {}): ListRequest => ({
-  query: emptyQuery,
-  from: null,
-  until: null,
-  pageSize: 1000,
-  page: { index: 0 },
-  ...overrides,
-});
-
-/** Every page of one walk: the rows and how many requests it took. */
-async function walk(adapter: TwilioAdapter, base: Partial<ListRequest> = {}) {
-  const calls: CallRecord[] = [];
-  let page: PageRef | null = base.page ?? { index: 0 };
-  let pages = 0;
-  while (page) {
-    const result = await adapter.list(request({ ...base, page }));
-    expect(result.total).toBeNull();
-    calls.push(...result.calls);
-    page = result.next;
-    pages += 1;
-    if (pages > 1000) throw new Error('the walk does not end');
-  }
-  return { calls, pages };
-}
 
 /** What the core keeps of a walk: the rows matching the query and inside [from, until]. */
 const kept = (calls: CallRecord[], query: CallQuery, from: Date | null = null, until: Date | null = null) =>

@@ -2,13 +2,14 @@ import { emptyQuery, matches, type CallQuery } from '../../src/calls/filter.js';
 import { type CallRecord, compareCalls } from '../../src/calls/model.js';
 import { InvalidRowError, UpstreamError } from '../../src/errors.js';
 import { ConnectionHttp, defaultHttpPolicy, type HttpPolicy } from '../../src/providers/http.js';
-import type { ListRequest, PageRef } from '../../src/calls/adapter.js';
+import type { PageRef } from '../../src/calls/adapter.js';
 import { START_SLACK_MS, VapiAdapter, decodeVapiToken } from '../../src/providers/vapi/client.js';
 import { toCallRecord } from '../../src/providers/vapi/map.js';
 import { vapiCallSchema } from '../../src/providers/vapi/schema.js';
 import { createVapiSimulator, type VapiRawCall, type VapiSimulator } from '../../src/providers/vapi/simulator.js';
 import { SHARED_NUMBERS, sharedInstants } from '../../src/simulation/data.js';
 import { failureOf, found } from '../helpers/lookups.js';
+import { listRequest as request, walkAdapter as walk } from '../helpers/adapters.js';
 
 const HOUR = 3600_000;
 
@@ -45,29 +46,6 @@ function withoutSignedExpiry<T extends CallRecord | null>(calls: T[], check = tr
 
 /** The simulator's calls in the merged order (newest startedAt first, then key). */
 const inOrder = (sim: VapiSimulator, rows = sim.rows): CallRecord[] => rows.map((row) => expected(sim, row)).sort(compareCalls);
-
-const request = (overrides: Partial<ListRequest> = {}): ListRequest => ({
-  query: emptyQuery,
-  from: null,
-  until: null,
-  pageSize: 1000,
-  page: { index: 0 },
-  ...overrides,
-});
-
-async function walk(adapter: VapiAdapter, base: Partial<ListRequest> = {}) {
-  const calls: CallRecord[] = [];
-  let page: PageRef | null = { index: 0 };
-  let pages = 0;
-  while (page) {
-    const result = await adapter.list(request({ ...base, page }));
-    expect(result.total).toBeNull();
-    calls.push(...result.calls);
-    page = result.next;
-    if (++pages > 1000) throw new Error('the walk does not end');
-  }
-  return { calls, pages };
-}
 
 const listRequests = (sim: VapiSimulator) => sim.server.requests.filter((r) => r.path === '/call');
 
