@@ -541,7 +541,7 @@ async function main(): Promise<void> {
   const scenarios: { name: string; target: Target; connections?: number }[] = [
     { name: 'a. one provider, calls(first: 20)', target: graphql(url, PAGE, { first: 20, filter: { providers: ['TWENTY2'] } }) },
     { name: `a′. a with ${WIDE_CONNECTIONS} connections`, target: graphql(url, PAGE, { first: 20, filter: { providers: ['TWENTY2'] } }), connections: WIDE_CONNECTIONS },
-    { name: 'b. four providers, calls(first: 20)', target: graphql(url, PAGE, { first: 20 }) },
+    { name: `b. ${hello.connections.length} providers, calls(first: 20)`, target: graphql(url, PAGE, { first: 20 }) },
     { name: 'c. page 10 of b, by cursor', target: graphql(url, PAGE, { first: 20, after: page10Cursor }) },
     { name: 'd. 100 × call(id) + outputParameters', target: graphql(url, lookups(twenty2Ids)), connections: BATCH_CONNECTIONS },
     { name: 'e. _entities, 100 representations', target: graphql(url, ENTITIES, { representations: mergedIds.map((id) => ({ __typename: 'Call', id })) }), connections: BATCH_CONNECTIONS },
@@ -797,7 +797,7 @@ function renderMarkdown(r: {
 /** Scenario f and idle CPU, as markdown. */
 function renderOverload(o: { runs: OverloadRun[]; idle: IdleCpu[] }): string {
   const lines = [
-    `**Overload** (f. four providers, \`calls(first: 20)\`, ${OVERLOAD_CONNECTIONS} clients in a closed loop over keep-alive connections, ${o.runs[0]?.durationSeconds ?? OVERLOAD_DURATION} s each after a ${WARMUP} s warm-up with ${CONNECTIONS}; a client gives up after ${CLIENT_TIMEOUT_SECONDS} s and opens a new connection). Shedding off: \`SWITCHBOARD_MAX_IN_FLIGHT=0\`, \`SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS=0\`, as in the scenarios above; defaults: 256 in flight, 100 ms of event-loop delay, \`Retry-After: 1\`. Times are the client's, from sending to the end of the answer; "first answer" is the slowest first answer on a new connection (the kernel's accept queue shows there).`,
+    `**Overload** (f. every provider, \`calls(first: 20)\`, ${OVERLOAD_CONNECTIONS} clients in a closed loop over keep-alive connections, ${o.runs[0]?.durationSeconds ?? OVERLOAD_DURATION} s each after a ${WARMUP} s warm-up with ${CONNECTIONS}; a client gives up after ${CLIENT_TIMEOUT_SECONDS} s and opens a new connection). Shedding off: \`SWITCHBOARD_MAX_IN_FLIGHT=0\`, \`SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS=0\`, as in the scenarios above; defaults: 256 in flight, 100 ms of event-loop delay, \`Retry-After: 1\`. Times are the client's, from sending to the end of the answer; "first answer" is the slowest first answer on a new connection (the kernel's accept queue shows there).`,
     ``,
     `| upstream latency | shedding | client after a 503 | answered | answered/s | p50 ms | p99 ms | max ms | 503 shed | p99 of a 503, ms | slowest first answer, ms | client time-outs | other errors |`,
     `|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|`,
