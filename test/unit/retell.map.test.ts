@@ -4,7 +4,7 @@ import { centsToMoney, msToSeconds, toCallRecord, toStatus } from '../../src/pro
 import { parseUpstreamJson } from '../../src/providers/json.js';
 import { retellCallSchema, retellListSchema } from '../../src/providers/retell/schema.js';
 
-/** The reference's list item example (shared/providers/retell.md), with a transcript as get-call adds it. */
+/** The reference's list item example (docs/providers/retell.md), with a transcript as get-call adds it. */
 const example = {
   call_type: 'phone_call',
   call_id: 'call_5a82f0a43ea0977566b1104fcfc',

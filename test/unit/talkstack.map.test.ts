@@ -10,7 +10,7 @@ import { dateFiltersFor, statusFilterFor } from '../../src/providers/talkstack/c
 import { decimalString, parseUpstreamJson } from '../../src/providers/json.js';
 import { parseRfc5322Date as parseRfc2822Date } from '../../src/time.js';
 
-/** The reference's "Get call data" example (shared/providers/talkstack.md). */
+/** The reference's "Get call data" example (docs/providers/talkstack.md). */
 const example = {
   seconds: 23,
   cost: 0.077,

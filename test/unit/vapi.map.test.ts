@@ -4,7 +4,7 @@ import { START_SLACK_MS, createdAtFiltersFor, decodeVapiToken, encodeVapiToken }
 import { STATUS_TABLE, directionOf, durationOf, statusOf, toCallRecord, toMoney } from '../../src/providers/vapi/map.js';
 import { type VapiCall, vapiCallSchema } from '../../src/providers/vapi/schema.js';
 
-/** The page's illustrative Call object (shared/providers/vapi.md). */
+/** The page's illustrative Call object (docs/providers/vapi.md). */
 const example = {
   id: '3f6a1b2c-9d4e-4c1a-8f7b-2a9e5c0d1e4f',
   orgId: '8b0f2c55-0a3d-4e7e-9a61-5a0c7c9f1d22',

@@ -1,6 +1,6 @@
 /**
  * The CINNOX adapter: GET {base}/apps/{appID}/data/call-log, paged by offset/limit, newest callDate
- * first, no total count (shared/providers/cinnox.md).
+ * first, no total count (docs/providers/cinnox.md).
  */
 import type { CallQuery } from '../../calls/filter.js';
 import { InvalidRowError } from '../../errors.js';

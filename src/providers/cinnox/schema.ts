@@ -1,5 +1,5 @@
 /**
- * The CINNOX call-log bodies Switchboard reads (shared/providers/cinnox.md). Strict on the fields
+ * The CINNOX call-log bodies Switchboard reads (docs/providers/cinnox.md). Strict on the fields
  * mapped into a CallRecord, lenient elsewhere; unknown keys are stripped.
  */
 import { z } from 'zod';

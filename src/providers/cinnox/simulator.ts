@@ -1,5 +1,5 @@
 /**
- * A CINNOX call-log upstream on the shared SimulatorServer, following shared/providers/cinnox.md:
+ * A CINNOX call-log upstream on the shared SimulatorServer, following docs/providers/cinnox.md:
  * Bearer app token, GET {base}/apps/{appID}/data/call-log with callID, callType, status, startAt
  * (inclusive), endAt (exclusive), offset and limit (at most 500), newest callDate first, no count,
  * phone numbers as JSON numbers, and `{ code, message }` error bodies.

@@ -1,5 +1,5 @@
 /**
- * Retell AI adapter (shared/providers/retell.md; docs/providers/retell.md): POST /v3/list-calls
+ * Retell AI adapter (docs/providers/retell.md; docs/providers/retell.md): POST /v3/list-calls
  * pages by an opaque `pagination_key` with structured `filter_criteria` (start-time window, status,
  * direction, one party's number); GET /v2/get-call/{call_id} gives one call with its transcript,
  * which list items leave out — fetched only when `transcriptText` is selected.

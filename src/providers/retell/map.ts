@@ -1,6 +1,6 @@
 /**
  * Retell AI call objects → CallRecord. Pure functions; field meanings from
- * shared/providers/retell.md (mirrored in docs/providers/retell.md) and the contract's Retell row.
+ * docs/providers/retell.md (mirrored in docs/providers/retell.md) and the contract's Retell row.
  */
 import type { CallDetails, CallParty, CallRecord, CallStatus, MediaLink, Money } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';

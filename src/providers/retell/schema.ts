@@ -1,5 +1,5 @@
 /**
- * Retell AI's response bodies (shared/providers/retell.md, docs/providers/retell.md). The call object
+ * Retell AI's response bodies (docs/providers/retell.md, docs/providers/retell.md). The call object
  * is the same in POST /v3/list-calls items and GET /v2/get-call/{call_id}, except that list items
  * carry no transcripts. Fields Switchboard does not use (access_token, public_log_url, metadata,
  * telephony_identifier…) are stripped.

@@ -1,5 +1,5 @@
 /**
- * A Retell AI upstream for tests and the demo, following shared/providers/retell.md (mirrored in
+ * A Retell AI upstream for tests and the demo, following docs/providers/retell.md (mirrored in
  * docs/providers/retell.md): `Authorization: Bearer <key>`, POST /v3/list-calls (JSON body with
  * `filter_criteria`, `sort_order` by start_timestamp, `limit` ≤ 1000, an opaque `pagination_key`
  * with `has_more`, or `skip` — never both —, `include_total`), GET /v2/get-call/{call_id} (422 for

@@ -1,5 +1,5 @@
 /**
- * TalkStack AI adapter (shared/providers/talkstack.md): POST /call/get-call-history pages by an
+ * TalkStack AI adapter (docs/providers/talkstack.md): POST /call/get-call-history pages by an
  * opaque token with whole-UTC-day time filters; POST /call fetches one call by sid. Both answer
  * complete call data objects, so no detail request is ever needed.
  */

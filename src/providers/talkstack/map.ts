@@ -1,6 +1,6 @@
 /**
  * TalkStack call data objects → CallRecord. Pure functions; field meanings from
- * shared/providers/talkstack.md and the contract's mapping table.
+ * docs/providers/talkstack.md and the contract's mapping table.
  */
 import { decimalString } from '../json.js';
 import type { CallParty, CallRecord, CallStatus, MediaLink, Money } from '../../calls/model.js';

@@ -1,5 +1,5 @@
 /**
- * TalkStack AI's response bodies (shared/providers/talkstack.md). The call data object is the same
+ * TalkStack AI's response bodies (docs/providers/talkstack.md). The call data object is the same
  * in the history list and in POST /call. Unknown fields (phoneNumber, partnerId, shiftId,
  * assignmentId…) are stripped.
  */

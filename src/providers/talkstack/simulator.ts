@@ -1,5 +1,5 @@
 /**
- * A TalkStack AI upstream for tests and the demo, following shared/providers/talkstack.md:
+ * A TalkStack AI upstream for tests and the demo, following docs/providers/talkstack.md:
  * `x-api-key` or Bearer auth, POST /call/get-call-history (body projectId/pageSize/pageToken,
  * query-string filters on whole UTC days, 404 when nothing matches) and POST /call by sid.
  * Page tokens are opaque: base64url of the last row's position, so calls arriving between two

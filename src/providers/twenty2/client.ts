@@ -1,5 +1,5 @@
 /**
- * The Twenty2 adapter (shared/providers/twenty2.md): GET /call/logs pages by page number and
+ * The Twenty2 adapter (docs/providers/twenty2.md): GET /call/logs pages by page number and
  * GET /call/detail fetches one call in full. Twenty2 publishes no list filters, so nothing is pushed
  * down and the core resumes walks by offset.
  */

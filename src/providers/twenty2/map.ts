@@ -1,6 +1,6 @@
 /**
  * Twenty2 rows → the internal call model. Pure functions; field meanings from
- * shared/providers/twenty2.md and the contract's status table.
+ * docs/providers/twenty2.md and the contract's status table.
  */
 import type {
   CallDetails,

@@ -1,5 +1,5 @@
 /**
- * Zod schemas for the Twenty2 bodies the adapter reads (shared/providers/twenty2.md). Objects strip
+ * Zod schemas for the Twenty2 bodies the adapter reads (docs/providers/twenty2.md). Objects strip
  * unknown keys, so fields Twenty2 adds later are tolerated; the fields we map are type-checked.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * A Twenty2 upstream for tests and the demo (shared/providers/twenty2.md): Basic auth plus
+ * A Twenty2 upstream for tests and the demo (docs/providers/twenty2.md): Basic auth plus
  * `x-workspace-id`, GET /call/logs paged by `page`/`limit` (with the assumed pagination block),
  * GET /call/detail with signed-looking media links, and Twenty2's error body.
  */
@@ -270,7 +270,9 @@ export function createTwenty2Simulator(options: Twenty2SimulatorOptions = {}): T
     const row = rows.find((candidate) => candidate.call_id === callId);
     const extra = extras.get(callId);
     if (!row || !extra) return null;
-    const expiresAt = isoSeconds(Math.floor((now + MEDIA_LIFETIME_MS) / 1000) * 1000);
+    // Issued on the minute: two answers a moment apart carry the same links (as tests compare
+    // answers), while each is still valid for about MEDIA_LIFETIME_MS from when it was sent.
+    const expiresAt = isoSeconds(Math.floor(now / 60_000) * 60_000 + MEDIA_LIFETIME_MS);
     const link = (extension: string): Twenty2MediaJson => ({
       url: `${mediaBase}/media/${encodeURIComponent(callId)}.${extension}?expires=${Date.parse(expiresAt) / 1000}`,
       expires_at: expiresAt,

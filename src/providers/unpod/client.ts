@@ -1,5 +1,5 @@
 /**
- * The Unpod adapter: GET {base}/call-logs/ (shared/providers/unpod.md). Page-number paging with a
+ * The Unpod adapter: GET {base}/call-logs/ (docs/providers/unpod.md). Page-number paging with a
  * total `count`; start_date/end_date bound creation_time inclusively, so a walk can resume at a time.
  */
 import type { CallRecord, CallStatus } from '../../calls/model.js';

@@ -1,5 +1,5 @@
 /**
- * Unpod has no endpoint for one call (shared/providers/unpod.md), and some rows have no id at all,
+ * Unpod has no endpoint for one call (docs/providers/unpod.md), and some rows have no id at all,
  * so calls are found again through narrow creation_time windows. Locators close in time share one
  * window: fifty calls of one busy hour cost one list request, not fifty.
  */

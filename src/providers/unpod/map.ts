@@ -1,6 +1,6 @@
 /**
  * Unpod call-log rows → CallRecord. Pure: no I/O, no clock. Field meanings from
- * shared/providers/unpod.md and the contract's field mapping.
+ * docs/providers/unpod.md and the contract's field mapping.
  */
 import { createHash } from 'node:crypto';
 import type { CallDetails, CallDirection, CallParty, CallRecord, CallStatus } from '../../calls/model.js';

@@ -1,5 +1,5 @@
 /**
- * Zod schemas for the Unpod bodies the adapter reads (shared/providers/unpod.md, GET /call-logs/).
+ * Zod schemas for the Unpod bodies the adapter reads (docs/providers/unpod.md, GET /call-logs/).
  * Objects strip unknown keys, so extra fields such as `"bridge": 1` are tolerated.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * A simulated Unpod call-logs API (shared/providers/unpod.md): Token + Org-Handle auth, page-number
+ * A simulated Unpod call-logs API (docs/providers/unpod.md): Token + Org-Handle auth, page-number
  * paging with a total count, start_date/end_date/call_type/call_status filters, and the published
  * quirks — rows with and without `id`, `call_duration` as an integer or "H:MM:SS", extra fields.
  */

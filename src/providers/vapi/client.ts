@@ -1,5 +1,5 @@
 /**
- * The Vapi adapter (shared/providers/vapi.md, docs/providers/vapi.md). GET /call answers a bare
+ * The Vapi adapter (docs/providers/vapi.md, docs/providers/vapi.md). GET /call answers a bare
  * array, newest `createdAt` first, at most `limit` rows, with no cursor: the only way to page is a
  * `createdAt` window. The ordering key is `startedAt`, and a call starts after it is created, so:
  * - an upper bound on `startedAt` is one on `createdAt` (`createdAtLe`);

@@ -1,5 +1,5 @@
 /**
- * Vapi `Call` objects → CallRecord. Pure functions; field meanings from shared/providers/vapi.md
+ * Vapi `Call` objects → CallRecord. Pure functions; field meanings from docs/providers/vapi.md
  * (docs/providers/vapi.md) and the contract's Vapi status row.
  */
 import type { CallDetails, CallDirection, CallParty, CallRecord, CallStatus, MediaLink, Money } from '../../calls/model.js';
@@ -31,7 +31,7 @@ const ENDED_EXACT: Readonly<Record<string, CallStatus>> = {
 };
 
 /**
- * `ended` + a start, pipeline or provider error: FAILED. The families of shared/providers/vapi.md:
+ * `ended` + a start, pipeline or provider error: FAILED. The families of docs/providers/vapi.md:
  * `call.start.error-*`, anything with `error` (`pipeline-error-*`, `call.in-progress.error-*`,
  * `call.ringing.error-*`…), `pipeline-*`, `assistant-not-*`, `assistant-request-*`,
  * `*-failed-to-connect-call`.

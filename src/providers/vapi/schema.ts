@@ -1,5 +1,5 @@
 /**
- * Vapi's response bodies (shared/providers/vapi.md, docs/providers/vapi.md): the `Call` object of
+ * Vapi's response bodies (docs/providers/vapi.md, docs/providers/vapi.md): the `Call` object of
  * GET /call (a bare array of them) and GET /call/{id}, and the phone-number resource of
  * GET /phone-number/{id}. Only the fields Switchboard reads are declared; the rest (costs[],
  * costBreakdown, messages, monitor…) is stripped.

@@ -1,5 +1,5 @@
 /**
- * A Vapi upstream for tests and the demo, following shared/providers/vapi.md (docs/providers/vapi.md):
+ * A Vapi upstream for tests and the demo, following docs/providers/vapi.md (docs/providers/vapi.md):
  * Bearer auth with the private key (401 "Invalid Key…" otherwise, NestJS error bodies), GET /call
  * as a bare array of at most `limit` calls newest `createdAt` first (no cursor) with every filter the
  * spec lists (id, assistantId, phoneNumberId, createdAt/updatedAt Gt/Ge/Lt/Le), GET /call/{id}
@@ -271,13 +271,14 @@ export function createVapiSimulator(options: VapiSimulatorOptions = {}): VapiSim
   }
 
   /**
-   * A row as one response sends it: signed links are regenerated per response, valid an hour from
-   * now (shared/providers/vapi.md "GET /call/{id}": `presignedUrlsExpiresAt`), like Twenty2's media.
+   * A row as one response sends it: signed links are regenerated per response (Vapi's `GET /call/{id}`
+   * reference: `artifact.presignedUrlsExpiresAt`), like Twenty2's media; here valid an hour from the
+   * minute it was sent, so that answers a moment apart agree.
    */
   const asSent = (row: VapiRawCall): VapiRawCall =>
     row.artifact?.presignedUrlsExpiresAt === undefined
       ? row
-      : { ...row, artifact: { ...row.artifact, presignedUrlsExpiresAt: new Date(Date.now() + HOUR).toISOString() } };
+      : { ...row, artifact: { ...row.artifact, presignedUrlsExpiresAt: new Date(Math.floor(Date.now() / 60_000) * 60_000 + HOUR).toISOString() } };
 
   function list(request: RecordedRequest): SimulatorReply {
     const parsed = listQuery(request.query);
