@@ -95,13 +95,16 @@ const BOOT_SCRIPT = `(function () {
           next: function (result) { sink.next(result); },
           complete: function () { done(); sink.complete(); },
           error: function (error) {
-            done();
             var response = error && error.response;
-            if (!response) return sink.error(error);
+            if (!response) {
+              done();
+              return sink.error(error);
+            }
             // The server's refusal is JSON with coded errors; show it as a result, as for a query.
+            // Read before disposing the client: disposing aborts the request, body included.
             response.json().then(
-              function (body) { sink.next(body); sink.complete(); },
-              function () { sink.error(error); }
+              function (body) { done(); sink.next(body); sink.complete(); },
+              function () { done(); sink.error(error); }
             );
           },
         });
