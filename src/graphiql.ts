@@ -54,8 +54,9 @@ export const GRAPHIQL_CSP = [
  * A second operation below the query: events as they happen. GraphiQL's run button then offers
  * both by name (or runs the one under the cursor with Ctrl-Enter).
  */
-export const EXAMPLE_SUBSCRIPTION = `# Live: each call as Switchboard sees it start, change and end (see docs/live.md).
-# Run it, then wait: in demo mode a new call comes every ~8 s and ends 10-40 s later.
+export const EXAMPLE_SUBSCRIPTION = `# Live events: calls as they start, change and end.
+# Run it (the run button offers CallEvents), then wait:
+# in demo mode a call starts every ~8 s, ends 10-40 s later.
 subscription CallEvents {
   callEvents {
     type
