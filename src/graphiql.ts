@@ -1,6 +1,8 @@
 /**
- * GraphiQL served by Switchboard itself, outside production: the page, React and GraphiQL come from
- * installed packages (no CDN), so it works offline and under a Content-Security-Policy of 'self'.
+ * GraphiQL served by Switchboard itself, outside production: the page, React, GraphiQL and
+ * graphql-sse's client come from installed packages (no CDN), so it works offline and under a
+ * Content-Security-Policy of 'self'. Queries run over POST, subscriptions over GraphQL over SSE,
+ * both with the headers set in GraphiQL's headers editor.
  * GET /graphql with `Accept: text/html` and no `query` parameter gets the page; everything else
  * falls through to the GraphQL endpoint.
  */
@@ -48,13 +50,81 @@ export const GRAPHIQL_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * A second operation below the query: events as they happen. GraphiQL's run button then offers
+ * both by name (or runs the one under the cursor with Ctrl-Enter).
+ */
+export const EXAMPLE_SUBSCRIPTION = `# Live events: calls as they start, change and end.
+# Run it (the run button offers CallEvents), then wait:
+# in demo mode a call starts every ~8 s, ends 10-40 s later.
+subscription CallEvents {
+  callEvents {
+    type
+    occurredAt
+    call { provider status startedAt from { phoneNumber } }
+  }
+}
+`;
+
+/**
+ * The page's boot code. Queries go through GraphiQL's own fetcher (a POST asking for JSON).
+ * Subscriptions go over GraphQL over SSE (graphql-sse's client, distinct connections mode) rather
+ * than WebSocket because a browser can set headers on a fetch but not on a WebSocket upgrade: the
+ * headers editor's `Authorization` reaches the server as for a query. Which kind an operation is
+ * comes from the document GraphiQL parsed (the operation it runs), not from the text. A refusal
+ * (401, 400, 503) is shown as the server's JSON errors, like a refused query, and not retried.
+ */
 const BOOT_SCRIPT = `(function () {
-  var fetcher = GraphiQL.createFetcher({ url: new URL('/graphql', window.location.href).toString() });
+  var url = new URL('/graphql', window.location.href).toString();
+  var httpFetcher = GraphiQL.createFetcher({ url: url });
+
+  /** The operation GraphiQL runs: the one named, or the document's only one. */
+  function operationOf(documentAST, operationName) {
+    if (!documentAST) return null;
+    var operations = documentAST.definitions.filter(function (d) { return d.kind === 'OperationDefinition'; });
+    if (operationName) return operations.find(function (d) { return d.name && d.name.value === operationName; }) || null;
+    return operations.length === 1 ? operations[0] : null;
+  }
+
+  /** An observable (what GraphiQL's fetcher may return) of one subscription over SSE. */
+  function subscribeOverSse(params, headers) {
+    return {
+      subscribe: function (sink) {
+        var client = graphqlSse.createClient({ url: url, headers: headers || {}, retryAttempts: 0 });
+        var done = function () { client.dispose(); };
+        var dispose = client.subscribe(params, {
+          next: function (result) { sink.next(result); },
+          complete: function () { done(); sink.complete(); },
+          error: function (error) {
+            var response = error && error.response;
+            if (!response) {
+              done();
+              return sink.error(error);
+            }
+            // The server's refusal is JSON with coded errors; show it as a result, as for a query.
+            // Read before disposing the client: disposing aborts the request, body included.
+            response.json().then(
+              function (body) { done(); sink.next(body); sink.complete(); },
+              function () { done(); sink.error(error); }
+            );
+          },
+        });
+        return { unsubscribe: function () { dispose(); done(); } };
+      },
+    };
+  }
+
+  function fetcher(params, opts) {
+    var operation = operationOf(opts && opts.documentAST, params.operationName);
+    if (operation && operation.operation === 'subscription') return subscribeOverSse(params, opts.headers);
+    return httpFetcher(params, opts);
+  }
+
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,
-      defaultQuery: ${JSON.stringify(EXAMPLE_QUERY)},
+      defaultQuery: ${JSON.stringify(EXAMPLE_QUERY + '\n' + EXAMPLE_SUBSCRIPTION)},
       defaultEditorToolsVisibility: true,
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: false,
@@ -77,6 +147,7 @@ const PAGE = `<!doctype html>
     <script src="${GRAPHIQL_ASSETS_PATH}/react.production.min.js"></script>
     <script src="${GRAPHIQL_ASSETS_PATH}/react-dom.production.min.js"></script>
     <script src="${GRAPHIQL_ASSETS_PATH}/graphiql.min.js"></script>
+    <script src="${GRAPHIQL_ASSETS_PATH}/graphql-sse.min.js"></script>
     <script src="${GRAPHIQL_ASSETS_PATH}/boot.js"></script>
   </body>
 </html>
@@ -105,6 +176,8 @@ function loadAssets(): Map<string, Asset> {
     ['react-dom.production.min.js', packageFile('react-dom', 'umd/react-dom.production.min.js'), js],
     ['graphiql.min.js', packageFile('graphiql', 'graphiql.min.js'), js],
     ['graphiql.min.css', packageFile('graphiql', 'graphiql.min.css'), css],
+    // Subscriptions' client (GraphQL over SSE); its UMD build defines the global `graphqlSse`.
+    ['graphql-sse.min.js', packageFile('graphql-sse', 'umd/graphql-sse.min.js'), js],
   ];
   const assets = new Map<string, Asset>(
     files.map(([name, file, contentType]) => [name, { contentType, body: readFileSync(file) }]),

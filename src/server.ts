@@ -39,7 +39,7 @@ import { knownOperationTypes } from './security/operationTypes.js';
 import { queryProtection } from './security/queryLimits.js';
 import { LoadMonitor, type Shed, holdConnection } from './overload.js';
 import type { CallEventSource } from './live/events.js';
-import { createLiveTransports, noSubscriptionOverJson } from './live/transports.js';
+import { createLiveTransports, noSubscriptionOverJson, noSubscriptionOverJsonPlugin } from './live/transports.js';
 import { startWebhooks } from './live/webhooks.js';
 
 export interface SwitchboardOptions {
@@ -284,6 +284,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     plugins: [
       upstreamFailuresPlugin(invalidRowLog),
       requestErrorStatusPlugin,
+      noSubscriptionOverJsonPlugin,
       metrics.plugin<RequestContext>(),
       requestLogPlugin<RequestContext>(logger),
       ...(options.tracing ? [tracingPlugin<RequestContext>()] : []),

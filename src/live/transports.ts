@@ -10,6 +10,7 @@
  * the subscriber's key: graphql-js's `subscribe` would run every event with the one context of the
  * subscription, whose loaders would then cache details (and failures) for its whole life.
  */
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type http from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -19,6 +20,8 @@ import {
   type ExecutionResult,
   type FormattedExecutionResult,
   GraphQLError,
+  Kind,
+  type OperationDefinitionNode,
   type GraphQLSchema,
   type ValidationRule,
   createSourceEventStream,
@@ -88,18 +91,43 @@ export const SUBSCRIPTION_TRANSPORTS_MESSAGE =
   'Subscriptions are served at /graphql over WebSocket (the graphql-transport-ws protocol of graphql-ws) or Server-Sent Events ' +
   '(GraphQL over SSE: a GET or POST with "Accept: text/event-stream"), not as a single JSON response; see docs/live.md';
 
+const subscriptionOverJson = (node: OperationDefinitionNode) =>
+  new GraphQLError(SUBSCRIPTION_TRANSPORTS_MESSAGE, { nodes: node, extensions: { code: ErrorCode.ValidationFailed, http: { status: 400 } } });
+
 /**
  * A subscription sent as an ordinary GraphQL-over-HTTP request (a POST or GET answered with JSON)
- * is refused at validation, naming the transports, like an operation type the schema lacks
+ * is refused, naming the transports, like an operation type the schema lacks
  * (src/security/operationTypes.ts): graphql-js would otherwise run it as a query and fail on its
- * null root value (an internal error), and Apollo Server answers a GET of one with a bare 405.
- * A validation rule of the JSON endpoint only: the transports run subscriptions.
+ * null root value (an internal error). What is refused is the operation that would run, not a
+ * document that merely holds one beside others (GraphiQL sends its whole editor, a query and a
+ * subscription, with the name of the one to run), in two steps:
+ *
+ * - this validation rule, of the JSON endpoint only (the transports run subscriptions), refuses a
+ *   document whose operations are all subscriptions: whichever is selected is one, and refusing it
+ *   at validation comes before Apollo Server's bare 405 for a GET of a non-query;
+ * - `noSubscriptionOverJsonPlugin` refuses the selected operation of a mixed document when it is
+ *   the subscription (a POST; Apollo Server answers a GET of it 405 first).
  */
-export const noSubscriptionOverJson: ValidationRule = (context) => ({
-  OperationDefinition(node) {
-    if (node.operation === 'subscription') context.reportError(new GraphQLError(SUBSCRIPTION_TRANSPORTS_MESSAGE, { nodes: node }));
+export const noSubscriptionOverJson: ValidationRule = (context) => {
+  const operations = context.getDocument().definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const onlySubscriptions = operations.every((operation) => operation.operation === 'subscription');
+  return {
+    OperationDefinition(node) {
+      if (onlySubscriptions) context.reportError(subscriptionOverJson(node));
+    },
+  };
+};
+
+/** The second step of `noSubscriptionOverJson`: the resolved operation of a mixed document. 400 GRAPHQL_VALIDATION_FAILED. */
+export const noSubscriptionOverJsonPlugin: ApolloServerPlugin<BaseContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation === 'subscription') throw subscriptionOverJson(operation);
+      },
+    };
   },
-});
+};
 
 export interface LiveTransports {
   /** Whether a /graphql request asks for an event stream (GraphQL over SSE) rather than JSON. */

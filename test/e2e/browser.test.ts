@@ -160,7 +160,9 @@ test('GraphiQL is served by Switchboard, offline: the example query runs and the
   await page.locator('.graphiql-container').waitFor();
 
   const answer = page.waitForResponse((r) => r.url().endsWith('/graphql') && r.request().method() === 'POST' && (r.request().postData() ?? '').includes('LatestCalls'));
+  // The editor holds LatestCalls and the CallEvents subscription: the run button offers both.
   await page.locator('.graphiql-execute-button').click();
+  await page.getByRole('menuitem', { name: 'LatestCalls' }).click();
   const body = (await (await answer).json()) as { data?: { calls: { nodes: unknown[] } }; errors?: unknown };
   expect(body.errors).toBeUndefined();
   expect(body.data!.calls.nodes).toHaveLength(20);

@@ -2,7 +2,7 @@
  * GraphiQL over HTTP (the browser test runs it for real): who gets the page, its CSP, its assets
  * from installed packages, and none of it in production.
  */
-import { EXAMPLE_QUERY } from '../../src/graphiql.js';
+import { EXAMPLE_QUERY, EXAMPLE_SUBSCRIPTION } from '../../src/graphiql.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 
 describe('outside production', () => {
@@ -24,7 +24,7 @@ describe('outside production', () => {
     expect(csp).not.toMatch(/script-src[^;]*unsafe/);
     const html = await response.text();
     const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
-    expect(sources.length).toBe(6);
+    expect(sources.length).toBe(7);
     expect(sources.every((source) => source!.startsWith('/graphiql-assets/'))).toBe(true);
     expect(html).not.toMatch(/<script>(?!<)/); // no inline script: CSP forbids it
 
@@ -34,7 +34,11 @@ describe('outside production', () => {
       expect(asset.headers.get('content-type')).toMatch(/^text\/(javascript|css)/);
     }
     const boot = await (await fetch(new URL('/graphiql-assets/boot.js', h.server.url))).text();
-    expect(boot).toContain(JSON.stringify(EXAMPLE_QUERY));
+    expect(boot).toContain(JSON.stringify(`${EXAMPLE_QUERY}\n${EXAMPLE_SUBSCRIPTION}`));
+    // Subscriptions' client, served from graphql-sse's own UMD build.
+    expect(sources).toContain('/graphiql-assets/graphql-sse.min.js');
+    const sse = await (await fetch(new URL('/graphiql-assets/graphql-sse.min.js', h.server.url))).text();
+    expect(sse).toContain('graphqlSse');
   });
 
   test('GraphQL over GET, and clients not asking for HTML, still reach the API', async () => {
@@ -52,6 +56,24 @@ describe('outside production', () => {
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data.calls.nodes).toHaveLength(20);
     expect(res.body.data.calls.pageInfo.hasNextPage).toBe(true);
+  });
+
+  test('the example subscription is the named CallEvents operation and is accepted over SSE', async () => {
+    expect(EXAMPLE_SUBSCRIPTION).toMatch(/subscription CallEvents\b/);
+    const abort = new AbortController();
+    const response = await fetch(h.server.url, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: EXAMPLE_SUBSCRIPTION }),
+      signal: abort.signal,
+    });
+    try {
+      // The document is parsed and validated before the stream opens: a bad one is a 400 with errors.
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    } finally {
+      abort.abort();
+    }
   });
 });
 

@@ -281,6 +281,31 @@ describe('as a plain JSON request', () => {
     });
     expect(source.requested.length).toBe(before);
   });
+
+  // GraphiQL sends its whole editor (a query and a subscription) with the name of the one to run.
+  const MIXED = `query Latest { calls(first: 1) { nodes { provider } } }\nsubscription Events { callEvents { id } }`;
+  it.each([
+    ['POST', () => fetch(h.server.url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query: MIXED, operationName: 'Latest' }) })],
+    ['GET', () => fetch(`${h.server.url}?query=${encodeURIComponent(MIXED)}&operationName=Latest`, { headers })],
+  ])('%s of a document holding a subscription beside the query it names runs the query', async (_method, send) => {
+    const response = await send();
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { calls: { nodes: [{ provider: expect.any(String) }] } } });
+  });
+
+  it('POST naming the subscription of such a document is refused naming the transports, and watches nothing', async () => {
+    const before = source.requested.length;
+    const response = await fetch(h.server.url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: MIXED, operationName: 'Events' }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      errors: [{ message: expect.stringMatching(/WebSocket.*graphql-transport-ws.*text\/event-stream/), locations: [{ line: 2, column: 1 }], extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }],
+    });
+    expect(source.requested.length).toBe(before);
+  });
 });
 
 describe('graceful drain', () => {
