@@ -1,0 +1,344 @@
+/**
+ * Live call events end to end (issue #16): the REAL watchers (no injected event source) poll the
+ * simulators over HTTP at a short interval, and their events reach clients over graphql-ws and
+ * graphql-sse, a webhook receiver verifying with `standardwebhooks`, and the subscribers of two
+ * replicas sharing a real redis-server. Calls are started and ended in the simulators
+ * (`startCall()` / `endCall(row)`, src/providers/module.ts), for every provider in PROVIDER_MODULES.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
+import { Webhook } from 'standardwebhooks';
+import WebSocket from 'ws';
+import type { Provider } from '../../src/calls/model.js';
+import { startSimulators, type Simulators } from '../../src/demo.js';
+import { PROVIDER_MODULES } from '../../src/providers/index.js';
+import type { ProviderSimulator } from '../../src/providers/module.js';
+import { keysLookedUp } from '../helpers/modules.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { startHarness, type Harness } from '../helpers/switchboard.js';
+
+const INTERVAL_MS = 250;
+const KEY_ALL = 'k_all_0123456789abcdef';
+const KEY_TALKSTACK = 'k_ts_0123456789abcdef';
+const PROVIDERS = PROVIDER_MODULES.map((m) => m.provider);
+const SECRET = `whsec_${Buffer.alloc(32, 'live-end-to-end-secret').toString('base64')}`;
+
+/** A detail field on every event: fetched per event as in `calls` (docs/live.md). */
+const EVENTS = `subscription($filter: CallFilter) {
+  callEvents(filter: $filter) { id type call { id provider connection status recordings { url } transcriptText } }
+}`;
+
+interface Collected {
+  results: any[];
+  completed: boolean;
+  error: unknown;
+}
+
+const clients: Array<{ dispose: () => unknown }> = [];
+
+function collect(client: WsClient | SseClient, query: string, variables?: Record<string, unknown>): Collected {
+  const collected: Collected = { results: [], completed: false, error: undefined };
+  client.subscribe(
+    { query, variables },
+    {
+      next: (result) => void collected.results.push(result),
+      error: (error) => void (collected.error = error),
+      complete: () => void (collected.completed = true),
+    },
+  );
+  return collected;
+}
+
+function ws(h: Harness, key: string): WsClient {
+  const client = createWsClient({
+    url: h.server.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { Authorization: `Bearer ${key}` },
+    retryAttempts: 0,
+  });
+  clients.push(client);
+  return client;
+}
+
+function sse(h: Harness, key: string): SseClient {
+  const client = createSseClient({ url: h.server.url, headers: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+  clients.push(client);
+  return client;
+}
+
+/** Resolves once `check` holds, polling every 20 ms; fails naming `what` after `ms`. */
+async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const simOf = (sims: Simulators, provider: string) => (sims as unknown as Record<string, ProviderSimulator>)[provider.toLowerCase()]!;
+/** The list pages a simulator served: neither look-ups of calls (detail fields) nor Vapi's phone-number look-ups. */
+const listRequests = (sims: Simulators, provider: string) =>
+  simOf(sims, provider).server.requests.filter((r) => keysLookedUp(sims, provider as Provider, r).length === 0).length - simOf(sims, provider).server.countAuxiliary();
+const label = (provider: string) => `${provider.toLowerCase()}/default`;
+
+/** Waits until `h` watches exactly `providers`' connections, each past its baseline, then for two more polls of each. */
+async function watching(h: Harness, providers: readonly string[]): Promise<void> {
+  const labels = providers.map(label).sort();
+  await waitFor(`watching ${labels.join(', ')}`, () => {
+    const watchers = h.server.events.watchers();
+    return JSON.stringify(watchers.map((w) => w.connection).sort()) === JSON.stringify(labels) && watchers.every((w) => w.state === 'watching');
+  });
+  await morePolls(h.sims, providers);
+}
+
+/** Waits until every one of `providers`' simulators has served `n` more call requests (the watchers' polls). */
+async function morePolls(sims: Simulators, providers: readonly string[], n = 2): Promise<void> {
+  const start = providers.map((p) => listRequests(sims, p));
+  await waitFor(`${n} more polls`, () => providers.every((p, i) => listRequests(sims, p) >= start[i]! + n));
+}
+
+const events = (c: Collected) => c.results.map((r) => r.data?.callEvents).filter(Boolean);
+const ofProvider = (c: Collected, provider: string) => events(c).filter((e) => e.call.provider === provider);
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.dispose();
+});
+
+describe('one replica, real watchers', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      sims: () => startSimulators({ count: 10 }),
+      env: { SWITCHBOARD_API_KEYS: `${KEY_ALL},${KEY_TALKSTACK}:talkstack/default` },
+      configure: (config) => ({ ...config, watch: { ...config.watch, intervalMs: INTERVAL_MS } }),
+    });
+  });
+
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  afterEach(async () => {
+    // (Inner afterEach hooks run before the file's: leave here.)
+    for (const client of clients.splice(0)) await client.dispose();
+    // Nobody listens any more: every watcher stops (the next test starts from a new baseline).
+    await waitFor('no watcher', () => h.server.events.watchers().length === 0);
+  });
+
+  it('over graphql-ws, every provider: CALL_ADDED after startCall, CALL_ENDED with detail fields after endCall, each once, ids stable; the baseline unannounced', async () => {
+    const sub = collect(ws(h, KEY_ALL), EVENTS);
+    await watching(h, PROVIDERS);
+    // The calls each connection held when watching started are its baseline: not announced.
+    expect(sub.results).toEqual([]);
+
+    const rows = new Map(PROVIDERS.map((p) => [p, simOf(h.sims, p).startCall()]));
+    const ongoing = PROVIDERS.filter((p) => simOf(h.sims, p).listsOngoing);
+    await waitFor('CALL_ADDED of every provider listing calls in progress', () => ongoing.every((p) => ofProvider(sub, p).length >= 1));
+    // Unpod's and CINNOX's call logs list ended calls only: nothing for them until the call ends.
+    await morePolls(h.sims, PROVIDERS);
+    for (const p of PROVIDERS) expect([p, ofProvider(sub, p).map((e) => e.type)]).toEqual([p, ongoing.includes(p) ? ['CALL_ADDED'] : []]);
+
+    for (const p of PROVIDERS) simOf(h.sims, p).endCall(rows.get(p));
+    await waitFor('CALL_ENDED of every provider', () => PROVIDERS.every((p) => ofProvider(sub, p).some((e) => e.type === 'CALL_ENDED')));
+    // A few more polls: had any event come twice, it would have come by then.
+    await morePolls(h.sims, PROVIDERS, 3);
+
+    expect(sub.error).toBeUndefined();
+    expect(sub.results.flatMap((r) => r.errors ?? [])).toEqual([]);
+    for (const p of PROVIDERS) {
+      const [added, ended, ...more] = ofProvider(sub, p);
+      expect([p, added?.type, ended?.type, more]).toEqual([p, 'CALL_ADDED', 'CALL_ENDED', []]);
+      // The same call (a stable `Call.id`), two distinct event ids, and the call as the API serves it.
+      expect(ended.call.id).toBe(added.call.id);
+      expect(ended.id).not.toBe(added.id);
+      expect(ended.call).toMatchObject({ provider: p, connection: 'default', status: 'COMPLETED' });
+      expect(Array.isArray(ended.call.recordings)).toBe(true);
+      const res = await h.gql('query($id: ID!) { call(id: $id) { id provider status recordings { url } transcriptText } }', { id: added.call.id }, { authorization: `Bearer ${KEY_ALL}` });
+      expect(res.body.errors).toBeUndefined();
+      // Some providers sign their media links with an expiry: the same link, signed a moment later.
+      const unsigned = (call: any) => ({ ...call, recordings: call.recordings.map((r: { url: string }) => r.url.split('?')[0]) });
+      expect(unsigned(res.body.data.call)).toEqual(unsigned({ id: added.call.id, provider: p, status: 'COMPLETED', recordings: ended.call.recordings, transcriptText: ended.call.transcriptText }));
+    }
+  });
+
+  it('over graphql-sse: CALL_ADDED and CALL_ENDED (with detail fields) of a started and ended call, each once', async () => {
+    const provider = 'TWENTY2';
+    const sim = simOf(h.sims, provider);
+    const sub = collect(sse(h, KEY_ALL), EVENTS, { filter: { providers: [provider] } });
+    await watching(h, [provider]);
+    expect(sub.results).toEqual([]);
+    const row = sim.startCall();
+    await waitFor('CALL_ADDED', () => events(sub).length >= 1);
+    sim.endCall(row);
+    await waitFor('CALL_ENDED', () => events(sub).length >= 2);
+    await morePolls(h.sims, [provider], 3);
+    expect(sub.results.flatMap((r) => r.errors ?? [])).toEqual([]);
+    const [added, ended, ...more] = events(sub);
+    expect([added.type, ended.type, more]).toEqual(['CALL_ADDED', 'CALL_ENDED', []]);
+    expect(ended.call.id).toBe(added.call.id);
+    expect(ended.call.recordings.length).toBeGreaterThan(0);
+  });
+
+  it('a key scoped to one connection receives only its events and makes only it watched', async () => {
+    h.resetCounters();
+    const sub = collect(ws(h, KEY_TALKSTACK), EVENTS);
+    await watching(h, ['TALKSTACK']);
+    const rows = new Map(PROVIDERS.map((p) => [p, simOf(h.sims, p).startCall()]));
+    for (const p of PROVIDERS) simOf(h.sims, p).endCall(rows.get(p));
+    await waitFor('CALL_ENDED', () => events(sub).some((e) => e.type === 'CALL_ENDED'));
+    await morePolls(h.sims, ['TALKSTACK']);
+    expect(events(sub).map((e) => [e.type, e.call.provider])).toEqual([
+      ['CALL_ADDED', 'TALKSTACK'],
+      ['CALL_ENDED', 'TALKSTACK'],
+    ]);
+    // No other simulator was asked anything: not one list request.
+    for (const p of PROVIDERS.filter((p) => p !== 'TALKSTACK')) expect([p, simOf(h.sims, p).server.count()]).toEqual([p, 0]);
+  });
+});
+
+interface Delivery {
+  id: string;
+  /** What `standardwebhooks` verified, or null when verification failed. */
+  payload: any;
+}
+
+async function startReceiver(): Promise<{ url: string; deliveries: Delivery[]; close(): Promise<void> }> {
+  const verifier = new Webhook(SECRET);
+  const deliveries: Delivery[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let payload: any = null;
+      try {
+        payload = verifier.verify(Buffer.concat(chunks).toString('utf8'), req.headers as Record<string, string>);
+      } catch {
+        payload = null;
+      }
+      deliveries.push({ id: String(req.headers['webhook-id']), payload });
+      res.writeHead(payload ? 204 : 400).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    deliveries,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('webhooks from the real watchers', () => {
+  it('an endpoint receives call.added and call.ended, with the ids a subscriber saw; call.ended carries detail fields', async () => {
+    const receiver = await startReceiver();
+    const provider = 'TWENTY2';
+    const h = await startHarness({
+      sims: () => startSimulators({ count: 10 }),
+      env: {
+        SWITCHBOARD_API_KEYS: KEY_ALL,
+        SWITCHBOARD_WEBHOOKS: JSON.stringify([{ url: receiver.url, secret: SECRET, filter: { providers: [provider] } }]),
+      },
+      configure: (config) => ({ ...config, watch: { ...config.watch, intervalMs: INTERVAL_MS } }),
+    });
+    try {
+      // The endpoint alone keeps its provider's connection watched, and only that one.
+      await watching(h, [provider]);
+      const sub = collect(ws(h, KEY_ALL), EVENTS, { filter: { providers: [provider] } });
+      await morePolls(h.sims, [provider]);
+      const sim = simOf(h.sims, provider);
+      const row = sim.startCall();
+      await waitFor('CALL_ADDED', () => events(sub).length >= 1 && receiver.deliveries.length >= 1);
+      sim.endCall(row);
+      await waitFor('CALL_ENDED', () => events(sub).length >= 2 && receiver.deliveries.length >= 2);
+      await morePolls(h.sims, [provider], 3);
+
+      expect(receiver.deliveries.every((d) => d.payload !== null)).toBe(true);
+      const [added, ended] = events(sub);
+      expect(receiver.deliveries.map((d) => [d.payload.type, d.payload.data.eventId, d.id])).toEqual([
+        ['call.added', added.id, added.id],
+        ['call.ended', ended.id, ended.id],
+      ]);
+      const [callAdded, callEnded] = receiver.deliveries.map((d) => d.payload.data.call);
+      expect(callAdded.id).toBe(added.call.id);
+      expect(callEnded).toMatchObject({ id: added.call.id, provider, status: 'COMPLETED', transcriptText: ended.call.transcriptText });
+      expect(callEnded.recordings.map((r: { url: string }) => r.url.split('?')[0])).toEqual(ended.call.recordings.map((r: { url: string }) => r.url.split('?')[0]));
+      expect(callEnded.recordings.length).toBeGreaterThan(0);
+      expect(callEnded).toHaveProperty('billedDurationSeconds');
+      // call.added carries the list's fields, not the detail fields.
+      expect(callAdded).not.toHaveProperty('recordings');
+    } finally {
+      for (const client of clients.splice(0)) await client.dispose();
+      await h.stop();
+      await receiver.close();
+    }
+  });
+});
+
+describe('two replicas sharing Redis', () => {
+  let redis: RedisServer;
+  let sims: Simulators;
+  let a: Harness;
+  let b: Harness;
+
+  const start = () =>
+    startHarness({
+      sims: async () => sims,
+      env: { REDIS_URL: redis.url, SWITCHBOARD_API_KEYS: KEY_ALL },
+      configure: (config) => ({ ...config, watch: { intervalMs: INTERVAL_MS, leaseMs: 1_000, heartbeatMs: 100 } }),
+    });
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    sims = await startSimulators({ count: 10 });
+    a = await start();
+    b = await start();
+  });
+
+  afterAll(async () => {
+    for (const client of clients.splice(0)) await client.dispose();
+    for (const h of [a, b]) await h?.server.stop();
+    await sims?.close();
+    await redis?.stop();
+  });
+
+  /** The polls of the Twenty2 connection `h` made, from its /metrics. */
+  const polls = async (h: Harness): Promise<number> => {
+    const text = await (await fetch(h.server.url.replace('/graphql', '/metrics'))).text();
+    return [...text.matchAll(/^switchboard_watch_polls_total\{connection="twenty2\/default",outcome="[^"]+"\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  };
+
+  it('a started call reaches a graphql-ws subscriber on each replica with the same event id; one replica polls', async () => {
+    const filter = { providers: ['TWENTY2'] };
+    const onA = collect(ws(a, KEY_ALL), EVENTS, { filter });
+    const onB = collect(ws(b, KEY_ALL), EVENTS, { filter });
+    const holds = (h: Harness) => h.server.events.watchers().some((w) => w.connection === 'twenty2/default' && w.state === 'watching');
+    await waitFor('a lease holder, watching', () => holds(a) || holds(b));
+    const [holder, other] = holds(a) ? [a, b] : [b, a];
+    await morePolls(sims, ['TWENTY2']);
+    // Both subscribers are attached by now: each replica says so in Redis within a heartbeat.
+    await new Promise((r) => setTimeout(r, 3 * 100));
+
+    sims.twenty2.server.resetCounters();
+    const holderBefore = await polls(holder);
+    const row = sims.twenty2.startCall();
+    await waitFor('CALL_ADDED on both replicas', () => events(onA).length >= 1 && events(onB).length >= 1);
+    sims.twenty2.endCall(row);
+    await waitFor('CALL_ENDED on both replicas', () => events(onA).length >= 2 && events(onB).length >= 2);
+    await morePolls(sims, ['TWENTY2'], 3);
+    const lists = listRequests(sims, 'TWENTY2');
+    const holderPolls = (await polls(holder)) - holderBefore;
+
+    expect(events(onA).map((e) => [e.type, e.id, e.call.id])).toEqual(events(onB).map((e) => [e.type, e.id, e.call.id]));
+    expect(events(onA).map((e) => e.type)).toEqual(['CALL_ADDED', 'CALL_ENDED']);
+    expect(onA.results.flatMap((r) => r.errors ?? [])).toEqual([]);
+    // The simulator's requests are the lease holder's polls (give or take one in flight); the other polled never.
+    expect(await polls(other)).toBe(0);
+    expect(holds(other)).toBe(false);
+    expect(Math.abs(lists - holderPolls)).toBeLessThanOrEqual(1);
+  });
+});
