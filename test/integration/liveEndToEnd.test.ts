@@ -284,16 +284,23 @@ describe('two replicas sharing Redis', () => {
   let sims: Simulators;
   let a: Harness;
   let b: Harness;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
+  // Both replicas configure the same endpoint, as replicas of one deployment do.
   const start = () =>
     startHarness({
       sims: async () => sims,
-      env: { REDIS_URL: redis.url, SWITCHBOARD_API_KEYS: KEY_ALL },
+      env: {
+        REDIS_URL: redis.url,
+        SWITCHBOARD_API_KEYS: KEY_ALL,
+        SWITCHBOARD_WEBHOOKS: JSON.stringify([{ url: receiver.url, secret: SECRET, filter: { providers: ['TWENTY2'] } }]),
+      },
       configure: (config) => ({ ...config, watch: { intervalMs: INTERVAL_MS, leaseMs: 1_000, heartbeatMs: 100 } }),
     });
 
   beforeAll(async () => {
     redis = await startRedis();
+    receiver = await startReceiver();
     sims = await startSimulators({ count: 10 });
     a = await start();
     b = await start();
@@ -303,6 +310,7 @@ describe('two replicas sharing Redis', () => {
     for (const client of clients.splice(0)) await client.dispose();
     for (const h of [a, b]) await h?.server.stop();
     await sims?.close();
+    await receiver?.close();
     await redis?.stop();
   });
 
@@ -312,7 +320,7 @@ describe('two replicas sharing Redis', () => {
     return [...text.matchAll(/^switchboard_watch_polls_total\{connection="twenty2\/default",outcome="[^"]+"\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
   };
 
-  it('a started call reaches a graphql-ws subscriber on each replica with the same event id; one replica polls', async () => {
+  it('a started call reaches a graphql-ws subscriber on each replica with the same event id, and the endpoint once; one replica polls', async () => {
     const filter = { providers: ['TWENTY2'] };
     const onA = collect(ws(a, KEY_ALL), EVENTS, { filter });
     const onB = collect(ws(b, KEY_ALL), EVENTS, { filter });
@@ -328,13 +336,15 @@ describe('two replicas sharing Redis', () => {
     const row = sims.twenty2.startCall();
     await waitFor('CALL_ADDED on both replicas', () => events(onA).length >= 1 && events(onB).length >= 1);
     sims.twenty2.endCall(row);
-    await waitFor('CALL_ENDED on both replicas', () => events(onA).length >= 2 && events(onB).length >= 2);
+    await waitFor('CALL_ENDED on both replicas', () => events(onA).length >= 2 && events(onB).length >= 2 && receiver.deliveries.length >= 2);
     await morePolls(sims, ['TWENTY2'], 3);
     const lists = listRequests(sims, 'TWENTY2');
     const holderPolls = (await polls(holder)) - holderBefore;
 
     expect(events(onA).map((e) => [e.type, e.id, e.call.id])).toEqual(events(onB).map((e) => [e.type, e.id, e.call.id]));
     expect(events(onA).map((e) => e.type)).toEqual(['CALL_ADDED', 'CALL_ENDED']);
+    // The endpoint got each event once (from the replica that observed it), with the subscribers' ids.
+    expect(receiver.deliveries.map((d) => [d.payload?.type, d.id])).toEqual(events(onA).map((e) => [e.type === 'CALL_ADDED' ? 'call.added' : 'call.ended', e.id]));
     expect(onA.results.flatMap((r) => r.errors ?? [])).toEqual([]);
     // The simulator's requests are the lease holder's polls (give or take one in flight); the other polled never.
     expect(await polls(other)).toBe(0);
