@@ -279,6 +279,46 @@ describe('webhooks from the real watchers', () => {
   });
 });
 
+describe('webhooks from the real watchers, every provider', () => {
+  it('an endpoint without a filter receives each provider\'s call.added and call.ended once, call.ended with its detail fields', async () => {
+    const receiver = await startReceiver();
+    const h = await startHarness({
+      sims: () => startSimulators({ count: 10 }),
+      env: { SWITCHBOARD_API_KEYS: KEY_ALL, SWITCHBOARD_WEBHOOKS: JSON.stringify([{ url: receiver.url, secret: SECRET }]) },
+      configure: (config) => ({ ...config, watch: { ...config.watch, intervalMs: INTERVAL_MS } }),
+    });
+    try {
+      await watching(h, PROVIDERS);
+      const sub = collect(ws(h, KEY_ALL), EVENTS);
+      await morePolls(h.sims, PROVIDERS);
+      const rows = new Map(PROVIDERS.map((p) => [p, simOf(h.sims, p).startCall()]));
+      const ongoing = PROVIDERS.filter((p) => simOf(h.sims, p).listsOngoing);
+      await waitFor('CALL_ADDED', () => ongoing.every((p) => ofProvider(sub, p).length >= 1));
+      for (const p of PROVIDERS) simOf(h.sims, p).endCall(rows.get(p));
+      const deliveredFor = (p: string) => receiver.deliveries.filter((d) => d.payload?.data.call.provider === p);
+      await waitFor('every call.ended', () => PROVIDERS.every((p) => deliveredFor(p).length >= 2 && ofProvider(sub, p).length >= 2));
+      await morePolls(h.sims, PROVIDERS, 3);
+
+      expect(receiver.deliveries.filter((d) => d.payload === null)).toEqual([]);
+      for (const p of PROVIDERS) {
+        const seen = ofProvider(sub, p);
+        const got = deliveredFor(p);
+        expect([p, got.map((d) => [d.payload.type, d.payload.data.eventId])]).toEqual([p, seen.map((e) => [e.type === 'CALL_ADDED' ? 'call.added' : 'call.ended', e.id])]);
+        const ended = got[1]!.payload.data.call;
+        expect([p, ended.id, ended.status]).toEqual([p, seen[0].call.id, 'COMPLETED']);
+        for (const field of ['recordings', 'transcript', 'transcriptText', 'billedDurationSeconds', 'inputParameters', 'outputParameters']) expect([p, field in ended]).toEqual([p, true]);
+        expect([p, Array.isArray(ended.recordings)]).toEqual([p, true]);
+      }
+      // Nothing failed while rendering the events (a failed detail request would be logged).
+      expect(h.logs.map((line) => JSON.parse(line)).filter((line) => line.level >= 40)).toEqual([]);
+    } finally {
+      for (const client of clients.splice(0)) await client.dispose();
+      await h.stop();
+      await receiver.close();
+    }
+  });
+});
+
 describe('two replicas sharing Redis', () => {
   let redis: RedisServer;
   let sims: Simulators;
