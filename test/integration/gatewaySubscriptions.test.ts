@@ -142,7 +142,7 @@ describe.each(['ws', 'sse'] as const)('Hive Gateway subscribing to Switchboard o
   });
 });
 
-describe('Hive Gateway over the real watchers', () => {
+describe.each(['ws', 'sse'] as const)('Hive Gateway (over %s) and the real watchers', (kind) => {
   it('a call started in a simulator reaches the gateway\'s client as CALL_ADDED, completed with the CRM\'s fields', async () => {
     // Its own Switchboard: no injected source, the watchers poll the simulators every 250 ms.
     const live = await startHarness({
@@ -152,7 +152,7 @@ describe('Hive Gateway over the real watchers', () => {
     });
     const contacts: CrmContact[] = [];
     const liveCrm = await startCrmSubgraph(contacts);
-    const gateway = await startGateway('ws', await composeWith(live, liveCrm));
+    const gateway = await startGateway(kind, await composeWith(live, liveCrm));
     const controller = new AbortController();
     try {
       const events = sseEvents(gateway.url, 'subscription { callEvents { id type call { id provider status contact { name } } } }', controller.signal);
@@ -183,6 +183,12 @@ describe('Hive Gateway over the real watchers', () => {
       expect(['INITIATED', 'RINGING', 'IN_PROGRESS', 'QUEUED']).toContain(value.data.callEvents.call.status);
       controller.abort();
       await events.return(undefined).catch(() => {});
+      // The client left the gateway, the gateway left Switchboard: nothing is watched any more.
+      const left = Date.now() + 20_000;
+      while (live.server.events.watchers().length > 0) {
+        if (Date.now() > left) throw new Error('timed out waiting for the watchers to stop');
+        await new Promise((r) => setTimeout(r, 20));
+      }
     } finally {
       controller.abort();
       await gateway.stop();
