@@ -99,6 +99,22 @@ async function morePolls(sims: Simulators, providers: readonly string[], n = 2):
   await waitFor(`${n} more polls`, () => providers.every((p, i) => listRequests(sims, p) >= start[i]! + n));
 }
 
+/**
+ * Where watching already runs (a webhook keeps it going), a new subscription attaches asynchronously:
+ * adds ended calls to `provider` until every one of `subs` has an event, then lets those settle.
+ * Returns the ids of the calls seen so far, for the test to set aside.
+ */
+async function untilAttached(sims: Simulators, provider: string, subs: Collected[]): Promise<Set<string>> {
+  const deadline = Date.now() + 20_000;
+  while (subs.some((sub) => events(sub).length === 0)) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the subscribers to attach');
+    simOf(sims, provider).addCall();
+    await morePolls(sims, [provider]);
+  }
+  await morePolls(sims, [provider]);
+  return new Set(subs.flatMap((sub) => events(sub).map((e) => e.call.id)));
+}
+
 const events = (c: Collected) => c.results.map((r) => r.data?.callEvents).filter(Boolean);
 const ofProvider = (c: Collected, provider: string) => events(c).filter((e) => e.call.provider === provider);
 
@@ -249,21 +265,23 @@ describe('webhooks from the real watchers', () => {
       // The endpoint alone keeps its provider's connection watched, and only that one.
       await watching(h, [provider]);
       const sub = collect(ws(h, KEY_ALL), EVENTS, { filter: { providers: [provider] } });
-      await morePolls(h.sims, [provider]);
+      const before = await untilAttached(h.sims, provider, [sub]);
+      const fresh = () => events(sub).filter((e) => !before.has(e.call.id));
+      const freshDeliveries = () => receiver.deliveries.filter((d) => !before.has(d.payload?.data.call.id));
       const sim = simOf(h.sims, provider);
       const row = sim.startCall();
-      await waitFor('CALL_ADDED', () => events(sub).length >= 1 && receiver.deliveries.length >= 1);
+      await waitFor('CALL_ADDED', () => fresh().length >= 1 && freshDeliveries().length >= 1);
       sim.endCall(row);
-      await waitFor('CALL_ENDED', () => events(sub).length >= 2 && receiver.deliveries.length >= 2);
+      await waitFor('CALL_ENDED', () => fresh().length >= 2 && freshDeliveries().length >= 2);
       await morePolls(h.sims, [provider], 3);
 
       expect(receiver.deliveries.every((d) => d.payload !== null)).toBe(true);
-      const [added, ended] = events(sub);
-      expect(receiver.deliveries.map((d) => [d.payload.type, d.payload.data.eventId, d.id])).toEqual([
+      const [added, ended] = fresh();
+      expect(freshDeliveries().map((d) => [d.payload.type, d.payload.data.eventId, d.id])).toEqual([
         ['call.added', added.id, added.id],
         ['call.ended', ended.id, ended.id],
       ]);
-      const [callAdded, callEnded] = receiver.deliveries.map((d) => d.payload.data.call);
+      const [callAdded, callEnded] = freshDeliveries().map((d) => d.payload.data.call);
       expect(callAdded.id).toBe(added.call.id);
       expect(callEnded).toMatchObject({ id: added.call.id, provider, status: 'COMPLETED', transcriptText: ended.call.transcriptText });
       expect(callEnded.recordings.map((r: { url: string }) => r.url.split('?')[0])).toEqual(ended.call.recordings.map((r: { url: string }) => r.url.split('?')[0]));
@@ -290,12 +308,13 @@ describe('webhooks from the real watchers, every provider', () => {
     try {
       await watching(h, PROVIDERS);
       const sub = collect(ws(h, KEY_ALL), EVENTS);
-      await morePolls(h.sims, PROVIDERS);
+      const before = await untilAttached(h.sims, 'TWENTY2', [sub]);
+      const ofProvider = (c: Collected, provider: string) => events(c).filter((e) => e.call.provider === provider && !before.has(e.call.id));
       const rows = new Map(PROVIDERS.map((p) => [p, simOf(h.sims, p).startCall()]));
       const ongoing = PROVIDERS.filter((p) => simOf(h.sims, p).listsOngoing);
       await waitFor('CALL_ADDED', () => ongoing.every((p) => ofProvider(sub, p).length >= 1));
       for (const p of PROVIDERS) simOf(h.sims, p).endCall(rows.get(p));
-      const deliveredFor = (p: string) => receiver.deliveries.filter((d) => d.payload?.data.call.provider === p);
+      const deliveredFor = (p: string) => receiver.deliveries.filter((d) => d.payload?.data.call.provider === p && !before.has(d.payload.data.call.id));
       await waitFor('every call.ended', () => PROVIDERS.every((p) => deliveredFor(p).length >= 2 && ofProvider(sub, p).length >= 2));
       await morePolls(h.sims, PROVIDERS, 3);
 
@@ -368,23 +387,29 @@ describe('two replicas sharing Redis', () => {
     await waitFor('a lease holder, watching', () => holds(a) || holds(b));
     const [holder, other] = holds(a) ? [a, b] : [b, a];
     await morePolls(sims, ['TWENTY2']);
-    // Both subscribers are attached by now: each replica says so in Redis within a heartbeat.
-    await new Promise((r) => setTimeout(r, 3 * 100));
+    await untilAttached(sims, 'TWENTY2', [onA, onB]);
+    const [fromA, fromB] = [events(onA).length, events(onB).length];
+    const newOnA = () => events(onA).slice(fromA);
+    const newOnB = () => events(onB).slice(fromB);
 
     sims.twenty2.server.resetCounters();
     const holderBefore = await polls(holder);
     const row = sims.twenty2.startCall();
-    await waitFor('CALL_ADDED on both replicas', () => events(onA).length >= 1 && events(onB).length >= 1);
+    await waitFor('CALL_ADDED on both replicas', () => newOnA().length >= 1 && newOnB().length >= 1);
+    const callId = newOnA()[0].call.id;
+    const delivered = () => receiver.deliveries.filter((d) => d.payload?.data.call.id === callId);
     sims.twenty2.endCall(row);
-    await waitFor('CALL_ENDED on both replicas', () => events(onA).length >= 2 && events(onB).length >= 2 && receiver.deliveries.length >= 2);
+    await waitFor('CALL_ENDED on both replicas and the endpoint', () => newOnA().length >= 2 && newOnB().length >= 2 && delivered().length >= 2);
     await morePolls(sims, ['TWENTY2'], 3);
     const lists = listRequests(sims, 'TWENTY2');
     const holderPolls = (await polls(holder)) - holderBefore;
 
-    expect(events(onA).map((e) => [e.type, e.id, e.call.id])).toEqual(events(onB).map((e) => [e.type, e.id, e.call.id]));
-    expect(events(onA).map((e) => e.type)).toEqual(['CALL_ADDED', 'CALL_ENDED']);
+    expect(newOnA().map((e) => [e.type, e.id, e.call.id])).toEqual(newOnB().map((e) => [e.type, e.id, e.call.id]));
+    expect(newOnA().map((e) => [e.type, e.call.id])).toEqual([['CALL_ADDED', callId], ['CALL_ENDED', callId]]);
     // The endpoint got each event once (from the replica that observed it), with the subscribers' ids.
-    expect(receiver.deliveries.map((d) => [d.payload?.type, d.id])).toEqual(events(onA).map((e) => [e.type === 'CALL_ADDED' ? 'call.added' : 'call.ended', e.id]));
+    expect(delivered().map((d) => [d.payload.type, d.id])).toEqual(newOnA().map((e) => [e.type === 'CALL_ADDED' ? 'call.added' : 'call.ended', e.id]));
+    expect(receiver.deliveries.filter((d) => d.payload === null)).toEqual([]);
+    expect(new Set(receiver.deliveries.map((d) => d.id)).size).toBe(receiver.deliveries.length);
     expect(onA.results.flatMap((r) => r.errors ?? [])).toEqual([]);
     // The simulator's requests are the lease holder's polls (give or take one in flight); the other polled never.
     expect(await polls(other)).toBe(0);
