@@ -3,14 +3,17 @@
  * the `hive-gateway` CLI) over a supergraph composed from Switchboard's subgraph SDL and a CRM
  * subgraph. A client subscribes to the gateway over SSE; the gateway subscribes to Switchboard over
  * GraphQL over WebSocket or over GraphQL over SSE (its two subgraph transports for subscriptions),
- * with its own API key, and completes each event with the CRM's `Call.contact`.
+ * with its own API key, and completes each event with the CRM's `Call.contact`. The last case has
+ * no injected source: the real watchers poll the simulators and a call started in one reaches the
+ * gateway's client (issue #16).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { encodeCallId } from '../../src/calls/ids.js';
-import { startCrmSubgraph, type CrmSubgraph } from '../helpers/crm-subgraph.js';
+import { startCrmSubgraph, type CrmContact, type CrmSubgraph } from '../helpers/crm-subgraph.js';
+import { startSimulators } from '../../src/demo.js';
 import { ManualEventSource, eventOf } from '../helpers/events.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 import { allCalls } from '../helpers/truth.js';
@@ -34,6 +37,16 @@ beforeAll(async () => {
   h = await startHarness({ env: { SWITCHBOARD_API_KEYS: `${GATEWAY_KEY}:unpod+twenty2` }, events: source });
   const call = allCalls(h.sims).find((c) => c.provider === 'UNPOD')!;
   crm = await startCrmSubgraph([{ id: 'contact-1', name: 'Asha Rao', callIds: [encodeCallId(call)] }]);
+  supergraphSdl = await composeWith(h, crm);
+});
+
+afterAll(async () => {
+  await crm?.stop();
+  await h?.stop();
+});
+
+/** The supergraph of Switchboard `h` (its SDL as the gateway key sees it) and `crm`. */
+async function composeWith(h: Harness, crm: CrmSubgraph): Promise<string> {
   const sdl = await fetch(h.server.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_KEY}` },
@@ -44,19 +57,14 @@ beforeAll(async () => {
     { name: 'crm', url: crm.url, typeDefs: parse(crm.sdl) },
   ]);
   expect(composed.errors ?? []).toEqual([]);
-  supergraphSdl = composed.supergraphSdl!;
-});
-
-afterAll(async () => {
-  await crm?.stop();
-  await h?.stop();
-});
+  return composed.supergraphSdl!;
+}
 
 /** A Hive Gateway on a free port, subscribing to subgraphs by `kind` (ws) or by its default (SSE). */
-async function startGateway(kind: 'ws' | 'sse') {
+async function startGateway(kind: 'ws' | 'sse', supergraph = supergraphSdl) {
   const authorization = `Bearer ${GATEWAY_KEY}`;
   const gateway = createGatewayRuntime({
-    supergraph: supergraphSdl,
+    supergraph,
     logging: false,
     transportEntries: {
       '*.http': {
@@ -130,6 +138,62 @@ describe.each(['ws', 'sse'] as const)('Hive Gateway subscribing to Switchboard o
     } finally {
       controller.abort();
       await gateway.stop();
+    }
+  });
+});
+
+describe.each(['ws', 'sse'] as const)('Hive Gateway (over %s) and the real watchers', (kind) => {
+  it('a call started in a simulator reaches the gateway\'s client as CALL_ADDED, completed with the CRM\'s fields', async () => {
+    // Its own Switchboard: no injected source, the watchers poll the simulators every 250 ms.
+    const live = await startHarness({
+      sims: () => startSimulators({ count: 10 }),
+      env: { SWITCHBOARD_API_KEYS: `${GATEWAY_KEY}:unpod+twenty2` },
+      configure: (config) => ({ ...config, watch: { ...config.watch, intervalMs: 250 } }),
+    });
+    const contacts: CrmContact[] = [];
+    const liveCrm = await startCrmSubgraph(contacts);
+    const gateway = await startGateway(kind, await composeWith(live, liveCrm));
+    const controller = new AbortController();
+    try {
+      const events = sseEvents(gateway.url, 'subscription { callEvents { id type call { id provider status contact { name } } } }', controller.signal);
+      const first = events.next();
+      // The gateway's subscription makes the key's connections watched; wait for their baselines.
+      const watching = () => live.server.events.watchers().filter((w) => w.state === 'watching').map((w) => w.connection).sort();
+      const until = Date.now() + 20_000;
+      while (JSON.stringify(watching()) !== JSON.stringify(['twenty2/default', 'unpod/default'])) {
+        if (Date.now() > until) throw new Error(`timed out waiting for the watchers (${JSON.stringify(live.server.events.watchers())})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const lists = live.sims.twenty2.server.count('/call/logs');
+      while (live.sims.twenty2.server.count('/call/logs') < lists + 2) {
+        if (Date.now() > until) throw new Error('timed out waiting for two polls past the baseline');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const row = live.sims.twenty2.startCall();
+      // The CRM knows the new call (before the next poll: no await in between).
+      const started = allCalls(live.sims).find((c) => c.provider === 'TWENTY2' && c.key === row.call_id)!;
+      contacts.push({ id: 'contact-2', name: 'Ravi Iyer', callIds: [encodeCallId(started)] });
+      const { value } = await first;
+      expect(value.errors).toBeUndefined();
+      expect(value.data.callEvents).toEqual({
+        id: expect.stringMatching(/^evt_/),
+        type: 'CALL_ADDED',
+        call: { id: encodeCallId(started), provider: 'TWENTY2', status: expect.any(String), contact: { name: 'Ravi Iyer' } },
+      });
+      expect(['INITIATED', 'RINGING', 'IN_PROGRESS', 'QUEUED']).toContain(value.data.callEvents.call.status);
+      controller.abort();
+      await events.return(undefined).catch(() => {});
+      // The client left the gateway, the gateway left Switchboard: nothing is watched any more.
+      const left = Date.now() + 20_000;
+      while (live.server.events.watchers().length > 0) {
+        if (Date.now() > left) throw new Error('timed out waiting for the watchers to stop');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      controller.abort();
+      await gateway.stop();
+      await liveCrm.stop();
+      await live.stop();
     }
   });
 });
