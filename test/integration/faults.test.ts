@@ -25,35 +25,27 @@ interface Case {
   /** The failure kind the upstream_failure log line must name. */
   failure?: string;
   retryAfter?: number;
-  /** The answer must come within this many ms. */
-  budgetMs: number;
   /** And take at least this long (a Retry-After honoured). */
   atLeastMs?: number;
 }
 
 // Harness below: retries 2, responses 500 ms, whole request 800 ms, Retry-After honoured up to 2 s.
 const cases: Case[] = [
-  { name: '500 (retried twice, then given up)', persistent: { kind: 'status', status: 500 }, hits: 3, fails: true, budgetMs: 1500 },
-  { name: '503, 503, 200 (recovered by the retries)', queue: [{ kind: 'status', status: 503 }, { kind: 'status', status: 503 }], hits: 3, fails: false, budgetMs: 1500 },
-  { name: 'hang (not retried: time-outs would multiply)', queue: [{ kind: 'hang' }], hits: 1, fails: true, budgetMs: RESPONSE_TIMEOUT_MS + 700 },
-  { name: 'slow body', queue: [{ kind: 'slowBody', delayMs: 5000 }], hits: 1, fails: true, budgetMs: TOTAL_TIMEOUT_MS + 700 },
-  { name: 'connection reset (retried)', persistent: { kind: 'reset' }, hits: 3, fails: true, budgetMs: 1500 },
-  { name: 'invalid JSON', queue: [{ kind: 'invalidJson' }], hits: 1, fails: true, budgetMs: 1000 },
-  { name: 'HTML with 200', queue: [{ kind: 'html' }], hits: 1, fails: true, budgetMs: 1000 },
-  { name: 'oversized body', queue: [{ kind: 'oversized', bytes: 3_000_000 }], hits: 1, fails: true, failure: 'TOO_LARGE', budgetMs: 1500 },
-  { name: 'oversized once inflated (3 MB in a few kB of gzip)', queue: [{ kind: 'oversized', bytes: 3_000_000, gzip: true }], hits: 1, fails: true, failure: 'TOO_LARGE', budgetMs: 1500 },
-  { name: 'gzip-encoded answer (inflated and read)', queue: [{ kind: 'gzip' }], hits: 1, fails: false, budgetMs: 1000 },
-  { name: '429 with a short Retry-After (waited for, then served)', queue: [{ kind: 'status', status: 429, retryAfter: '1' }], hits: 2, fails: false, budgetMs: 2500, atLeastMs: 950 },
-  { name: '429 with a long Retry-After (fails fast)', queue: [{ kind: 'status', status: 429, retryAfter: '120' }], hits: 1, fails: true, retryAfter: 120, budgetMs: 1000 },
-  { name: '401 (not retried)', queue: [{ kind: 'status', status: 401, body: '{"detail":"Invalid token."}' }], hits: 1, fails: true, budgetMs: 1000 },
-  { name: 'a body that fails its schema', queue: [{ kind: 'wrongShape' }], hits: 1, fails: true, budgetMs: 1000 },
+  { name: '500 (retried twice, then given up)', persistent: { kind: 'status', status: 500 }, hits: 3, fails: true },
+  { name: '503, 503, 200 (recovered by the retries)', queue: [{ kind: 'status', status: 503 }, { kind: 'status', status: 503 }], hits: 3, fails: false },
+  { name: 'hang (not retried: time-outs would multiply)', queue: [{ kind: 'hang' }], hits: 1, fails: true },
+  { name: 'slow body', queue: [{ kind: 'slowBody', delayMs: 5000 }], hits: 1, fails: true },
+  { name: 'connection reset (retried)', persistent: { kind: 'reset' }, hits: 3, fails: true },
+  { name: 'invalid JSON', queue: [{ kind: 'invalidJson' }], hits: 1, fails: true },
+  { name: 'HTML with 200', queue: [{ kind: 'html' }], hits: 1, fails: true },
+  { name: 'oversized body', queue: [{ kind: 'oversized', bytes: 3_000_000 }], hits: 1, fails: true, failure: 'TOO_LARGE' },
+  { name: 'oversized once inflated (3 MB in a few kB of gzip)', queue: [{ kind: 'oversized', bytes: 3_000_000, gzip: true }], hits: 1, fails: true, failure: 'TOO_LARGE' },
+  { name: 'gzip-encoded answer (inflated and read)', queue: [{ kind: 'gzip' }], hits: 1, fails: false },
+  { name: '429 with a short Retry-After (waited for, then served)', queue: [{ kind: 'status', status: 429, retryAfter: '1' }], hits: 2, fails: false, atLeastMs: 950 },
+  { name: '429 with a long Retry-After (fails fast)', queue: [{ kind: 'status', status: 429, retryAfter: '120' }], hits: 1, fails: true, retryAfter: 120 },
+  { name: '401 (not retried)', queue: [{ kind: 'status', status: 401, body: '{"detail":"Invalid token."}' }], hits: 1, fails: true },
+  { name: 'a body that fails its schema', queue: [{ kind: 'wrongShape' }], hits: 1, fails: true },
 ];
-
-const timings: Record<string, number[]> = {};
-afterAll(() => {
-  // Measured answer times per fault (ms), printed for the record.
-  console.log(Object.entries(timings).map(([k, v]) => `${k}: ${v.map((t) => Math.round(t)).join(', ')}`).join('\n'));
-});
 
 describe('fault matrix', () => {
   let h: Harness;
@@ -93,7 +85,6 @@ describe('fault matrix', () => {
         const started = performance.now();
         const res = await h.gql(LIST);
         const elapsed = performance.now() - started;
-        (timings[c.name] ??= []).push(elapsed);
 
         expect(res.status).toBe(200);
         const providers = new Set<string>(res.body.data.calls.nodes.map((n: { provider: string }) => n.provider));
@@ -104,7 +95,9 @@ describe('fault matrix', () => {
         expect(listRequests(sim)).toBe(c.hits);
         // Every other simulator answered its one list request, untouched by the fault.
         for (const other of PROVIDERS.filter((x) => x.key !== p.key)) expect(listRequests(serverOf(h.sims, other.key))).toBe(1);
-        expect(elapsed).toBeLessThan(c.budgetMs);
+        // No upper bound on time (a loaded machine would fail it): the hit count proves the retries
+        // stopped, and `fails` that a hung or slow answer was cut by the time-outs rather than
+        // awaited. A lower bound is safe: a Retry-After must have been waited for.
         if (c.atLeastMs) expect(elapsed).toBeGreaterThanOrEqual(c.atLeastMs);
 
         if (c.fails) {
