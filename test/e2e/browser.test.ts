@@ -134,6 +134,13 @@ test('the call log pages by cursor through three "Load more" clicks and a filter
   // Each "Load more" asked for one page after the previous page's end cursor, not for everything again.
   expect(sent.map((v) => [v.first, typeof v.after])).toEqual([[PAGE_SIZE, 'undefined'], ...Array(3).fill([PAGE_SIZE, 'string'])]);
 
+  // The selects offer every value of the schema's enums.
+  for (const [label, type] of [['Provider', 'Provider'], ['Status', 'CallStatus']] as const) {
+    const offered = await page.getByLabel(label).locator('option').evaluateAll((options) => options.map((o) => o.getAttribute('value')).filter(Boolean));
+    const res = await h.gql<{ __type: { enumValues: Array<{ name: string }> } }>(`{ __type(name: "${type}") { enumValues { name } } }`);
+    expect(offered).toEqual(res.body.data!.__type.enumValues.map((value) => value.name));
+  }
+
   // A filter change starts a new list (relayStylePagination keys on `filter`), paged the same way.
   await page.getByLabel('Provider').selectOption('UNPOD');
   await waitForRows(page, PAGE_SIZE, { 1: 'UNPOD' });

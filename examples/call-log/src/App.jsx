@@ -3,7 +3,8 @@ import { useEffect, useState } from 'react';
 
 export const PAGE_SIZE = 10;
 
-const PROVIDERS = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
+// The schema's Provider enum (schema/call.graphql).
+const PROVIDERS = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK', 'TWILIO', 'VAPI', 'RETELL'];
 const STATUSES = ['QUEUED', 'INITIATED', 'RINGING', 'IN_PROGRESS', 'COMPLETED', 'BUSY', 'NO_ANSWER', 'CANCELED', 'FAILED', 'UNKNOWN'];
 
 /** The fields a row shows: the list and the live events select the same ones. */
