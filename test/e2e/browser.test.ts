@@ -184,14 +184,21 @@ async function watcherPolled(connection: string): Promise<void> {
 const topRow = (page: Page) =>
   page.$eval('[data-testid="call-row"]', (row) => ({ id: row.getAttribute('data-call-id')!, provider: row.children[1]!.textContent, status: row.children[2]!.textContent }));
 
-test('the call log shows calls arriving live: a started call appears on top without reload, and its ending turns it COMPLETED in place', async () => {
+test('the call log shows calls arriving live: a started call appears on top without reload, and its ending turns it COMPLETED in place, one subscription per filter', async () => {
   const { page, urls, cspViolations } = await openPage();
   const posts: string[] = [];
   const sockets: string[] = [];
   page.on('request', (request) => {
     if (request.method() === 'POST') posts.push(request.url());
   });
-  page.on('websocket', (socket) => sockets.push(socket.url()));
+  const subscribes: Array<{ filter?: unknown }> = [];
+  page.on('websocket', (socket) => {
+    sockets.push(socket.url());
+    socket.on('framesent', ({ payload }) => {
+      const message = JSON.parse(String(payload)) as { type: string; payload?: { variables?: { filter?: unknown } } };
+      if (message.type === 'subscribe') subscribes.push(message.payload!.variables ?? {});
+    });
+  });
   await page.goto(app.url);
   await waitForRows(page, PAGE_SIZE);
   const before = await rowIds(page);
@@ -224,8 +231,22 @@ test('the call log shows calls arriving live: a started call appears on top with
   expect(await rowIds(page)).toEqual([unpod.id, added.id, ...before]);
   expect(await page.getByTestId('row-count').textContent()).toMatch(/^12 shown/);
 
-  // All of it without a reload or another query.
+  // All of it without a reload or another query, on one subscription.
   expect(posts.length).toBe(queries);
+  expect(subscribes).toEqual([{ filter: {} }]);
+
+  // A filter change subscribes with the new filter: a Twenty2 call no longer shows, an Unpod one does.
+  await page.getByLabel('Provider').selectOption('UNPOD');
+  await waitForRows(page, PAGE_SIZE, { 1: 'UNPOD' });
+  await waitFor('the new subscription', () => subscribes.length === 2);
+  expect(subscribes[1]).toEqual({ filter: { providers: ['UNPOD'] } });
+  const unpodBefore = await rowIds(page);
+  // (Switchboard stops watching Twenty2 once nobody listens to it: the filter reaches the server.)
+  h.sims.twenty2.startCall();
+  await watcherPolled('unpod/default');
+  h.sims.unpod.endCall(h.sims.unpod.startCall());
+  await waitForRows(page, PAGE_SIZE + 1, { 1: 'UNPOD' });
+  expect((await rowIds(page)).slice(1)).toEqual(unpodBefore);
   expectOnlyLocal(urls);
   expect(cspViolations).toEqual([]);
   await page.close();
