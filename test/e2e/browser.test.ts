@@ -247,6 +247,9 @@ test('the call log shows calls arriving live: a started call appears on top with
   h.sims.unpod.endCall(h.sims.unpod.startCall());
   await waitForRows(page, PAGE_SIZE + 1, { 1: 'UNPOD' });
   expect((await rowIds(page)).slice(1)).toEqual(unpodBefore);
+  // "Load more" after a live call still continues from the page's end: no duplicate, no gap.
+  await loadMore(page, 2 * PAGE_SIZE + 1);
+  expect(await rowIds(page)).toEqual(await idsOverHttp(2 * PAGE_SIZE + 1, { providers: ['UNPOD'] }));
   expectOnlyLocal(urls);
   expect(cspViolations).toEqual([]);
   await page.close();
