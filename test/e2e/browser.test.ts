@@ -1,7 +1,8 @@
 /**
  * What a person sees, in a real browser (Debian's Chromium through playwright-core): the example
  * call log (examples/call-log, built here with its own Vite) paging through Switchboard with
- * "Load more" and filters, and GraphiQL served by Switchboard itself, offline under its CSP.
+ * "Load more" and filters, showing calls arriving live (graphql-ws, a watcher polling every 200 ms),
+ * and GraphiQL served by Switchboard itself, offline under its CSP.
  *
  * Chromium missing is a failure, not a skip: `npm test` installs it first where it can, or stops
  * naming it (test/prerequisites.ts). Screenshots are written to docs/screenshots/ only with
@@ -50,7 +51,8 @@ beforeAll(async () => {
   if (!CHROMIUM) throw new Error('chromium is not on PATH: install it (apt-get install -y chromium); `npm test` does so as root');
   buildDir = mkdtempSync(path.join(tmpdir(), 'call-log-'));
   buildExample(buildDir);
-  h = await startHarness();
+  // A short watch interval, so a call started in a simulator reaches the page within a second.
+  h = await startHarness({ configure: (config) => ({ ...config, watch: { ...config.watch, intervalMs: 200 } }) });
   app = await serveWithProxy(buildDir, h.server.url);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -132,6 +134,13 @@ test('the call log pages by cursor through three "Load more" clicks and a filter
   // Each "Load more" asked for one page after the previous page's end cursor, not for everything again.
   expect(sent.map((v) => [v.first, typeof v.after])).toEqual([[PAGE_SIZE, 'undefined'], ...Array(3).fill([PAGE_SIZE, 'string'])]);
 
+  // The selects offer every value of the schema's enums.
+  for (const [label, type] of [['Provider', 'Provider'], ['Status', 'CallStatus']] as const) {
+    const offered = await page.getByLabel(label).locator('option').evaluateAll((options) => options.map((o) => o.getAttribute('value')).filter(Boolean));
+    const res = await h.gql<{ __type: { enumValues: Array<{ name: string }> } }>(`{ __type(name: "${type}") { enumValues { name } } }`);
+    expect(offered).toEqual(res.body.data!.__type.enumValues.map((value) => value.name));
+  }
+
   // A filter change starts a new list (relayStylePagination keys on `filter`), paged the same way.
   await page.getByLabel('Provider').selectOption('UNPOD');
   await waitForRows(page, PAGE_SIZE, { 1: 'UNPOD' });
@@ -148,6 +157,99 @@ test('the call log pages by cursor through three "Load more" clicks and a filter
     mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, 'call-log.png'), fullPage: true });
   }
+  expectOnlyLocal(urls);
+  expect(cspViolations).toEqual([]);
+  await page.close();
+}, TIMEOUT_MS);
+
+/** Resolves once `check` holds, polling every 50 ms; fails naming `what` after 20 s. */
+async function waitFor(what: string, check: () => boolean): Promise<void> {
+  const until = Date.now() + 20_000;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits until `connection`'s watcher has polled once more after now: it has its baseline. */
+async function watcherPolled(connection: string): Promise<void> {
+  const since = Date.now();
+  const watcher = () => h.server.events.watchers().find((w) => w.connection === connection);
+  await waitFor(`${connection} watched`, () => {
+    const last = watcher()?.lastSuccessAt;
+    return last != null && new Date(last).getTime() > since;
+  });
+}
+
+const topRow = (page: Page) =>
+  page.$eval('[data-testid="call-row"]', (row) => ({ id: row.getAttribute('data-call-id')!, provider: row.children[1]!.textContent, status: row.children[2]!.textContent }));
+
+test('the call log shows calls arriving live: a started call appears on top without reload, and its ending turns it COMPLETED in place, one subscription per filter', async () => {
+  const { page, urls, cspViolations } = await openPage();
+  const posts: string[] = [];
+  const sockets: string[] = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST') posts.push(request.url());
+  });
+  const subscribes: Array<{ filter?: unknown }> = [];
+  page.on('websocket', (socket) => {
+    sockets.push(socket.url());
+    socket.on('framesent', ({ payload }) => {
+      const message = JSON.parse(String(payload)) as { type: string; payload?: { variables?: { filter?: unknown } } };
+      if (message.type === 'subscribe') subscribes.push(message.payload!.variables ?? {});
+    });
+  });
+  await page.goto(app.url);
+  await waitForRows(page, PAGE_SIZE);
+  const before = await rowIds(page);
+  await waitFor('the subscription', () => sockets.length === 1);
+  expect(sockets).toEqual([`${app.url.replace(/^http/, 'ws')}/graphql`]);
+  await watcherPolled('twenty2/default');
+  const queries = posts.length;
+
+  // Twenty2 lists calls in progress: CALL_ADDED while it runs, CALL_ENDED when it ends.
+  const row = h.sims.twenty2.startCall();
+  await waitForRows(page, PAGE_SIZE + 1);
+  const added = await topRow(page);
+  expect(added.provider).toBe('TWENTY2');
+  expect(added.status).not.toBe('COMPLETED');
+  expect(added.id).toBe((await idsOverHttp(1, { providers: ['TWENTY2'] }))[0]);
+  expect(await rowIds(page)).toEqual([added.id, ...before]);
+
+  h.sims.twenty2.endCall(row);
+  await page.waitForFunction(`document.querySelector('[data-testid="call-row"]').children[2].textContent === 'COMPLETED'`);
+  expect(await topRow(page)).toEqual({ ...added, status: 'COMPLETED' });
+  expect(await rowIds(page)).toEqual([added.id, ...before]);
+
+  // Unpod lists ended calls only: CALL_ADDED and CALL_ENDED come together, and the call shows once.
+  await watcherPolled('unpod/default');
+  h.sims.unpod.endCall(h.sims.unpod.startCall());
+  await waitForRows(page, PAGE_SIZE + 2);
+  const unpod = await topRow(page);
+  expect(unpod).toMatchObject({ provider: 'UNPOD', status: 'COMPLETED' });
+  await watcherPolled('unpod/default');
+  expect(await rowIds(page)).toEqual([unpod.id, added.id, ...before]);
+  expect(await page.getByTestId('row-count').textContent()).toMatch(/^12 shown/);
+
+  // All of it without a reload or another query, on one subscription.
+  expect(posts.length).toBe(queries);
+  expect(subscribes).toEqual([{ filter: {} }]);
+
+  // A filter change subscribes with the new filter: a Twenty2 call no longer shows, an Unpod one does.
+  await page.getByLabel('Provider').selectOption('UNPOD');
+  await waitForRows(page, PAGE_SIZE, { 1: 'UNPOD' });
+  await waitFor('the new subscription', () => subscribes.length === 2);
+  expect(subscribes[1]).toEqual({ filter: { providers: ['UNPOD'] } });
+  const unpodBefore = await rowIds(page);
+  // (Switchboard stops watching Twenty2 once nobody listens to it: the filter reaches the server.)
+  h.sims.twenty2.startCall();
+  await watcherPolled('unpod/default');
+  h.sims.unpod.endCall(h.sims.unpod.startCall());
+  await waitForRows(page, PAGE_SIZE + 1, { 1: 'UNPOD' });
+  expect((await rowIds(page)).slice(1)).toEqual(unpodBefore);
+  // "Load more" after a live call still continues from the page's end: no duplicate, no gap.
+  await loadMore(page, 2 * PAGE_SIZE + 1);
+  expect(await rowIds(page)).toEqual(await idsOverHttp(2 * PAGE_SIZE + 1, { providers: ['UNPOD'] }));
   expectOnlyLocal(urls);
   expect(cspViolations).toEqual([]);
   await page.close();

@@ -1,11 +1,11 @@
 /**
  * A tiny same-origin host for a built single-page app: files from `root`, and /graphql forwarded
- * to Switchboard, as `vite preview` with the example's proxy does. Same origin means the browser
+ * to Switchboard (its WebSocket upgrades too), as `vite preview` with the example's proxy does. Same origin means the browser
  * makes no cross-origin request and Switchboard needs no CORS setting.
  */
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 
 const TYPES: Record<string, string> = {
@@ -46,6 +46,30 @@ export async function serveWithProxy(root: string, graphqlUrl: string): Promise<
       () => res.writeHead(404).end(),
     );
   });
+  // A WebSocket upgrade (graphql-ws) to /graphql: the request head is replayed to Switchboard, then
+  // bytes flow both ways untouched.
+  const tunnels = new Set<net.Socket>(); // upgraded sockets: closeAllConnections does not see them
+  server.on('upgrade', (req, socket: net.Socket, head) => {
+    const pathname = new URL(req.url ?? '/', 'http://local').pathname;
+    if (pathname !== '/graphql') {
+      socket.destroy();
+      return;
+    }
+    const upstreamSocket = net.connect(Number(upstream.port), upstream.hostname, () => {
+      const lines = [`${req.method} ${upstream.pathname}${req.url!.slice(pathname.length)} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i]!.toLowerCase() === 'host' ? upstream.host : req.rawHeaders[i + 1]}`);
+      }
+      upstreamSocket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      upstreamSocket.write(head);
+      upstreamSocket.pipe(socket).pipe(upstreamSocket);
+    });
+    tunnels.add(socket).add(upstreamSocket);
+    socket.on('close', () => tunnels.delete(socket));
+    upstreamSocket.on('close', () => tunnels.delete(upstreamSocket));
+    upstreamSocket.on('error', () => socket.destroy());
+    socket.on('error', () => upstreamSocket.destroy());
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -53,6 +77,7 @@ export async function serveWithProxy(root: string, graphqlUrl: string): Promise<
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        for (const socket of tunnels) socket.destroy();
         server.close(() => resolve());
       }),
   };

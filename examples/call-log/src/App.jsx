@@ -1,32 +1,73 @@
 import { gql, NetworkStatus, useQuery } from '@apollo/client';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 
 export const PAGE_SIZE = 10;
 
-const PROVIDERS = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK'];
+// The schema's Provider enum (schema/call.graphql).
+const PROVIDERS = ['TWENTY2', 'UNPOD', 'CINNOX', 'TALKSTACK', 'TWILIO', 'VAPI', 'RETELL'];
 const STATUSES = ['QUEUED', 'INITIATED', 'RINGING', 'IN_PROGRESS', 'COMPLETED', 'BUSY', 'NO_ANSWER', 'CANCELED', 'FAILED', 'UNKNOWN'];
+
+/** The fields a row shows: the list and the live events select the same ones. */
+const CALL_ROW = gql`
+  fragment CallRow on Call {
+    id
+    provider
+    status
+    direction
+    startedAt
+    durationSeconds
+    from { phoneNumber rawPhoneNumber displayName }
+    to { phoneNumber rawPhoneNumber displayName }
+  }
+`;
 
 export const CALL_LOG = gql`
   query CallLog($first: Int!, $after: String, $filter: CallFilter) {
     calls(first: $first, after: $after, filter: $filter) {
       edges {
         cursor
-        node {
-          id
-          provider
-          status
-          direction
-          startedAt
-          durationSeconds
-          from { phoneNumber rawPhoneNumber displayName }
-          to { phoneNumber rawPhoneNumber displayName }
-        }
+        node { ...CallRow }
       }
       pageInfo { hasNextPage endCursor }
       totalCount
     }
   }
+  ${CALL_ROW}
 `;
+
+/**
+ * Changes to the calls the same filter matches (docs/live.md), over WebSocket (src/apollo.js).
+ * Each event's call is written to the cache by id, so a listed row updates in place by itself.
+ */
+export const CALL_EVENTS = gql`
+  subscription CallLogEvents($filter: CallFilter) {
+    callEvents(filter: $filter) {
+      type
+      call { ...CallRow }
+    }
+  }
+  ${CALL_ROW}
+`;
+
+/**
+ * subscribeToMore's updateQuery: a call the list does not hold yet goes on top (it is new; with a
+ * status filter a call may first match on its CALL_ENDED). One already listed is left to the cache
+ * (the same id is the same cached Call), so no row is ever shown twice.
+ */
+export function prependNewCall(previous, { subscriptionData }) {
+  const call = subscriptionData.data?.callEvents?.call;
+  const connection = previous?.calls;
+  if (!call || !connection || connection.edges.some((edge) => edge.node.id === call.id)) return previous;
+  return {
+    ...previous,
+    calls: {
+      ...connection,
+      // The call's cursor is not sent with events; the page only pages forward, from endCursor.
+      edges: [{ __typename: 'CallEdge', cursor: '', node: call }, ...connection.edges],
+      totalCount: connection.totalCount == null ? connection.totalCount : connection.totalCount + 1,
+    },
+  };
+}
 
 /** The CallFilter for the selects; empty selects filter nothing. */
 function toFilter(provider, status) {
@@ -43,10 +84,16 @@ const duration = (s) => (s == null ? '—' : `${Math.floor(s / 60)}:${String(s %
 export function App() {
   const [provider, setProvider] = useState('');
   const [status, setStatus] = useState('');
-  const { data, error, loading, fetchMore, networkStatus } = useQuery(CALL_LOG, {
-    variables: { first: PAGE_SIZE, filter: toFilter(provider, status) },
+  const filter = toFilter(provider, status);
+  const { data, error, loading, fetchMore, networkStatus, subscribeToMore } = useQuery(CALL_LOG, {
+    variables: { first: PAGE_SIZE, filter },
     notifyOnNetworkStatusChange: true,
   });
+  // New calls arrive live: one subscription per filter, replaced when the selects change.
+  useEffect(
+    () => subscribeToMore({ document: CALL_EVENTS, variables: { filter: toFilter(provider, status) }, updateQuery: prependNewCall }),
+    [subscribeToMore, provider, status],
+  );
   const connection = data?.calls;
   const loadingMore = networkStatus === NetworkStatus.fetchMore;
 
