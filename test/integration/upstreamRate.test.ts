@@ -7,6 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { startSimulators, type Simulators } from '../../src/demo.js';
+import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 
@@ -20,12 +21,16 @@ const unpodOnly = (sims: Simulators) => sims.connections.filter((c) => c.provide
  */
 const most = (perSecond: number, elapsedMs: number) => perSecond * (Math.ceil(elapsedMs / 1000) + 1);
 
-describe('without Redis', () => {
+// Unreachable Redis: each instance falls back to its own in-memory budget (the insurance limiter).
+describe.each([
+  ['without Redis', async () => ({})],
+  ['with Redis unreachable', async () => ({ REDIS_URL: `redis://rateuser:s3cret-passw0rd@127.0.0.1:${await freePort()}` })],
+])('%s', (name, redisEnv) => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
       connections: unpodOnly,
-      env: { SWITCHBOARD_UPSTREAM_RATE_PER_SECOND: '2', SWITCHBOARD_UPSTREAM_BUDGET_MS: '200' },
+      env: { SWITCHBOARD_UPSTREAM_RATE_PER_SECOND: '2', SWITCHBOARD_UPSTREAM_BUDGET_MS: '200', ...(await redisEnv()) },
     });
   });
   afterAll(() => h?.stop());
@@ -50,6 +55,11 @@ describe('without Redis', () => {
     );
     // Refused requests are never sent: the simulator saw no more than the budget.
     expect(h.upstreamCount()).toBeLessThanOrEqual(most(2, elapsed));
+    if (name === 'with Redis unreachable') {
+      const logs = h.logs.join('');
+      expect(logs).toContain('upstream rate: Redis unavailable (ECONNREFUSED');
+      expect(logs).not.toContain('s3cret-passw0rd');
+    }
   });
 });
 
