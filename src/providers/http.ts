@@ -289,7 +289,8 @@ export class ConnectionHttp {
   /**
    * Sends a request and validates its JSON body with `schema`, retrying what is safe to retry while
    * the request's time budget lasts. Throws `UpstreamError` for every failure, `TIMEOUT` when the
-   * budget ran out (queued, in flight or before a retry could be sent).
+   * budget ran out (queued, in flight or before a retry could be sent), `RATE_LIMITED` when the
+   * connection's request rate (./rate.ts) gives it no turn before the budget ends.
    * The body is read without a leading byte order mark and without losing a digit of any number
    * (./json.ts). Without `answerStatuses` an answer always has its body (null never matches a
    * body schema), so callers need no check for a missing one.
