@@ -75,10 +75,13 @@ export interface UpstreamRates {
  */
 export function createUpstreamRates(redisUrl: string | null, logger?: Logger): UpstreamRates {
   let redis: Redis | null = null;
-  if (redisUrl) {
+  // Opened with the first connection that has a rate: without one, no second Redis connection
+  // (beside the call cache's) and no second outage warning.
+  const shared = (url: string): Redis => {
+    if (redis) return redis;
     let healthy = true;
     // As the call cache's client (src/calls/cache.ts): no queue behind a dead connection, fail fast.
-    redis = new Redis(redisUrl, {
+    const client = new Redis(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: 500,
@@ -86,28 +89,29 @@ export function createUpstreamRates(redisUrl: string | null, logger?: Logger): U
       disconnectTimeout: 200,
       lazyConnect: true,
     });
-    redis.on('error', (error: Error) => {
+    client.on('error', (error: Error) => {
       if (!healthy) return;
       healthy = false;
-      const { code, reason } = redisFailure(error, redisUrl);
+      const { code, reason } = redisFailure(error, url);
       logger?.warn({ code, reason }, `upstream rate: Redis unavailable (${code}: ${reason}); each replica keeps its own budget meanwhile`);
     });
-    redis.on('ready', () => {
+    client.on('ready', () => {
       if (!healthy) logger?.info('upstream rate: Redis reachable again');
       healthy = true;
     });
-    redis.connect().catch(() => {}); // the 'error' handler logs it
-  }
+    client.connect().catch(() => {}); // the 'error' handler logs it
+    return (redis = client);
+  };
   return {
     forConnection(config, defaultPerSecond) {
       const perSecond = config.upstreamRatePerSecond ?? defaultPerSecond;
       if (perSecond <= 0) return undefined;
       const ref = { provider: config.provider, connection: config.connection };
       const budget = { points: perSecond, duration: 1 };
-      const limiter = redis
+      const limiter = redisUrl
         ? new RateLimiterRedis({
             ...budget,
-            storeClient: redis,
+            storeClient: shared(redisUrl),
             keyPrefix: `${namespaceOf(cacheIdentity(config))}:rate`,
             rejectIfRedisNotReady: true, // to the insurance limiter at once, not after a time-out
             insuranceLimiter: new RateLimiterMemory(budget),
