@@ -50,6 +50,8 @@ export type ConnectionConfig = {
     settings: ProviderSettings[P];
     /** Seconds between two polls while the connection is watched (the file's `watchInterval`); absent: SWITCHBOARD_WATCH_INTERVAL. */
     watchInterval?: number;
+    /** Upstream requests a second (the file's `upstreamRatePerSecond`; 0: unlimited); absent: SWITCHBOARD_UPSTREAM_RATE_PER_SECOND. */
+    upstreamRatePerSecond?: number;
   };
 }[Provider];
 
@@ -118,6 +120,9 @@ const int = (name: string, min: number, max: number) =>
 export const DEFAULT_WATCH_INTERVAL = 5;
 const MAX_WATCH_INTERVAL = 3600;
 
+/** Largest upstream request rate a connection can be given, per second (0 is unlimited). */
+const MAX_RATE_PER_SECOND = 100_000;
+
 /** The integer variables, with their bounds and defaults. */
 const integerSettings = z.object({
   PORT: int('PORT', 0, 65535).default(4000),
@@ -133,6 +138,7 @@ const integerSettings = z.object({
   SWITCHBOARD_BREAKER_THRESHOLD: int('SWITCHBOARD_BREAKER_THRESHOLD', 1, 1000).default(defaultHttpPolicy.breakerThreshold),
   SWITCHBOARD_BREAKER_OPEN_MS: int('SWITCHBOARD_BREAKER_OPEN_MS', 100, 600_000).default(defaultHttpPolicy.breakerOpenMs),
   SWITCHBOARD_SCAN_BUDGET: int('SWITCHBOARD_SCAN_BUDGET', 1, 1000).default(10),
+  SWITCHBOARD_UPSTREAM_RATE_PER_SECOND: int('SWITCHBOARD_UPSTREAM_RATE_PER_SECOND', 0, MAX_RATE_PER_SECOND).default(defaultHttpPolicy.ratePerSecond),
   SWITCHBOARD_UPSTREAM_BUDGET_MS: int('SWITCHBOARD_UPSTREAM_BUDGET_MS', 100, 600_000).default(defaultHttpPolicy.requestBudgetMs),
   SWITCHBOARD_MAX_QUERY_DEPTH: int('SWITCHBOARD_MAX_QUERY_DEPTH', 2, 100).default(defaultQueryLimits.maxDepth),
   SWITCHBOARD_MAX_ALIASES: int('SWITCHBOARD_MAX_ALIASES', 0, 1000).default(defaultQueryLimits.maxAliases),
@@ -218,10 +224,17 @@ const watchInterval = z
   .min(1, 'must be at least 1 (second)')
   .max(MAX_WATCH_INTERVAL, `must be at most ${MAX_WATCH_INTERVAL} (seconds)`);
 
+/** A file connection's `upstreamRatePerSecond`: whole requests a second, as a JSON number; 0 is unlimited. */
+const upstreamRatePerSecond = z
+  .number({ error: 'must be a whole number of requests a second (a JSON number)' })
+  .int('must be a whole number of requests a second')
+  .min(0, 'must be at least 0 (0: unlimited)')
+  .max(MAX_RATE_PER_SECOND, `must be at most ${MAX_RATE_PER_SECOND}`);
+
 /** The file's entry for one connection: `provider`, `name` and that provider's settings, nothing else. */
 function fileConnectionSchema(provider: Provider): z.ZodType<{ provider: string; name: string } & Record<string, unknown>> {
   // safeExtend keeps the module's own checks (Twilio's credential pair), which spreading `.shape` would drop.
-  return (settingsSchemas[provider] as z.ZodObject).safeExtend({ provider: providerName, name: connectionName, watchInterval: watchInterval.optional() }) as unknown as z.ZodType<{ provider: string; name: string } & Record<string, unknown>>;
+  return (settingsSchemas[provider] as z.ZodObject).safeExtend({ provider: providerName, name: connectionName, watchInterval: watchInterval.optional(), upstreamRatePerSecond: upstreamRatePerSecond.optional() }) as unknown as z.ZodType<{ provider: string; name: string } & Record<string, unknown>>;
 }
 
 /** `connections[1].baseURL`: a zod path as written in JSON terms. */
@@ -430,8 +443,14 @@ function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKey
     if (!parsed.success) {
       throw new ConfigError(issueLine('SWITCHBOARD_CONFIG ', schema, parsed.error, ['connections', index]));
     }
-    const { provider: _provider, name, watchInterval, ...settings } = parsed.data;
-    return { provider, connection: name, settings, ...(watchInterval === undefined ? {} : { watchInterval }) } as ConnectionConfig;
+    const { provider: _provider, name, watchInterval, upstreamRatePerSecond, ...settings } = parsed.data;
+    return {
+      provider,
+      connection: name,
+      settings,
+      ...(watchInterval === undefined ? {} : { watchInterval }),
+      ...(upstreamRatePerSecond === undefined ? {} : { upstreamRatePerSecond }),
+    } as ConnectionConfig;
   });
   const apiKeys = top.data.apiKeys.map((key) => ({ id: key.name, secret: key.key, scope: key.connections?.includes('*') ? null : (key.connections ?? null) }));
   return { connections, apiKeys, webhooks: top.data.webhooks };
@@ -591,6 +610,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retries: n.SWITCHBOARD_UPSTREAM_RETRIES,
       concurrency: n.SWITCHBOARD_UPSTREAM_CONCURRENCY,
       requestBudgetMs: n.SWITCHBOARD_UPSTREAM_BUDGET_MS,
+      ratePerSecond: n.SWITCHBOARD_UPSTREAM_RATE_PER_SECOND,
     },
     logLevel: logLevel(env.LOG_LEVEL),
     maxBodyBytes: n.SWITCHBOARD_MAX_BODY_BYTES,

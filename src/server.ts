@@ -30,6 +30,7 @@ import { Metrics } from './observability/metrics.js';
 import type { UpstreamObserver } from './providers/http.js';
 import { APQ_TTL_SECONDS, RedisApqCache, Safelist } from './persistedQueries.js';
 import { ConnectionRegistry, cacheIdentity } from './providers/index.js';
+import { createUpstreamRates } from './providers/rate.js';
 import { createSchema } from './schema.js';
 import { logInvalidRows, logUpstream, requestLogPlugin } from './observability/requestLog.js';
 import { type RequestTrace, type Tracing, tracingPlugin } from './observability/tracing.js';
@@ -206,12 +207,19 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const upstreamLog = logUpstream(logger);
   const invalidRowLog = logInvalidRows(logger);
   const protection = queryProtection<RequestContext>(config.limits, config.production);
-  const registry = new ConnectionRegistry(config.connections, config.http, (event) => {
-    metrics.observeUpstream(event);
-    health.observeUpstream(event);
-    upstreamLog(event);
-    options.observeUpstream?.(event);
-  });
+  // Each connection's upstream request budget, in Redis when there is one (shared by replicas).
+  const rates = createUpstreamRates(config.cache.redisUrl, logger);
+  const registry = new ConnectionRegistry(
+    config.connections,
+    config.http,
+    (event) => {
+      metrics.observeUpstream(event);
+      health.observeUpstream(event);
+      upstreamLog(event);
+      options.observeUpstream?.(event);
+    },
+    rates,
+  );
   const cursors = new CursorCodec(config.cursorSecret ? Buffer.from(config.cursorSecret) : randomBytes(32), {
     ephemeralSecret: config.cursorSecret === null,
   });
@@ -304,6 +312,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     await new Promise((resolve) => httpServer.close(resolve));
     await events.close();
     await cache?.close();
+    await rates.close();
     throw error;
   }
 
@@ -438,6 +447,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
       await events.close();
       await apollo.stop();
       await cache?.close();
+      await rates.close();
       return result;
     },
   };

@@ -28,6 +28,7 @@ import { problemOf } from './rows.js';
 import { readCapped, utf8Text } from '../readCapped.js';
 import { parseHttpDate } from '../time.js';
 import { parseUpstreamJson } from './json.js';
+import type { UpstreamRate } from './rate.js';
 
 export interface HttpPolicy {
   /** Time allowed to open the TCP connection. */
@@ -53,6 +54,12 @@ export interface HttpPolicy {
    * the cap, every try, back-off and later calls (a scan's next pages, look-ups) all come out of it.
    */
   requestBudgetMs: number;
+  /**
+   * Upstream requests a second per connection (SWITCHBOARD_UPSTREAM_RATE_PER_SECOND; a file
+   * connection's `upstreamRatePerSecond` overrides it); 0 is unlimited. Enforced by the
+   * `UpstreamRate` a connection is built with (./rate.ts), shared across replicas with Redis.
+   */
+  ratePerSecond: number;
 }
 
 export const defaultHttpPolicy: HttpPolicy = {
@@ -67,6 +74,7 @@ export const defaultHttpPolicy: HttpPolicy = {
   breakerOpenMs: 10_000,
   maxBodyBytes: 5 * 1024 * 1024,
   requestBudgetMs: 10_000,
+  ratePerSecond: 0,
 };
 
 /** Why a 2xx body is still a failure (see `UpstreamRequest.bodyFailure`): no upstream text in `detail`. */
@@ -239,6 +247,8 @@ export class ConnectionHttp {
     readonly ref: ConnectionRef,
     private readonly settings: HttpPolicy = defaultHttpPolicy,
     private readonly observe: UpstreamObserver = () => {},
+    /** This connection's request budget (./rate.ts); none: unlimited. */
+    private readonly rate?: UpstreamRate,
   ) {
     this.gotOptions = preparedOptions(settings);
     this.breaker = circuitBreaker(
@@ -279,7 +289,8 @@ export class ConnectionHttp {
   /**
    * Sends a request and validates its JSON body with `schema`, retrying what is safe to retry while
    * the request's time budget lasts. Throws `UpstreamError` for every failure, `TIMEOUT` when the
-   * budget ran out (queued, in flight or before a retry could be sent).
+   * budget ran out (queued, in flight or before a retry could be sent), `RATE_LIMITED` when the
+   * connection's request rate (./rate.ts) gives it no turn before the budget ends.
    * The body is read without a leading byte order mark and without losing a digit of any number
    * (./json.ts). Without `answerStatuses` an answer always has its body (null never matches a
    * body schema), so callers need no check for a missing one.
@@ -330,6 +341,9 @@ export class ConnectionHttp {
    * probe and then run (CircuitBreakerPolicy.execute awaits `state.test`): behind a hung provider
    * every one of them would wait out the probe's time-out. They fail at once instead, as with an
    * open breaker, before and after the queue.
+   *
+   * Before all of it, each try takes a turn of the connection's request rate (when it has one):
+   * over the budget it waits, and fails RATE_LIMITED when its turn would come after `deadline`.
    */
   private async attempt<S extends z.ZodType>(
     request: UpstreamRequest<z.infer<S>>,
@@ -337,9 +351,11 @@ export class ConnectionHttp {
     deadline: number,
     resend: number,
   ): Promise<UpstreamResponse<z.infer<S>>> {
+    if (deadline - performance.now() <= 0) throw this.outOfTime();
+    if (this.breaker.state === CircuitState.HalfOpen) throw new UpstreamError(this.ref, 'CIRCUIT_OPEN');
+    if (this.rate) await this.rate.take(deadline);
     const remaining = deadline - performance.now();
     if (remaining <= 0) throw this.outOfTime();
-    if (this.breaker.state === CircuitState.HalfOpen) throw new UpstreamError(this.ref, 'CIRCUIT_OPEN');
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {

@@ -11,6 +11,7 @@ import type { RequestTrace } from '../observability/tracing.js';
 import { cinnox } from './cinnox/module.js';
 import { ConnectionHttp, type HttpPolicy, type UpstreamObserver } from './http.js';
 import type { ProviderModule } from './module.js';
+import type { UpstreamRates } from './rate.js';
 import { retell } from './retell/module.js';
 import { talkstack } from './talkstack/module.js';
 import { twilio } from './twilio/module.js';
@@ -64,10 +65,11 @@ export class ConnectionRegistry {
   readonly connections: readonly LiveConnection[];
   private readonly byLabel: Map<string, LiveConnection>;
 
-  constructor(configs: readonly ConnectionConfig[], policy: HttpPolicy, observe?: UpstreamObserver) {
+  /** `rates`: each connection's request budget (./rate.ts); without it, no connection has one. */
+  constructor(configs: readonly ConnectionConfig[], policy: HttpPolicy, observe?: UpstreamObserver, rates?: UpstreamRates) {
     this.connections = configs.map((config) => {
       const ref: ConnectionRef = { provider: config.provider, connection: config.connection };
-      const http = new ConnectionHttp(ref, policy, observe);
+      const http = new ConnectionHttp(ref, policy, observe, rates?.forConnection(config, policy.ratePerSecond));
       const label = connectionLabel(ref);
       const module = providerModule(config.provider);
       const state = module.connectionState?.();

@@ -394,3 +394,33 @@ describe('SWITCHBOARD_WATCH_INTERVAL and a connection\'s watchInterval', () => {
     );
   });
 });
+
+describe('SWITCHBOARD_UPSTREAM_RATE_PER_SECOND and a connection\'s upstreamRatePerSecond', () => {
+  it('is 0 (unlimited) by default, any whole number from 0 to 100000, and nothing else', () => {
+    expect(loadConfig({}).http.ratePerSecond).toBe(0);
+    expect(loadConfig({ SWITCHBOARD_UPSTREAM_RATE_PER_SECOND: '20' }).http.ratePerSecond).toBe(20);
+    expect(refusal({ SWITCHBOARD_UPSTREAM_RATE_PER_SECOND: '100001' })).toBe('SWITCHBOARD_UPSTREAM_RATE_PER_SECOND must be at most 100000; got "100001"');
+    expect(refusal({ SWITCHBOARD_UPSTREAM_RATE_PER_SECOND: '-1' })).toBe('SWITCHBOARD_UPSTREAM_RATE_PER_SECOND must be a whole number written in digits; got "-1"');
+    expect(refusal({ SWITCHBOARD_UPSTREAM_RATE_PER_SECOND: '2.5' })).toBe('SWITCHBOARD_UPSTREAM_RATE_PER_SECOND must be a whole number written in digits; got "2.5"');
+    expect(refusal({ SWITCHBOARD_UPSTREAM_RATE_PER_SECOND: '10/s' })).toBe('SWITCHBOARD_UPSTREAM_RATE_PER_SECOND must be a whole number written in digits; got "10/s"');
+    expect(refusal({ SWITCHBOARD_UPSTREAM_RATE_PER_SECONDS: '5' })).toMatch(/^SWITCHBOARD_UPSTREAM_RATE_PER_SECONDS: unknown variable \(did you mean SWITCHBOARD_UPSTREAM_RATE_PER_SECOND\?\)/);
+  });
+
+  it('is set per file connection (a JSON number), kept out of the provider settings', () => {
+    const config = loadConfig({ SWITCHBOARD_UPSTREAM_RATE_PER_SECOND: '10', SWITCHBOARD_CONFIG: file({ connections: [{ ...UNPOD, upstreamRatePerSecond: 3 }, TALKSTACK] }) });
+    expect(config.connections.map((c) => c.upstreamRatePerSecond)).toEqual([3, undefined]);
+    expect(config.connections[0]!.settings).not.toHaveProperty('upstreamRatePerSecond');
+    expect(config.http.ratePerSecond).toBe(10);
+  });
+
+  it.each([
+    ['a string', '3', 'must be a whole number of requests a second (a JSON number)'],
+    ['a fraction', 0.5, 'must be a whole number of requests a second'],
+    ['a negative number', -1, 'must be at least 0 (0: unlimited)'],
+    ['too many', 100_001, 'must be at most 100000'],
+  ])('refuses %s, naming the key', (_name, value, message) => {
+    expect(refusal({ SWITCHBOARD_CONFIG: file({ connections: [TWENTY2, { ...UNPOD, upstreamRatePerSecond: value }] }) })).toBe(
+      `SWITCHBOARD_CONFIG connections[1].upstreamRatePerSecond: ${message}`,
+    );
+  });
+});
