@@ -134,7 +134,7 @@ describe('Vapi server messages', () => {
     const bearer = { webhookSecret: secret };
     expect(verifyVapiPush(bearer, request(url, { authorization: `Bearer ${secret}` }, body))).toHaveLength(1);
     expect(verifyVapiPush(bearer, request(url, { 'x-vapi-secret': secret }, body))).toHaveLength(1);
-    for (const headers of [{}, { authorization: 'Bearer nope' }, { 'x-vapi-secret': `${secret}x` }, signed(String(NOW))]) {
+    for (const headers of [{}, { authorization: 'Bearer nope' }, { 'x-vapi-secret': `${secret}x` }, signed(String(NOW))] as Record<string, string>[]) {
       expect(refusal(() => verifyVapiPush(bearer, request(url, headers, body)))).toMatchObject({ status: 401, code: 'PUSH_UNVERIFIED' });
     }
   });
