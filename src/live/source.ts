@@ -16,7 +16,10 @@
  *   first checks the lease: a replica that lost its lease neither saves nor publishes, and the new
  *   holder continues from the last state saved, so nothing is announced twice or skipped;
  * - events go out by Redis pub/sub to every replica's subscribers; `observeLocal` listeners get
- *   only the events this replica's own watchers committed.
+ *   only the events this replica's own watchers committed;
+ * - a provider push (src/live/pushes.ts) received by a replica that does not hold the lease is
+ *   published on the connection's push channel, which the holder listens to while it watches: only
+ *   the holder reads and commits.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
