@@ -168,6 +168,11 @@ describe('Retell webhooks (x-retell-signature)', () => {
     expect(refusal(() => verifyRetellPush({ apiKey }, request(url, header(NOW), spaced)))).toMatchObject({ status: 401, code: 'PUSH_UNVERIFIED' });
   });
 
+  it('takes a verified event about a call without start_timestamp (registered, not in the list yet) as about none', () => {
+    const raw = JSON.stringify({ event: 'call_started', call: { call_id: 'retell-registered', call_status: 'registered' } });
+    expect(verifyRetellPush({ apiKey }, request(url, header(NOW, raw), raw))).toEqual([]);
+  });
+
   it('takes a verified event about no call\'s status as about none', () => {
     const raw = JSON.stringify({ event: 'transcript_updated', call: { call_id: 'retell-call-1' } });
     expect(verifyRetellPush({ apiKey }, request(url, header(NOW, raw), raw))).toEqual([]);

@@ -21,7 +21,7 @@ export function retellDigest(apiKey: string, body: Buffer, timestamp: string): s
 
 /**
  * Verifies one webhook with the connection's API key and returns the call it is about ([] for
- * events about no call's status). Throws PUSH_UNVERIFIED (a missing, malformed or wrong
+ * events about no call's status, or about a call not started yet). Throws PUSH_UNVERIFIED (a missing, malformed or wrong
  * signature), PUSH_EXPIRED (a timestamp over 5 minutes off) or 400 (no `call.call_id`).
  */
 export function verifyRetellPush(settings: { apiKey: string }, request: PushRequest): PushedCall[] {
@@ -41,5 +41,8 @@ export function verifyRetellPush(settings: { apiKey: string }, request: PushRequ
   const id = stringField(body.call, 'call_id');
   if (id === undefined) throw unreadable(`a ${event} event without call.call_id`);
   const start = (body.call as { start_timestamp?: unknown }).start_timestamp;
-  return [{ key: id, startedAt: typeof start === 'number' && Number.isFinite(start) ? new Date(start) : null }];
+  // A call without a start is not placed in Retell's list yet (a registered call; src/providers/retell/client.ts
+  // skips it), so a push about it announces nothing either: the poll announces it once it starts.
+  if (typeof start !== 'number' || !Number.isFinite(start) || start <= 0) return [];
+  return [{ key: id, startedAt: new Date(start) }];
 }
