@@ -10,6 +10,9 @@
  *   request and no event; a replayed push is accepted and yields no second event;
  * - `polled` is polled every second as well: a push and a poll of one change give one event.
  */
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createClient, type Client } from 'graphql-sse';
 import { startSimulators, type Simulators } from '../../src/demo.js';
 import type { ConnectionConfig } from '../../src/config.js';
@@ -205,5 +208,53 @@ describe('the push endpoint', () => {
     const logs = h.logs.join('');
     expect(logs).toContain('push: refused a push to');
     for (const secret of [VAPI_SECRET, sims.twilio.credentials.authToken, sims.retell.credentials.apiKey, 'not-the-key']) expect(logs).not.toContain(secret);
+  });
+});
+
+describe('the simulators sign as the providers document', () => {
+  /** One push as a server receives it: its URL, headers and raw body. */
+  async function capture(send: (url: string) => Promise<unknown>): Promise<{ url: string; headers: http.IncomingHttpHeaders; body: string }> {
+    let got!: { url: string; headers: http.IncomingHttpHeaders; body: string };
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        got = { url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await send(`${base}/hook`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    return { ...got, url: `${base}${got.url}` };
+  }
+
+  // Each expected signature is computed here from the documented algorithm, not by Switchboard's verifier.
+  it('Twilio: Base64 HMAC-SHA1 of the URL and the form parameters sorted by name, keyed by the Auth Token', async () => {
+    const got = await capture((url) => sims.twilio.push(url, sims.twilio.rows[0]!));
+    const params = [...new URLSearchParams(got.body)].sort(([a], [b]) => (a < b ? -1 : 1));
+    const expected = createHmac('sha1', sims.twilio.credentials.authToken).update(got.url + params.map(([k, v]) => k + v).join('')).digest('base64');
+    expect(got.headers['x-twilio-signature']).toBe(expected);
+    expect(got.headers['content-type']).toBe('application/x-www-form-urlencoded');
+  });
+
+  it('Vapi: hex HMAC-SHA256 of "{x-timestamp}.{body}" with the server credential, or the bearer secret', async () => {
+    const hmac = await capture((url) => sims.vapi.push(url, sims.vapi.rows[0]!, 'end-of-call-report', { secret: 's3cret', auth: 'hmac' }));
+    const timestamp = String(hmac.headers['x-timestamp']);
+    expect(hmac.headers['x-signature']).toBe(createHmac('sha256', 's3cret').update(`${timestamp}.${hmac.body}`).digest('hex'));
+    expect(JSON.parse(hmac.body).message.type).toBe('end-of-call-report');
+    const bearer = await capture((url) => sims.vapi.push(url, sims.vapi.rows[0]!, 'status-update', { secret: 's3cret', auth: 'bearer' }));
+    expect(bearer.headers.authorization).toBe('Bearer s3cret');
+  });
+
+  it('Retell: v=<ms>,d=<hex HMAC-SHA256 of body + ms> keyed by the API key', async () => {
+    const got = await capture((url) => sims.retell.push(url, sims.retell.rows.find((r) => r.start_timestamp)!, 'call_ended'));
+    const [, v, d] = /^v=(\d+),d=([0-9a-f]+)$/.exec(String(got.headers['x-retell-signature']))!;
+    expect(d).toBe(createHmac('sha256', sims.retell.credentials.apiKey).update(got.body + v).digest('hex'));
+    expect(JSON.parse(got.body).call).not.toHaveProperty('call_analysis');
   });
 });
