@@ -35,6 +35,10 @@ export const ErrorCode = {
   NotFound: 'NOT_FOUND',
   /** Load shed: too many requests in flight or the event loop too far behind (src/overload.ts). */
   Overloaded: 'OVERLOADED',
+  /** A provider push (src/live/pushes.ts) whose signature or credential is missing or does not verify. */
+  PushUnverified: 'PUSH_UNVERIFIED',
+  /** A provider push whose signed timestamp is outside the provider's tolerance (a replay, or a clock far off). */
+  PushExpired: 'PUSH_EXPIRED',
   // Made by Apollo Server and graphql-js; their messages are safe to show.
   ParseFailed: 'GRAPHQL_PARSE_FAILED',
   ValidationFailed: 'GRAPHQL_VALIDATION_FAILED',
@@ -213,5 +217,21 @@ export class InvalidRowError extends Error {
     this.name = 'InvalidRowError';
     this.provider = ref.provider;
     this.connection = ref.connection;
+  }
+}
+
+/**
+ * A provider push refused before it has any effect (src/live/pushes.ts): 401 PUSH_UNVERIFIED or
+ * PUSH_EXPIRED, or 400 BAD_REQUEST for a verified body that does not read. `message` names what was
+ * wrong and never carries the body, a header value or a credential.
+ */
+export class PushRefusedError extends Error {
+  override name = 'PushRefusedError';
+  constructor(
+    readonly status: 400 | 401,
+    readonly code: typeof ErrorCode.PushUnverified | typeof ErrorCode.PushExpired | typeof ErrorCode.BadRequest,
+    message: string,
+  ) {
+    super(message);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The HTTP server: Apollo Server over the subgraph schema on plain node:http (src/graphqlOverHttp.ts),
  * API-key authentication, the persisted-query safelist, /health (liveness), /ready (readiness),
+ * provider pushes (src/live/pushes.ts),
  * /metrics, GraphiQL outside production, graceful shutdown (src/lifecycle.ts), and the one error
  * formatter. It knows no provider.
  */
@@ -42,6 +43,7 @@ import { LoadMonitor, type Shed, holdConnection } from './overload.js';
 import type { CallEventSource } from './live/events.js';
 import { createLiveTransports, noSubscriptionOverJson, noSubscriptionOverJsonPlugin } from './live/transports.js';
 import { startWebhooks } from './live/webhooks.js';
+import { pushEndpoint } from './live/pushes.js';
 
 export interface SwitchboardOptions {
   config: Config;
@@ -390,6 +392,15 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     }
   };
 
+  // Provider pushes: authenticated by their signatures, not API keys; not shed (a refusal only delays them).
+  const pushes = pushEndpoint({
+    connections: config.connections,
+    events,
+    maxBodyBytes: config.maxBodyBytes,
+    logger,
+    count: (connection, outcome) => metrics.pushes.inc({ connection, outcome }),
+  });
+
   const routes = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const { pathname, search } = splitUrl(req.url);
     if (graphiql?.(req, res, pathname, search)) return;
@@ -399,6 +410,11 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
       return options.tracing ? tracedGraphqlEndpoint(req, res, search, options.tracing) : graphqlEndpoint(req, res, search, null);
     }
     if (req.method === 'GET' && pathname === '/health') return sendJson(res, 200, healthReport());
+    if (pathname.startsWith('/providers/')) {
+      const draining = lifecycle.refusal();
+      if (draining) throw draining;
+      if (await pushes(req, res, pathname)) return;
+    }
     if (req.method === 'GET' && pathname === '/ready') {
       return sendJson(res, lifecycle.state === 'ready' ? 200 : 503, { status: lifecycle.state });
     }

@@ -16,11 +16,15 @@
  *   first checks the lease: a replica that lost its lease neither saves nor publishes, and the new
  *   holder continues from the last state saved, so nothing is announced twice or skipped;
  * - events go out by Redis pub/sub to every replica's subscribers; `observeLocal` listeners get
- *   only the events this replica's own watchers committed.
+ *   only the events this replica's own watchers committed;
+ * - a provider push (src/live/pushes.ts) received by a replica that does not hold the lease is
+ *   published on the connection's push channel, which the holder listens to while it watches: only
+ *   the holder reads and commits.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { redisFailure, reviveCall } from '../calls/cache.js';
+import type { CallLocator } from '../calls/adapter.js';
 import type { CallRecord, ConnectionRef } from '../calls/model.js';
 import { connectionLabel } from '../calls/model.js';
 import type { Logger } from '../logger.js';
@@ -55,10 +59,21 @@ export interface EventSourceOptions {
   redis?: { url: string; namespaces: ReadonlyMap<string, string> } | null;
 }
 
+/** Where a push went: see `LiveEvents.push`. */
+export type PushOutcome = 'applied' | 'forwarded' | 'unwatched';
+
 /** A `CallEventSource` with the state of its watchers, and a way to stop them. */
 export interface LiveEvents extends CallEventSource {
   /** The watchers this replica runs now (for /health and /metrics). */
   watchers(): WatcherStatus[];
+  /**
+   * A verified provider push about these calls of connection `label` (src/live/pushes.ts): handed
+   * to the connection's watcher, which reads them and diffs them as it diffs a poll
+   * (`ConnectionWatcher.observePushed`). `applied`: this replica watches it; `forwarded` (Redis):
+   * published to the replica that holds its lease; `unwatched`: nobody listens, so no event is due.
+   * Resolves once handed over, not once read.
+   */
+  push(label: string, locators: readonly CallLocator[]): Promise<PushOutcome>;
   /** Stops every watcher (releasing its lease) and drops every listener. */
   close(): Promise<void>;
 }
@@ -100,6 +115,18 @@ abstract class ListeningSource implements LiveEvents {
   }
 
   abstract close(): Promise<void>;
+
+  async push(label: string, locators: readonly CallLocator[]): Promise<PushOutcome> {
+    return this.applyPush(label, locators) ? 'applied' : 'unwatched';
+  }
+
+  /** Hands a push to this replica's watcher of `label`, if it runs one (its result is not awaited). */
+  protected applyPush(label: string, locators: readonly CallLocator[]): boolean {
+    const watcher = this.running.get(label);
+    if (!watcher) return false;
+    void watcher.observePushed(locators);
+    return true;
+  }
 
   /** Listeners of this replica for `label`. */
   protected demand(label: string): number {
@@ -236,6 +263,16 @@ function reviveEvent(text: string): CallEvent | null {
   }
 }
 
+/** Pushed locators as they travel over pub/sub: `[{ key, startedAt: ms }]`; [] when damaged. */
+function reviveLocators(text: string): CallLocator[] {
+  try {
+    const value = JSON.parse(text) as { key: unknown; startedAt: unknown }[];
+    return value.filter((l) => typeof l.key === 'string' && typeof l.startedAt === 'number').map((l) => ({ key: l.key as string, startedAt: new Date(l.startedAt as number) }));
+  } catch {
+    return [];
+  }
+}
+
 /** Many replicas as one, through Redis (see the top of this file). */
 class RedisEventSource extends ListeningSource {
   private readonly redis: Redis;
@@ -243,6 +280,8 @@ class RedisEventSource extends ListeningSource {
   /** This replica in leases and demand sets: random per process, never reused. */
   private readonly replica = randomUUID();
   private readonly channels = new Map<string, string>();
+  /** Each connection's channel of pushes for its lease holder, to its label. */
+  private readonly pushChannels = new Map<string, string>();
   private connecting: Promise<void> | null = null;
   /** The pub/sub channels this replica's subscribers need. */
   private readonly listeningOn = new Set<string>();
@@ -270,11 +309,16 @@ class RedisEventSource extends ListeningSource {
       });
     }
     this.pubsub.on('message', (channel: string, text: string) => {
+      const pushedTo = this.pushChannels.get(channel);
+      if (pushedTo) return void this.applyPush(pushedTo, reviveLocators(text));
       const label = this.channels.get(channel);
       const event = label ? reviveEvent(text) : null;
       if (label && event) this.deliver(this.subscribers, label, [event]);
     });
-    for (const connection of options.registry.connections) this.channels.set(this.keys(connection.label).channel, connection.label);
+    for (const connection of options.registry.connections) {
+      this.channels.set(this.keys(connection.label).channel, connection.label);
+      this.pushChannels.set(this.keys(connection.label).pushes, connection.label);
+    }
     this.heartbeat = setInterval(() => this.beat(), options.settings.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -303,6 +347,7 @@ class RedisEventSource extends ListeningSource {
       state: `${namespace}:watch:state`,
       demand: `${namespace}:watch:demand`,
       channel: `${namespace}:watch:events`,
+      pushes: `${namespace}:watch:pushes`,
     };
   }
 
@@ -370,6 +415,23 @@ class RedisEventSource extends ListeningSource {
     }
   }
 
+  /**
+   * Applied here when this replica holds the lease; else published to the holder, which listens on
+   * the connection's push channel while it watches (only the holder commits under the lease).
+   */
+  override async push(label: string, locators: readonly CallLocator[]): Promise<PushOutcome> {
+    if (this.applyPush(label, locators)) return 'applied';
+    if (this.redis.status !== 'ready') return 'unwatched';
+    const text = JSON.stringify(locators.map((l) => ({ key: l.key, startedAt: l.startedAt.getTime() })));
+    const heard = await this.redis.publish(this.keys(label).pushes, text).catch(() => 0);
+    return heard > 0 ? 'forwarded' : 'unwatched';
+  }
+
+  protected override async stopWatcher(label: string): Promise<void> {
+    await super.stopWatcher(label);
+    void this.pubsub.unsubscribe(this.keys(label).pushes).catch(() => {});
+  }
+
   /** Watches `connection` under its lease, from the state in Redis. */
   private watch(connection: LiveConnection): void {
     const label = connection.label;
@@ -403,7 +465,10 @@ class RedisEventSource extends ListeningSource {
     this.startWatcher(connection, store, (events) => this.deliver(this.locals, label, events), () => {
       // The lease went elsewhere (or Redis went away): stop; the next heartbeat tries again.
       if (this.running.get(label)) this.running.delete(label);
+      void this.pubsub.unsubscribe(keys.pushes).catch(() => {});
     });
+    // Pushes received by other replicas come here while this replica holds the lease.
+    void this.pubsub.subscribe(keys.pushes).catch(() => {});
   }
 
   async close(): Promise<void> {

@@ -257,6 +257,8 @@ export class ConnectionWatcher {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private running: Promise<void> | null = null;
+  /** The observation running now (a poll or a push), which the next one waits for. */
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly startedAt: number;
   private lastPollAt: number | null = null;
   private lastSuccessAt: number | null = null;
@@ -274,12 +276,13 @@ export class ConnectionWatcher {
     this.schedule(0);
   }
 
-  /** Stops polling; a poll in flight finishes without committing. Resolves once it has. */
+  /** Stops polling; a poll or push in flight finishes without committing. Resolves once it has. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+    await this.queue;
   }
 
   get label(): string {
@@ -322,12 +325,69 @@ export class ConnectionWatcher {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.running = this.poll().then((next) => {
+      this.running = this.serially(() => this.poll()).then((next) => {
         this.running = null;
         this.schedule(next);
       });
     }, delayMs);
     this.timer.unref();
+  }
+
+  /** Runs `task` after every poll and push before it: one observation at a time, each from the state the last committed. */
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  /**
+   * A provider pushed a change of these calls (src/live/pushes.ts): reads them now by locator,
+   * through the adapter as a poll re-reads an open call, and diffs that observation like a poll's,
+   * so a push and the poll that later sees the same change yield one event, and a replayed or
+   * out-of-order push, which reads the call as it is now, yields none. Before the baseline it does
+   * nothing (the first poll's calls are not announced). Resolves with the events committed; never
+   * rejects (a failed read is logged at debug: the next poll still sees the change).
+   */
+  observePushed(locators: readonly CallLocator[]): Promise<number> {
+    return this.serially(async () => {
+      if (this.stopped || locators.length === 0) return 0;
+      try {
+        this.state ??= (await this.options.store.load()) ?? emptyWatchState();
+        if (!this.state.baselined) return 0;
+        const adapter = this.options.connection.forRequest(() => {}).adapter;
+        const read = await adapter.getCalls(locators);
+        const calls = read.filter((c): c is CallRecord => c !== null && !(c instanceof Error));
+        return (await this.commitObservation(calls)) ?? 0;
+      } catch (error) {
+        this.options.logger.debug({ err: error, connection: this.label }, 'watch: a pushed change could not be read; the next poll will see it');
+        return 0;
+      }
+    });
+  }
+
+  /**
+   * Diffs `calls` against the state, commits the result and emits its events: the number of events,
+   * or null when the store refused (the lease was lost) and the watcher stopped.
+   */
+  private async commitObservation(calls: readonly CallRecord[]): Promise<number | null> {
+    const { connection, store } = this.options;
+    const { state, events } = diffObservation(connection.ref, this.state!, calls, this.now(), this.options.limits);
+    if (this.stopped) return 0;
+    if (!(await store.commit(state, events))) {
+      this.stopped = true;
+      this.options.onLost?.();
+      return null;
+    }
+    this.state = state;
+    for (const event of events) this.counts[event.type] += 1;
+    if (events.length > 0) {
+      this.options.observer?.events(this.label, events);
+      this.options.emit(events);
+    }
+    return events.length;
   }
 
   /** One poll; resolves with the delay before the next. Never rejects. */
@@ -345,22 +405,11 @@ export class ConnectionWatcher {
       const locators = callsToReread(this.state, onPage, this.options.maxRereads ?? MAX_REREADS);
       const reread = locators.length > 0 ? await adapter.getCalls(locators) : [];
       const calls = [...read, ...reread.filter((c): c is CallRecord => c !== null && !(c instanceof Error))];
-      const { state, events } = diffObservation(connection.ref, this.state, calls, this.now(), this.options.limits);
       if (this.stopped) return next;
-      if (!(await store.commit(state, events))) {
-        this.stopped = true;
-        this.options.onLost?.();
-        return next;
-      }
-      this.state = state;
-      for (const event of events) this.counts[event.type] += 1;
+      if ((await this.commitObservation(calls)) === null) return next;
       this.lastSuccessAt = this.now();
       this.lastError = null;
       this.options.observer?.poll(this.label, 'ok');
-      if (events.length > 0) {
-        this.options.observer?.events(this.label, events);
-        this.options.emit(events);
-      }
     } catch (error) {
       const upstream = error instanceof UpstreamError ? error : null;
       this.lastError = upstream?.failure ?? (error instanceof WatchStoreError ? 'STORE_UNAVAILABLE' : 'INTERNAL');

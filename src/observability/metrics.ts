@@ -121,6 +121,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Provider pushes (src/live/pushes.ts) by connection and outcome. */
+  readonly pushes = new Counter({
+    name: 'switchboard_pushes_total',
+    help: 'Provider pushes received, by connection and outcome ("applied", "forwarded", "unwatched", "ignored", or the refusal\'s code).',
+    labelNames: ['connection', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   private readonly operationNames = new Set<string>();
   private readonly maxOperationNames: number;
 

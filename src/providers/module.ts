@@ -34,6 +34,31 @@ export interface ProviderSimulator {
   unreadable: { clear(): void };
 }
 
+/** One push as a provider sent it to Switchboard (src/live/pushes.ts). */
+export interface PushRequest {
+  /** The URL the provider posted to, as it was configured there (scheme, host, port, path, query). */
+  url: string;
+  /** Header values by lower-case name (a repeated header: its first value). */
+  header(name: string): string | undefined;
+  /** The raw body: signatures cover these bytes, never re-serialised JSON. */
+  body: Buffer;
+  /** Now, in ms since the epoch: timestamps are checked against it. */
+  now: number;
+}
+
+/** A call a verified push is about: its key, and its start when the push carries it. */
+export interface PushedCall {
+  key: string;
+  startedAt: Date | null;
+}
+
+/**
+ * How a provider's pushes are verified and read (src/providers/<provider>/push.ts). Pure: no I/O.
+ * `verify` returns the calls the push is about ([] for a verified push of a kind that changes no
+ * call) or throws a PushRefusedError (src/errors.ts): 401 PUSH_UNVERIFIED, 401 PUSH_EXPIRED, 400.
+ */
+export type PushVerifier<Settings> = (settings: Settings, request: PushRequest) => PushedCall[];
+
 /**
  * One provider. `P` is its SDL enum value, `S` the zod schema of one connection's settings, `Sim`
  * its simulator's type (tests reach its rows and fault injection through `Simulators`).
@@ -69,6 +94,8 @@ export interface ProviderModule<
    * `connectionState`). Holds no other state past construction: one is built per request.
    */
   createAdapter(connection: string, settings: z.output<S>, http: ConnectionHttp, state: St): ProviderAdapter;
+  /** Verifies and reads the provider's pushes (status callbacks, server messages, webhooks); absent: it pushes nothing. */
+  readonly push?: PushVerifier<z.output<S>>;
   /** The in-process simulator: demo mode and every integration test serve it over HTTP. */
   readonly simulator: {
     /** A simulator with about `count` calls (its default when absent), accepting `credentials`. */

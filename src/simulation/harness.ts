@@ -290,3 +290,23 @@ function sendJson(res: http.ServerResponse, status: number, text: string, gzip =
   });
   res.end(payload);
 }
+
+/** How a simulator signs a push it sends: its own clock and key unless a test makes them stale or wrong. */
+export interface PushSigning {
+  /** The time signed, in ms (default now). */
+  now?: number;
+  /** The key signed with (default the one the real provider would use). */
+  key?: string;
+}
+
+/** What a push got back: the status and body of Switchboard's answer. */
+export interface PushAnswer {
+  status: number;
+  body: string;
+}
+
+/** POSTs one push, as a provider does, and returns the answer. Rejects only when nothing answers. */
+export async function sendPush(url: string, headers: Record<string, string>, body: string): Promise<PushAnswer> {
+  const response = await fetch(url, { method: 'POST', headers, body });
+  return { status: response.status, body: await response.text() };
+}

@@ -424,3 +424,14 @@ describe('SWITCHBOARD_UPSTREAM_RATE_PER_SECOND and a connection\'s upstreamRateP
     );
   });
 });
+
+describe("Vapi's push credential (docs/live.md, Provider pushes)", () => {
+  it('reads VAPI_WEBHOOK_SECRET and VAPI_WEBHOOK_AUTH, refuses another auth word by name, and keeps the secret out of cache keys', () => {
+    const config = loadConfig({ VAPI_API_KEY: 'vapi-key', VAPI_WEBHOOK_SECRET: 'vapi-webhook-secret', VAPI_WEBHOOK_AUTH: 'hmac' });
+    const vapi = config.connections.find((c) => c.provider === 'VAPI')!;
+    expect(vapi.settings).toMatchObject({ webhookSecret: 'vapi-webhook-secret', webhookAuth: 'hmac' });
+    expect(refusal({ VAPI_API_KEY: 'vapi-key', VAPI_WEBHOOK_AUTH: 'HMAC' })).toMatch(/^VAPI_WEBHOOK_AUTH must be bearer or hmac/);
+    expect(refusal({ VAPI_API_KEY: 'vapi-key', VAPI_WEBHOOK_SECRET: ' padded' })).toMatch(/^VAPI_WEBHOOK_SECRET /);
+    expect(PROVIDER_MODULES.find((m) => m.provider === 'VAPI')!.secrets).toContain('webhookSecret');
+  });
+});

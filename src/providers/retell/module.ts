@@ -7,6 +7,7 @@ import { RetellAdapter } from './client.js';
 import { toCallRecord } from './map.js';
 import { retellCallSchema } from './schema.js';
 import { createRetellSimulator } from './simulator.js';
+import { verifyRetellPush } from './push.js';
 
 export const retell = defineProvider({
   provider: 'RETELL',
@@ -20,6 +21,7 @@ export const retell = defineProvider({
     baseUrl: 'RETELL_BASE_URL',
   },
   secrets: ['apiKey'],
+  push: verifyRetellPush,
   createAdapter: (connection, settings, http) => new RetellAdapter(connection, settings, http),
   simulator: {
     create: createRetellSimulator,

@@ -7,7 +7,8 @@
  * Pagination keys are base64url of the last row's position, so calls arriving between two requests
  * neither repeat nor shift rows.
  */
-import { SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
+import { createHmac } from 'node:crypto';
+import { type PushAnswer, type PushSigning, SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply, sendPush } from '../../simulation/harness.js';
 import { SHARED_NUMBERS, arrivalInstant, callInstants, pick, seededRandom, sharedInstants, usNumber } from '../../simulation/data.js';
 
 /** A call object as get-call sends it (list items are the same without the transcript fields). */
@@ -68,6 +69,11 @@ export interface RetellSimulator {
   readonly listsOngoing: true;
   /** Rows sent unreadable, in lists and by get-call. */
   unreadable: UnreadableRows<RetellRawCall>;
+  /**
+   * Sends a webhook about `row` to `url` as Retell does (`{ event, call }`), signed in
+   * x-retell-signature = `v=<ms>,d=<hex HMAC-SHA256(body + ms)>` with the API key.
+   */
+  push(url: string, row: RetellRawCall, event: 'call_started' | 'call_ended' | 'call_analyzed', signing?: PushSigning): Promise<PushAnswer>;
 }
 
 export const RETELL_DEMO_CREDENTIALS: RetellCredentials = { apiKey: 'key_retell_demo_0123456789abcdef' };
@@ -362,5 +368,14 @@ export function createRetellSimulator(options: RetellSimulatorOptions = {}): Ret
     });
   }
 
-  return { server, rows, credentials, addCall, startCall, endCall, listsOngoing: true, unreadable };
+  function push(url: string, row: RetellRawCall, event: 'call_started' | 'call_ended' | 'call_analyzed', signing: PushSigning = {}): Promise<PushAnswer> {
+    // call_ended carries every field but call_analysis (docs/providers/retell.md, "Webhooks").
+    const { call_analysis: _analysis, ...withoutAnalysis } = row as RetellRawCall & { call_analysis?: unknown };
+    const body = JSON.stringify({ event, call: event === 'call_analyzed' ? row : withoutAnalysis });
+    const now = signing.now ?? Date.now();
+    const digest = createHmac('sha256', signing.key ?? credentials.apiKey).update(body + String(now), 'utf8').digest('hex');
+    return sendPush(url, { 'content-type': 'application/json', 'x-retell-signature': `v=${now},d=${digest}` }, body);
+  }
+
+  return { server, rows, credentials, addCall, startCall, endCall, listsOngoing: true, unreadable, push };
 }

@@ -6,6 +6,7 @@ import { defineProvider } from '../module.js';
 import { text, url } from '../settings.js';
 import { TwilioAdapter } from './client.js';
 import { createTwilioSimulator } from './simulator.js';
+import { verifyTwilioPush } from './push.js';
 
 export const twilio = defineProvider({
   provider: 'TWILIO',
@@ -43,6 +44,7 @@ export const twilio = defineProvider({
     baseUrl: 'TWILIO_BASE_URL',
   },
   secrets: ['authToken', 'apiKeySecret'],
+  push: verifyTwilioPush,
   createAdapter: (connection, settings, http) => new TwilioAdapter(connection, settings, http),
   simulator: {
     create: createTwilioSimulator,

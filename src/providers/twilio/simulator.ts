@@ -7,7 +7,8 @@
  * GET …/Calls/{Sid}.json and GET …/Calls/{Sid}/Recordings.json.
  * Page tokens hold the last row's position, so calls arriving mid-walk neither repeat nor shift rows.
  */
-import { SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
+import { createHmac } from 'node:crypto';
+import { type PushAnswer, type PushSigning, SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply, sendPush } from '../../simulation/harness.js';
 import { SHARED_NUMBERS, arrivalInstant, callInstants, pick, seededRandom, usNumber } from '../../simulation/data.js';
 import { parseRfc5322Date } from '../../time.js';
 
@@ -93,6 +94,11 @@ export interface TwilioSimulator {
   unreadable: UnreadableRows<TwilioRawCall>;
   /** The instant a row is listed and filtered by: start_time, else date_created (ms). */
   instantOf(row: TwilioRawCall): number;
+  /**
+   * Sends `row`'s status callback to `url` as Twilio does: a form POST of its parameters, signed in
+   * X-Twilio-Signature with the Auth Token over the URL and the parameters sorted by name.
+   */
+  push(url: string, row: TwilioRawCall, signing?: PushSigning): Promise<PushAnswer>;
 }
 
 export const TWILIO_DEMO_CREDENTIALS: TwilioCredentials = {
@@ -462,5 +468,26 @@ export function createTwilioSimulator(options: TwilioSimulatorOptions = {}): Twi
     } satisfies Partial<TwilioRawCall>);
   }
 
-  return { server, rows, recordings, credentials, addCall, startCall, endCall, listsOngoing: true, unreadable, instantOf };
+  function push(url: string, row: TwilioRawCall, signing: PushSigning = {}): Promise<PushAnswer> {
+    // The parameters of a voice status callback (docs/providers/twilio.md, "Status callbacks").
+    const params: [string, string][] = [
+      ['AccountSid', row.account_sid],
+      ['ApiVersion', '2010-04-01'],
+      ['CallSid', row.sid],
+      ['CallStatus', row.status],
+      ['Direction', row.direction],
+      ['From', row.from],
+      ['To', row.to],
+      ['Timestamp', formatRfc2822(signing.now ?? Date.now())],
+      ['CallbackSource', 'call-progress-events'],
+      ['SequenceNumber', String(sequence++)],
+      ...(row.status === 'completed' ? ([['CallDuration', row.duration]] as [string, string][]) : []),
+    ];
+    const signed = url + [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => name + value).join('');
+    const signature = createHmac('sha1', signing.key ?? credentials.authToken).update(signed, 'utf8').digest('base64');
+    return sendPush(url, { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, new URLSearchParams(params).toString());
+  }
+  let sequence = 0;
+
+  return { server, rows, recordings, credentials, addCall, startCall, endCall, listsOngoing: true, unreadable, instantOf, push };
 }

@@ -6,19 +6,26 @@ import { defineProvider } from '../module.js';
 import { text, url } from '../settings.js';
 import { VapiAdapter, VapiPhoneNumbers } from './client.js';
 import { createVapiSimulator } from './simulator.js';
+import { verifyVapiPush } from './push.js';
 
 export const vapi = defineProvider({
   provider: 'VAPI',
   displayName: 'Vapi',
+  // The server URL's credential (pushes, src/providers/vapi/push.ts) is the operator's own, not the API key.
   settings: z.strictObject({
     apiKey: text,
     baseUrl: url.default('https://api.vapi.ai'),
+    webhookSecret: text.optional(),
+    webhookAuth: z.enum(['bearer', 'hmac'], { error: 'must be bearer or hmac' }).optional(),
   }),
   env: {
     apiKey: 'VAPI_API_KEY',
     baseUrl: 'VAPI_BASE_URL',
+    webhookSecret: 'VAPI_WEBHOOK_SECRET',
+    webhookAuth: 'VAPI_WEBHOOK_AUTH',
   },
-  secrets: ['apiKey'],
+  secrets: ['apiKey', 'webhookSecret'],
+  push: verifyVapiPush,
   // Phone-number resources rarely change: one cache per connection, across GraphQL requests.
   connectionState: () => new VapiPhoneNumbers(),
   createAdapter: (connection, settings, http, phoneNumbers) => new VapiAdapter(connection, settings, http, phoneNumbers),

@@ -11,7 +11,8 @@
  * instants of src/simulation/data.ts, so Vapi ties with the other providers.
  */
 import { SHARED_NUMBERS, arrivalInstant, callInstants, pick, seededRandom, usNumber } from '../../simulation/data.js';
-import { SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply } from '../../simulation/harness.js';
+import { createHmac } from 'node:crypto';
+import { type PushAnswer, type PushSigning, SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply, sendPush } from '../../simulation/harness.js';
 import { parseIsoInstant } from '../../time.js';
 
 /** A Call object as Vapi sends it (the fields the simulator fills; all but id/orgId/createdAt/updatedAt optional). */
@@ -77,6 +78,12 @@ export interface VapiSimulator {
   readonly listsOngoing: true;
   /** Rows sent unreadable, in GET /call and GET /call/{id}. */
   unreadable: UnreadableRows<VapiRawCall>;
+  /**
+   * Sends a server message about `row` to `url` as Vapi does (`{ message: { type, call, … } }`),
+   * with the server URL's credential the operator set in Vapi: `bearer` (Authorization: Bearer
+   * `secret`) or `hmac` (x-signature = hex HMAC-SHA256 of `{x-timestamp}.{body}`, x-timestamp in ms).
+   */
+  push(url: string, row: VapiRawCall, type: 'status-update' | 'end-of-call-report', credential: { secret: string; auth: 'bearer' | 'hmac' }, signing?: PushSigning): Promise<PushAnswer>;
 }
 
 export const VAPI_DEMO_CREDENTIALS = { apiKey: 'vapi-demo-private-key-0000' };
@@ -351,5 +358,20 @@ export function createVapiSimulator(options: VapiSimulatorOptions = {}): VapiSim
     updated.set(row, updatedOf(ended));
   }
 
-  return { server, rows, phoneNumbers, credentials, addCall, startCall, endCall, listsOngoing: true, unreadable };
+  function push(url: string, row: VapiRawCall, type: 'status-update' | 'end-of-call-report', credential: { secret: string; auth: 'bearer' | 'hmac' }, signing: PushSigning = {}): Promise<PushAnswer> {
+    const now = signing.now ?? Date.now();
+    const message =
+      type === 'status-update'
+        ? { type, status: row.status, endedReason: row.endedReason, call: row, timestamp: now }
+        : { type, endedReason: row.endedReason, cost: row.cost, startedAt: row.startedAt, endedAt: row.endedAt, artifact: row.artifact, call: row, timestamp: now };
+    const body = JSON.stringify({ message });
+    const key = signing.key ?? credential.secret;
+    const headers: Record<string, string> =
+      credential.auth === 'bearer'
+        ? { authorization: `Bearer ${key}` }
+        : { 'x-timestamp': String(now), 'x-signature': createHmac('sha256', key).update(`${now}.${body}`, 'utf8').digest('hex') };
+    return sendPush(url, { 'content-type': 'application/json', ...headers }, body);
+  }
+
+  return { server, rows, phoneNumbers, credentials, addCall, startCall, endCall, listsOngoing: true, unreadable, push };
 }
