@@ -25,7 +25,6 @@ import {
 } from 'graphql';
 import got from 'got';
 import { LRUCache } from 'lru-cache';
-import { Counter, Gauge } from 'prom-client';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { type CallQuery, type CallFilterInput, emptyQuery, includesProvider, matches, toCallQuery } from '../calls/filter.js';
@@ -295,44 +294,6 @@ const client = got.extend({ agent, retry: { limit: 0 }, throwHttpErrors: false, 
 /** Bytes of a receiver's answer read at most: nothing in it is used, it is only read to free the socket. */
 const RESPONSE_BYTES = 64 * 1024;
 
-/** The metrics of every endpoint, on the server's registry. */
-class WebhookMetrics {
-  readonly attempts: Counter<'endpoint' | 'host' | 'outcome'>;
-  readonly deliveries: Counter<'endpoint' | 'host' | 'outcome'>;
-  readonly retries: Counter<'endpoint' | 'host'>;
-
-  constructor(metrics: Metrics, queues: () => readonly EndpointQueue[]) {
-    const registers = [metrics.registry];
-    this.attempts = new Counter({
-      name: 'switchboard_webhook_attempts_total',
-      help: 'Webhook POSTs, by endpoint (its index in the configuration), host and outcome ("ok" for a 2xx, "http_status", "timeout", "network", or "render_failed" when the call could not be rendered).',
-      labelNames: ['endpoint', 'host', 'outcome'] as const,
-      registers,
-    });
-    this.deliveries = new Counter({
-      name: 'switchboard_webhook_deliveries_total',
-      help: 'Webhook events done with, by endpoint, host and outcome: "delivered" (a 2xx), "expired" (no 2xx within the retry period) or "dropped" (the endpoint\'s queue was full).',
-      labelNames: ['endpoint', 'host', 'outcome'] as const,
-      registers,
-    });
-    this.retries = new Counter({
-      name: 'switchboard_webhook_retries_total',
-      help: 'Webhook attempts after an event\'s first, by endpoint and host.',
-      labelNames: ['endpoint', 'host'] as const,
-      registers,
-    });
-    new Gauge({
-      name: 'switchboard_webhook_queue_depth',
-      help: 'Webhook events waiting or in flight, by endpoint and host (the bound is SWITCHBOARD_WEBHOOK_QUEUE).',
-      labelNames: ['endpoint', 'host'] as const,
-      registers,
-      collect() {
-        for (const queue of queues()) this.set(queue.labels, queue.depth);
-      },
-    });
-  }
-}
-
 /** One endpoint's queue: per-call FIFOs whose heads are attempted, at most `concurrency` at once. */
 class EndpointQueue {
   readonly labels: { endpoint: string; host: string };
@@ -352,7 +313,7 @@ class EndpointQueue {
     readonly endpoint: WebhookEndpoint,
     private readonly settings: WebhookSettings,
     private readonly renderer: PayloadRenderer,
-    private readonly metrics: WebhookMetrics,
+    private readonly metrics: Metrics,
     private readonly deps: Required<Pick<WebhookDeps, 'now' | 'random' | 'wait' | 'logger'>>,
   ) {
     this.labels = { endpoint: String(endpoint.index), host: new URL(endpoint.url).host };
@@ -409,7 +370,7 @@ class EndpointQueue {
 
   /** Counts an event the full queue had no room for; the first of a run is logged (a dead endpoint would flood the log). */
   private dropped(item: Item): void {
-    this.metrics.deliveries.inc({ ...this.labels, outcome: 'dropped' });
+    this.metrics.webhookDeliveries.inc({ ...this.labels, outcome: 'dropped' });
     if (this.overflowing) return;
     this.overflowing = true;
     this.deps.logger.warn(
@@ -445,7 +406,7 @@ class EndpointQueue {
 
   private async attempt(item: Item): Promise<void> {
     item.deadline ??= this.deps.now() + this.settings.retryPeriodMs;
-    if (item.attempts > 0) this.metrics.retries.inc(this.labels);
+    if (item.attempts > 0) this.metrics.webhookRetries.inc(this.labels);
     item.attempts++;
     let outcome: AttemptOutcome;
     let retryAfterMs = 0;
@@ -463,7 +424,7 @@ class EndpointQueue {
       this.active--;
       item.inFlight = false;
     }
-    this.metrics.attempts.inc({ ...this.labels, outcome });
+    this.metrics.webhookAttempts.inc({ ...this.labels, outcome });
     if (this.abort.signal.aborted || item.done) return;
     if (outcome === 'ok') this.finish(item, 'delivered');
     else {
@@ -514,7 +475,7 @@ class EndpointQueue {
     else if (wasHead) this.makeReady(fifo[0]!);
     if (this.items.size < this.settings.queueSize / 2) this.overflowing = false;
     if (outcome === 'dropped') return this.dropped(item);
-    this.metrics.deliveries.inc({ ...this.labels, outcome });
+    this.metrics.webhookDeliveries.inc({ ...this.labels, outcome });
     if (outcome !== 'delivered') {
       this.deps.logger.warn({ webhook: this.labels, eventId: item.event.id, type: item.event.type, attempts: item.attempts, outcome }, `webhook event ${outcome}`);
     }
@@ -535,8 +496,8 @@ export interface Webhooks {
 export function startWebhooks(settings: WebhookSettings, deps: WebhookDeps): Webhooks {
   const renderer = new PayloadRenderer(deps.schema, deps.services);
   const hooks = { now: deps.now ?? Date.now, random: deps.random ?? Math.random, wait: deps.wait ?? realWait, logger: deps.logger };
-  const metrics = new WebhookMetrics(deps.metrics, () => queues);
-  const queues: EndpointQueue[] = settings.endpoints.map((endpoint) => new EndpointQueue(endpoint, settings, renderer, metrics, hooks));
+  const queues: EndpointQueue[] = settings.endpoints.map((endpoint) => new EndpointQueue(endpoint, settings, renderer, deps.metrics, hooks));
+  deps.metrics.observeWebhookQueues(() => queues);
   const unsubscribes: Unsubscribe[] = queues.map((queue) => {
     const connections = deps.services.registry.connections.filter((c) => includesProvider(queue.endpoint.filter, c.ref.provider)).map((c) => c.ref);
     return deps.events.observeLocal(connections, (event) => {

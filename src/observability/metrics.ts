@@ -121,6 +121,28 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Outgoing webhooks (src/live/webhooks.ts), by endpoint (its index in the configuration) and host. */
+  readonly webhookAttempts = new Counter({
+    name: 'switchboard_webhook_attempts_total',
+    help: 'Webhook POSTs, by endpoint (its index in the configuration), host and outcome ("ok" for a 2xx, "http_status", "timeout", "network", or "render_failed" when the call could not be rendered).',
+    labelNames: ['endpoint', 'host', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookDeliveries = new Counter({
+    name: 'switchboard_webhook_deliveries_total',
+    help: 'Webhook events done with, by endpoint, host and outcome: "delivered" (a 2xx), "expired" (no 2xx within the retry period) or "dropped" (the endpoint\'s queue was full).',
+    labelNames: ['endpoint', 'host', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookRetries = new Counter({
+    name: 'switchboard_webhook_retries_total',
+    help: 'Webhook attempts after an event\'s first, by endpoint and host.',
+    labelNames: ['endpoint', 'host'] as const,
+    registers: [this.registry],
+  });
+
   /** Provider pushes (src/live/pushes.ts) by connection and outcome. */
   readonly pushes = new Counter({
     name: 'switchboard_pushes_total',
@@ -166,6 +188,19 @@ export class Metrics {
   };
 
   /** Gauges read at each scrape from the watchers this replica runs: lag and last poll, by connection. */
+  /** The webhook queues' depth, read at each scrape. */
+  observeWebhookQueues(queues: () => readonly { labels: { endpoint: string; host: string }; depth: number }[]): void {
+    new Gauge({
+      name: 'switchboard_webhook_queue_depth',
+      help: 'Webhook events waiting or in flight, by endpoint and host (the bound is SWITCHBOARD_WEBHOOK_QUEUE).',
+      labelNames: ['endpoint', 'host'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const queue of queues()) this.set(queue.labels, queue.depth);
+      },
+    });
+  }
+
   observeWatchers(watchers: () => readonly { connection: string; lagSeconds: number; lastPollAt: string | null }[]): void {
     new Gauge({
       name: 'switchboard_watch_lag_seconds',
