@@ -5,12 +5,12 @@
  * once, and ends: SIGTERM or SIGINT on the real entry point exits 0, or 1 when the grace period ran
  * out. Upstream requests are made slow with the simulators' latency.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import http from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { jest } from '@jest/globals';
 import { startSimulators, type Simulators } from '../../src/demo.js';
 import { createUnpodSimulator } from '../../src/providers/unpod/simulator.js';
+import { startEntryPoint } from '../helpers/entryPoint.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { type Harness, startHarness } from '../helpers/switchboard.js';
@@ -171,44 +171,6 @@ describe('in process', () => {
 });
 
 describe('the real entry point', () => {
-  interface Running {
-    child: ChildProcessWithoutNullStreams;
-    lines: string[];
-    base: string;
-    exited: Promise<number | null>;
-  }
-
-  /** Starts `src/index.ts` and waits for its "GraphQL at" line (as test/integration/startup.test.ts does). */
-  function start(env: Record<string, string>): Promise<Running> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ...env },
-      });
-      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-      const lines: string[] = [];
-      let buffer = '';
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`no "GraphQL at" line: ${lines.join('\n')}`));
-      }, 60_000);
-      child.stderr.on('data', (chunk) => lines.push(String(chunk)));
-      child.stdout.on('data', (chunk) => {
-        buffer += chunk;
-        const parts = buffer.split('\n');
-        buffer = parts.pop() ?? '';
-        for (const line of parts) {
-          lines.push(line);
-          const url = /"url":"([^"]+)"/.exec(line)?.[1];
-          if (url) {
-            clearTimeout(timer);
-            resolve({ child, lines, base: url.replace(/\/graphql$/, ''), exited });
-          }
-        }
-      });
-      void exited.then((code) => reject(new Error(`exited with ${code}: ${lines.join('\n')}`)));
-    });
-  }
-
   let unpod: ReturnType<typeof createUnpodSimulator>;
   let unpodUrl: string;
   let redis: RedisServer;
@@ -224,7 +186,7 @@ describe('the real entry point', () => {
   const env = () => ({ UNPOD_TOKEN: unpod.credentials.token, UNPOD_ORG_HANDLE: unpod.credentials.orgHandle, UNPOD_BASE_URL: unpodUrl, REDIS_URL: redis.url });
 
   it('SIGTERM during a slow upstream request: it completes with 200 and full data, readiness is 503 meanwhile, exit 0', async () => {
-    const running = await start(env());
+    const running = await startEntryPoint(env());
     try {
       expect((await request(`${running.base}/ready`)).status).toBe(200);
       const events: string[] = [];
@@ -260,7 +222,7 @@ describe('the real entry point', () => {
   });
 
   it('SIGINT likewise; when the grace period runs out it cuts the request, says why and exits 1', async () => {
-    const running = await start({ ...env(), SWITCHBOARD_SHUTDOWN_GRACE_MS: '300' });
+    const running = await startEntryPoint({ ...env(), SWITCHBOARD_SHUTDOWN_GRACE_MS: '300' });
     try {
       unpod.server.latencyMs = 4_000;
       const slow = graphql(running.base, UNPOD_PAGE);

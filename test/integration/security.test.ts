@@ -2,9 +2,9 @@
  * Security over real HTTP: API keys, tenant isolation at every entry point, cursors bound to the
  * key, document limits, the body limit, CSRF, production mode, and start-up refusals.
  */
-import { spawn } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { runEntryPoint } from '../helpers/entryPoint.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 import { newCanary, startCanarySimulators } from '../helpers/resilience.js';
 
@@ -268,26 +268,6 @@ describe('start-up refusals', () => {
     expect(loadConfig({ NODE_ENV: 'production', SWITCHBOARD_API_KEYS: KEY_A, SWITCHBOARD_DEMO: 'true' }).apiKeys).toHaveLength(1);
   });
 
-  /** Runs the real entry point; resolves with its exit code and output. */
-  function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stderr, stdout });
-      });
-    });
-  }
-
   it.each([
     ['production without keys', { NODE_ENV: 'production' }, /SWITCHBOARD_API_KEYS/],
     ['TWENTY2_USERNAME without a password', { TWENTY2_USERNAME: 'u', TWENTY2_WORKSPACE_ID: 'w' }, /TWENTY2_PASSWORD/],
@@ -298,7 +278,7 @@ describe('start-up refusals', () => {
     ],
     ['a bad limit', { SWITCHBOARD_MAX_QUERY_DEPTH: 'deep' }, /SWITCHBOARD_MAX_QUERY_DEPTH/],
   ])('%s: exits 1 with one line naming it, no stack trace', async (_name, env, names) => {
-    const result = await run(env as Record<string, string>);
+    const result = await runEntryPoint(env as Record<string, string>, 20_000);
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);

@@ -5,58 +5,14 @@
  * line naming what was wrong.
  */
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
 import { createUnpodSimulator } from '../../src/providers/unpod/simulator.js';
+import { STARTUP_MS, runEntryPoint as run, startEntryPoint as start, stopEntryPoint as stop } from '../helpers/entryPoint.js';
 
-const STARTUP_MS = 60_000;
 jest.setTimeout(2 * STARTUP_MS);
-
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  lines: string[];
-  url: string;
-}
-
-/** Starts `src/index.ts` and waits for its "GraphQL at" line. */
-function start(env: Record<string, string>): Promise<Running> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ...env },
-    });
-    const lines: string[] = [];
-    let buffer = '';
-    // Generous: tsx compiles the whole server first, and CI machines are shared. Killed on time-out,
-    // so no child outlives the test.
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no "GraphQL at" line: ${lines.join('\n')}`));
-    }, STARTUP_MS);
-    child.stdout.on('data', (chunk) => {
-      buffer += chunk;
-      const parts = buffer.split('\n');
-      buffer = parts.pop() ?? '';
-      for (const line of parts) {
-        lines.push(line);
-        const url = /"url":"([^"]+)"/.exec(line)?.[1];
-        if (url) {
-          clearTimeout(timer);
-          resolve({ child, lines, url });
-        }
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`exited with ${code}: ${lines.join('\n')}`)));
-  });
-}
-
-async function stop(running: Running): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => running.child.once('exit', resolve));
-  running.child.kill('SIGTERM');
-  return exited;
-}
 
 const QUERY = '{ calls(first: 100) { nodes { provider connection } } }';
 
@@ -94,26 +50,6 @@ it('serves only the configured providers, named "default"', async () => {
     await unpod.server.close();
   }
 });
-
-/** Runs the entry point to its exit; resolves with the exit code and what it wrote. */
-function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), STARTUP_MS);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr, stdout });
-    });
-  });
-}
 
 const KEY = 'k_live_9f2c1e0b7a6d5c4b';
 

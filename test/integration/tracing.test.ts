@@ -3,13 +3,13 @@
  * provider (a server span, one client span per upstream request under it), the caller's
  * `traceparent` continued, and no credential in any span. Spans go to an InMemorySpanExporter.
  */
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Tracing } from '../../src/observability/tracing.js';
 import { PROVIDERS, newCanary, serverOf, startCanarySimulators } from '../helpers/resilience.js';
+import { startEntryPoint, stopEntryPoint } from '../helpers/entryPoint.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 
 const PAGE = 'query LatestCalls { calls(first: 40) { nodes { id provider } } }';
@@ -157,35 +157,22 @@ describe('tracing from the OTEL_* variables (src/index.ts)', () => {
     await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
     // Demo mode (no provider configured): the simulated providers answer.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'switchboard-trace-test' },
-    });
+    const running = await startEntryPoint({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'switchboard-trace-test' });
     try {
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      let output = '';
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (chunk) => {
-          output += chunk;
-          const found = /"url":"([^"]+)"/.exec(output)?.[1];
-          if (found) resolve(found);
-        });
-        void exited.then((code) => reject(new Error(`exited with ${code}: ${output}`)));
-      });
-      expect(output).toMatch(/"tracing":true/);
-      const res = await fetch(url, {
+      expect(running.lines.join('\n')).toMatch(/"tracing":true/);
+      const res = await fetch(running.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: 'query LatestCalls { calls(first: 5) { nodes { id } } }' }),
       });
       expect(res.status).toBe(200);
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await stopEntryPoint(running)).toBe(0);
       expect(received.map((r) => [r.url, r.type])).toEqual([['/v1/traces', 'application/x-protobuf']]);
       // Protobuf keeps strings as UTF-8: the resource's service name and the span names are in it.
       const body = received[0]!.body.toString('latin1');
       for (const text of ['switchboard-trace-test', 'query LatestCalls', 'graphql.operation.name', 'switchboard.provider']) expect(body).toContain(text);
     } finally {
-      child.kill('SIGKILL');
+      running.child.kill('SIGKILL');
       collector.close();
     }
   }, 90_000);
