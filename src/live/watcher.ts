@@ -200,15 +200,18 @@ export function diffObservation(
  * stay put as calls are listed (a row listed above the position only moves a row into the next page
  * again), so no row is skipped; one listed above the position is found by the next pass.
  *
- * `from` is the later of `now − maxOpenMs` (no call runs longer) and the start of the oldest call the
- * window holds: an older row may be one the window has forgotten, which must not be announced again,
- * so a connection with more calls in that span than the window holds is swept only as far as the
- * window reaches. Null when there is nothing to sweep (before the baseline, or the newest rows
- * reach back past `from`). Pure.
+ * `from` is the later of two bounds. `maxOpenMs` (no call runs longer) before the newest start the
+ * window holds, or before `now` if that is earlier: on the provider's own timeline, so a provider
+ * clock behind Switchboard's narrows nothing. And the start of the oldest call the window holds: an
+ * older row may be one the window has forgotten, which must not be announced again, so a connection
+ * with more calls in that span than the window holds is swept only as far as the window reaches.
+ * Null when there is nothing to sweep (before the baseline, or the newest rows reach back past
+ * `from`). Pure.
  */
 export function sweepRange(state: WatchState, newest: readonly CallRecord[], now: number, limits: DiffLimits = DEFAULT_DIFF_LIMITS): SweepRange | null {
   if (!state.baselined || state.calls.length === 0) return null;
-  const from = Math.max(now - limits.maxOpenMs, Math.min(...state.calls.map((c) => c.startedAt)));
+  const starts = state.calls.map((c) => c.startedAt);
+  const from = Math.max(Math.min(now, Math.max(...starts)) - limits.maxOpenMs, Math.min(...starts));
   const at = state.sweep;
   if (at && at.until >= from) return { from, until: at.until, page: at.page };
   const until = newest.length > 0 ? Math.min(...newest.map((c) => c.startedAt.getTime())) : now;

@@ -169,17 +169,20 @@ describe('the sweep of a list that shows only ended calls', () => {
     expect(sweepAfter(first, { token: 'abc' })).toEqual({ until: at(5), page: { token: 'abc' } });
   });
 
-  it('sweeps no further back than maxOpenMs, nor below the window; nothing before the baseline or when the newest rows reach past it', () => {
+  it('sweeps no further back than maxOpenMs before the newest start seen, nor below the window; nothing before the baseline or when the newest rows reach past it', () => {
     expect(sweepRange(emptyWatchState(), [], at(100))).toBeNull();
     expect(sweepRange(baselined(), [], at(100))).toBeNull(); // an empty window: nothing to sweep
     const state = baselined(call('a', 1, 'COMPLETED'), call('b', 50, 'COMPLETED'));
     const limits: DiffLimits = { windowSize: 1000, maxOpenMs: 30 * M };
-    expect(sweepRange(state, [call('b', 50, 'COMPLETED')], at(60), limits)).toEqual({ from: at(30), until: at(50), page: { index: 0 } });
+    // 30 minutes before the newest start seen (b, minute 50), on the provider's timeline however late now is...
+    expect(sweepRange(state, [call('b', 50, 'COMPLETED')], at(60), limits)).toEqual({ from: at(20), until: at(50), page: { index: 0 } });
+    expect(sweepRange(state, [call('b', 50, 'COMPLETED')], at(5000), limits)).toEqual({ from: at(20), until: at(50), page: { index: 0 } });
+    // ...or before now, when the provider's clock is ahead of Switchboard's.
+    expect(sweepRange(state, [call('b', 50, 'COMPLETED')], at(40), limits)).toEqual({ from: at(10), until: at(50), page: { index: 0 } });
     // A pass whose `until` fell out of the span starts again from the top.
-    expect(sweepRange({ ...state, sweep: { until: at(20), page: { index: 3 } } }, [call('b', 50, 'COMPLETED')], at(60), limits)).toEqual({ from: at(30), until: at(50), page: { index: 0 } });
+    expect(sweepRange({ ...state, sweep: { until: at(10), page: { index: 3 } } }, [call('b', 50, 'COMPLETED')], at(60), limits)).toEqual({ from: at(20), until: at(50), page: { index: 0 } });
     // The newest rows reach back past the span: no request.
     expect(sweepRange(state, [call('b', 50, 'COMPLETED'), call('a', 1, 'COMPLETED')], at(60), limits)).toBeNull();
-    expect(sweepRange(state, [call('b', 50, 'COMPLETED')], at(200), limits)).toBeNull(); // every call below the newest started too long ago
   });
 
   /**
