@@ -215,7 +215,8 @@ export function sweepRange(state: WatchState, newest: readonly CallRecord[], now
   const at = state.sweep;
   if (at && at.until >= from) return { from, until: at.until, page: at.page };
   const until = newest.length > 0 ? Math.min(...newest.map((c) => c.startedAt.getTime())) : now;
-  return until >= from ? { from, until, page: { index: 0 } } : null;
+  // Nothing below the newest rows (a quiet connection whose window is its newest page): no request.
+  return until > from ? { from, until, page: { index: 0 } } : null;
 }
 
 /** Where the sweep continues after reading `range`, whose next page is `next`: null (the last page read) starts a new pass. Pure. */

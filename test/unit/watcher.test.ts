@@ -183,6 +183,7 @@ describe('the sweep of a list that shows only ended calls', () => {
     expect(sweepRange({ ...state, sweep: { until: at(10), page: { index: 3 } } }, [call('b', 50, 'COMPLETED')], at(60), limits)).toEqual({ from: at(20), until: at(50), page: { index: 0 } });
     // The newest rows reach back past the span: no request.
     expect(sweepRange(state, [call('b', 50, 'COMPLETED'), call('a', 1, 'COMPLETED')], at(60), limits)).toBeNull();
+    expect(sweepRange(state, [call('b', 50, 'COMPLETED'), call('a', 1, 'COMPLETED')], at(60))).toBeNull(); // the window is the newest page
   });
 
   /**
