@@ -85,6 +85,12 @@ export interface Capabilities {
    * merges them (`ListRequest.party`). Only for `window` adapters. Absent: numbers are not pushed.
    */
   numberFilter?: 'per-party';
+  /**
+   * Whether the list shows calls in progress. False: a call is listed only once it has ended, at
+   * the place of its start (Unpod's and CINNOX's call logs), so it can appear below the newest
+   * page; the watcher then also sweeps the recent past (src/live/watcher.ts, `sweepRange`).
+   */
+  listsOngoing: boolean;
 }
 
 export interface ProviderAdapter extends ConnectionRef {

@@ -1,8 +1,9 @@
 /**
  * Watching one connection (docs/live.md, "Watching"): every interval, read its newest page through
  * its adapter (so the connection's breaker, concurrency cap, retries and Retry-After apply; more
- * pages while a whole page is calls not seen before), re-read the calls seen in progress that have
- * left that page, and diff what came back against what was seen before. The diff (`diffObservation`) is pure: observations in, `CallEvent`s and the next
+ * pages while a whole page is calls not seen before), for a list that shows only ended calls one
+ * page of a rolling sweep over the recent past (`sweepRange`), re-read the calls seen in progress
+ * that have left that page, and diff what came back against what was seen before. The diff (`diffObservation`) is pure: observations in, `CallEvent`s and the next
  * state out. The state is plain JSON, so that with Redis another replica can take over from it
  * (src/live/source.ts).
  *
@@ -56,6 +57,29 @@ export interface WatchState {
    * before it was seen before it left, so it is recorded without being announced again.
    */
   horizon: number | null;
+  /**
+   * Where the sweep of a list that shows only ended calls continues (`sweepRange`); null or absent
+   * (a state saved before sweeps existed, or a list that shows calls in progress): the next sweep
+   * pass starts just below the newest page.
+   */
+  sweep?: SweepPosition | null;
+}
+
+/**
+ * A sweep pass in progress: it lists, newest first, the calls that started at or before `until` (ms,
+ * fixed for the pass) and not before the poll's lower bound; `page` is the next page of that
+ * listing. JSON-safe (part of WatchState, saved in Redis with it), so a fail-over continues the pass.
+ */
+export interface SweepPosition {
+  until: number;
+  page: PageRef;
+}
+
+/** The page a poll's sweep reads: `ListRequest.from`/`until` (ms, inclusive) and `page`. */
+export interface SweepRange {
+  from: number;
+  until: number;
+  page: PageRef;
 }
 
 /** The state before the first observation: no baseline yet. */
@@ -65,7 +89,10 @@ export const emptyWatchState = (): WatchState => ({ baselined: false, calls: [],
 export interface DiffLimits {
   /** Calls the window keeps (it must exceed the page size). */
   windowSize: number;
-  /** How long after it was first seen a call in progress is still re-read (ms). */
+  /**
+   * The longest a call is assumed to run (ms): a call in progress is re-read for this long after
+   * it was first seen, and a list that shows only ended calls is swept this far back.
+   */
   maxOpenMs: number;
 }
 
@@ -160,7 +187,41 @@ export function diffObservation(
     kept = kept.slice(0, limits.windowSize);
     horizon = Math.max(horizon ?? -Infinity, ...dropped.map((c) => c.startedAt));
   }
-  return { state: { baselined: true, calls: kept, horizon }, events };
+  return { state: { ...state, baselined: true, calls: kept, horizon }, events };
+}
+
+/**
+ * The page of the sweep a poll reads, for a list that shows only ended calls, each at the place of
+ * its start (`Capabilities.listsOngoing` false): a call that ends after more than a page of newer
+ * calls were listed appears below the newest page, where only the sweep finds it. A pass lists the
+ * calls that started from `from` to `until`, newest first, one page per poll; it starts just below
+ * `newest` (the rows this poll read from the top: its oldest start, else `now`) and continues where
+ * the last poll's sweep stopped (`state.sweep`, see `sweepAfter`). Offsets from the top of a pass
+ * stay put as calls are listed (a row listed above the position only moves a row into the next page
+ * again), so no row is skipped; one listed above the position is found by the next pass.
+ *
+ * `from` is the later of two bounds. `maxOpenMs` (no call runs longer) before the newest start the
+ * window holds, or before `now` if that is earlier: on the provider's own timeline, so a provider
+ * clock behind Switchboard's narrows nothing. And the start of the oldest call the window holds: an
+ * older row may be one the window has forgotten, which must not be announced again, so a connection
+ * with more calls in that span than the window holds is swept only as far as the window reaches.
+ * Null when there is nothing to sweep (before the baseline, or the newest rows reach back past
+ * `from`). Pure.
+ */
+export function sweepRange(state: WatchState, newest: readonly CallRecord[], now: number, limits: DiffLimits = DEFAULT_DIFF_LIMITS): SweepRange | null {
+  if (!state.baselined || state.calls.length === 0) return null;
+  const starts = state.calls.map((c) => c.startedAt);
+  const from = Math.max(Math.min(now, Math.max(...starts)) - limits.maxOpenMs, Math.min(...starts));
+  const at = state.sweep;
+  if (at && at.until >= from) return { from, until: at.until, page: at.page };
+  const until = newest.length > 0 ? Math.min(...newest.map((c) => c.startedAt.getTime())) : now;
+  // Nothing below the newest rows (a quiet connection whose window is its newest page): no request.
+  return until > from ? { from, until, page: { index: 0 } } : null;
+}
+
+/** Where the sweep continues after reading `range`, whose next page is `next`: null (the last page read) starts a new pass. Pure. */
+export function sweepAfter(range: SweepRange, next: PageRef | null): SweepPosition | null {
+  return next === null ? null : { until: range.until, page: next };
 }
 
 /** The calls to re-read by locator: open, announced, and not on the page just read. */
@@ -321,6 +382,21 @@ export class ConnectionWatcher {
     return rows;
   }
 
+  /**
+   * This poll's page of the sweep (`sweepRange`) for a list that shows only ended calls: its rows
+   * within the range (an adapter may answer a wider one; an older row may be one the window forgot)
+   * and where the sweep continues. A list that shows calls in progress costs nothing here.
+   */
+  private async sweep(adapter: ProviderAdapter, pageSize: number, newest: readonly CallRecord[]): Promise<{ calls: CallRecord[]; position: SweepPosition | null }> {
+    const state = this.state!;
+    if (adapter.capabilities.listsOngoing) return { calls: [], position: state.sweep ?? null };
+    const range = sweepRange(state, newest, this.now(), this.options.limits);
+    if (!range) return { calls: [], position: null };
+    const result = await adapter.list({ query: emptyQuery, from: new Date(range.from), until: new Date(range.until), pageSize, page: range.page });
+    const calls = result.calls.filter((c) => c.startedAt.getTime() >= range.from && c.startedAt.getTime() <= range.until);
+    return { calls, position: sweepAfter(range, result.next) };
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
@@ -369,12 +445,15 @@ export class ConnectionWatcher {
   }
 
   /**
-   * Diffs `calls` against the state, commits the result and emits its events: the number of events,
-   * or null when the store refused (the lease was lost) and the watcher stopped.
+   * Diffs `calls` against the state, commits the result (with `sweep`, where the sweep continues,
+   * when given) and emits its events: the number of events, or null when the store refused (the
+   * lease was lost) and the watcher stopped.
    */
-  private async commitObservation(calls: readonly CallRecord[]): Promise<number | null> {
+  private async commitObservation(calls: readonly CallRecord[], sweep?: SweepPosition | null): Promise<number | null> {
     const { connection, store } = this.options;
-    const { state, events } = diffObservation(connection.ref, this.state!, calls, this.now(), this.options.limits);
+    const diffed = diffObservation(connection.ref, this.state!, calls, this.now(), this.options.limits);
+    const events = diffed.events;
+    const state = sweep === undefined ? diffed.state : { ...diffed.state, sweep };
     if (this.stopped) return 0;
     if (!(await store.commit(state, events))) {
       this.stopped = true;
@@ -400,13 +479,14 @@ export class ConnectionWatcher {
       const adapter = connection.forRequest(() => {}).adapter;
       const pageSize = Math.min(this.options.pageSize ?? WATCH_PAGE_SIZE, adapter.capabilities.maxPageSize);
       const read = await this.readNewest(adapter, pageSize);
+      const swept = await this.sweep(adapter, pageSize, read);
       // Rows that did not read are skipped (their calls are announced once they read).
-      const onPage = new Set(read.map((c) => c.key));
+      const onPage = new Set([...read, ...swept.calls].map((c) => c.key));
       const locators = callsToReread(this.state, onPage, this.options.maxRereads ?? MAX_REREADS);
       const reread = locators.length > 0 ? await adapter.getCalls(locators) : [];
-      const calls = [...read, ...reread.filter((c): c is CallRecord => c !== null && !(c instanceof Error))];
+      const calls = [...swept.calls, ...read, ...reread.filter((c): c is CallRecord => c !== null && !(c instanceof Error))];
       if (this.stopped) return next;
-      if ((await this.commitObservation(calls)) === null) return next;
+      if ((await this.commitObservation(calls, swept.position)) === null) return next;
       this.lastSuccessAt = this.now();
       this.lastError = null;
       this.options.observer?.poll(this.label, 'ok');

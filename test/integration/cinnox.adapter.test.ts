@@ -131,7 +131,7 @@ describe('CINNOX adapter over HTTP', () => {
     expect(result.calls).toHaveLength(300);
     expect(result.next).toBeNull();
     expect(lastQuery().limit).toBe('500');
-    expect(cinnox.capabilities).toEqual({ maxPageSize: 500, resume: 'window', reportsTotal: false });
+    expect(cinnox.capabilities).toEqual({ maxPageSize: 500, resume: 'window', reportsTotal: false, listsOngoing: false });
     await cinnox.list(request({ pageSize: 501 }));
     expect(lastQuery().limit).toBe('500');
     expect(sim.server.count()).toBe(2);

@@ -267,7 +267,7 @@ describe('TalkStack adapter over HTTP', () => {
     expect(adapter.appliesExactly({ ...emptyQuery, startedAfter: new Date() })).toBe(false);
     expect(adapter.appliesExactly({ ...emptyQuery, phoneNumber: '+14152148508' })).toBe(false);
     expect(adapter.appliesExactly({ ...emptyQuery, direction: 'OUTBOUND' })).toBe(false);
-    expect(adapter.capabilities).toEqual({ maxPageSize: 100, resume: 'window', reportsTotal: false, numberFilter: 'per-party' });
+    expect(adapter.capabilities).toEqual({ maxPageSize: 100, resume: 'window', reportsTotal: false, numberFilter: 'per-party', listsOngoing: true });
   });
 
   it('404 for a project without calls is an empty, final page', async () => {

@@ -420,7 +420,7 @@ describe('Twenty2 adapter over HTTP', () => {
     expect(adapter.appliesExactly({ ...emptyQuery, startedAfter: new Date() })).toBe(false);
     expect(adapter.appliesExactly({ ...emptyQuery, startedBefore: new Date() })).toBe(false);
     expect(adapter.appliesExactly({ ...emptyQuery, phoneNumber: SHARED_NUMBERS.india })).toBe(false);
-    expect(adapter.capabilities).toEqual({ maxPageSize: 100, resume: 'offset', reportsTotal: true });
+    expect(adapter.capabilities).toEqual({ maxPageSize: 100, resume: 'offset', reportsTotal: true, listsOngoing: true });
   });
 });
 

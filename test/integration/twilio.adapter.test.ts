@@ -269,7 +269,7 @@ describe('Twilio adapter over HTTP', () => {
     expect(adapter.appliesExactly({ ...emptyQuery, statuses: ['BUSY'] })).toBe(false);
     expect(adapter.appliesExactly({ ...emptyQuery, startedAfter: new Date() })).toBe(false);
     expect(adapter.appliesExactly({ ...emptyQuery, phoneNumber: SHARED_NUMBERS.us })).toBe(false);
-    expect(adapter.capabilities).toEqual({ maxPageSize: 1000, resume: 'window', reportsTotal: false, numberFilter: 'per-party' });
+    expect(adapter.capabilities).toEqual({ maxPageSize: 1000, resume: 'window', reportsTotal: false, numberFilter: 'per-party', listsOngoing: true });
   });
 
   it('maps RFC 2822 dates, string durations and negative prices exactly', () => {

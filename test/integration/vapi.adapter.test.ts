@@ -200,7 +200,7 @@ describe('Vapi adapter over HTTP', () => {
     expect(listRequests(sim)[0]?.query).toEqual({ limit: '1000' });
     expect(adapter.appliesExactly(query)).toBe(false);
     expect(adapter.appliesExactly(emptyQuery)).toBe(true);
-    expect(adapter.capabilities).toEqual({ maxPageSize: 1000, resume: 'window', reportsTotal: false });
+    expect(adapter.capabilities).toEqual({ maxPageSize: 1000, resume: 'window', reportsTotal: false, listsOngoing: true });
   });
 
   it('web and websocket calls have no direction and no numbers; transient numbers need no look-up', async () => {

@@ -103,7 +103,7 @@ class FakeAdapter implements ProviderAdapter {
     readonly provider: Provider,
     private readonly plan: Plan,
   ) {
-    this.capabilities = { maxPageSize: 2, resume: 'window' as const, reportsTotal: provider === 'TWENTY2' || provider === 'UNPOD' };
+    this.capabilities = { maxPageSize: 2, resume: 'window' as const, reportsTotal: provider === 'TWENTY2' || provider === 'UNPOD', listsOngoing: true };
     this.rows = Array.from({ length: PER_CONNECTION }, (_, i) => callOf(provider, i, plan)).sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
   }
 

@@ -25,7 +25,7 @@ class ArrayAdapter implements ProviderAdapter {
   readonly requests: ListRequest[] = [];
   readonly capabilities: Capabilities;
   constructor(readonly provider: Provider, readonly connection: string, private readonly rows: CallRecord[], resume: 'window' | 'offset') {
-    this.capabilities = { maxPageSize: 4, resume, reportsTotal: false };
+    this.capabilities = { maxPageSize: 4, resume, reportsTotal: false, listsOngoing: true };
   }
   appliesExactly(query: CallQuery): boolean {
     return query === emptyQuery;

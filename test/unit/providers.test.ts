@@ -1,6 +1,8 @@
 /** The provider list (src/providers/index.ts) and the SDL's `Provider` enum (the contract) agree. */
 import { PROVIDERS } from '../../src/calls/model.js';
+import { ConnectionHttp, defaultHttpPolicy } from '../../src/providers/http.js';
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
+import type { ProviderModule } from '../../src/providers/module.js';
 import { sdlEnumValues } from '../../src/sdl.js';
 
 describe('PROVIDER_MODULES', () => {
@@ -23,5 +25,16 @@ describe('PROVIDER_MODULES', () => {
     for (const name of Object.values(m.env)) expect(name.startsWith(`${m.provider}_`)).toBe(true);
     for (const secret of m.secrets) expect(keys).toContain(secret);
     expect(m.secrets.length).toBeGreaterThan(0);
+  });
+
+  // The watcher sweeps the recent past of a list that shows only ended calls, by time bounds
+  // (src/live/watcher.ts#sweepRange): the adapter must say so as its simulator behaves, and bound time.
+  it.each(PROVIDER_MODULES.map((m) => [m.provider, m as unknown as ProviderModule] as const))('%s: the adapter says whether its list shows calls in progress, as its simulator does', (_, m) => {
+    const sim = m.simulator.create({ count: 1 });
+    const settings = m.settings.parse(m.simulator.settings(sim, 'http://127.0.0.1:1'));
+    const http = new ConnectionHttp({ provider: m.provider, connection: 'default' }, defaultHttpPolicy);
+    const { capabilities } = m.createAdapter('default', settings, http, m.connectionState?.());
+    expect(capabilities.listsOngoing).toBe(sim.listsOngoing);
+    if (!capabilities.listsOngoing) expect(capabilities.resume).toBe('window');
   });
 });

@@ -45,7 +45,7 @@ interface CinnoxPage {
 export class CinnoxAdapter implements ProviderAdapter {
   readonly provider = 'CINNOX' as const;
   /** `limit` above 500 is refused; startAt/endAt bound callDate, so walks resume by time. */
-  readonly capabilities: Capabilities = { maxPageSize: 500, resume: 'window', reportsTotal: false };
+  readonly capabilities: Capabilities = { maxPageSize: 500, resume: 'window', reportsTotal: false, listsOngoing: false };
 
   constructor(
     readonly connection: string,

@@ -81,7 +81,7 @@ export function statusFilterFor(statuses: readonly CallStatus[] | null): string[
 export class RetellAdapter implements ProviderAdapter {
   readonly provider = 'RETELL' as const;
   /** No `include_total`: Retell counts it with an extra query, and a widened window would not count exactly. */
-  readonly capabilities: Capabilities = { maxPageSize: MAX_PAGE_SIZE, resume: 'window', reportsTotal: false, numberFilter: 'per-party' };
+  readonly capabilities: Capabilities = { maxPageSize: MAX_PAGE_SIZE, resume: 'window', reportsTotal: false, numberFilter: 'per-party', listsOngoing: true };
   private readonly base: string;
   private readonly context: RetellMapContext;
 

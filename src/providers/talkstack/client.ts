@@ -74,7 +74,7 @@ export function dateFiltersFor(
 
 export class TalkStackAdapter implements ProviderAdapter {
   readonly provider = 'TALKSTACK' as const;
-  readonly capabilities: Capabilities = { maxPageSize: 100, resume: 'window', reportsTotal: false, numberFilter: 'per-party' };
+  readonly capabilities: Capabilities = { maxPageSize: 100, resume: 'window', reportsTotal: false, numberFilter: 'per-party', listsOngoing: true };
   private readonly base: string;
   private readonly mapContext: TalkStackMapContext;
 

@@ -61,7 +61,7 @@ function errorCodeDetail(code: string | null | undefined): string {
 
 export class Twenty2Adapter implements ProviderAdapter {
   readonly provider = 'TWENTY2' as const;
-  readonly capabilities: Capabilities = { maxPageSize: MAX_PAGE_SIZE, resume: 'offset', reportsTotal: true };
+  readonly capabilities: Capabilities = { maxPageSize: MAX_PAGE_SIZE, resume: 'offset', reportsTotal: true, listsOngoing: true };
   private readonly baseUrl: string;
   private readonly headers: Record<string, string>;
   private readonly context: Twenty2MapContext;

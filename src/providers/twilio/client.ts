@@ -133,6 +133,7 @@ export class TwilioAdapter implements ProviderAdapter {
     resume: 'window',
     reportsTotal: false,
     numberFilter: 'per-party',
+    listsOngoing: true,
   };
   private readonly base: string;
   /** `/2010-04-01/Accounts/{AccountSid}`: every path this connection may follow starts with it. */

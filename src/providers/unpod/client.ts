@@ -106,7 +106,7 @@ export function statusWordFor(statuses: readonly CallStatus[]): string | null {
 
 export class UnpodAdapter implements ProviderAdapter {
   readonly provider = 'UNPOD' as const;
-  readonly capabilities: Capabilities = { maxPageSize: MAX_PAGE_SIZE, resume: 'window', reportsTotal: true };
+  readonly capabilities: Capabilities = { maxPageSize: MAX_PAGE_SIZE, resume: 'window', reportsTotal: true, listsOngoing: false };
   private readonly url: string;
   private readonly rowReader: RowReader<UnpodRow>;
 

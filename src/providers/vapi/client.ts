@@ -148,7 +148,7 @@ export function createdAtFiltersFor(from: Date | null, until: Date | null): { cr
 
 export class VapiAdapter implements ProviderAdapter {
   readonly provider = 'VAPI' as const;
-  readonly capabilities: Capabilities = { maxPageSize: MAX_LIMIT, resume: 'window', reportsTotal: false };
+  readonly capabilities: Capabilities = { maxPageSize: MAX_LIMIT, resume: 'window', reportsTotal: false, listsOngoing: true };
   private readonly base: string;
   private readonly headers: Record<string, string>;
   private readonly mapContext: VapiMapContext;
