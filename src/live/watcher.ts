@@ -405,7 +405,7 @@ export class ConnectionWatcher {
 
   /** One poll; resolves with the delay before the next. Never rejects. */
   private async poll(): Promise<number> {
-    const { connection, store, intervalMs, logger } = this.options;
+    const { store, intervalMs, logger } = this.options;
     let next = intervalMs;
     try {
       this.state ??= (await store.load()) ?? emptyWatchState();
