@@ -10,8 +10,10 @@
  *   subscriber receiving its CALL_ADDED, p50/p99 over sequential samples started at random phases
  *   of the poll;
  * then, at 1 s, memory with 1,000 open subscriptions (one WebSocket each; the server's RSS before
- * and after) and the fan-out of one event to all of them.
- * Options: LIVE_SAMPLES (latency samples per interval, default 20), LIVE_SUBSCRIBERS (default 1000).
+ * and after) and the fan-out of one event to all of them; then, at the default 5 s, push-to-subscriber
+ * latency: from Retell's simulator ending a call and at once sending its signed `call_ended` webhook
+ * to the subscriber receiving CALL_ENDED, against the same with no push (polling only), alternating.
+ * Options: LIVE_SAMPLES (latency samples per interval and per kind, default 20), LIVE_SUBSCRIBERS (default 1000).
  * Writes bench/results/live.json and bench/results/live.md.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -190,6 +192,75 @@ async function measureFanOut(sims: Child, hello: SimsHello): Promise<FanOutResul
   }
 }
 
+interface PushResult {
+  intervalSeconds: number;
+  pushMs: { samples: number; p50: number; p99: number; max: number };
+  pollingOnlyMs: { samples: number; p50: number; p99: number; max: number };
+}
+
+/**
+ * At the default interval, one subscriber to Retell: per sample a call is started and, once its
+ * CALL_ADDED arrived, ended at a random phase of the poll, with Retell's push (`call_ended`, signed)
+ * or without; the latency is from the end to the subscriber receiving the call's CALL_ENDED.
+ */
+async function measurePush(sims: Child, hello: SimsHello): Promise<PushResult> {
+  const intervalSeconds = 5;
+  const switchboard = jsChild('switchboard.ts', {
+    NODE_ENV: 'production',
+    BENCH_CONNECTIONS: JSON.stringify(hello.connections),
+    SWITCHBOARD_WATCH_INTERVAL: String(intervalSeconds),
+  });
+  const { url } = (await switchboard.ready) as { url: string };
+  const pushTo = url.replace(/\/graphql$/, '/providers/retell/default/events');
+  const client = await connect(url.replace(/^http/, 'ws'));
+  const received: { at: number; type: string; id: string | null }[] = [];
+  let wake: (() => void) | null = null;
+  const stop = client.subscribe<EventMessage['data']>(
+    { query: EVENTS, variables: { filter: { providers: ['RETELL'] } } },
+    {
+      next: (message) => {
+        if (message.data) received.push({ at: Date.now(), type: message.data.callEvents.type, id: message.data.callEvents.call.providerCallId });
+        wake?.();
+      },
+      error: (error) => log(`subscription error: ${JSON.stringify(error).slice(0, 300)}`),
+      complete: () => {},
+    },
+  );
+  const arrival = async (type: string, id: string, from: number): Promise<number> => {
+    const deadline = Date.now() + intervalSeconds * 4_000 + 5_000;
+    for (;;) {
+      const hit = received.slice(from).find((r) => r.type === type && r.id === id);
+      if (hit) return hit.at;
+      if (Date.now() > deadline) throw new Error(`no ${type} for ${id} within ${intervalSeconds * 4 + 5} s`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+  };
+  try {
+    await sleep(2 * intervalSeconds * 1000 + 1000); // the baseline
+    log(`live, ${intervalSeconds} s interval: ${SAMPLES} push-to-subscriber samples and ${SAMPLES} polling-only ones, alternating`);
+    const pushed: number[] = [];
+    const polled: number[] = [];
+    for (let i = 0; i < 2 * SAMPLES; i++) {
+      const push = i % 2 === 0;
+      const seen = received.length;
+      const { callId } = await sims.rpc<{ callId: string }>({ type: 'retellStart' });
+      await arrival('CALL_ADDED', callId, seen);
+      await sleep(Math.random() * intervalSeconds * 1000);
+      const { at } = await sims.rpc<{ at: number }>({ type: 'retellEnd', callId, pushTo: push ? pushTo : null });
+      (push ? pushed : polled).push((await arrival('CALL_ENDED', callId, seen)) - at);
+    }
+    const summary = (values: number[]) => ({ samples: values.length, p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values) });
+    return { intervalSeconds, pushMs: summary(pushed), pollingOnlyMs: summary(polled) };
+  } finally {
+    stop();
+    await client.dispose();
+    await switchboard.stop();
+  }
+}
+
 export async function runLive(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
   const started = new Date();
@@ -200,6 +271,7 @@ export async function runLive(): Promise<void> {
     const intervals: IntervalResult[] = [];
     for (const seconds of INTERVALS) intervals.push(await measureInterval(sims, hello, seconds));
     const fanOut = await measureFanOut(sims, hello);
+    const push = await measurePush(sims, hello);
     const cpus = os.cpus();
     const results = {
       date: started.toISOString(),
@@ -207,6 +279,7 @@ export async function runLive(): Promise<void> {
       machine: { cpus: cpus.length, cpuModel: cpus[0]?.model.trim() ?? 'unknown', node: process.version },
       intervals,
       fanOut,
+      push,
     };
     writeFileSync(join(RESULTS, 'live.json'), `${JSON.stringify(results, null, 2)}\n`);
     const perMinute = (rates: Record<string, number>) => Object.entries(rates).map(([name, n]) => `${name} ${n}`).join(', ');
@@ -220,6 +293,8 @@ export async function runLive(): Promise<void> {
       ...intervals.map((r) => `| ${r.intervalSeconds} s | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.samples} | ${perMinute(r.requestsPerMinuteWatched)} | ${perMinute(r.requestsPerMinuteUnwatched)} |`),
       '',
       'Latency: from the simulator adding a call to the subscriber receiving its CALL_ADDED (a poll interval at most plus one poll, on average half an interval).',
+      '',
+      `**Provider pushes** (Retell's signed \`call_ended\` webhook, sent by its simulator the moment it ends a call, to \`/providers/retell/default/events\`; ${push.intervalSeconds} s interval, the default; samples alternating, each call ended at a random phase of the poll): from the end to the subscriber receiving CALL_ENDED, **with the push p50 ${push.pushMs.p50} ms, p99 ${push.pushMs.p99} ms** (${push.pushMs.samples} samples, max ${push.pushMs.max}); polling only p50 ${push.pollingOnlyMs.p50} ms, p99 ${push.pollingOnlyMs.p99} ms (${push.pollingOnlyMs.samples} samples).`,
       '',
       `**${fanOut.subscribers} open subscriptions** (one WebSocket each, filter TWENTY2, 1 s interval): server RSS ${fanOut.rssBeforeMb} MB with one, ${fanOut.rssAfterMb} MB with ${fanOut.subscribers} (${fanOut.kbPerSubscription} KB each); one new call reached ${fanOut.fanOutMs.received} of ${fanOut.subscribers - 1} measured subscribers, p50 ${fanOut.fanOutMs.p50} ms, p99 ${fanOut.fanOutMs.p99} ms after it was added.`,
       '',

@@ -9,7 +9,14 @@ export type SimsRequest =
   | { id: number; type: 'reset' }
   | { id: number; type: 'counts' }
   /** Starts a call in progress at `provider` (a ProviderKey); answers the wall-clock ms it was added. */
-  | { id: number; type: 'startCall'; provider: ProviderKey };
+  | { id: number; type: 'startCall'; provider: ProviderKey }
+  /** Starts a call in progress at Retell; answers its call_id. */
+  | { id: number; type: 'retellStart' }
+  /**
+   * Ends that call and, with `pushTo`, sends Retell's signed `call_ended` webhook there at once, as
+   * Retell does; answers the wall-clock ms the call ended (before the push is sent).
+   */
+  | { id: number; type: 'retellEnd'; callId: string; pushTo: string | null };
 
 export interface SimsHello {
   type: 'ready';
@@ -19,6 +26,8 @@ export interface SimsHello {
 
 const sims = await startSimulators();
 const send = (message: unknown) => process.send!(message);
+/** Calls `retellStart` started, by call_id, until `retellEnd` ends them. */
+const retellCalls = new Map<string, ReturnType<typeof sims.retell.startCall>>();
 
 process.on('message', (message: SimsRequest) => {
   switch (message.type) {
@@ -31,6 +40,19 @@ process.on('message', (message: SimsRequest) => {
     case 'startCall':
       sims[message.provider].startCall();
       return send({ id: message.id, at: Date.now() });
+    case 'retellStart': {
+      const row = sims.retell.startCall();
+      retellCalls.set(row.call_id, row);
+      return send({ id: message.id, callId: row.call_id });
+    }
+    case 'retellEnd': {
+      const row = retellCalls.get(message.callId)!;
+      retellCalls.delete(message.callId);
+      sims.retell.endCall(row);
+      const at = Date.now();
+      if (message.pushTo) void sims.retell.push(message.pushTo, row, 'call_ended').catch(() => {});
+      return send({ id: message.id, at });
+    }
     case 'counts':
       return send({ id: message.id, counts: Object.fromEntries(sims.servers.map((s) => [s.name, s.count()])) });
   }

@@ -22,6 +22,7 @@ import { type OverloadLimits, defaultOverloadLimits } from './overload.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
 import { type WebhookEndpoint, type WebhookSettings, defaultWebhookSettings, webhookEndpointSchema, webhookFilter } from './live/webhooks.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS } from './live/source.js';
+import { DEFAULT_DEMAND, type DemandSettings, WATCH_POLICIES, type WatchPolicy } from './live/policy.js';
 import { PROVIDER_MODULES, type ProviderModuleOf } from './providers/index.js';
 import { text } from './providers/settings.js';
 import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
@@ -50,6 +51,8 @@ export type ConnectionConfig = {
     settings: ProviderSettings[P];
     /** Seconds between two polls while the connection is watched (the file's `watchInterval`); absent: SWITCHBOARD_WATCH_INTERVAL. */
     watchInterval?: number;
+    /** When the connection is watched besides its listeners (the file's `watch`); absent: SWITCHBOARD_WATCH. */
+    watch?: WatchPolicy;
     /** Upstream requests a second (the file's `upstreamRatePerSecond`; 0: unlimited); absent: SWITCHBOARD_UPSTREAM_RATE_PER_SECOND. */
     upstreamRatePerSecond?: number;
   };
@@ -103,9 +106,13 @@ export interface Config {
   /**
    * Live events (docs/live.md): ms between two polls of a watched connection (SWITCHBOARD_WATCH_INTERVAL;
    * a connection's `watchInterval` overrides it), and with Redis the watch lease's length and how
-   * often it is renewed (not configurable by the environment; tests shorten them).
+   * often it is renewed (not configurable by the environment; tests shorten them); `policy`: when a
+   * connection is watched besides its listeners (SWITCHBOARD_WATCH; a connection's `watch` overrides
+   * it; src/live/policy.ts), and the `demand` policy's thresholds (SWITCHBOARD_WATCH_DEMAND_*,
+   * SWITCHBOARD_WATCH_QUIET_SECONDS). `policy` absent (SWITCHBOARD_WATCH unset): `demand` in demo
+   * mode, else `off` (`watchPolicies`, src/live/source.ts); `demand` absent: DEFAULT_DEMAND.
    */
-  watch: { intervalMs: number; leaseMs: number; heartbeatMs: number };
+  watch: { intervalMs: number; leaseMs: number; heartbeatMs: number; policy?: WatchPolicy; demand?: DemandSettings };
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -158,6 +165,9 @@ const integerSettings = z.object({
   SWITCHBOARD_WEBHOOK_QUEUE: int('SWITCHBOARD_WEBHOOK_QUEUE', 1, 100_000).default(defaultWebhookSettings.queueSize),
   SWITCHBOARD_WEBHOOK_TIMEOUT_MS: int('SWITCHBOARD_WEBHOOK_TIMEOUT_MS', 100, 120_000).default(defaultWebhookSettings.timeoutMs),
   SWITCHBOARD_WATCH_INTERVAL: int('SWITCHBOARD_WATCH_INTERVAL', 1, MAX_WATCH_INTERVAL).default(DEFAULT_WATCH_INTERVAL),
+  SWITCHBOARD_WATCH_DEMAND_REQUESTS: int('SWITCHBOARD_WATCH_DEMAND_REQUESTS', 1, 100_000).default(DEFAULT_DEMAND.requests),
+  SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS: int('SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS', 1, 86_400).default(DEFAULT_DEMAND.periodMs / 1000),
+  SWITCHBOARD_WATCH_QUIET_SECONDS: int('SWITCHBOARD_WATCH_QUIET_SECONDS', 1, 86_400).default(DEFAULT_DEMAND.quietMs / 1000),
 });
 
 /**
@@ -176,6 +186,7 @@ export const KNOWN_VARIABLES: readonly string[] = [
   'SWITCHBOARD_DEMO',
   'SWITCHBOARD_PERSISTED_QUERY_MANIFEST',
   'SWITCHBOARD_WEBHOOKS',
+  'SWITCHBOARD_WATCH',
   ...Object.keys(integerSettings.shape),
   ...Object.values(envNames).flatMap((names) => Object.values(names) as string[]),
 ];
@@ -224,6 +235,9 @@ const watchInterval = z
   .min(1, 'must be at least 1 (second)')
   .max(MAX_WATCH_INTERVAL, `must be at most ${MAX_WATCH_INTERVAL} (seconds)`);
 
+/** SWITCHBOARD_WATCH, or a file connection's `watch`: one of the policies, as written. */
+const watchPolicy = z.enum(WATCH_POLICIES, { error: `must be one of ${WATCH_POLICIES.map((p) => `"${p}"`).join(', ')}` });
+
 /** A file connection's `upstreamRatePerSecond`: whole requests a second, as a JSON number; 0 is unlimited. */
 const upstreamRatePerSecond = z
   .number({ error: 'must be a whole number of requests a second (a JSON number)' })
@@ -234,7 +248,7 @@ const upstreamRatePerSecond = z
 /** The file's entry for one connection: `provider`, `name` and that provider's settings, nothing else. */
 function fileConnectionSchema(provider: Provider): z.ZodType<{ provider: string; name: string } & Record<string, unknown>> {
   // safeExtend keeps the module's own checks (Twilio's credential pair), which spreading `.shape` would drop.
-  return (settingsSchemas[provider] as z.ZodObject).safeExtend({ provider: providerName, name: connectionName, watchInterval: watchInterval.optional(), upstreamRatePerSecond: upstreamRatePerSecond.optional() }) as unknown as z.ZodType<{ provider: string; name: string } & Record<string, unknown>>;
+  return (settingsSchemas[provider] as z.ZodObject).safeExtend({ provider: providerName, name: connectionName, watchInterval: watchInterval.optional(), watch: watchPolicy.optional(), upstreamRatePerSecond: upstreamRatePerSecond.optional() }) as unknown as z.ZodType<{ provider: string; name: string } & Record<string, unknown>>;
 }
 
 /** `connections[1].baseURL`: a zod path as written in JSON terms. */
@@ -443,12 +457,13 @@ function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKey
     if (!parsed.success) {
       throw new ConfigError(issueLine('SWITCHBOARD_CONFIG ', schema, parsed.error, ['connections', index]));
     }
-    const { provider: _provider, name, watchInterval, upstreamRatePerSecond, ...settings } = parsed.data;
+    const { provider: _provider, name, watchInterval, watch, upstreamRatePerSecond, ...settings } = parsed.data;
     return {
       provider,
       connection: name,
       settings,
       ...(watchInterval === undefined ? {} : { watchInterval }),
+      ...(watch === undefined ? {} : { watch }),
       ...(upstreamRatePerSecond === undefined ? {} : { upstreamRatePerSecond }),
     } as ConnectionConfig;
   });
@@ -642,8 +657,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       queueSize: n.SWITCHBOARD_WEBHOOK_QUEUE,
       timeoutMs: n.SWITCHBOARD_WEBHOOK_TIMEOUT_MS,
     },
-    watch: { intervalMs: n.SWITCHBOARD_WATCH_INTERVAL * 1000, leaseMs: DEFAULT_LEASE_MS, heartbeatMs: DEFAULT_HEARTBEAT_MS },
+    watch: {
+      intervalMs: n.SWITCHBOARD_WATCH_INTERVAL * 1000,
+      leaseMs: DEFAULT_LEASE_MS,
+      heartbeatMs: DEFAULT_HEARTBEAT_MS,
+      ...(env.SWITCHBOARD_WATCH === undefined ? {} : { policy: watchPolicyVariable(env.SWITCHBOARD_WATCH) }),
+      demand: {
+        requests: n.SWITCHBOARD_WATCH_DEMAND_REQUESTS,
+        periodMs: n.SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS * 1000,
+        quietMs: n.SWITCHBOARD_WATCH_QUIET_SECONDS * 1000,
+      },
+    },
   };
+}
+
+/** SWITCHBOARD_WATCH, as written (its default is `watchPolicies`', src/live/source.ts). */
+function watchPolicyVariable(value: string): WatchPolicy {
+  const parsed = watchPolicy.safeParse(value);
+  if (!parsed.success) throw new ConfigError(`SWITCHBOARD_WATCH ${parsed.error.issues[0]!.message}; got "${value.slice(0, 40)}"`);
+  return parsed.data;
 }
 
 /** The persisted-query manifest file, checked (src/persistedQueries.ts); a problem stops start-up naming it. */

@@ -11,6 +11,7 @@ import type { CursorCodec } from './calls/cursor.js';
 import { type ConnectionRef, connectionLabel } from './calls/model.js';
 import type { InvalidRowError, UpstreamError, Warning } from './errors.js';
 import type { CallEventSource } from './live/events.js';
+import type { FirstPageDemand } from './live/policy.js';
 import type { RequestTrace } from './observability/tracing.js';
 import type { UpstreamEvent } from './providers/http.js';
 import type { ConnectionRegistry, LiveConnection as Connection } from './providers/index.js';
@@ -26,6 +27,8 @@ export interface Services {
   scanBudget: number;
   /** Live call events (src/live/source.ts), for subscriptions (src/resolvers/Subscription.ts) and webhooks: listening to a connection keeps it watched. */
   events: CallEventSource;
+  /** Where `calls` reports the first pages it is asked (the `demand` watch policy, src/live/policy.ts); absent: nowhere. */
+  watchDemand?: FirstPageDemand;
 }
 
 /** A connection that failed, or a row of its answer that did not read, met while resolving `path`. */

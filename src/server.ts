@@ -16,7 +16,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { BatchObserver } from './calls/loaders.js';
 import { createCallCache, namespaceOf } from './calls/cache.js';
 import { connectionLabel } from './calls/model.js';
-import { type LiveEvents, createEventSource, watchIntervals } from './live/source.js';
+import { type LiveEvents, createEventSource, watchIntervals, watchPolicies } from './live/source.js';
 import type { WatcherStatus } from './live/watcher.js';
 import { CursorCodec } from './calls/cursor.js';
 import type { ApiKey, Config } from './config.js';
@@ -254,14 +254,14 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   });
   const events = await createEventSource({
     registry,
-    settings: { ...config.watch, intervalMs: watchIntervals(config) },
+    settings: { ...config.watch, intervalMs: watchIntervals(config), policy: watchPolicies(config) },
     logger,
     observer: metrics.observeWatch,
     redis: config.cache.redisUrl ? { url: config.cache.redisUrl, namespaces: new Map(config.connections.map((c) => [connectionLabel(c), namespaceOf(cacheIdentity(c))])) } : null,
   });
   metrics.observeWatchers(() => events.watchers());
   watchers = () => events.watchers();
-  const services: Services = { registry, cursors, observeBatch: options.observeBatch, cache, scanBudget: config.scanBudget, events: options.events ?? events };
+  const services: Services = { registry, cursors, observeBatch: options.observeBatch, cache, scanBudget: config.scanBudget, events: options.events ?? events, watchDemand: events };
   const safelist = config.persistedQueries
     ? new Safelist(config.persistedQueries, { introspection: !config.production, maxTokens: config.limits.maxTokens })
     : null;

@@ -2,13 +2,18 @@
  * The `CallEventSource` (src/live/events.ts): listeners per connection, and a watcher
  * (./watcher.ts) for each connection someone listens to, for as long as someone does.
  *
- * In-process (no REDIS_URL): this replica watches what its own listeners listen to; its events go to
- * its subscribers and its `observeLocal` listeners alike.
+ * Besides listeners, the watch policy (src/live/policy.ts) may keep a connection watched: `always`,
+ * or `demand` once its first page is asked often enough (`firstPageAsked`).
+ *
+ * In-process (no REDIS_URL): this replica watches what its own listeners listen to and its own
+ * policy asks for; its events go to its subscribers and its `observeLocal` listeners alike.
  *
  * With Redis (REDIS_URL), the replicas act as one (docs/live.md, "Watching"):
  * - demand: each replica with listeners for a connection keeps its id in the connection's demand set
  *   (a sorted set scored by expiry on Redis's clock, refreshed every heartbeat), so whoever holds
- *   the lease knows someone, somewhere, listens;
+ *   the lease knows someone, somewhere, listens; first pages asked of any replica are counted in the
+ *   connection's `asks` set (scored by Redis's clock), and once they reach the `demand` threshold an
+ *   entry `asked` in the demand set, expiring after the quiet period, keeps the connection wanted;
  * - one watcher per connection: the replica that holds the connection's lease (`SET NX PX`, renewed
  *   every heartbeat only by its holder) watches it; when the holder dies its lease expires and
  *   another replica with demand takes it over within `leaseMs` plus a heartbeat;
@@ -30,6 +35,7 @@ import { connectionLabel } from '../calls/model.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionRegistry, LiveConnection } from '../providers/index.js';
 import type { CallEvent, CallEventSource, Unsubscribe } from './events.js';
+import { DEFAULT_DEMAND, type DemandSettings, type DemandState, type FirstPageDemand, type WatchPolicy, type WatchReason, demanded, emptyDemand, recordFirstPage } from './policy.js';
 import { ConnectionWatcher, type WatchObserver, type WatchState, type WatchStore, WatchStoreError, type WatcherStatus } from './watcher.js';
 
 type Listener = (event: CallEvent) => void;
@@ -42,6 +48,10 @@ export interface WatchSettings {
   leaseMs: number;
   /** With Redis: how often leases are renewed and demand refreshed (well under `leaseMs`). */
   heartbeatMs: number;
+  /** Each connection's watch policy, by label (SWITCHBOARD_WATCH, or the file's `watch`); absent: `off` for all. */
+  policy?: (label: string) => WatchPolicy;
+  /** The `demand` policy's thresholds; absent: DEFAULT_DEMAND. */
+  demand?: DemandSettings;
 }
 
 /** A watch lease lasts 5 s unless renewed: a dead holder's connections are taken over after about that. */
@@ -63,8 +73,8 @@ export interface EventSourceOptions {
 export type PushOutcome = 'applied' | 'forwarded' | 'unwatched';
 
 /** A `CallEventSource` with the state of its watchers, and a way to stop them. */
-export interface LiveEvents extends CallEventSource {
-  /** The watchers this replica runs now (for /health and /metrics). */
+export interface LiveEvents extends CallEventSource, FirstPageDemand {
+  /** The watchers this replica runs now, each with why it is watched (for /health and /metrics). */
   watchers(): WatcherStatus[];
   /**
    * A verified provider push about these calls of connection `label` (src/live/pushes.ts): handed
@@ -85,13 +95,30 @@ export function watchIntervals(config: { connections: readonly (ConnectionRef & 
 }
 
 /**
+ * Each connection's watch policy: its own `watch`, else the configured one (SWITCHBOARD_WATCH), else
+ * `off` with providers configured, since watching spends the provider's request quota (docs/live.md,
+ * "Cost of watching") and only the operator knows what it may spend, and `demand` in demo mode, where
+ * the simulators cost nothing and the first pages asked show it at work.
+ */
+export function watchPolicies(config: { demo: boolean; connections: readonly (ConnectionRef & { watch?: WatchPolicy })[]; watch: { policy?: WatchPolicy } }): (label: string) => WatchPolicy {
+  const own = new Map(config.connections.flatMap((c) => (c.watch === undefined ? [] : [[connectionLabel(c), c.watch] as const])));
+  const policy = config.watch.policy ?? (config.demo ? 'demand' : 'off');
+  return (label) => own.get(label) ?? policy;
+}
+
+/**
  * The source the settings ask for: shared through Redis when `redis` is set (connecting only once
- * someone listens), else in-process.
+ * someone listens, or a policy wants a connection watched), else in-process. Connections whose
+ * policy is `always` are watched from here on.
  */
 export async function createEventSource(options: EventSourceOptions): Promise<LiveEvents> {
-  if (!options.redis) return new LocalEventSource(options);
-  return new RedisEventSource(options, options.redis);
+  const source = options.redis ? new RedisEventSource(options, options.redis) : new LocalEventSource(options);
+  for (const { label } of options.registry.connections) if (source.policy(label) === 'always') source.wantChanged(label);
+  return source;
 }
+
+/** The order reasons are reported in: the first is the one a watcher's requests are counted under. */
+const REASON_ORDER: readonly WatchReason[] = ['always', 'webhooks', 'subscribers', 'demand', 'replica'];
 
 /** Listeners by connection label: subscribers and `observeLocal` listeners, and the demand they make. */
 abstract class ListeningSource implements LiveEvents {
@@ -99,8 +126,51 @@ abstract class ListeningSource implements LiveEvents {
   protected readonly locals = new Map<string, Set<Listener>>();
   protected readonly running = new Map<string, ConnectionWatcher>();
   protected closed = false;
+  protected readonly demandSettings: DemandSettings;
 
-  constructor(protected readonly options: EventSourceOptions) {}
+  constructor(protected readonly options: EventSourceOptions) {
+    this.demandSettings = options.settings.demand ?? DEFAULT_DEMAND;
+  }
+
+  /** The watch policy of connection `label`. */
+  policy(label: string): WatchPolicy {
+    return this.options.settings.policy?.(label) ?? 'off';
+  }
+
+  /** Called when something that wants `label` watched changed (listeners, demand, policy). */
+  wantChanged(label: string): void {
+    this.demandChanged(label);
+  }
+
+  /**
+   * First pages asked of `connections` (src/resolvers/callsPage.ts), counted for those whose policy
+   * is `demand`; the others are left alone, so a key's scope or a filter never makes a connection
+   * it does not include watched.
+   */
+  firstPageAsked(connections: readonly ConnectionRef[]): void {
+    if (this.closed) return;
+    for (const label of new Set(connections.map(connectionLabel))) {
+      if (this.policy(label) !== 'demand' || !this.options.registry.connections.some((c) => c.label === label)) continue;
+      this.asked(label);
+    }
+  }
+
+  /** A first page of `label` (whose policy is `demand`) was asked. */
+  protected abstract asked(label: string): void;
+
+  /** Whether first-page demand keeps `label` wanted, as this replica knows it. */
+  protected abstract demandedNow(label: string): boolean;
+
+  /** Why `label` is watched (or wanted), strongest first: see REASON_ORDER. */
+  protected reasons(label: string): WatchReason[] {
+    const reasons = new Set<WatchReason>();
+    if (this.policy(label) === 'always') reasons.add('always');
+    if (this.locals.has(label)) reasons.add('webhooks');
+    if (this.subscribers.has(label)) reasons.add('subscribers');
+    if (this.demandedNow(label)) reasons.add('demand');
+    if (reasons.size === 0 && this.running.has(label)) reasons.add('replica');
+    return REASON_ORDER.filter((r) => reasons.has(r));
+  }
 
   subscribe(connections: readonly ConnectionRef[], listener: Listener): Unsubscribe {
     return this.listen(this.subscribers, connections, listener);
@@ -111,7 +181,7 @@ abstract class ListeningSource implements LiveEvents {
   }
 
   watchers(): WatcherStatus[] {
-    return [...this.running.values()].map((w) => w.status());
+    return [...this.running.values()].map((w) => ({ ...w.status(), reasons: this.reasons(w.label) }));
   }
 
   abstract close(): Promise<void>;
@@ -128,9 +198,9 @@ abstract class ListeningSource implements LiveEvents {
     return true;
   }
 
-  /** Listeners of this replica for `label`. */
+  /** Listeners of this replica for `label`, plus one when its policy is `always`. */
   protected demand(label: string): number {
-    return (this.subscribers.get(label)?.size ?? 0) + (this.locals.get(label)?.size ?? 0);
+    return (this.subscribers.get(label)?.size ?? 0) + (this.locals.get(label)?.size ?? 0) + (this.policy(label) === 'always' ? 1 : 0);
   }
 
   /** Called after the listeners of `label` changed. */
@@ -160,9 +230,11 @@ abstract class ListeningSource implements LiveEvents {
       intervalMs: this.options.settings.intervalMs(connection.label),
       logger: this.options.logger,
       observer: this.options.observer,
+      reason: () => this.reasons(connection.label)[0] ?? 'replica',
     });
     this.running.set(connection.label, watcher);
-    this.options.logger.info({ connection: connection.label, intervalMs: this.options.settings.intervalMs(connection.label) }, `watch: watching ${connection.label} for live events`);
+    const reasons = this.reasons(connection.label);
+    this.options.logger.info({ connection: connection.label, intervalMs: this.options.settings.intervalMs(connection.label), reasons }, `watch: watching ${connection.label} for live events (${reasons.join(', ')})`);
     watcher.start();
   }
 
@@ -199,12 +271,46 @@ abstract class ListeningSource implements LiveEvents {
   }
 }
 
-/** One replica: it watches what its own listeners listen to. */
+/** One replica: it watches what its own listeners listen to and its own policy asks for. */
 class LocalEventSource extends ListeningSource {
+  /** First-page demand by label (connections whose policy is `demand`). */
+  private readonly asks = new Map<string, DemandState>();
+  /** By label: checks again when demand may have lapsed. */
+  private readonly lapse = new Map<string, NodeJS.Timeout>();
+
+  protected asked(label: string): void {
+    const now = Date.now();
+    const before = this.asks.get(label) ?? emptyDemand();
+    const after = recordFirstPage(before, now, this.demandSettings);
+    this.asks.set(label, after);
+    if (demanded(after, now) && !demanded(before, now)) {
+      this.demandChanged(label);
+      this.checkLapse(label);
+    }
+  }
+
+  protected demandedNow(label: string): boolean {
+    const state = this.asks.get(label);
+    return state !== undefined && demanded(state, Date.now());
+  }
+
+  /** Once the quiet period has passed without a first page asked, the demand lapses. */
+  private checkLapse(label: string): void {
+    const left = (this.asks.get(label)?.until ?? 0) - Date.now();
+    if (left > 0) {
+      const timer = setTimeout(() => this.checkLapse(label), left);
+      timer.unref();
+      this.lapse.set(label, timer);
+      return;
+    }
+    this.lapse.delete(label);
+    this.demandChanged(label);
+  }
+
   protected demandChanged(label: string): void {
     const connection = this.options.registry.connections.find((c) => c.label === label);
     if (!connection || this.closed) return;
-    const wanted = this.demand(label) > 0;
+    const wanted = this.demand(label) > 0 || this.demandedNow(label);
     if (wanted && !this.running.has(label)) {
       // A fresh state each time watching starts: calls from while nobody listened are the new baseline.
       let saved: WatchState | null = null;
@@ -223,6 +329,7 @@ class LocalEventSource extends ListeningSource {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const timer of this.lapse.values()) clearTimeout(timer);
     this.subscribers.clear();
     this.locals.clear();
     await Promise.all([...this.running.keys()].map((label) => this.stopWatcher(label)));
@@ -243,15 +350,34 @@ if ARGV[2] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return redis.call('DEL', KEYS[1])`;
 
 // Refreshes (ARGV[3] = '1') or withdraws this replica's demand, forgets expired ones, and counts the
-// replicas that listen. Expiries are on Redis's clock (TIME), so the replicas' clocks may differ.
-// KEYS: demand. ARGV: replica, ttl (ms), listening.
+// entries left (replicas that listen, and `asked` while first pages keep it wanted), and whether
+// `asked` is one. Expiries are on Redis's clock (TIME), so the replicas' clocks may differ; the set
+// lives as long as its latest entry. KEYS: demand. ARGV: replica, ttl (ms), listening.
 const DEMAND = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if ARGV[3] == '1' then redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1]) else redis.call('ZREM', KEYS[1], ARGV[1]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('ZCARD', KEYS[1])`;
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[2]), math.floor(tonumber(last[2]) - now))) end
+return {redis.call('ZCARD', KEYS[1]), redis.call('ZSCORE', KEYS[1], 'asked') and 1 or 0}`;
+
+// A first page asked (src/live/policy.ts, recordFirstPage, on Redis's clock): counts it in the asks
+// set (the latest ARGV[2] within the period), and when they reach ARGV[2], or `asked` is still
+// in the demand set, (re)sets `asked` to expire after the quiet period. Returns 1 when wanted.
+// KEYS: asks, demand. ARGV: request id, requests, period (ms), quiet (ms).
+const ASK = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[2]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local asked = tonumber(redis.call('ZSCORE', KEYS[2], 'asked') or '0')
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) and asked <= now then return 0 end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), 'asked')
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+return 1`;
 
 /** An event as it travels over pub/sub: JSON, its dates as ISO strings. */
 function reviveEvent(text: string): CallEvent | null {
@@ -287,6 +413,10 @@ class RedisEventSource extends ListeningSource {
   private readonly listeningOn = new Set<string>();
   /** Connections whose demand set holds this replica (until a heartbeat takes it out). */
   private readonly registered = new Set<string>();
+  /** Connections first pages were asked of here until their `asked` entry lapses (the heartbeat sees to them). */
+  private readonly askedHere = new Set<string>();
+  /** Connections whose demand set held `asked` at the last heartbeat (any replica's first pages). */
+  private readonly askedShared = new Set<string>();
   private heartbeat: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
   private beatAgain = false;
@@ -346,6 +476,7 @@ class RedisEventSource extends ListeningSource {
       lease: `${namespace}:watch:lease`,
       state: `${namespace}:watch:state`,
       demand: `${namespace}:watch:demand`,
+      asks: `${namespace}:watch:asks`,
       channel: `${namespace}:watch:events`,
       pushes: `${namespace}:watch:pushes`,
     };
@@ -362,6 +493,26 @@ class RedisEventSource extends ListeningSource {
       void this.pubsub.unsubscribe(channel).catch(() => {});
     }
     this.beat();
+  }
+
+  protected asked(label: string): void {
+    const { requests, periodMs, quietMs } = this.demandSettings;
+    const keys = this.keys(label);
+    void this.connected()
+      .then(() => this.redis.eval(ASK, 2, keys.asks, keys.demand, randomUUID(), String(requests), String(periodMs), String(quietMs)))
+      .then((wanted) => {
+        if (Number(wanted) !== 1 || this.closed) return;
+        this.askedShared.add(label);
+        if (!this.askedHere.has(label) || !this.running.has(label)) {
+          this.askedHere.add(label);
+          this.beat();
+        }
+      })
+      .catch((error: unknown) => this.unhealthy(error as Error));
+  }
+
+  protected demandedNow(label: string): boolean {
+    return this.askedShared.has(label);
   }
 
   /** A heartbeat now (one at a time; one asked for while one runs follows it). */
@@ -389,7 +540,7 @@ class RedisEventSource extends ListeningSource {
   private async beatOnce(): Promise<void> {
     const { leaseMs } = this.options.settings;
     const concerned = this.options.registry.connections.filter(
-      ({ label }) => this.demand(label) > 0 || this.registered.has(label) || this.running.has(label),
+      ({ label }) => this.demand(label) > 0 || this.registered.has(label) || this.running.has(label) || this.askedHere.has(label),
     );
     if (concerned.length === 0) return;
     await this.connected();
@@ -402,7 +553,10 @@ class RedisEventSource extends ListeningSource {
       if (listening) this.registered.add(label);
       else this.registered.delete(label);
       const keys = this.keys(label);
-      const wanted = Number(await this.redis.eval(DEMAND, 1, keys.demand, this.replica, String(leaseMs), listening ? '1' : '0')) > 0;
+      const [count, asked] = (await this.redis.eval(DEMAND, 1, keys.demand, this.replica, String(leaseMs), listening ? '1' : '0')) as [number, number];
+      const wanted = Number(count) > 0;
+      if (Number(asked) === 1) this.askedShared.add(label);
+      else (this.askedShared.delete(label), this.askedHere.delete(label));
       const holding = this.running.has(label);
       if (wanted && holding) {
         if (!(await this.redis.eval(RENEW, 1, keys.lease, this.replica, String(leaseMs)))) await this.stopWatcher(label);

@@ -25,6 +25,7 @@ import { UpstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LiveConnection } from '../providers/index.js';
 import type { CallEvent, CallEventType } from './events.js';
+import type { WatchReason } from './policy.js';
 
 /** The contract's final statuses: a call first seen in one of them gets its CALL_ENDED. */
 export const FINAL_STATUSES: ReadonlySet<CallStatus> = new Set(['COMPLETED', 'BUSY', 'NO_ANSWER', 'CANCELED', 'FAILED']);
@@ -276,12 +277,16 @@ export interface WatcherStatus {
    * (TIMEOUT, RATE_LIMITED, CIRCUIT_OPEN, ...), STORE_UNAVAILABLE (Redis away) or INTERNAL (a bug, logged).
    */
   lastError: string | null;
+  /** Why the connection is watched, strongest first (set by the event source, src/live/source.ts). */
+  reasons?: WatchReason[];
 }
 
 /** What a watcher reports as it goes: for metrics. */
 export interface WatchObserver {
   poll(connection: string, outcome: string): void;
   events(connection: string, events: readonly CallEvent[]): void;
+  /** One upstream request (each retry counts) made by the watcher, and the strongest reason it watches now: the cost of watching. */
+  request?(connection: string, reason: WatchReason): void;
 }
 
 /** What a `ConnectionWatcher` watches, where its state goes and how often it polls. */
@@ -296,6 +301,8 @@ export interface WatcherOptions {
   observer?: WatchObserver;
   /** Called when the store refuses a commit (the lease was lost): the watcher has stopped. */
   onLost?: () => void;
+  /** The strongest reason the connection is watched now, for `observer.request`; absent: `subscribers`. */
+  reason?: () => WatchReason;
   limits?: DiffLimits;
   /** Rows read per poll (capped at the adapter's largest page). */
   pageSize?: number;
@@ -433,7 +440,7 @@ export class ConnectionWatcher {
       try {
         this.state ??= (await this.options.store.load()) ?? emptyWatchState();
         if (!this.state.baselined) return 0;
-        const adapter = this.options.connection.forRequest(() => {}).adapter;
+        const adapter = this.upstreamView().adapter;
         const read = await adapter.getCalls(locators);
         const calls = read.filter((c): c is CallRecord => c !== null && !(c instanceof Error));
         return (await this.commitObservation(calls)) ?? 0;
@@ -469,14 +476,20 @@ export class ConnectionWatcher {
     return events.length;
   }
 
+  /** A view of the connection for one poll or push whose upstream requests are counted as the watcher's. */
+  private upstreamView(): LiveConnection {
+    const { observer, reason } = this.options;
+    return this.options.connection.forRequest(() => observer?.request?.(this.label, reason?.() ?? 'subscribers'));
+  }
+
   /** One poll; resolves with the delay before the next. Never rejects. */
   private async poll(): Promise<number> {
-    const { connection, store, intervalMs, logger } = this.options;
+    const { store, intervalMs, logger } = this.options;
     let next = intervalMs;
     try {
       this.state ??= (await store.load()) ?? emptyWatchState();
       // One view per poll: the poll's requests share one time budget (SWITCHBOARD_UPSTREAM_BUDGET_MS).
-      const adapter = connection.forRequest(() => {}).adapter;
+      const adapter = this.upstreamView().adapter;
       const pageSize = Math.min(this.options.pageSize ?? WATCH_PAGE_SIZE, adapter.capabilities.maxPageSize);
       const read = await this.readNewest(adapter, pageSize);
       const swept = await this.sweep(adapter, pageSize, read);

@@ -121,6 +121,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** What watching costs the providers: rate() it for requests a second (×60 a minute) per connection. */
+  readonly watchUpstreamRequests = new Counter({
+    name: 'switchboard_watch_upstream_requests_total',
+    help: 'Requests to providers made by this replica\'s watchers (polls, re-reads, pushed calls read; each retry counts), by connection and the strongest reason it is watched ("always", "webhooks", "subscribers", "demand", or "replica": another replica\'s listeners).',
+    labelNames: ['connection', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   /** Outgoing webhooks (src/live/webhooks.ts), by endpoint (its index in the configuration) and host. */
   readonly webhookAttempts = new Counter({
     name: 'switchboard_webhook_attempts_total',
@@ -179,15 +187,15 @@ export class Metrics {
     });
   }
 
-  /** The watchers' observer: counts polls and events. */
+  /** The watchers' observer: counts polls, events and upstream requests. */
   readonly observeWatch = {
     poll: (connection: string, outcome: string): void => void this.watchPolls.inc({ connection, outcome }),
+    request: (connection: string, reason: string): void => void this.watchUpstreamRequests.inc({ connection, reason }),
     events: (connection: string, events: readonly { type: string }[]): void => {
       for (const event of events) this.callEvents.inc({ connection, type: event.type });
     },
   };
 
-  /** Gauges read at each scrape from the watchers this replica runs: lag and last poll, by connection. */
   /** The webhook queues' depth, read at each scrape. */
   observeWebhookQueues(queues: () => readonly { labels: { endpoint: string; host: string }; depth: number }[]): void {
     new Gauge({
@@ -201,7 +209,18 @@ export class Metrics {
     });
   }
 
-  observeWatchers(watchers: () => readonly { connection: string; lagSeconds: number; lastPollAt: string | null }[]): void {
+  /** Gauges read at each scrape from the watchers this replica runs: why each is watched, lag and last poll, by connection. */
+  observeWatchers(watchers: () => readonly { connection: string; lagSeconds: number; lastPollAt: string | null; reasons?: readonly string[] }[]): void {
+    new Gauge({
+      name: 'switchboard_watch_watched',
+      help: '1 for each reason this replica watches a connection ("always", "webhooks", "subscribers", "demand", "replica"), by connection and reason; absent when it does not.',
+      labelNames: ['connection', 'reason'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const w of watchers()) for (const reason of w.reasons ?? []) this.set({ connection: w.connection, reason }, 1);
+      },
+    });
     new Gauge({
       name: 'switchboard_watch_lag_seconds',
       help: 'Seconds since the last successful poll of each connection this replica watches (how stale its events may be).',

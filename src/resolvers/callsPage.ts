@@ -50,6 +50,9 @@ export async function callsPage(
 
   const connections = ctx.visible.filter((c) => includesProvider(query, c.ref.provider)).map((c) => ctx.connection(c.ref)!);
   const anchored = (backward ? before : after) !== null;
+  // The newest page, of the connections this key may see and this filter includes: what the
+  // `demand` watch policy counts (docs/live.md, "Cost of watching").
+  if (!backward && after === null && before === null) ctx.services.watchDemand?.firstPageAsked(connections.map((c) => c.ref));
   let total: Promise<number | null> | undefined =
     options.countTotal && anchored ? totalCount(ctx, connections, query, [], path) : undefined;
   total?.catch(() => {}); // awaited by the totalCount resolver; never an unhandled rejection meanwhile

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { watchIntervals } from '../../src/live/source.js';
+import { watchIntervals, watchPolicies } from '../../src/live/source.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-config-'));
 let files = 0;
@@ -391,6 +391,42 @@ describe('SWITCHBOARD_WATCH_INTERVAL and a connection\'s watchInterval', () => {
   it('suggests watchInterval for a misspelling', () => {
     expect(refusal({ SWITCHBOARD_CONFIG: file({ connections: [{ ...UNPOD, watchinterval: 5 }] }) })).toBe(
       'SWITCHBOARD_CONFIG connections[0].watchinterval: unknown key (did you mean "watchInterval"?)',
+    );
+  });
+});
+
+describe('SWITCHBOARD_WATCH, the demand thresholds and a connection\'s watch', () => {
+  it('is off with providers configured and demand in demo mode unless set; off, demand or always as written, nothing else', () => {
+    const configured = loadConfig({ SWITCHBOARD_CONFIG: file({ connections: [UNPOD] }) });
+    expect(configured.watch.policy).toBeUndefined();
+    expect(watchPolicies(configured)('unpod/sales')).toBe('off');
+    expect(watchPolicies(loadConfig({}))('unpod/default')).toBe('demand');
+    for (const policy of ['off', 'demand', 'always']) expect(loadConfig({ SWITCHBOARD_WATCH: policy }).watch.policy).toBe(policy);
+    expect(watchPolicies(loadConfig({ SWITCHBOARD_WATCH: 'off' }))('unpod/default')).toBe('off');
+    expect(refusal({ SWITCHBOARD_WATCH: 'Always' })).toBe('SWITCHBOARD_WATCH must be one of "off", "demand", "always"; got "Always"');
+    expect(refusal({ SWITCHBOARD_WATCH: 'on' })).toBe('SWITCHBOARD_WATCH must be one of "off", "demand", "always"; got "on"');
+    expect(refusal({ SWITCHBOARD_WACH: 'off' })).toMatch(/^SWITCHBOARD_WACH: unknown variable \(did you mean SWITCHBOARD_WATCH\?\)/);
+  });
+
+  it('counts 12 first pages in 60 s and stops after 120 quiet seconds by default, each a whole number', () => {
+    expect(loadConfig({}).watch.demand).toEqual({ requests: 12, periodMs: 60_000, quietMs: 120_000 });
+    expect(loadConfig({ SWITCHBOARD_WATCH_DEMAND_REQUESTS: '3', SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS: '10', SWITCHBOARD_WATCH_QUIET_SECONDS: '30' }).watch.demand).toEqual({
+      requests: 3,
+      periodMs: 10_000,
+      quietMs: 30_000,
+    });
+    expect(refusal({ SWITCHBOARD_WATCH_DEMAND_REQUESTS: '0' })).toBe('SWITCHBOARD_WATCH_DEMAND_REQUESTS must be at least 1; got "0"');
+    expect(refusal({ SWITCHBOARD_WATCH_QUIET_SECONDS: '2m' })).toBe('SWITCHBOARD_WATCH_QUIET_SECONDS must be a whole number written in digits; got "2m"');
+  });
+
+  it("is set per file connection, which overrides the variable for that connection only, and refuses anything else", () => {
+    const config = loadConfig({ SWITCHBOARD_WATCH: 'demand', SWITCHBOARD_CONFIG: file({ connections: [{ ...UNPOD, watch: 'always' }, TALKSTACK] }) });
+    expect(config.connections.map((c) => c.watch)).toEqual(['always', undefined]);
+    expect(config.connections[0]!.settings).not.toHaveProperty('watch');
+    expect(watchPolicies(config)('unpod/sales')).toBe('always');
+    expect(watchPolicies(config)('talkstack/us')).toBe('demand');
+    expect(refusal({ SWITCHBOARD_CONFIG: file({ connections: [TWENTY2, { ...UNPOD, watch: true }] }) })).toBe(
+      'SWITCHBOARD_CONFIG connections[1].watch: must be one of "off", "demand", "always"',
     );
   });
 });
