@@ -26,6 +26,7 @@ import { Redis } from 'ioredis';
 import { redisFailure, reviveCall } from '../calls/cache.js';
 import type { CallLocator } from '../calls/adapter.js';
 import type { CallRecord, ConnectionRef } from '../calls/model.js';
+import type { CallWindow } from '../calls/streams.js';
 import { connectionLabel } from '../calls/model.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionRegistry, LiveConnection } from '../providers/index.js';
@@ -74,6 +75,12 @@ export interface LiveEvents extends CallEventSource {
    * Resolves once handed over, not once read.
    */
   push(label: string, locators: readonly CallLocator[]): Promise<PushOutcome>;
+  /**
+   * Connection `label`'s window (`WatchState.top`, docs/live.md "Freshness"): its watcher's, on the
+   * replica that watches it; with Redis, on the others, the one saved with the watch state (read
+   * at most once per heartbeat). Null when nobody watches it, or none can be read. Never rejects.
+   */
+  window(label: string): Promise<CallWindow | null>;
   /** Stops every watcher (releasing its lease) and drops every listener. */
   close(): Promise<void>;
 }
@@ -82,6 +89,12 @@ export interface LiveEvents extends CallEventSource {
 export function watchIntervals(config: { connections: readonly (ConnectionRef & { watchInterval?: number })[]; watch: { intervalMs: number } }): (label: string) => number {
   const own = new Map(config.connections.flatMap((c) => (c.watchInterval === undefined ? [] : [[connectionLabel(c), c.watchInterval * 1000] as const])));
   return (label) => own.get(label) ?? config.watch.intervalMs;
+}
+
+/** Each connection's largest window age in ms (0: never served from its window): its own `maxDataAge` (seconds), else the configured one. */
+export function maxDataAges(config: { connections: readonly (ConnectionRef & { maxDataAge?: number })[]; maxDataAgeMs: number }): (label: string) => number {
+  const own = new Map(config.connections.flatMap((c) => (c.maxDataAge === undefined ? [] : [[connectionLabel(c), c.maxDataAge * 1000] as const])));
+  return (label) => own.get(label) ?? config.maxDataAgeMs;
 }
 
 /**
@@ -112,6 +125,10 @@ abstract class ListeningSource implements LiveEvents {
 
   watchers(): WatcherStatus[] {
     return [...this.running.values()].map((w) => w.status());
+  }
+
+  async window(label: string): Promise<CallWindow | null> {
+    return this.running.get(label)?.window() ?? null;
   }
 
   abstract close(): Promise<void>;
@@ -253,6 +270,17 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('ZCARD', KEYS[1])`;
 
+/** A watch state as Redis keeps it (JSON), with its window's dates revived; null when damaged. */
+function reviveState(text: string): WatchState | null {
+  try {
+    const state = JSON.parse(text) as WatchState;
+    if (state.top) state.top = { ...state.top, calls: state.top.calls.map(reviveCall) };
+    return state;
+  } catch {
+    return null;
+  }
+}
+
 /** An event as it travels over pub/sub: JSON, its dates as ISO strings. */
 function reviveEvent(text: string): CallEvent | null {
   try {
@@ -288,6 +316,8 @@ class RedisEventSource extends ListeningSource {
   /** Connections whose demand set holds this replica (until a heartbeat takes it out). */
   private readonly registered = new Set<string>();
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Windows read from Redis (connections another replica watches), by label, with when they were read. */
+  private readonly sharedWindows = new Map<string, { at: number; window: Promise<CallWindow | null> }>();
   private beating: Promise<void> | null = null;
   private beatAgain = false;
   private healthy = true;
@@ -427,6 +457,33 @@ class RedisEventSource extends ListeningSource {
     return heard > 0 ? 'forwarded' : 'unwatched';
   }
 
+  /**
+   * This replica's watcher's window, else the one saved in Redis with the watch state, read at most
+   * once per heartbeat per connection (a fresh replica serves from it at once; its age tells
+   * whether it is still fresh enough). Null while Redis is away or nothing is saved.
+   */
+  override async window(label: string): Promise<CallWindow | null> {
+    const own = this.running.get(label);
+    if (own) return own.window();
+    const now = Date.now();
+    const cached = this.sharedWindows.get(label);
+    if (cached && now - cached.at < this.options.settings.heartbeatMs) return cached.window;
+    const window = this.readWindow(label);
+    this.sharedWindows.set(label, { at: now, window });
+    return window;
+  }
+
+  private async readWindow(label: string): Promise<CallWindow | null> {
+    await this.connected();
+    if (this.redis.status !== 'ready') return null;
+    try {
+      const text = await this.redis.get(this.keys(label).state);
+      return text === null ? null : (reviveState(text)?.top ?? null);
+    } catch {
+      return null; // Redis away: the page is read upstream; the heartbeat reports Redis
+    }
+  }
+
   protected override async stopWatcher(label: string): Promise<void> {
     await super.stopWatcher(label);
     void this.pubsub.unsubscribe(this.keys(label).pushes).catch(() => {});
@@ -446,11 +503,8 @@ class RedisEventSource extends ListeningSource {
           this.unhealthy(error as Error);
           throw new WatchStoreError('the watch state could not be read from Redis');
         }
-        try {
-          return text === null ? null : (JSON.parse(text) as WatchState);
-        } catch {
-          return null; // a damaged state: start again from a baseline
-        }
+        // A damaged state: start again from a baseline.
+        return text === null ? null : reviveState(text);
       },
       commit: async (state, events) => {
         try {

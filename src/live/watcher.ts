@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CallLocator, PageRef, ProviderAdapter } from '../calls/adapter.js';
+import type { CallWindow } from '../calls/streams.js';
 import { hasEnded } from '../calls/cache.js';
 import { emptyQuery } from '../calls/filter.js';
 import { type CallRecord, type CallStatus, type ConnectionRef, connectionLabel } from '../calls/model.js';
@@ -56,6 +57,12 @@ export interface WatchState {
    * before it was seen before it left, so it is recorded without being announced again.
    */
   horizon: number | null;
+  /**
+   * The rows of the last successful newest-page read, unfiltered, with when it began: what `calls`
+   * pages may be served from (docs/live.md, "Freshness"). Null (or absent, in a state saved before
+   * it existed) when that read had rows that did not read: such a window is never served.
+   */
+  top?: CallWindow | null;
 }
 
 /** The state before the first observation: no baseline yet. */
@@ -161,6 +168,33 @@ export function diffObservation(
     horizon = Math.max(horizon ?? -Infinity, ...dropped.map((c) => c.startedAt));
   }
   return { state: { baselined: true, calls: kept, horizon }, events };
+}
+
+/**
+ * The window of one newest-page read: its rows in the provider's order, each call once (a call that
+ * moved to the next page between two page requests is read twice; its first row is kept).
+ */
+export function windowOf(rows: readonly CallRecord[], readAt: number, complete: boolean): CallWindow {
+  const seen = new Set<string>();
+  return { calls: rows.filter((c) => !seen.has(c.key) && (seen.add(c.key), true)), readAt, complete };
+}
+
+/**
+ * The window after a push: a pushed call already in it takes its new fields there; a call not in
+ * it changes nothing (the window stays what the provider listed at the read). A pushed call whose
+ * start moved would move its row: then no window, until the next poll reads one.
+ */
+export function pushedInto(top: CallWindow | null, pushed: readonly CallRecord[]): CallWindow | null {
+  if (!top) return null;
+  const byKey = new Map(pushed.map((c) => [c.key, c]));
+  let moved = false;
+  const calls = top.calls.map((row) => {
+    const now = byKey.get(row.key);
+    if (!now) return row;
+    if (now.startedAt.getTime() !== row.startedAt.getTime()) moved = true;
+    return now;
+  });
+  return moved ? null : { ...top, calls };
 }
 
 /** The calls to re-read by locator: open, announced, and not on the page just read. */
@@ -306,19 +340,25 @@ export class ConnectionWatcher {
   /**
    * The newest page, and the pages after it while a whole page holds no call seen before (a burst
    * bigger than a page since the last poll), up to `maxPages` pages. The baseline reads one page.
+   * Also the window those pages make (`WatchState.top`): null when a row did not read.
    */
-  private async readNewest(adapter: ProviderAdapter, pageSize: number): Promise<CallRecord[]> {
+  private async readNewest(adapter: ProviderAdapter, pageSize: number): Promise<{ rows: CallRecord[]; top: CallWindow | null }> {
     const state = this.state!;
     const known = new Set(state.calls.map((c) => c.key));
     const rows: CallRecord[] = [];
+    const readAt = this.now();
+    let unreadable = false;
+    let complete = false;
     let page: PageRef | null = { index: 0 };
     for (let pages = 0; page && pages < (this.options.maxPages ?? MAX_PAGES); pages++) {
       const result = await adapter.list({ query: emptyQuery, from: null, until: null, pageSize, page });
       rows.push(...result.calls);
+      unreadable ||= (result.invalid?.length ?? 0) > 0;
+      complete = result.next === null;
       const reachedKnown = result.calls.length === 0 || result.calls.some((c) => known.has(c.key));
       page = state.baselined && !reachedKnown ? result.next : null;
     }
-    return rows;
+    return { rows, top: unreadable ? null : windowOf(rows, readAt, complete) };
   }
 
   private schedule(delayMs: number): void {
@@ -360,7 +400,7 @@ export class ConnectionWatcher {
         const adapter = this.options.connection.forRequest(() => {}).adapter;
         const read = await adapter.getCalls(locators);
         const calls = read.filter((c): c is CallRecord => c !== null && !(c instanceof Error));
-        return (await this.commitObservation(calls)) ?? 0;
+        return (await this.commitObservation(calls, pushedInto(this.state.top ?? null, calls))) ?? 0;
       } catch (error) {
         this.options.logger.debug({ err: error, connection: this.label }, 'watch: a pushed change could not be read; the next poll will see it');
         return 0;
@@ -368,13 +408,21 @@ export class ConnectionWatcher {
     });
   }
 
+  /** The window to serve `calls` pages from: that of the last successful read, or null. */
+  window(): CallWindow | null {
+    return this.state?.top ?? null;
+  }
+
   /**
-   * Diffs `calls` against the state, commits the result and emits its events: the number of events,
-   * or null when the store refused (the lease was lost) and the watcher stopped.
+   * Diffs `calls` against the state, commits the result (with `top`, the window) and emits its
+   * events: the number of events, or null when the store refused (the lease was lost) and the
+   * watcher stopped.
    */
-  private async commitObservation(calls: readonly CallRecord[]): Promise<number | null> {
+  private async commitObservation(calls: readonly CallRecord[], top: CallWindow | null): Promise<number | null> {
     const { connection, store } = this.options;
-    const { state, events } = diffObservation(connection.ref, this.state!, calls, this.now(), this.options.limits);
+    const diffed = diffObservation(connection.ref, this.state!, calls, this.now(), this.options.limits);
+    const { events } = diffed;
+    const state: WatchState = { ...diffed.state, top };
     if (this.stopped) return 0;
     if (!(await store.commit(state, events))) {
       this.stopped = true;
@@ -399,14 +447,14 @@ export class ConnectionWatcher {
       // One view per poll: the poll's requests share one time budget (SWITCHBOARD_UPSTREAM_BUDGET_MS).
       const adapter = connection.forRequest(() => {}).adapter;
       const pageSize = Math.min(this.options.pageSize ?? WATCH_PAGE_SIZE, adapter.capabilities.maxPageSize);
-      const read = await this.readNewest(adapter, pageSize);
+      const { rows: read, top } = await this.readNewest(adapter, pageSize);
       // Rows that did not read are skipped (their calls are announced once they read).
       const onPage = new Set(read.map((c) => c.key));
       const locators = callsToReread(this.state, onPage, this.options.maxRereads ?? MAX_REREADS);
       const reread = locators.length > 0 ? await adapter.getCalls(locators) : [];
       const calls = [...read, ...reread.filter((c): c is CallRecord => c !== null && !(c instanceof Error))];
       if (this.stopped) return next;
-      if ((await this.commitObservation(calls)) === null) return next;
+      if ((await this.commitObservation(calls, top)) === null) return next;
       this.lastSuccessAt = this.now();
       this.lastError = null;
       this.options.observer?.poll(this.label, 'ok');

@@ -67,7 +67,7 @@ const queryArb = fc.record({
   phoneNumber: fc.option(fc.constantFrom(...NUMBERS), { nil: null }),
 });
 
-function toQuery(q: { direction: string | null; statuses: string[] | null; after: number | null; before: number | null; phoneNumber: string | null }): CallQuery {
+function toQuery(q: { direction: string | null; statuses: readonly string[] | null; after: number | null; before: number | null; phoneNumber: string | null }): CallQuery {
   return {
     ...emptyQuery,
     direction: q.direction as CallQuery['direction'],
