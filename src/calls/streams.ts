@@ -690,6 +690,8 @@ export class WindowStream extends CallStream {
   private readonly edge: Position | null;
   /** The window's rows before `edge`, in merged order. */
   private readonly rows: StreamRow[];
+  /** Every row's position, in the provider's order (for offset hints). */
+  private readonly positions: Position[];
   private released = false;
   private upstream: CallStream | null = null;
 
@@ -700,6 +702,7 @@ export class WindowStream extends CallStream {
     super(options);
     this.edge = windowEdge(window);
     const rows = window.calls.map((call) => ({ call, position: positionOf(call) }));
+    this.positions = rows.map((row) => row.position);
     this.rows = rows
       .filter((row) => this.edge === null || comparePositions(row.position, this.edge) < 0)
       .sort((a, b) => comparePositions(a.position, b.position));
@@ -745,7 +748,9 @@ export class WindowStream extends CallStream {
   override hintThrough(position: Position): number | undefined {
     if (this.adapter.capabilities.resume !== 'offset') return undefined;
     if (this.edge !== null && comparePositions(position, this.edge) > 0) return this.upstream?.hintThrough(position);
-    return this.window.calls.filter((call) => comparePositions(positionOf(call), position) <= 0).length;
+    let count = 0;
+    for (const at of this.positions) if (comparePositions(at, position) <= 0) count++;
+    return count;
   }
 
   override invalidRows(): readonly SeenInvalidRow[] {
