@@ -12,7 +12,9 @@ import { type CallQuery, emptyQuery, matches } from '../../src/calls/filter.js';
 import { type MergedPage, mergePage } from '../../src/calls/merge.js';
 import { type CallRecord, type Provider, compareCalls, connectionLabel } from '../../src/calls/model.js';
 import type { CallWindow } from '../../src/calls/streams.js';
+import { ScanBudget } from '../../src/calls/budget.js';
 import { UpstreamError } from '../../src/errors.js';
+import { pushedInto, windowOf } from '../../src/live/watcher.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const NUMBERS = ['+14155550100', '+919999999999', '+442071838750'];
@@ -86,16 +88,26 @@ function rowsOf(provider: Provider, minutes: number[]): CallRecord[] {
     .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || (a.key < b.key ? 1 : -1));
 }
 
-/** A forward walk of `size`-row pages: each page's keys and `hasNextPage`, and the missing labels. */
-async function walk(adapters: ProviderAdapter[], query: CallQuery, size: number, windows?: Map<string, CallWindow>, start: CursorPayload | null = null) {
+/**
+ * A forward walk of `size`-row pages: each page's keys and `hasNextPage`, and the missing labels.
+ * With `budget`, each page gets a fresh scan budget of that many list requests per connection, and
+ * a page it cuts short is continued from its frontier.
+ */
+async function walk(adapters: ProviderAdapter[], query: CallQuery, size: number, windows?: Map<string, CallWindow>, budget?: number) {
   const pages: { keys: string[]; more: boolean; missing: string[] }[] = [];
-  let after = start;
-  for (let n = 0; n < 100; n++) {
-    const page: MergedPage = await mergePage({ adapters, query, direction: 'forward', size, after, before: null, onFailure: () => {}, ...(windows ? { windows } : {}) });
+  let after: CursorPayload | null = null;
+  for (let n = 0; n < 200; n++) {
+    const page: MergedPage = await mergePage({
+      adapters, query, direction: 'forward', size, after, before: null, onFailure: () => {},
+      ...(windows ? { windows } : {}),
+      ...(budget ? { budget: new ScanBudget(budget) } : {}),
+    });
     pages.push({ keys: page.edges.map((e) => e.row.call.key), more: page.hasNextPage, missing: page.missing });
-    if (!page.hasNextPage || page.edges.length === 0) break;
-    const last = page.edges[page.edges.length - 1]!;
-    after = { position: last.row.position, hints: last.hints, missing: page.missing };
+    if (!page.hasNextPage) break;
+    const last = page.edges[page.edges.length - 1];
+    if (page.frontier) after = { ...page.frontier, missing: page.missing };
+    else if (last) after = { position: last.row.position, hints: last.hints, missing: page.missing };
+    else break;
   }
   return pages;
 }
@@ -151,4 +163,37 @@ it('an upstream that is down is named on the first page that needs it, not on th
     const plain = await walk([adapter], emptyQuery, 3);
     expect(plain).toEqual([{ keys: [], more: false, missing: ['twenty2/c'] }]);
   }
+});
+
+it('with a scan budget (counting upstream requests only), a walk from the windows still returns every call once', async () => {
+  await fc.assert(
+    fc.asyncProperty(listArb, listArb, fc.nat(30), fc.nat(30), queryArb, fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 2 }), fc.boolean(), async (a, b, ka, kb, q, size, budget, offsetB) => {
+      const query = toQuery(q);
+      const adapters = [new ArrayAdapter('TWENTY2', 'c', rowsOf('TWENTY2', a), 'offset', false), new ArrayAdapter('UNPOD', 'c', rowsOf('UNPOD', b), offsetB ? 'offset' : 'window', true)];
+      const windows = new Map([
+        ['twenty2/c', { calls: adapters[0]!.rows.slice(0, ka), readAt: 0, complete: ka >= adapters[0]!.rows.length }],
+        ['unpod/c', { calls: adapters[1]!.rows.slice(0, kb), readAt: 0, complete: kb >= adapters[1]!.rows.length }],
+      ]);
+      const pages = await walk(adapters, query, size, windows, budget);
+      const truth = [...adapters[0]!.rows, ...adapters[1]!.rows].filter((c) => matches(c, query)).sort(compareCalls).map((c) => c.key);
+      expect(pages.flatMap((p) => p.keys)).toEqual(truth);
+    }),
+    { numRuns: 200, seed: 20261201 },
+  );
+});
+
+describe('the watcher\'s window', () => {
+  const rows = rowsOf('TWENTY2', [9, 8, 7, 6]);
+
+  it('is the read\'s rows in the provider\'s order, each call once (a call read on two pages keeps its first row)', () => {
+    expect(windowOf([rows[0]!, rows[1]!, rows[1]!, rows[2]!], 5, false)).toEqual({ calls: [rows[0], rows[1], rows[2]], readAt: 5, complete: false });
+  });
+
+  it('takes a pushed call\'s new fields when the call is in it, ignores one that is not, and is dropped when a start moved', () => {
+    const top = windowOf(rows.slice(0, 3), 5, false);
+    const ended = { ...rows[1]!, status: 'COMPLETED' as const };
+    expect(pushedInto(top, [ended, rows[3]!])).toEqual({ calls: [rows[0], ended, rows[2]], readAt: 5, complete: false });
+    expect(pushedInto(top, [{ ...rows[1]!, startedAt: new Date(rows[1]!.startedAt.getTime() + 1000) }])).toBeNull();
+    expect(pushedInto(null, [ended])).toBeNull();
+  });
 });
