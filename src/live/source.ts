@@ -12,7 +12,8 @@
  * - one watcher per connection: the replica that holds the connection's lease (`SET NX PX`, renewed
  *   every heartbeat only by its holder) watches it; when the holder dies its lease expires and
  *   another replica with demand takes it over within `leaseMs` plus a heartbeat;
- * - the watch state (the seen-window) is kept in Redis, saved and published in one script that
+ * - the watch state (the seen-window), and beside it the window `calls` pages may be served from
+ *   (docs/live.md, "Freshness"), are kept in Redis, saved and published in one script that
  *   first checks the lease: a replica that lost its lease neither saves nor publishes, and the new
  *   holder continues from the last state saved, so nothing is announced twice or skipped;
  * - events go out by Redis pub/sub to every replica's subscribers; `observeLocal` listeners get
@@ -77,7 +78,7 @@ export interface LiveEvents extends CallEventSource {
   push(label: string, locators: readonly CallLocator[]): Promise<PushOutcome>;
   /**
    * Connection `label`'s window (`WatchState.top`, docs/live.md "Freshness"): its watcher's, on the
-   * replica that watches it; with Redis, on the others, the one saved with the watch state (read
+   * replica that watches it; with Redis, on the others, the one saved beside the watch state (read
    * at most once per heartbeat). Null when nobody watches it, or none can be read. Never rejects.
    */
   window(label: string): Promise<CallWindow | null>;
@@ -246,12 +247,14 @@ class LocalEventSource extends ListeningSource {
   }
 }
 
-// Saves the state and publishes the events only while the lease is this replica's.
-// KEYS: lease, state. ARGV: replica, state JSON, state TTL (ms), channel, event JSON...
+// Saves the state and the window and publishes the events only while the lease is this replica's.
+// The window has its own key so that the replicas serving from it read it alone (docs/live.md, "Freshness").
+// KEYS: lease, state, window. ARGV: replica, state JSON, TTL (ms), channel, window JSON, event JSON...
 const COMMIT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-for i = 5, #ARGV do redis.call('PUBLISH', ARGV[4], ARGV[i]) end
+redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[3])
+for i = 6, #ARGV do redis.call('PUBLISH', ARGV[4], ARGV[i]) end
 return 1`;
 // Renews (ARGV[2] = ms) or, without ARGV[2], releases the lease, only when it is this replica's. KEYS: lease.
 const RENEW = `
@@ -270,12 +273,11 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('ZCARD', KEYS[1])`;
 
-/** A watch state as Redis keeps it (JSON), with its window's dates revived; null when damaged. */
-function reviveState(text: string): WatchState | null {
+/** A window as Redis keeps it (JSON, beside the watch state), its dates revived; null when damaged or none. */
+function reviveWindow(text: string): CallWindow | null {
   try {
-    const state = JSON.parse(text) as WatchState;
-    if (state.top) state.top = { ...state.top, calls: state.top.calls.map(reviveCall) };
-    return state;
+    const window = JSON.parse(text) as CallWindow | null;
+    return window && { ...window, calls: window.calls.map(reviveCall) };
   } catch {
     return null;
   }
@@ -375,6 +377,7 @@ class RedisEventSource extends ListeningSource {
     return {
       lease: `${namespace}:watch:lease`,
       state: `${namespace}:watch:state`,
+      window: `${namespace}:watch:window`,
       demand: `${namespace}:watch:demand`,
       channel: `${namespace}:watch:events`,
       pushes: `${namespace}:watch:pushes`,
@@ -458,7 +461,7 @@ class RedisEventSource extends ListeningSource {
   }
 
   /**
-   * This replica's watcher's window, else the one saved in Redis with the watch state, read at most
+   * This replica's watcher's window, else the one saved in Redis beside the watch state, read at most
    * once per heartbeat per connection (a fresh replica serves from it at once; its age tells
    * whether it is still fresh enough). Null while Redis is away or nothing is saved.
    */
@@ -477,8 +480,8 @@ class RedisEventSource extends ListeningSource {
     await this.connected();
     if (this.redis.status !== 'ready') return null;
     try {
-      const text = await this.redis.get(this.keys(label).state);
-      return text === null ? null : (reviveState(text)?.top ?? null);
+      const text = await this.redis.get(this.keys(label).window);
+      return text === null ? null : reviveWindow(text);
     } catch {
       return null; // Redis away: the page is read upstream; the heartbeat reports Redis
     }
@@ -503,12 +506,17 @@ class RedisEventSource extends ListeningSource {
           this.unhealthy(error as Error);
           throw new WatchStoreError('the watch state could not be read from Redis');
         }
-        // A damaged state: start again from a baseline.
-        return text === null ? null : reviveState(text);
+        try {
+          // The window is read again by the next poll (it is saved apart, for the replicas serving from it).
+          return text === null ? null : { ...(JSON.parse(text) as WatchState), top: null };
+        } catch {
+          return null; // a damaged state: start again from a baseline
+        }
       },
       commit: async (state, events) => {
         try {
-          const saved = await this.redis.eval(COMMIT, 2, keys.lease, keys.state, this.replica, JSON.stringify(state), String(stateTtlMs), keys.channel, ...events.map((e) => JSON.stringify(e)));
+          const { top = null, ...rest } = state;
+          const saved = await this.redis.eval(COMMIT, 3, keys.lease, keys.state, keys.window, this.replica, JSON.stringify(rest), String(stateTtlMs), keys.channel, JSON.stringify(top), ...events.map((e) => JSON.stringify(e)));
           return saved === 1;
         } catch (error) {
           this.unhealthy(error as Error);
