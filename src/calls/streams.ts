@@ -674,6 +674,8 @@ export interface CallWindow {
   readAt: number;
   /** The read reached the end of the provider's list: the window is the whole list. */
   complete: boolean;
+  /** Not served from this instant (ms) on: a row's signed media link expires a minute later; null: no such link. */
+  servableUntil: number | null;
 }
 
 /**

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { CallLocator, PageRef, ProviderAdapter } from '../calls/adapter.js';
 import type { CallWindow } from '../calls/streams.js';
-import { hasEnded } from '../calls/cache.js';
+import { hasEnded, linksServableUntil } from '../calls/cache.js';
 import { emptyQuery } from '../calls/filter.js';
 import { type CallRecord, type CallStatus, type ConnectionRef, connectionLabel } from '../calls/model.js';
 import { UpstreamError } from '../errors.js';
@@ -176,7 +176,14 @@ export function diffObservation(
  */
 export function windowOf(rows: readonly CallRecord[], readAt: number, complete: boolean): CallWindow {
   const seen = new Set<string>();
-  return { calls: rows.filter((c) => !seen.has(c.key) && (seen.add(c.key), true)), readAt, complete };
+  const calls = rows.filter((c) => !seen.has(c.key) && (seen.add(c.key), true));
+  return { calls, readAt, complete, servableUntil: servableUntil(calls) };
+}
+
+/** The earliest instant a row's signed media link must no longer be served (src/calls/cache.ts); null: none. */
+function servableUntil(calls: readonly CallRecord[]): number | null {
+  const until = Math.min(...calls.map((c) => linksServableUntil(c.details)));
+  return Number.isFinite(until) ? until : null;
 }
 
 /**
@@ -194,7 +201,7 @@ export function pushedInto(top: CallWindow | null, pushed: readonly CallRecord[]
     if (now.startedAt.getTime() !== row.startedAt.getTime()) moved = true;
     return now;
   });
-  return moved ? null : { ...top, calls };
+  return moved ? null : { ...top, calls, servableUntil: servableUntil(calls) };
 }
 
 /** The calls to re-read by locator: open, announced, and not on the page just read. */

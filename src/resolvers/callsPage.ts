@@ -111,7 +111,7 @@ export async function callsPage(
 
 /**
  * The windows of `connections` young enough to serve from (`Services.windows`; docs/live.md,
- * "Freshness"), by label. A connection nobody watches has none; one whose watcher has not read
+ * "Freshness"), and whose rows' signed media links are not about to expire, by label. A connection nobody watches has none; one whose watcher has not read
  * successfully for longer than its `maxDataAge` (failing upstream, say) is read upstream instead.
  */
 async function freshWindows(ctx: RequestContext, connections: RequestContext['visible']): Promise<Map<string, CallWindow>> {
@@ -123,7 +123,9 @@ async function freshWindows(ctx: RequestContext, connections: RequestContext['vi
       const maxAgeMs = source.maxAgeMs(label);
       if (maxAgeMs <= 0) return;
       const window = await source.window(label);
-      if (window && Date.now() - window.readAt <= maxAgeMs) fresh.set(label, window);
+      const now = Date.now();
+      // A signed media link in it about to expire: read upstream, for links that work.
+      if (window && now - window.readAt <= maxAgeMs && (window.servableUntil === null || now < window.servableUntil)) fresh.set(label, window);
     }),
   );
   return fresh;

@@ -118,7 +118,7 @@ it('a walk that starts in the windows yields page for page what the upstream wal
       const query = toQuery(q);
       const plain = [new ArrayAdapter('TWENTY2', 'c', rowsOf('TWENTY2', a), 'window', perParty), new ArrayAdapter('UNPOD', 'c', rowsOf('UNPOD', b), offsetB ? 'offset' : 'window', perParty)];
       const served = plain.map((x) => new ArrayAdapter(x.provider, x.connection, x.rows, x.capabilities.resume, perParty));
-      const windowOf = (rows: CallRecord[], k: number): CallWindow => ({ calls: rows.slice(0, k), readAt: 0, complete: k >= rows.length });
+      const windowOf = (rows: CallRecord[], k: number): CallWindow => ({ calls: rows.slice(0, k), readAt: 0, complete: k >= rows.length, servableUntil: null });
       const windows = new Map([
         [connectionLabel(served[0]!), windowOf(served[0]!.rows, ka)],
         [connectionLabel(served[1]!), windowOf(served[1]!.rows, kb)],
@@ -138,7 +138,7 @@ it('a walk that starts in the windows yields page for page what the upstream wal
 it('a first page inside a whole window sends no request; one that runs past it reads upstream from its oldest row', async () => {
   const rows = rowsOf('TWENTY2', [30, 29, 28, 27, 26, 25, 24, 23, 22, 21]);
   const adapter = new ArrayAdapter('TWENTY2', 'c', rows, 'window', false);
-  const windows = new Map([['twenty2/c', { calls: rows.slice(0, 6), readAt: 0, complete: false }]]);
+  const windows = new Map([['twenty2/c', { calls: rows.slice(0, 6), readAt: 0, complete: false, servableUntil: null }]]);
   const inside = await walk([adapter], emptyQuery, 4, windows);
   expect(inside.flatMap((p) => p.keys)).toEqual(rows.map((r) => r.key));
   // Page 1 (4 rows + 1) from the window; page 2 needs rows past minute 25: one request, from there.
@@ -153,7 +153,7 @@ it('an upstream that is down is named on the first page that needs it, not on th
   for (const resume of ['window', 'offset'] as const) {
     const adapter = new ArrayAdapter('TWENTY2', 'c', rows, resume, false);
     adapter.down = true;
-    const windows = new Map([['twenty2/c', { calls: rows.slice(0, 7), readAt: 0, complete: false }]]);
+    const windows = new Map([['twenty2/c', { calls: rows.slice(0, 7), readAt: 0, complete: false, servableUntil: null }]]);
     const pages = await walk([adapter], emptyQuery, 3, windows);
     // The window vouches for minutes 30..25 (the oldest row's instant, 24, may have siblings upstream).
     expect(pages).toEqual([
@@ -171,8 +171,8 @@ it('with a scan budget (counting upstream requests only), a walk from the window
       const query = toQuery(q);
       const adapters = [new ArrayAdapter('TWENTY2', 'c', rowsOf('TWENTY2', a), 'offset', false), new ArrayAdapter('UNPOD', 'c', rowsOf('UNPOD', b), offsetB ? 'offset' : 'window', true)];
       const windows = new Map([
-        ['twenty2/c', { calls: adapters[0]!.rows.slice(0, ka), readAt: 0, complete: ka >= adapters[0]!.rows.length }],
-        ['unpod/c', { calls: adapters[1]!.rows.slice(0, kb), readAt: 0, complete: kb >= adapters[1]!.rows.length }],
+        ['twenty2/c', { calls: adapters[0]!.rows.slice(0, ka), readAt: 0, complete: ka >= adapters[0]!.rows.length, servableUntil: null }],
+        ['unpod/c', { calls: adapters[1]!.rows.slice(0, kb), readAt: 0, complete: kb >= adapters[1]!.rows.length, servableUntil: null }],
       ]);
       const pages = await walk(adapters, query, size, windows, budget);
       const truth = [...adapters[0]!.rows, ...adapters[1]!.rows].filter((c) => matches(c, query)).sort(compareCalls).map((c) => c.key);
@@ -186,13 +186,21 @@ describe('the watcher\'s window', () => {
   const rows = rowsOf('TWENTY2', [9, 8, 7, 6]);
 
   it('is the read\'s rows in the provider\'s order, each call once (a call read on two pages keeps its first row)', () => {
-    expect(windowOf([rows[0]!, rows[1]!, rows[1]!, rows[2]!], 5, false)).toEqual({ calls: [rows[0], rows[1], rows[2]], readAt: 5, complete: false });
+    expect(windowOf([rows[0]!, rows[1]!, rows[1]!, rows[2]!], 5, false)).toEqual({ calls: [rows[0], rows[1], rows[2]], readAt: 5, complete: false, servableUntil: null });
+  });
+
+  it('is not served from a minute before a row\'s signed media link expires', () => {
+    const expiresAt = new Date(T0 + 3_600_000);
+    const details = { billedDurationSeconds: null, recordings: [{ url: 'https://media.example/r1', expiresAt }], transcript: null, inputParameters: null, outputParameters: null } as unknown as CallRecord['details'];
+    const linked = { ...rows[1]!, details };
+    expect(windowOf([rows[0]!, linked], 5, false).servableUntil).toBe(expiresAt.getTime() - 60_000);
+    expect(pushedInto(windowOf([rows[0]!, linked], 5, false), [rows[1]!])!.servableUntil).toBeNull();
   });
 
   it('takes a pushed call\'s new fields when the call is in it, ignores one that is not, and is dropped when a start moved', () => {
     const top = windowOf(rows.slice(0, 3), 5, false);
     const ended = { ...rows[1]!, status: 'COMPLETED' as const };
-    expect(pushedInto(top, [ended, rows[3]!])).toEqual({ calls: [rows[0], ended, rows[2]], readAt: 5, complete: false });
+    expect(pushedInto(top, [ended, rows[3]!])).toEqual({ calls: [rows[0], ended, rows[2]], readAt: 5, complete: false, servableUntil: null });
     expect(pushedInto(top, [{ ...rows[1]!, startedAt: new Date(rows[1]!.startedAt.getTime() + 1000) }])).toBeNull();
     expect(pushedInto(null, [ended])).toBeNull();
   });
