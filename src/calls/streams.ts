@@ -716,16 +716,15 @@ export class WindowStream extends CallStream {
   }
 
   protected async fill(): Promise<void> {
-    const { anchor } = this.options;
+    const { anchor, query } = this.options;
     if (!this.released) {
       this.released = true;
       for (const row of this.rows) {
         if (anchor && comparePositions(row.position, anchor) <= 0) continue;
         if (this.keep(row.call)) this.buffer.push(row);
       }
-      const oldest = this.window.calls[this.window.calls.length - 1];
       // The whole list, or nothing older can match `startedAfter`: no request at all.
-      if (this.edge === null || this.beforeWindow(oldest)) this.done = true;
+      if (this.edge === null || (query.startedAfter !== null && this.edge[0] < query.startedAfter.getTime())) this.done = true;
       else this.readThrough = this.edge;
       return;
     }
@@ -762,9 +761,9 @@ export class WindowStream extends CallStream {
 
 /** Where a window's vouched-for positions end: before its oldest row's instant; null when it is the whole list. */
 function windowEdge(window: CallWindow): Position | null {
-  const oldest = window.calls[window.calls.length - 1];
   if (window.complete) return null;
-  return oldest ? cutBefore(oldest.startedAt.getTime()) : END_BEFORE_ALL;
+  if (window.calls.length === 0) return END_BEFORE_ALL;
+  return cutBefore(Math.min(...window.calls.map((call) => call.startedAt.getTime())));
 }
 // A window with no row that is not the whole list vouches for nothing.
 const END_BEFORE_ALL: Position = [Number.MAX_SAFE_INTEGER, -1, '', ''];
