@@ -50,7 +50,7 @@ export interface SeenCall {
 export interface WatchState {
   /** Whether the baseline was taken (the first successful observation). */
   baselined: boolean;
-  /** The window: the newest `windowSize` calls seen. */
+  /** The seen-window: the newest `windowSize` calls seen (not `top`, the window pages are served from). */
   calls: SeenCall[];
   /**
    * The newest `startedAt` (ms) that left the window, or null: an unknown call started at or
