@@ -107,6 +107,9 @@ describe('served from the window', () => {
       expect(age).toBeGreaterThanOrEqual(0);
       expect(age).toBeLessThan(60);
     }
+    // The request's log line says so too, with no upstream request.
+    const line = h.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'graphql_request').at(-1);
+    expect(line).toMatchObject({ upstreamRequests: 0, dataAge });
   });
 
   it.each(FILTERS.map((f) => [JSON.stringify(f ?? {}), f]))('walks from the windows past them, every call once (filter %s)', async (_name, filter) => {
