@@ -15,7 +15,8 @@
  * demo mode), against the peer's.
  *
  * Live events (subscriptions' latency, watching's upstream cost, 1,000 subscribers): bench/live.ts,
- * with --live (only that).
+ * with --live (only that). Scenario b at 200 ms upstream served from watched windows against not:
+ * bench/window.ts, with --window (only that).
  *
  * Options: --profile (also CPU-profile Switchboard on the 0 ms merged page and summarise it),
  * --overload (only scenario f and idle CPU, written to bench/results/overload.*), BENCH_DURATION
@@ -812,7 +813,12 @@ function renderOverload(o: { runs: OverloadRun[]; idle: IdleCpu[] }): string {
   return lines.join('\n');
 }
 
-(process.argv.includes('--live') ? import('./live.js').then(({ runLive }) => runLive()) : main()).catch((error: unknown) => {
+(process.argv.includes('--live')
+  ? import('./live.js').then(({ runLive }) => runLive())
+  : process.argv.includes('--window')
+    ? import('./window.js').then(({ runWindow }) => runWindow())
+    : main()
+).catch((error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

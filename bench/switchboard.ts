@@ -2,7 +2,8 @@
  * Benchmark child: one Switchboard process, configured like the test harness (test/helpers/
  * switchboard.ts) with the connections bench/run.ts passes in BENCH_CONNECTIONS — or, with
  * BENCH_DEMO=true, in demo mode (the simulators in this process, as `npm start` runs with nothing
- * configured). It reports its URL over IPC and, when asked, its CPU time used so far.
+ * configured). With BENCH_WATCH=true it listens to every connection's live events, which keeps them
+ * watched (bench/window.ts). It reports its URL over IPC and, when asked, its CPU time used so far.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -17,11 +18,13 @@ const simulators = demo ? await startSimulators() : null;
 const connections = simulators?.connections ?? (JSON.parse(process.env.BENCH_CONNECTIONS ?? '[]') as ConnectionConfig[]);
 // Its connections come from BENCH_CONNECTIONS, not the environment: SWITCHBOARD_DEMO=true lets
 // production mode start without provider variables (they are replaced below).
-const base = loadConfig({ ...process.env, NODE_ENV: 'production', SWITCHBOARD_ALLOW_ANONYMOUS: 'true', SWITCHBOARD_DEMO: 'true', PORT: '0' });
+// Pages are read upstream (as with providers configured) unless the bench sets SWITCHBOARD_MAX_DATA_AGE.
+const base = loadConfig({ ...(demo ? {} : { SWITCHBOARD_MAX_DATA_AGE: '0' }), ...process.env, NODE_ENV: 'production', SWITCHBOARD_ALLOW_ANONYMOUS: 'true', SWITCHBOARD_DEMO: 'true', PORT: '0' });
 const config = { ...base, demo, port: 0, connections, http: { ...base.http, retries: 0 } };
 // Logs would measure the terminal, not Switchboard: warnings and errors only, to a sink.
 const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
 const server = await startSwitchboard({ config, logger: createLogger('warn', sink) });
+if (process.env.BENCH_WATCH === 'true') server.events.subscribe(connections, () => {});
 
 type Message =
   | { id: number; type: 'profile-start' }

@@ -55,6 +55,8 @@ export type ConnectionConfig = {
     watch?: WatchPolicy;
     /** Upstream requests a second (the file's `upstreamRatePerSecond`; 0: unlimited); absent: SWITCHBOARD_UPSTREAM_RATE_PER_SECOND. */
     upstreamRatePerSecond?: number;
+    /** Seconds a watched connection's window may be old and still serve `calls` (the file's `maxDataAge`; 0: never); absent: SWITCHBOARD_MAX_DATA_AGE. */
+    maxDataAge?: number;
   };
 }[Provider];
 
@@ -113,6 +115,12 @@ export interface Config {
    * mode, else `off` (`watchPolicies`, src/live/source.ts); `demand` absent: DEFAULT_DEMAND.
    */
   watch: { intervalMs: number; leaseMs: number; heartbeatMs: number; policy?: WatchPolicy; demand?: DemandSettings };
+  /**
+   * How old (ms) a watched connection's window may be and still serve the first pages of `calls`
+   * (docs/live.md, "Freshness"): SWITCHBOARD_MAX_DATA_AGE, 10 s in demo mode, else 0 (never); a
+   * connection's `maxDataAge` overrides it.
+   */
+  maxDataAgeMs: number;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -126,6 +134,11 @@ const int = (name: string, min: number, max: number) =>
 /** Seconds between two polls of a watched connection: 12 list requests a minute (docs/live.md). */
 export const DEFAULT_WATCH_INTERVAL = 5;
 const MAX_WATCH_INTERVAL = 3600;
+
+/** The largest SWITCHBOARD_MAX_DATA_AGE (and `maxDataAge`), in seconds. */
+const MAX_DATA_AGE = 3600;
+/** Demo mode serves `calls` from windows up to 10 s old unless told otherwise. */
+export const DEMO_MAX_DATA_AGE = 10;
 
 /** Largest upstream request rate a connection can be given, per second (0 is unlimited). */
 const MAX_RATE_PER_SECOND = 100_000;
@@ -168,6 +181,7 @@ const integerSettings = z.object({
   SWITCHBOARD_WATCH_DEMAND_REQUESTS: int('SWITCHBOARD_WATCH_DEMAND_REQUESTS', 1, 100_000).default(DEFAULT_DEMAND.requests),
   SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS: int('SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS', 1, 86_400).default(DEFAULT_DEMAND.periodMs / 1000),
   SWITCHBOARD_WATCH_QUIET_SECONDS: int('SWITCHBOARD_WATCH_QUIET_SECONDS', 1, 86_400).default(DEFAULT_DEMAND.quietMs / 1000),
+  SWITCHBOARD_MAX_DATA_AGE: int('SWITCHBOARD_MAX_DATA_AGE', 0, MAX_DATA_AGE).optional(),
 });
 
 /**
@@ -237,6 +251,12 @@ const watchInterval = z
 
 /** SWITCHBOARD_WATCH, or a file connection's `watch`: one of the policies, as written. */
 const watchPolicy = z.enum(WATCH_POLICIES, { error: `must be one of ${WATCH_POLICIES.map((p) => `"${p}"`).join(', ')}` });
+/** A file connection's `maxDataAge`: whole seconds, as a JSON number; 0: never served from its window. */
+const maxDataAge = z
+  .number({ error: 'must be a whole number of seconds (a JSON number)' })
+  .int('must be a whole number of seconds')
+  .min(0, 'must be at least 0 (0: never served from the window)')
+  .max(MAX_DATA_AGE, `must be at most ${MAX_DATA_AGE} (seconds)`);
 
 /** A file connection's `upstreamRatePerSecond`: whole requests a second, as a JSON number; 0 is unlimited. */
 const upstreamRatePerSecond = z
@@ -248,7 +268,7 @@ const upstreamRatePerSecond = z
 /** The file's entry for one connection: `provider`, `name` and that provider's settings, nothing else. */
 function fileConnectionSchema(provider: Provider): z.ZodType<{ provider: string; name: string } & Record<string, unknown>> {
   // safeExtend keeps the module's own checks (Twilio's credential pair), which spreading `.shape` would drop.
-  return (settingsSchemas[provider] as z.ZodObject).safeExtend({ provider: providerName, name: connectionName, watchInterval: watchInterval.optional(), watch: watchPolicy.optional(), upstreamRatePerSecond: upstreamRatePerSecond.optional() }) as unknown as z.ZodType<{ provider: string; name: string } & Record<string, unknown>>;
+  return (settingsSchemas[provider] as z.ZodObject).safeExtend({ provider: providerName, name: connectionName, watchInterval: watchInterval.optional(), watch: watchPolicy.optional(), upstreamRatePerSecond: upstreamRatePerSecond.optional(), maxDataAge: maxDataAge.optional() }) as unknown as z.ZodType<{ provider: string; name: string } & Record<string, unknown>>;
 }
 
 /** `connections[1].baseURL`: a zod path as written in JSON terms. */
@@ -457,7 +477,7 @@ function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKey
     if (!parsed.success) {
       throw new ConfigError(issueLine('SWITCHBOARD_CONFIG ', schema, parsed.error, ['connections', index]));
     }
-    const { provider: _provider, name, watchInterval, watch, upstreamRatePerSecond, ...settings } = parsed.data;
+    const { provider: _provider, name, watchInterval, watch, upstreamRatePerSecond, maxDataAge, ...settings } = parsed.data;
     return {
       provider,
       connection: name,
@@ -465,6 +485,7 @@ function readConfigFile(file: string): { connections: ConnectionConfig[]; apiKey
       ...(watchInterval === undefined ? {} : { watchInterval }),
       ...(watch === undefined ? {} : { watch }),
       ...(upstreamRatePerSecond === undefined ? {} : { upstreamRatePerSecond }),
+      ...(maxDataAge === undefined ? {} : { maxDataAge }),
     } as ConnectionConfig;
   });
   const apiKeys = top.data.apiKeys.map((key) => ({ id: key.name, secret: key.key, scope: key.connections?.includes('*') ? null : (key.connections ?? null) }));
@@ -668,6 +689,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         quietMs: n.SWITCHBOARD_WATCH_QUIET_SECONDS * 1000,
       },
     },
+    maxDataAgeMs: (n.SWITCHBOARD_MAX_DATA_AGE ?? (demo ? DEMO_MAX_DATA_AGE : 0)) * 1000,
   };
 }
 

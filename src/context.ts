@@ -8,6 +8,7 @@ import { ScanBudget } from './calls/budget.js';
 import type { CallCache } from './calls/cache.js';
 import { CallLoaders, type BatchObserver } from './calls/loaders.js';
 import type { CursorCodec } from './calls/cursor.js';
+import type { CallWindow } from './calls/streams.js';
 import { type ConnectionRef, connectionLabel } from './calls/model.js';
 import type { InvalidRowError, UpstreamError, Warning } from './errors.js';
 import type { CallEventSource } from './live/events.js';
@@ -29,6 +30,11 @@ export interface Services {
   events: CallEventSource;
   /** Where `calls` reports the first pages it is asked (the `demand` watch policy, src/live/policy.ts); absent: nowhere. */
   watchDemand?: FirstPageDemand;
+  /**
+   * Serving `calls` from watched connections' windows (docs/live.md, "Freshness"): a connection's
+   * window (`LiveEvents.window`), and how old it may be, in ms, by label (0: never). Absent: never.
+   */
+  windows?: { window(label: string): Promise<CallWindow | null>; maxAgeMs(label: string): number };
 }
 
 /** A connection that failed, or a row of its answer that did not read, met while resolving `path`. */
@@ -50,6 +56,11 @@ export interface RequestContext {
   upstreamFailures: UpstreamFailureReport[];
   /** Added to the response as `extensions.warnings`. */
   warnings: Warning[];
+  /**
+   * Added to the response as `extensions.dataAge`: for each connection whose `calls` rows came (in
+   * part) from its watcher's window, how old that window was, in seconds (the oldest, if several).
+   */
+  dataAge: Record<string, number>;
   /** What is left of this request's list requests per connection. */
   scanBudget: ScanBudget;
   /** Upstream requests this request made, per connection label (retries included); for its log line. */
@@ -82,6 +93,7 @@ export function createRequestContext(
     loaders: new CallLoaders(services.observeBatch, services.cache ?? null),
     upstreamFailures: [],
     warnings: [],
+    dataAge: {},
     scanBudget: new ScanBudget(services.scanBudget),
     upstreamRequests,
     trace,

@@ -16,7 +16,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { BatchObserver } from './calls/loaders.js';
 import { createCallCache, namespaceOf } from './calls/cache.js';
 import { connectionLabel } from './calls/model.js';
-import { type LiveEvents, createEventSource, watchIntervals, watchPolicies } from './live/source.js';
+import { type LiveEvents, createEventSource, maxDataAges, watchIntervals, watchPolicies } from './live/source.js';
 import type { WatcherStatus } from './live/watcher.js';
 import { CursorCodec } from './calls/cursor.js';
 import type { ApiKey, Config } from './config.js';
@@ -146,8 +146,9 @@ export function formatError(logger: Logger, noteInvalidRow: (error: InvalidRowEr
 
 /**
  * Adds the upstream failures and unreadable rows met while resolving `calls` beside the data that
- * did arrive (once per path, connection and failure kind, or row), and the warnings
- * (`extensions.warnings`, e.g. a page the scan budget cut short).
+ * did arrive (once per path, connection and failure kind, or row), the warnings
+ * (`extensions.warnings`, e.g. a page the scan budget cut short) and the age of the windows pages
+ * were served from (`extensions.dataAge`).
  */
 function upstreamFailuresPlugin(noteInvalidRow: (error: InvalidRowError) => void): ApolloServerPlugin<RequestContext> {
   return {
@@ -155,10 +156,15 @@ function upstreamFailuresPlugin(noteInvalidRow: (error: InvalidRowError) => void
       return {
         async willSendResponse({ response, contextValue }) {
           if (response.body.kind !== 'single') return;
-          const { warnings } = contextValue;
+          const { warnings, dataAge } = contextValue;
           if (warnings.length > 0) {
             const result = response.body.singleResult;
             result.extensions = { ...result.extensions, warnings: warnings.map((w) => ({ ...w })) };
+          }
+          // Absent: every row was read upstream for this request (docs/live.md, "Freshness").
+          if (Object.keys(dataAge).length > 0) {
+            const result = response.body.singleResult;
+            result.extensions = { ...result.extensions, dataAge: { ...dataAge } };
           }
           if (contextValue.upstreamFailures.length === 0) return;
           const result = response.body.singleResult;
@@ -261,7 +267,16 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   });
   metrics.observeWatchers(() => events.watchers());
   watchers = () => events.watchers();
-  const services: Services = { registry, cursors, observeBatch: options.observeBatch, cache, scanBudget: config.scanBudget, events: options.events ?? events, watchDemand: events };
+  const services: Services = {
+    registry,
+    cursors,
+    observeBatch: options.observeBatch,
+    cache,
+    scanBudget: config.scanBudget,
+    events: options.events ?? events,
+    watchDemand: events,
+    windows: { window: (label) => events.window(label), maxAgeMs: maxDataAges(config) },
+  };
   const safelist = config.persistedQueries
     ? new Safelist(config.persistedQueries, { introspection: !config.production, maxTokens: config.limits.maxTokens })
     : null;

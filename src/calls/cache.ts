@@ -152,15 +152,23 @@ function mediaLinks(details: CallDetails | null): MediaLink[] {
   return details.transcript ? [...recordings, details.transcript] : recordings;
 }
 
-/** How long an entry may live: the TTL, cut short by the earliest media link expiry; 0 for "do not store". */
-function lifetime(ttlMs: number, details: CallDetails | null, now: number): number {
-  let ms = ttlMs;
+/**
+ * Until when (ms since the epoch) `details` may be served again: a minute before its earliest signed
+ * media link expires; +Infinity when no link expires. Also bounds a watcher's window (src/live/watcher.ts).
+ */
+export function linksServableUntil(details: CallDetails | null): number {
+  let until = Number.POSITIVE_INFINITY;
   for (const link of mediaLinks(details)) {
     if (!link.expiresAt) continue;
     const expires = new Date(link.expiresAt).getTime();
-    if (Number.isFinite(expires)) ms = Math.min(ms, expires - MEDIA_MARGIN_MS - now);
+    if (Number.isFinite(expires)) until = Math.min(until, expires - MEDIA_MARGIN_MS);
   }
-  return Math.max(0, Math.floor(ms));
+  return until;
+}
+
+/** How long an entry may live: the TTL, cut short by the earliest media link expiry; 0 for "do not store". */
+function lifetime(ttlMs: number, details: CallDetails | null, now: number): number {
+  return Math.max(0, Math.floor(Math.min(ttlMs, linksServableUntil(details) - now)));
 }
 
 // Dates travel as ISO strings; these put them back (explicitly: parameters may hold date-like text).

@@ -15,7 +15,7 @@ import type { ScanBudget } from './budget.js';
 import type { CursorPayload } from './cursor.js';
 import { type CallQuery, startedWindow } from './filter.js';
 import { END_OF_LIST, type Position, comparePositions, connectionLabel } from './model.js';
-import { type CallStream, type SeenInvalidRow, type StreamRow, openStream } from './streams.js';
+import { type CallStream, type CallWindow, type SeenInvalidRow, type StreamRow, WindowStream, openStream } from './streams.js';
 
 export interface MergeRequest {
   adapters: readonly ProviderAdapter[];
@@ -28,6 +28,11 @@ export interface MergeRequest {
   onFailure: (error: UpstreamError) => void;
   /** The GraphQL request's list-request budget; unbounded when absent. */
   budget?: ScanBudget;
+  /**
+   * Watched connections' windows, by label, fresh enough to serve (src/resolvers/callsPage.ts): a
+   * forward page whose anchor is inside one starts there (`WindowStream`). Backward pages ignore them.
+   */
+  windows?: ReadonlyMap<string, CallWindow>;
 }
 
 export interface MergedEdge {
@@ -57,6 +62,8 @@ export interface MergedPage {
   limited: string[];
   /** Rows that did not read and may belong on this page (see `invalidOnPage`), once each. */
   invalid: InvalidRowError[];
+  /** The windows this page was served from (in part), by connection label. */
+  windowed: Map<string, CallWindow>;
 }
 
 /**
@@ -83,7 +90,7 @@ export async function mergePage(request: MergeRequest): Promise<MergedPage> {
   const anchor = forward ? after : before;
   const stop = forward ? before : after; // a bound the page must not cross
   // Nothing follows the end of the list.
-  const streams = forward && after?.resume ? [] : openStreams(request, direction, anchor, size + 1);
+  const streams = forward && after?.resume ? [] : openStreams(request, direction, anchor, size + 1, false, forward);
   const walked = await walk(streams, forward, stop?.position ?? null, size + 1);
 
   const more = walked.count > size;
@@ -105,7 +112,15 @@ export async function mergePage(request: MergeRequest): Promise<MergedPage> {
     limited: limitedOf(streams),
     // A page of no rows stands for no positions.
     invalid: size === 0 ? [] : invalidOnPage(streams, span, request.query),
+    windowed: windowedBy(streams),
   };
+}
+
+/** The windows the streams served rows from, by connection label. */
+function windowedBy(streams: readonly CallStream[]): Map<string, CallWindow> {
+  const windowed = new Map<string, CallWindow>();
+  for (const stream of streams) if (stream instanceof WindowStream && stream.servedFromWindow) windowed.set(stream.label, stream.window);
+  return windowed;
 }
 
 /**
@@ -132,6 +147,7 @@ async function lastPage(request: MergeRequest): Promise<MergedPage> {
       limited: limitedOf(forward),
       // What the read covered, from where it started to where the budget stopped it.
       invalid: invalidOnPage(forward, { newest: exclusive(fromResume ? resume : after), oldest: inclusive(tail.cut) }, request.query),
+      windowed: new Map(),
     };
   }
   let rows = tail.rows; // newest first
@@ -159,12 +175,13 @@ async function lastPage(request: MergeRequest): Promise<MergedPage> {
     frontier,
     limited: limitedOf(streams),
     invalid: size === 0 ? [] : invalidOnPage(streams, { newest, oldest: null }, request.query),
+    windowed: new Map(),
   };
 }
 
 /**
  * One stream per connection (two for a `per-party` adapter with a number filter: one per party),
- * at `anchor`, wanting `want` rows.
+ * at `anchor`, wanting `want` rows; `windowed`: starting in the connection's window where it has one.
  */
 function openStreams(
   request: MergeRequest,
@@ -172,6 +189,7 @@ function openStreams(
   anchor: Omit<CursorPayload, 'missing'> | null,
   want: number,
   walkMoved = false,
+  windowed = false,
 ): CallStream[] {
   return request.adapters.flatMap((adapter) => {
     const parties =
@@ -188,7 +206,7 @@ function openStreams(
         ...(party ? { party } : {}),
         ...(anchor?.span ? { span: anchor.span } : {}),
         ...(walkMoved ? { walkMoved } : {}),
-      }),
+      }, windowed ? request.windows?.get(connectionLabel(adapter)) : null),
     );
   });
 }

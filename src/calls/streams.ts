@@ -644,16 +644,134 @@ const MIN_SCAN_PAGE = 100;
 
 /**
  * The stream for one connection, direction and anchor. Backward streams need an anchor: the
- * oldest calls are found by reading forward (src/calls/merge.ts).
+ * oldest calls are found by reading forward (src/calls/merge.ts). With the connection's `window`, a
+ * forward stream whose anchor is inside it starts there (`WindowStream`).
  */
-export function openStream(direction: 'forward' | 'backward', options: StreamOptions): CallStream {
+export function openStream(direction: 'forward' | 'backward', options: StreamOptions, window?: CallWindow | null): CallStream {
   const { adapter, query } = options;
   const { resume, maxPageSize } = adapter.capabilities;
   const want = Math.min(maxPageSize, adapter.appliesExactly(query) ? options.want : Math.max(options.want, MIN_SCAN_PAGE));
   const sized = { ...options, want };
   if (direction === 'forward') {
+    if (window && windowCovers(window, options.anchor)) return new WindowStream(sized, window);
     return resume === 'offset' ? new ForwardOffsetStream(sized) : new ForwardWindowStream(sized);
   }
   if (options.anchor === null) throw new Error('backward streams start at an anchor');
   return resume === 'offset' ? new BackwardOffsetStream(sized) : new BackwardWindowStream(sized);
+}
+
+/**
+ * What a watched connection's watcher last read of the top of its provider's list (src/live/watcher.ts,
+ * docs/live.md "Freshness"): the rows of its last successful newest-page read, exactly as the
+ * provider listed them then, unfiltered. Complete for every position newer than its oldest row's
+ * instant (the provider lists newest `startedAt` first; it orders ties its own way, so siblings of
+ * that instant may be on the next page), or for the whole list when the read reached its end.
+ */
+export interface CallWindow {
+  /** The rows, newest first, each call once. */
+  calls: readonly CallRecord[];
+  /** When the read began (ms since the epoch): how old the window is. */
+  readAt: number;
+  /** The read reached the end of the provider's list: the window is the whole list. */
+  complete: boolean;
+  /** Not served from this instant (ms) on: a row's signed media link expires a minute later; null: no such link. */
+  servableUntil: number | null;
+}
+
+/**
+ * A forward stream that starts in a connection's window (`CallWindow`): the window's rows after the
+ * anchor, filtered exactly as an upstream read is (`matches`, and for a `per-party` stream its
+ * party's number, as its provider would), with no request; past the window's oldest instant it
+ * continues upstream with the plain stream anchored there (offset adapters with the window's row
+ * count as the hint). Only the upstream part counts against the scan budget. Opened only when the
+ * anchor is inside the window (`windowCovers`).
+ */
+export class WindowStream extends CallStream {
+  protected readonly order = 1;
+  /** The positions the window vouches for end just before this instant's; null: the whole list. */
+  private readonly edge: Position | null;
+  /** The window's rows before `edge`, in merged order. */
+  private readonly rows: StreamRow[];
+  /** Every row's position, in the provider's order (for offset hints). */
+  private readonly positions: Position[];
+  private released = false;
+  private upstream: CallStream | null = null;
+
+  constructor(
+    options: StreamOptions,
+    readonly window: CallWindow,
+  ) {
+    super(options);
+    this.edge = windowEdge(window);
+    const rows = window.calls.map((call) => ({ call, position: positionOf(call) }));
+    this.positions = rows.map((row) => row.position);
+    this.rows = rows
+      .filter((row) => this.edge === null || comparePositions(row.position, this.edge) < 0)
+      .sort((a, b) => comparePositions(a.position, b.position));
+  }
+
+  /** Whether any row came from the window (the page reports the window's age). */
+  get servedFromWindow(): boolean {
+    return this.released;
+  }
+
+  protected async fill(): Promise<void> {
+    const { anchor, query } = this.options;
+    if (!this.released) {
+      this.released = true;
+      for (const row of this.rows) {
+        if (anchor && comparePositions(row.position, anchor) <= 0) continue;
+        if (this.keep(row.call)) this.buffer.push(row);
+      }
+      // The whole list, or nothing older can match `startedAfter`: no request at all.
+      if (this.edge === null || (query.startedAfter !== null && this.edge[0] < query.startedAfter.getTime())) this.done = true;
+      else this.readThrough = this.edge;
+      return;
+    }
+    // The walk has moved past its anchor already (through the window), so the upstream part is
+    // stopped by a spent budget like any stream that has moved.
+    this.upstream ??= openStream('forward', { ...this.options, anchor: this.edge, hint: this.hintThrough(this.edge as Position), walkMoved: true });
+    await this.upstream.advance();
+    for (let row = this.upstream.buffered(); row; row = this.upstream.buffered()) this.buffer.push(this.upstream.shift());
+    this.readThrough = this.upstream.frontier();
+    if (this.upstream.failed) this.failed = true;
+    else if (this.upstream.buffered() === null && !this.upstream.blocked) this.done = true;
+  }
+
+  protected override keep(call: CallRecord): boolean {
+    const { party, query } = this.options;
+    // A per-party stream gets from its provider the calls with the number on its party only.
+    if (party && query.phoneNumber !== null && call[party].phoneNumber !== query.phoneNumber) return false;
+    return super.keep(call);
+  }
+
+  /** Offset adapters: rows at or before `position` in the window as read (a stale count costs requests, never rows). */
+  override hintThrough(position: Position): number | undefined {
+    if (this.adapter.capabilities.resume !== 'offset') return undefined;
+    if (this.edge !== null && comparePositions(position, this.edge) > 0) return this.upstream?.hintThrough(position);
+    let count = 0;
+    for (const at of this.positions) if (comparePositions(at, position) <= 0) count++;
+    return count;
+  }
+
+  override invalidRows(): readonly SeenInvalidRow[] {
+    return this.upstream?.invalidRows() ?? [];
+  }
+}
+
+/** Where a window's vouched-for positions end: before its oldest row's instant; null when it is the whole list. */
+function windowEdge(window: CallWindow): Position | null {
+  if (window.complete) return null;
+  if (window.calls.length === 0) return END_BEFORE_ALL;
+  return cutBefore(Math.min(...window.calls.map((call) => call.startedAt.getTime())));
+}
+// A window with no row that is not the whole list vouches for nothing.
+const END_BEFORE_ALL: Position = [Number.MAX_SAFE_INTEGER, -1, '', ''];
+
+/** Whether a forward stream at `anchor` starts inside `window` (the first page: always, unless it vouches for nothing). */
+export function windowCovers(window: CallWindow, anchor: Position | null): boolean {
+  const edge = windowEdge(window);
+  if (edge === null) return true;
+  if (edge === END_BEFORE_ALL) return false;
+  return anchor === null || comparePositions(anchor, edge) < 0;
 }

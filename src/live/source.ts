@@ -17,7 +17,8 @@
  * - one watcher per connection: the replica that holds the connection's lease (`SET NX PX`, renewed
  *   every heartbeat only by its holder) watches it; when the holder dies its lease expires and
  *   another replica with demand takes it over within `leaseMs` plus a heartbeat;
- * - the watch state (the seen-window) is kept in Redis, saved and published in one script that
+ * - the watch state (the seen-window), and beside it the window `calls` pages may be served from
+ *   (docs/live.md, "Freshness"), are kept in Redis, saved and published in one script that
  *   first checks the lease: a replica that lost its lease neither saves nor publishes, and the new
  *   holder continues from the last state saved, so nothing is announced twice or skipped;
  * - events go out by Redis pub/sub to every replica's subscribers; `observeLocal` listeners get
@@ -31,6 +32,7 @@ import { Redis } from 'ioredis';
 import { redisFailure, reviveCall } from '../calls/cache.js';
 import type { CallLocator } from '../calls/adapter.js';
 import type { CallRecord, ConnectionRef } from '../calls/model.js';
+import type { CallWindow } from '../calls/streams.js';
 import { connectionLabel } from '../calls/model.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionRegistry, LiveConnection } from '../providers/index.js';
@@ -84,6 +86,12 @@ export interface LiveEvents extends CallEventSource, FirstPageDemand {
    * Resolves once handed over, not once read.
    */
   push(label: string, locators: readonly CallLocator[]): Promise<PushOutcome>;
+  /**
+   * Connection `label`'s window (`WatchState.top`, docs/live.md "Freshness"): its watcher's, on the
+   * replica that watches it; with Redis, on the others, the one saved beside the watch state (read
+   * at most once per heartbeat). Null when nobody watches it, or none can be read. Never rejects.
+   */
+  window(label: string): Promise<CallWindow | null>;
   /** Stops every watcher (releasing its lease) and drops every listener. */
   close(): Promise<void>;
 }
@@ -92,6 +100,12 @@ export interface LiveEvents extends CallEventSource, FirstPageDemand {
 export function watchIntervals(config: { connections: readonly (ConnectionRef & { watchInterval?: number })[]; watch: { intervalMs: number } }): (label: string) => number {
   const own = new Map(config.connections.flatMap((c) => (c.watchInterval === undefined ? [] : [[connectionLabel(c), c.watchInterval * 1000] as const])));
   return (label) => own.get(label) ?? config.watch.intervalMs;
+}
+
+/** Each connection's largest window age in ms (0: never served from its window): its own `maxDataAge` (seconds), else the configured one. */
+export function maxDataAges(config: { connections: readonly (ConnectionRef & { maxDataAge?: number })[]; maxDataAgeMs: number }): (label: string) => number {
+  const own = new Map(config.connections.flatMap((c) => (c.maxDataAge === undefined ? [] : [[connectionLabel(c), c.maxDataAge * 1000] as const])));
+  return (label) => own.get(label) ?? config.maxDataAgeMs;
 }
 
 /**
@@ -182,6 +196,10 @@ abstract class ListeningSource implements LiveEvents {
 
   watchers(): WatcherStatus[] {
     return [...this.running.values()].map((w) => ({ ...w.status(), reasons: this.reasons(w.label) }));
+  }
+
+  async window(label: string): Promise<CallWindow | null> {
+    return this.running.get(label)?.window() ?? null;
   }
 
   abstract close(): Promise<void>;
@@ -336,12 +354,14 @@ class LocalEventSource extends ListeningSource {
   }
 }
 
-// Saves the state and publishes the events only while the lease is this replica's.
-// KEYS: lease, state. ARGV: replica, state JSON, state TTL (ms), channel, event JSON...
+// Saves the state and the window and publishes the events only while the lease is this replica's.
+// The window has its own key so that the replicas serving from it read it alone (docs/live.md, "Freshness").
+// KEYS: lease, state, window. ARGV: replica, state JSON, TTL (ms), channel, window JSON, event JSON...
 const COMMIT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-for i = 5, #ARGV do redis.call('PUBLISH', ARGV[4], ARGV[i]) end
+redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[3])
+for i = 6, #ARGV do redis.call('PUBLISH', ARGV[4], ARGV[i]) end
 return 1`;
 // Renews (ARGV[2] = ms) or, without ARGV[2], releases the lease, only when it is this replica's. KEYS: lease.
 const RENEW = `
@@ -378,6 +398,16 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) and asked <= now then return
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), 'asked')
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
 return 1`;
+
+/** A window as Redis keeps it (JSON, beside the watch state), its dates revived; null when damaged or none. */
+function reviveWindow(text: string): CallWindow | null {
+  try {
+    const window = JSON.parse(text) as CallWindow | null;
+    return window && { ...window, calls: window.calls.map(reviveCall) };
+  } catch {
+    return null;
+  }
+}
 
 /** An event as it travels over pub/sub: JSON, its dates as ISO strings. */
 function reviveEvent(text: string): CallEvent | null {
@@ -418,6 +448,8 @@ class RedisEventSource extends ListeningSource {
   /** Connections whose demand set held `asked` at the last heartbeat (any replica's first pages). */
   private readonly askedShared = new Set<string>();
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Windows read from Redis (connections another replica watches), by label, with when they were read. */
+  private readonly sharedWindows = new Map<string, { at: number; window: Promise<CallWindow | null> }>();
   private beating: Promise<void> | null = null;
   private beatAgain = false;
   private healthy = true;
@@ -475,6 +507,7 @@ class RedisEventSource extends ListeningSource {
     return {
       lease: `${namespace}:watch:lease`,
       state: `${namespace}:watch:state`,
+      window: `${namespace}:watch:window`,
       demand: `${namespace}:watch:demand`,
       asks: `${namespace}:watch:asks`,
       channel: `${namespace}:watch:events`,
@@ -581,6 +614,33 @@ class RedisEventSource extends ListeningSource {
     return heard > 0 ? 'forwarded' : 'unwatched';
   }
 
+  /**
+   * This replica's watcher's window, else the one saved in Redis beside the watch state, read at most
+   * once per heartbeat per connection (a fresh replica serves from it at once; its age tells
+   * whether it is still fresh enough). Null while Redis is away or nothing is saved.
+   */
+  override async window(label: string): Promise<CallWindow | null> {
+    const own = this.running.get(label);
+    if (own) return own.window();
+    const now = Date.now();
+    const cached = this.sharedWindows.get(label);
+    if (cached && now - cached.at < this.options.settings.heartbeatMs) return cached.window;
+    const window = this.readWindow(label);
+    this.sharedWindows.set(label, { at: now, window });
+    return window;
+  }
+
+  private async readWindow(label: string): Promise<CallWindow | null> {
+    await this.connected();
+    if (this.redis.status !== 'ready') return null;
+    try {
+      const text = await this.redis.get(this.keys(label).window);
+      return text === null ? null : reviveWindow(text);
+    } catch {
+      return null; // Redis away: the page is read upstream; the heartbeat reports Redis
+    }
+  }
+
   protected override async stopWatcher(label: string): Promise<void> {
     await super.stopWatcher(label);
     void this.pubsub.unsubscribe(this.keys(label).pushes).catch(() => {});
@@ -601,14 +661,16 @@ class RedisEventSource extends ListeningSource {
           throw new WatchStoreError('the watch state could not be read from Redis');
         }
         try {
-          return text === null ? null : (JSON.parse(text) as WatchState);
+          // The window is read again by the next poll (it is saved apart, for the replicas serving from it).
+          return text === null ? null : { ...(JSON.parse(text) as WatchState), top: null };
         } catch {
           return null; // a damaged state: start again from a baseline
         }
       },
       commit: async (state, events) => {
         try {
-          const saved = await this.redis.eval(COMMIT, 2, keys.lease, keys.state, this.replica, JSON.stringify(state), String(stateTtlMs), keys.channel, ...events.map((e) => JSON.stringify(e)));
+          const { top = null, ...rest } = state;
+          const saved = await this.redis.eval(COMMIT, 3, keys.lease, keys.state, keys.window, this.replica, JSON.stringify(rest), String(stateTtlMs), keys.channel, JSON.stringify(top), ...events.map((e) => JSON.stringify(e)));
           return saved === 1;
         } catch (error) {
           this.unhealthy(error as Error);

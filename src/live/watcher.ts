@@ -18,7 +18,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { CallLocator, PageRef, ProviderAdapter } from '../calls/adapter.js';
-import { hasEnded } from '../calls/cache.js';
+import type { CallWindow } from '../calls/streams.js';
+import { hasEnded, linksServableUntil } from '../calls/cache.js';
 import { emptyQuery } from '../calls/filter.js';
 import { type CallRecord, type CallStatus, type ConnectionRef, connectionLabel } from '../calls/model.js';
 import { UpstreamError } from '../errors.js';
@@ -51,7 +52,7 @@ export interface SeenCall {
 export interface WatchState {
   /** Whether the baseline was taken (the first successful observation). */
   baselined: boolean;
-  /** The window: the newest `windowSize` calls seen. */
+  /** The seen-window: the newest `windowSize` calls seen (not `top`, the window pages are served from). */
   calls: SeenCall[];
   /**
    * The newest `startedAt` (ms) that left the window, or null: an unknown call started at or
@@ -64,6 +65,12 @@ export interface WatchState {
    * pass starts just below the newest page.
    */
   sweep?: SweepPosition | null;
+  /**
+   * The rows of the last successful newest-page read, unfiltered, with when it began: what `calls`
+   * pages may be served from (docs/live.md, "Freshness"). Null (or absent, in a state saved before
+   * it existed) when that read had rows that did not read: such a window is never served.
+   */
+  top?: CallWindow | null;
 }
 
 /**
@@ -225,6 +232,40 @@ export function sweepAfter(range: SweepRange, next: PageRef | null): SweepPositi
   return next === null ? null : { until: range.until, page: next };
 }
 
+/**
+ * The window of one newest-page read: its rows in the provider's order, each call once (a call that
+ * moved to the next page between two page requests is read twice; its first row is kept).
+ */
+export function windowOf(rows: readonly CallRecord[], readAt: number, complete: boolean): CallWindow {
+  const seen = new Set<string>();
+  const calls = rows.filter((c) => !seen.has(c.key) && (seen.add(c.key), true));
+  return { calls, readAt, complete, servableUntil: servableUntil(calls) };
+}
+
+/** The earliest instant a row's signed media link must no longer be served (src/calls/cache.ts); null: none. */
+function servableUntil(calls: readonly CallRecord[]): number | null {
+  const until = Math.min(...calls.map((c) => linksServableUntil(c.details)));
+  return Number.isFinite(until) ? until : null;
+}
+
+/**
+ * The window after a push: a pushed call already in it takes its new fields there; a call not in
+ * it changes nothing (the window stays what the provider listed at the read). A pushed call whose
+ * start moved would move its row: then no window, until the next poll reads one.
+ */
+export function pushedInto(top: CallWindow | null, pushed: readonly CallRecord[]): CallWindow | null {
+  if (!top) return null;
+  const byKey = new Map(pushed.map((c) => [c.key, c]));
+  let moved = false;
+  const calls = top.calls.map((row) => {
+    const now = byKey.get(row.key);
+    if (!now) return row;
+    if (now.startedAt.getTime() !== row.startedAt.getTime()) moved = true;
+    return now;
+  });
+  return moved ? null : { ...top, calls, servableUntil: servableUntil(calls) };
+}
+
 /** The calls to re-read by locator: open, announced, and not on the page just read. */
 export function callsToReread(state: WatchState, onPage: ReadonlySet<string>, max: number): CallLocator[] {
   return state.calls
@@ -374,19 +415,25 @@ export class ConnectionWatcher {
   /**
    * The newest page, and the pages after it while a whole page holds no call seen before (a burst
    * bigger than a page since the last poll), up to `maxPages` pages. The baseline reads one page.
+   * Also the window those pages make (`WatchState.top`): null when a row did not read.
    */
-  private async readNewest(adapter: ProviderAdapter, pageSize: number): Promise<CallRecord[]> {
+  private async readNewest(adapter: ProviderAdapter, pageSize: number): Promise<{ rows: CallRecord[]; top: CallWindow | null }> {
     const state = this.state!;
     const known = new Set(state.calls.map((c) => c.key));
     const rows: CallRecord[] = [];
+    const readAt = this.now();
+    let unreadable = false;
+    let complete = false;
     let page: PageRef | null = { index: 0 };
     for (let pages = 0; page && pages < (this.options.maxPages ?? MAX_PAGES); pages++) {
       const result = await adapter.list({ query: emptyQuery, from: null, until: null, pageSize, page });
       rows.push(...result.calls);
+      unreadable ||= (result.invalid?.length ?? 0) > 0;
+      complete = result.next === null;
       const reachedKnown = result.calls.length === 0 || result.calls.some((c) => known.has(c.key));
       page = state.baselined && !reachedKnown ? result.next : null;
     }
-    return rows;
+    return { rows, top: unreadable ? null : windowOf(rows, readAt, complete) };
   }
 
   /**
@@ -443,7 +490,7 @@ export class ConnectionWatcher {
         const adapter = this.upstreamView().adapter;
         const read = await adapter.getCalls(locators);
         const calls = read.filter((c): c is CallRecord => c !== null && !(c instanceof Error));
-        return (await this.commitObservation(calls)) ?? 0;
+        return (await this.commitObservation(calls, { top: pushedInto(this.state.top ?? null, calls) })) ?? 0;
       } catch (error) {
         this.options.logger.debug({ err: error, connection: this.label }, 'watch: a pushed change could not be read; the next poll will see it');
         return 0;
@@ -451,16 +498,22 @@ export class ConnectionWatcher {
     });
   }
 
+  /** The window to serve `calls` pages from: that of the last successful read, or null. */
+  window(): CallWindow | null {
+    return this.state?.top ?? null;
+  }
+
   /**
-   * Diffs `calls` against the state, commits the result (with `sweep`, where the sweep continues,
-   * when given) and emits its events: the number of events, or null when the store refused (the
-   * lease was lost) and the watcher stopped.
+   * Diffs `calls` against the state, commits the result with `update` (the poll's window `top` and
+   * sweep position, the window after a push; fields not given keep their values) and emits its
+   * events: the number of events, or null when the store refused (the lease was lost) and the
+   * watcher stopped.
    */
-  private async commitObservation(calls: readonly CallRecord[], sweep?: SweepPosition | null): Promise<number | null> {
+  private async commitObservation(calls: readonly CallRecord[], update: Partial<Pick<WatchState, 'top' | 'sweep'>>): Promise<number | null> {
     const { connection, store } = this.options;
     const diffed = diffObservation(connection.ref, this.state!, calls, this.now(), this.options.limits);
-    const events = diffed.events;
-    const state = sweep === undefined ? diffed.state : { ...diffed.state, sweep };
+    const { events } = diffed;
+    const state: WatchState = { ...diffed.state, ...update };
     if (this.stopped) return 0;
     if (!(await store.commit(state, events))) {
       this.stopped = true;
@@ -491,7 +544,7 @@ export class ConnectionWatcher {
       // One view per poll: the poll's requests share one time budget (SWITCHBOARD_UPSTREAM_BUDGET_MS).
       const adapter = this.upstreamView().adapter;
       const pageSize = Math.min(this.options.pageSize ?? WATCH_PAGE_SIZE, adapter.capabilities.maxPageSize);
-      const read = await this.readNewest(adapter, pageSize);
+      const { rows: read, top } = await this.readNewest(adapter, pageSize);
       const swept = await this.sweep(adapter, pageSize, read);
       // Rows that did not read are skipped (their calls are announced once they read).
       const onPage = new Set([...read, ...swept.calls].map((c) => c.key));
@@ -499,7 +552,7 @@ export class ConnectionWatcher {
       const reread = locators.length > 0 ? await adapter.getCalls(locators) : [];
       const calls = [...swept.calls, ...read, ...reread.filter((c): c is CallRecord => c !== null && !(c instanceof Error))];
       if (this.stopped) return next;
-      if ((await this.commitObservation(calls, swept.position)) === null) return next;
+      if ((await this.commitObservation(calls, { top, sweep: swept.position })) === null) return next;
       this.lastSuccessAt = this.now();
       this.lastError = null;
       this.options.observer?.poll(this.label, 'ok');

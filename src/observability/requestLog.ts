@@ -19,6 +19,8 @@ import type { UpstreamEvent, UpstreamObserver } from '../providers/http.js';
 export interface RequestTally {
   /** Upstream requests per connection label ("twenty2/default"), retries included. */
   upstreamRequests: Record<string, number>;
+  /** Seconds old, per connection label, of the watched windows `calls` rows were served from (docs/live.md, "Freshness"). */
+  dataAge?: Record<string, number>;
 }
 
 /** The upstream observer: logs each failure. */
@@ -76,6 +78,7 @@ export function requestLogPlugin<C extends BaseContext & RequestTally>(logger: L
     async requestDidStart(start) {
       const started = performance.now();
       const tally = start.contextValue.upstreamRequests;
+      const { dataAge } = start.contextValue;
       return {
         async willSendResponse({ response, operationName, request }) {
           const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
@@ -89,6 +92,7 @@ export function requestLogPlugin<C extends BaseContext & RequestTally>(logger: L
               durationMs: Math.round(performance.now() - started),
               upstream: { ...tally },
               upstreamRequests: Object.values(tally).reduce((a, b) => a + b, 0),
+              ...(dataAge && Object.keys(dataAge).length > 0 ? { dataAge: { ...dataAge } } : {}),
               errorCodes: codes,
               status: response.http.status ?? 200,
             },

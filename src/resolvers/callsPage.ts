@@ -9,7 +9,7 @@ import { BadInputError, UpstreamError, type Warning, WarningCode } from '../erro
 import type { CursorBinding, CursorPayload } from '../calls/cursor.js';
 import { type CallQuery, includesProvider, queryFingerprint, startedWindow, toCallQuery, toDate } from '../calls/filter.js';
 import { mergePage } from '../calls/merge.js';
-import type { CallStream } from '../calls/streams.js';
+import type { CallStream, CallWindow } from '../calls/streams.js';
 import type { CallEdgeModel, CallPage, CallRecord } from '../calls/model.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -58,7 +58,7 @@ export async function callsPage(
   total?.catch(() => {}); // awaited by the totalCount resolver; never an unhandled rejection meanwhile
   // Registered before the first await: look-ups of sibling root fields wait for these rows.
   const merged = await ctx.loaders.listing(
-    mergePage({
+    freshWindows(ctx, backward ? [] : connections).then((windows) => mergePage({
       adapters: connections.map((c) => c.adapter),
       query,
       direction: backward ? 'backward' : 'forward',
@@ -67,7 +67,8 @@ export async function callsPage(
       before,
       onFailure: (error) => ctx.upstreamFailures.push({ error, path }),
       budget: ctx.scanBudget,
-    }).then((page) => {
+      windows,
+    })).then((page) => {
       for (const connection of connections) {
         ctx.loaders.prime(
           connection,
@@ -78,6 +79,10 @@ export async function callsPage(
     }),
   );
   reportEarlierGaps(ctx, connections, [after, before], path);
+  const now = Date.now();
+  for (const [label, window] of merged.windowed) {
+    ctx.dataAge[label] = Math.max(ctx.dataAge[label] ?? 0, Math.max(0, now - window.readAt) / 1000);
+  }
   // Rows that did not read: named beside the rows that did, on every page that may have held them.
   for (const error of merged.invalid) ctx.upstreamFailures.push({ error, path });
   const edges = merged.edges.map(
@@ -105,6 +110,28 @@ export async function callsPage(
     },
     totalCount: () => (total ??= totalCount(ctx, connections, query, merged.streams, path)),
   };
+}
+
+/**
+ * The windows of `connections` young enough to serve from (`Services.windows`; docs/live.md,
+ * "Freshness"), and whose rows' signed media links are not about to expire, by label. A connection nobody watches has none; one whose watcher has not read
+ * successfully for longer than its `maxDataAge` (failing upstream, say) is read upstream instead.
+ */
+async function freshWindows(ctx: RequestContext, connections: RequestContext['visible']): Promise<Map<string, CallWindow>> {
+  const fresh = new Map<string, CallWindow>();
+  const source = ctx.services.windows;
+  if (!source) return fresh;
+  await Promise.all(
+    connections.map(async ({ label }) => {
+      const maxAgeMs = source.maxAgeMs(label);
+      if (maxAgeMs <= 0) return;
+      const window = await source.window(label);
+      const now = Date.now();
+      // A signed media link in it about to expire: read upstream, for links that work.
+      if (window && now - window.readAt <= maxAgeMs && (window.servableUntil === null || now < window.servableUntil)) fresh.set(label, window);
+    }),
+  );
+  return fresh;
 }
 
 /** The warning of a page the scan budget cut short. */

@@ -63,6 +63,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       SWITCHBOARD_CACHE_MAX_ENTRIES: '0',
       SWITCHBOARD_DEMO: 'true',
       SWITCHBOARD_MAX_EVENT_LOOP_DELAY_MS: '0',
+      // Pages are read upstream unless a test serves them from watched windows: tests count upstream requests.
+      SWITCHBOARD_MAX_DATA_AGE: '0',
       ...options.env,
     }),
     connections: options.connections ? options.connections(sims) : sims.connections,

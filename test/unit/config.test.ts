@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { watchIntervals, watchPolicies } from '../../src/live/source.js';
+import { maxDataAges, watchIntervals, watchPolicies } from '../../src/live/source.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-config-'));
 let files = 0;
@@ -355,6 +355,39 @@ describe('SWITCHBOARD_WEBHOOKS and the file\'s webhooks', () => {
     expect(refusal({ SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS: '1h' })).toMatch(/SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS must be a whole number/);
     expect(refusal({ SWITCHBOARD_WEBHOOK_TIMEOUT_MS: '50' })).toMatch(/SWITCHBOARD_WEBHOOK_TIMEOUT_MS must be at least 100/);
     expect(refusal({ SWITCHBOARD_WEBHOOK: '[]' })).toMatch(/^SWITCHBOARD_WEBHOOK: unknown variable \(did you mean SWITCHBOARD_WEBHOOKS\?\)/);
+  });
+});
+
+describe('SWITCHBOARD_MAX_DATA_AGE and a connection\'s maxDataAge', () => {
+  it('is off by default, 10 s in demo mode unless set, any whole number of seconds from 0 to 3600, and nothing else', () => {
+    const unpod = { UNPOD_TOKEN: 't', UNPOD_ORG_HANDLE: 'o' };
+    expect(loadConfig(unpod).maxDataAgeMs).toBe(0);
+    expect(loadConfig({}).demo).toBe(true);
+    expect(loadConfig({}).maxDataAgeMs).toBe(10_000);
+    expect(loadConfig({ SWITCHBOARD_MAX_DATA_AGE: '0' }).maxDataAgeMs).toBe(0);
+    expect(loadConfig({ ...unpod, SWITCHBOARD_MAX_DATA_AGE: '30' }).maxDataAgeMs).toBe(30_000);
+    expect(refusal({ SWITCHBOARD_MAX_DATA_AGE: '3601' })).toBe('SWITCHBOARD_MAX_DATA_AGE must be at most 3600; got "3601"');
+    expect(refusal({ SWITCHBOARD_MAX_DATA_AGE: '-1' })).toBe('SWITCHBOARD_MAX_DATA_AGE must be a whole number written in digits; got "-1"');
+    expect(refusal({ SWITCHBOARD_MAX_DATA_AGE: '10s' })).toBe('SWITCHBOARD_MAX_DATA_AGE must be a whole number written in digits; got "10s"');
+  });
+
+  it('is set per file connection as whole seconds (a JSON number), which overrides the variable for that connection only', () => {
+    const config = loadConfig({ SWITCHBOARD_MAX_DATA_AGE: '10', SWITCHBOARD_CONFIG: file({ connections: [{ ...UNPOD, maxDataAge: 0 }, TALKSTACK] }) });
+    expect(config.connections.map((c) => c.maxDataAge)).toEqual([0, undefined]);
+    expect(config.connections[0]!.settings).not.toHaveProperty('maxDataAge');
+    expect(maxDataAges(config)('unpod/sales')).toBe(0);
+    expect(maxDataAges(config)('talkstack/us')).toBe(10_000);
+  });
+
+  it.each([
+    ['a string', '60', 'must be a whole number of seconds (a JSON number)'],
+    ['a fraction', 2.5, 'must be a whole number of seconds'],
+    ['a negative number', -1, 'must be at least 0 (0: never served from the window)'],
+    ['more than an hour', 3601, 'must be at most 3600 (seconds)'],
+  ])('refuses %s, naming the key', (_name, value, message) => {
+    expect(refusal({ SWITCHBOARD_CONFIG: file({ connections: [TWENTY2, { ...UNPOD, maxDataAge: value }] }) })).toBe(
+      `SWITCHBOARD_CONFIG connections[1].maxDataAge: ${message}`,
+    );
   });
 });
 
