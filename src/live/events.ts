@@ -47,7 +47,8 @@ export interface CallEventSource {
   subscribe(connections: readonly ConnectionRef[], listener: (event: CallEvent) => void): Unsubscribe;
   /**
    * The events this replica's own watchers observe, for `connections`, each exactly once across
-   * replicas. For webhooks: a delivery is made by the replica that observed the event.
+   * replicas. For webhooks: without Redis they queue these; with Redis (`attachOutbox`) the commit
+   * has queued them already, and listening only keeps the connections watched.
    */
   observeLocal(connections: readonly ConnectionRef[], listener: (event: CallEvent) => void): Unsubscribe;
   /**

@@ -17,6 +17,8 @@
  *   holder continues from the last state saved, so nothing is announced twice or skipped;
  * - events go out by Redis pub/sub to every replica's subscribers; `observeLocal` listeners get
  *   only the events this replica's own watchers committed;
+ * - webhook deliveries (with an outbox attached, `attachOutbox`) are queued in Redis by the same
+ *   commit script (./webhookQueue.ts): an event is committed iff its deliveries are queued;
  * - a provider push (src/live/pushes.ts) received by a replica that does not hold the lease is
  *   published on the connection's push channel, which the holder listens to while it watches: only
  *   the holder reads and commits.

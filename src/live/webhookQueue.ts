@@ -8,7 +8,7 @@
  * Keys of one endpoint's queue, under its prefix `sb:v1:webhook:<index>:<digest of the URL>` (the
  * URL's digest, so that a reordered configuration never sends a queued event to another URL;
  * never the URL or the secret themselves):
- * - `:seq`    counter numbering deliveries in arrival order;
+ * - `:seq`    counter numbering deliveries in arrival order (a delivery's `seq` is it, zero-padded);
  * - `:events` hash seq → the event as JSON (as published on pub/sub);
  * - `:bodies` hash seq → the payload as first rendered completely (so every later attempt, on any
  *   replica, sends the same body);
@@ -79,14 +79,15 @@ local function touch(q, ttl)
 end
 local function remove(q, seq, now)
   local text = redis.call('HGET', q .. ':meta', seq)
-  if not text then return end
-  local call = cjson.decode(text).c
   redis.call('HDEL', q .. ':events', seq)
   redis.call('HDEL', q .. ':bodies', seq)
   redis.call('HDEL', q .. ':meta', seq)
   redis.call('ZREM', q .. ':order', seq)
   redis.call('ZREM', q .. ':due', seq)
   redis.call('ZREM', q .. ':claims', seq)
+  -- Without its meta (evicted by a maxmemory policy), its call is unknown: only its own entries go.
+  if not text then return end
+  local call = cjson.decode(text).c
   local fifo = split(redis.call('HGET', q .. ':fifo', call) or '')
   local rest = {}
   for _, s in ipairs(fifo) do if s ~= seq then rest[#rest + 1] = s end end
@@ -105,7 +106,8 @@ end
  */
 export const ENQUEUE_LUA = `${COMMON}
 local function enqueue(q, bound, ttl, call, event, now)
-  local seq = tostring(redis.call('INCR', q .. ':seq'))
+  -- Zero-padded: heads due at the same time are claimed in arrival order (equal scores sort by member).
+  local seq = string.format('%015d', redis.call('INCR', q .. ':seq'))
   redis.call('HSET', q .. ':events', seq, event)
   redis.call('HSET', q .. ':meta', seq, cjson.encode({ c = call, n = 0 }))
   redis.call('ZADD', q .. ':order', seq, seq)
@@ -148,7 +150,9 @@ local out = { redis.call('ZCARD', q .. ':order') }
 local room = tonumber(ARGV[4]) - redis.call('ZCARD', q .. ':claims')
 if room <= 0 then return out end
 for _, s in ipairs(redis.call('ZRANGEBYSCORE', q .. ':due', '-inf', now, 'LIMIT', 0, room)) do
-  local meta = cjson.decode(redis.call('HGET', q .. ':meta', s))
+  local text, event = redis.call('HGET', q .. ':meta', s), redis.call('HGET', q .. ':events', s)
+  if not text or not event then remove(q, s, now) else
+  local meta = cjson.decode(text)
   meta.n = meta.n + 1
   meta.o = ARGV[2] .. '#' .. s
   redis.call('HSET', q .. ':meta', s, cjson.encode(meta))
@@ -159,8 +163,9 @@ for _, s in ipairs(redis.call('ZRANGEBYSCORE', q .. ':due', '-inf', now, 'LIMIT'
   out[n + 2] = meta.n
   out[n + 3] = meta.d and tostring(meta.d) or ''
   out[n + 4] = meta.p and '1' or ''
-  out[n + 5] = redis.call('HGET', q .. ':events', s)
+  out[n + 5] = event
   out[n + 6] = redis.call('HGET', q .. ':bodies', s) or ''
+  end
 end
 return out`;
 

@@ -641,7 +641,11 @@ class RedisEndpointQueue extends EndpointDelivery {
     }
     const deadline = claimed.deadline ?? this.deps.now() + this.settings.retryPeriodMs;
     const attempt = await this.send(event, claimed.attempts, claimed.acceptPartial, claimed.body);
-    if (this.abort.signal.aborted) return; // the claim lapses: another replica makes it again
+    if (this.abort.signal.aborted) {
+      // Shutting down mid-attempt: due again at once for the other replicas, rather than when the claim lapses.
+      await this.settle(claimed, ['retry', '0', String(deadline), claimed.acceptPartial ? '1' : '', '']);
+      return;
+    }
     if (attempt.outcome === 'ok') {
       if (await this.settle(claimed, ['done'])) this.finished(event, claimed.attempts, 'delivered');
       return;
