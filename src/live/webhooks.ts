@@ -573,6 +573,7 @@ class RedisEndpointQueue extends EndpointDelivery {
   private lastDepth = 0;
   private polling: Promise<void> | null = null;
   private pollAgain = false;
+  private closing = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -606,13 +607,17 @@ class RedisEndpointQueue extends EndpointDelivery {
 
   /** Claims what is due now (one claim at a time; one asked for meanwhile follows it). */
   poll(): void {
-    if (this.abort.signal.aborted) return;
+    if (this.closing) return;
     if (this.polling) {
       this.pollAgain = true;
       return;
     }
     this.polling = this.claim()
-      .catch((error: unknown) => this.deps.logger.debug({ err: error, webhook: this.labels }, 'webhook queue could not be read from Redis; the next poll tries again'))
+      // Redis away is logged once by the event source; an error reply (a script's) is worth a warning.
+      .catch((error: unknown) => {
+        const level = (error as Error).name === 'ReplyError' ? 'warn' : 'debug';
+        this.deps.logger[level]({ err: error, webhook: this.labels }, 'webhook queue could not be read from Redis; the next poll tries again');
+      })
       .finally(() => {
         this.polling = null;
         if (this.pollAgain) {
@@ -634,18 +639,17 @@ class RedisEndpointQueue extends EndpointDelivery {
   private async attempt(claimed: Claimed): Promise<void> {
     const event = reviveEvent(claimed.event);
     if (!event) {
-      // Damaged in Redis: nothing could ever send it; done with, as expired.
+      // Damaged in Redis: nothing could ever send it; given up.
       this.deps.logger.error({ webhook: this.labels }, 'webhook event in Redis could not be read; given up');
       await this.settle(claimed, ['done']);
       return;
     }
     const deadline = claimed.deadline ?? this.deps.now() + this.settings.retryPeriodMs;
+    // Shutting down (before or during the attempt): due again at once for the other replicas, rather than when the claim lapses.
+    const handBack = () => this.settle(claimed, ['retry', '0', String(deadline), claimed.acceptPartial ? '1' : '', '']);
+    if (this.abort.signal.aborted) return void (await handBack());
     const attempt = await this.send(event, claimed.attempts, claimed.acceptPartial, claimed.body);
-    if (this.abort.signal.aborted) {
-      // Shutting down mid-attempt: due again at once for the other replicas, rather than when the claim lapses.
-      await this.settle(claimed, ['retry', '0', String(deadline), claimed.acceptPartial ? '1' : '', '']);
-      return;
-    }
+    if (this.abort.signal.aborted) return void (await handBack());
     if (attempt.outcome === 'ok') {
       if (await this.settle(claimed, ['done'])) this.finished(event, claimed.attempts, 'delivered');
       return;
@@ -675,6 +679,7 @@ class RedisEndpointQueue extends EndpointDelivery {
   }
 
   override async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.timer);
     await this.polling;
     await super.close();

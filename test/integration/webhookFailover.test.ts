@@ -74,6 +74,7 @@ interface Receiver {
 async function startReceiver(): Promise<Receiver> {
   const verifier = new Webhook(SECRET);
   let tick = 0;
+  const timers = new Set<NodeJS.Timeout>();
   const server = http.createServer((req, res) => {
     const arrived = ++tick;
     const chunks: Buffer[] = [];
@@ -86,11 +87,13 @@ async function startReceiver(): Promise<Receiver> {
         payload = null;
       }
       const status = payload ? receiver.status : 400;
-      setTimeout(() => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
         // Recorded when answered: a delivery the replica saw succeed.
         receiver.deliveries.push({ id: String(req.headers['webhook-id']), payload, status, arrived, answered: ++tick });
         res.writeHead(status).end();
       }, receiver.delayMs);
+      timers.add(timer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -100,6 +103,7 @@ async function startReceiver(): Promise<Receiver> {
     status: 204,
     delayMs: 0,
     async close() {
+      for (const timer of timers) clearTimeout(timer);
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },
@@ -281,6 +285,33 @@ test('two replicas deliver from one queue: each event once, by either replica', 
   } finally {
     await b.h.server.stop(); // the simulators are shared: a's stop closes them
     await a.h.stop();
+    await receiver.close();
+  }
+}, 120_000);
+
+test('a replica that shuts down hands its attempts in flight back: another makes them at once, not when the claims lapse', async () => {
+  const receiver = await startReceiver();
+  receiver.delayMs = 600_000; // the first replica's POSTs hang
+  const a = await startReplica(receiver, { claimMs: 600_000 });
+  const stopActivity = simulateActivity(sims, { everyMs: 60, durationMs: [50, 300] });
+  try {
+    await waitFor('attempts in flight', () => a.received.length >= 8);
+  } finally {
+    stopActivity();
+  }
+  await new Promise((r) => setTimeout(r, 1_000));
+  a.stop();
+  await a.h.server.stop(); // not the simulators: the next replica uses them
+  receiver.delayMs = 0;
+  const b = await startReplica(receiver, { claimMs: 600_000 });
+  try {
+    await waitFor('every event delivered by the next replica', () => {
+      const delivered = new Set(ok(receiver).map((d) => d.id));
+      return a.received.every((e) => delivered.has(e.id));
+    });
+  } finally {
+    b.stop();
+    await b.h.stop();
     await receiver.close();
   }
 }, 120_000);
