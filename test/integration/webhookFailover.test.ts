@@ -24,7 +24,7 @@ import { startHarness, type Harness } from '../helpers/switchboard.js';
 const TIMING = { intervalMs: 100, leaseMs: 1_000, heartbeatMs: 100 };
 const SECRET = `whsec_${Buffer.alloc(32, 'switchboard-webhook-failover').toString('base64')}`;
 /** Fast back-off, short claims and polls: the schedule's length is the unit tests'; here, the hand-over. */
-const WEBHOOK_SETTINGS: Partial<WebhookSettings> = { baseDelayMs: 100, maxDelayMs: 400, claimMs: 1_500, pollMs: 100 };
+const WEBHOOK_SETTINGS: Partial<WebhookSettings> = { baseDelayMs: 100, maxDelayMs: 400, claimMs: 3_000, pollMs: 100 };
 const CONNECTIONS = PROVIDER_MODULES.map((m) => ({ provider: m.provider, connection: 'default' }));
 const LABELS = PROVIDER_MODULES.map((m) => `${m.provider.toLowerCase()}/default`).sort();
 
@@ -248,12 +248,15 @@ test('the endpoint fails while the replica holding the leases is killed: the sur
   }
 }, 120_000);
 
-test('two replicas deliver from one queue: each event once, by either replica', async () => {
+test('two replicas deliver from one queue: each event once, by the watching replica and the other', async () => {
   const receiver = await startReceiver();
   // Slower than the events come: deliveries wait, and both replicas claim some.
   receiver.delayMs = 200;
-  const a = await startReplica(receiver);
-  const b = await startReplica(receiver);
+  // a watches every connection (it listens first); b delivers too. a claims only while fewer than
+  // one attempt is in flight (its concurrency), b while fewer than 4: b surely makes some.
+  const a = await startReplica(receiver, { concurrency: 1, claimMs: 30_000 });
+  await waitFor('a to watch every connection', () => a.h.server.events.watchers().length === LABELS.length);
+  const b = await startReplica(receiver, { claimMs: 30_000 });
   const stopActivity = simulateActivity(sims, { everyMs: 40, durationMs: [50, 300] });
   try {
     await waitFor('events', () => a.received.length >= 60);
@@ -280,7 +283,8 @@ test('two replicas deliver from one queue: each event once, by either replica', 
       return line ? Number(line.split(' ').pop()) : 0;
     };
     // Any replica delivers, not only the one watching.
-    expect(Math.min(await attempts(a.h), await attempts(b.h))).toBeGreaterThan(0);
+    expect(b.h.server.events.watchers()).toEqual([]);
+    expect(await attempts(b.h)).toBeGreaterThan(0);
     expect((await attempts(a.h)) + (await attempts(b.h))).toBe(ids.length);
   } finally {
     await b.h.server.stop(); // the simulators are shared: a's stop closes them
