@@ -677,6 +677,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryPeriodMs: n.SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS * 1000,
       queueSize: n.SWITCHBOARD_WEBHOOK_QUEUE,
       timeoutMs: n.SWITCHBOARD_WEBHOOK_TIMEOUT_MS,
+      // A claim covers rendering (detail requests, within the upstream budget) and the POST.
+      claimMs: n.SWITCHBOARD_UPSTREAM_BUDGET_MS + n.SWITCHBOARD_WEBHOOK_TIMEOUT_MS + 5_000,
     },
     watch: {
       intervalMs: n.SWITCHBOARD_WATCH_INTERVAL * 1000,

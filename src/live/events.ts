@@ -5,9 +5,13 @@
  * Flow: a watcher per watched connection (src/live/watcher.ts) observes the connection's newest
  * calls and emits `CallEvent`s; a `CallEventSource` fans them out to the subscribers of this
  * replica (and, with Redis, of every replica); webhooks (src/live/webhooks.ts) deliver the events
- * observed by this replica's own watchers, so that each event is delivered by one replica.
+ * observed by this replica's own watchers from a queue in memory or, with Redis, from a queue in
+ * Redis that the watchers' commits fill and every replica delivers from (src/live/webhookQueue.ts).
  */
+import type { Redis } from 'ioredis';
+import { reviveCall } from '../calls/cache.js';
 import type { CallRecord, ConnectionRef } from '../calls/model.js';
+import type { Outbox } from './webhookQueue.js';
 
 /** The GraphQL `CallEventType` values, in the contract's order. */
 export const CALL_EVENT_TYPES = ['CALL_ADDED', 'CALL_UPDATED', 'CALL_ENDED'] as const;
@@ -43,7 +47,24 @@ export interface CallEventSource {
   subscribe(connections: readonly ConnectionRef[], listener: (event: CallEvent) => void): Unsubscribe;
   /**
    * The events this replica's own watchers observe, for `connections`, each exactly once across
-   * replicas. For webhooks: a delivery is made by the replica that observed the event.
+   * replicas. For webhooks: without Redis they queue these; with Redis (`attachOutbox`) the commit
+   * has queued them already, and listening only keeps the connections watched.
    */
   observeLocal(connections: readonly ConnectionRef[], listener: (event: CallEvent) => void): Unsubscribe;
+  /**
+   * With Redis: every later commit of this replica's watchers also queues the deliveries `outbox`
+   * routes its events to, in the same atomic step; returns the Redis client to claim them with.
+   * Null (or absent) when events are not committed to Redis: webhooks then queue in memory.
+   */
+  attachOutbox?(outbox: Outbox): Redis | null;
+}
+
+/** An event as it travels through Redis (pub/sub, the webhook queue): JSON, its dates as ISO strings; null when damaged. */
+export function reviveEvent(text: string): CallEvent | null {
+  try {
+    const value = JSON.parse(text) as { id: string; type: CallEvent['type']; occurredAt: string; call: CallRecord };
+    return { id: value.id, type: value.type, occurredAt: new Date(value.occurredAt), call: reviveCall(value.call) };
+  } catch {
+    return null;
+  }
 }

@@ -23,6 +23,8 @@
  *   holder continues from the last state saved, so nothing is announced twice or skipped;
  * - events go out by Redis pub/sub to every replica's subscribers; `observeLocal` listeners get
  *   only the events this replica's own watchers committed;
+ * - webhook deliveries (with an outbox attached, `attachOutbox`) are queued in Redis by the same
+ *   commit script (./webhookQueue.ts): an event is committed iff its deliveries are queued;
  * - a provider push (src/live/pushes.ts) received by a replica that does not hold the lease is
  *   published on the connection's push channel, which the holder listens to while it watches: only
  *   the holder reads and commits.
@@ -36,8 +38,9 @@ import type { CallWindow } from '../calls/streams.js';
 import { connectionLabel } from '../calls/model.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionRegistry, LiveConnection } from '../providers/index.js';
-import type { CallEvent, CallEventSource, Unsubscribe } from './events.js';
+import { type CallEvent, type CallEventSource, type Unsubscribe, reviveEvent } from './events.js';
 import { DEFAULT_DEMAND, type DemandSettings, type DemandState, type FirstPageDemand, type WatchPolicy, type WatchReason, demanded, emptyDemand, recordFirstPage } from './policy.js';
+import { ENQUEUE_LUA, type Outbox } from './webhookQueue.js';
 import { ConnectionWatcher, type WatchObserver, type WatchState, type WatchStore, WatchStoreError, type WatcherStatus } from './watcher.js';
 
 type Listener = (event: CallEvent) => void;
@@ -204,6 +207,11 @@ abstract class ListeningSource implements LiveEvents {
 
   abstract close(): Promise<void>;
 
+  /** In-process, webhooks queue in memory: no outbox (see RedisEventSource). */
+  attachOutbox(_outbox: Outbox): Redis | null {
+    return null;
+  }
+
   async push(label: string, locators: readonly CallLocator[]): Promise<PushOutcome> {
     return this.applyPush(label, locators) ? 'applied' : 'unwatched';
   }
@@ -354,15 +362,27 @@ class LocalEventSource extends ListeningSource {
   }
 }
 
-// Saves the state and the window and publishes the events only while the lease is this replica's.
-// The window has its own key so that the replicas serving from it read it alone (docs/live.md, "Freshness").
-// KEYS: lease, state, window. ARGV: replica, state JSON, TTL (ms), channel, window JSON, event JSON...
-const COMMIT = `
+// Saves the state and the window, publishes the events and queues their webhook deliveries
+// (./webhookQueue.ts), all or nothing, only while the lease is this replica's. The window has its
+// own key so that the replicas serving from it read it alone (docs/live.md, "Freshness").
+// KEYS: lease, state, window. ARGV: replica, state JSON, TTL (ms), channel, window JSON, n (events),
+// n event JSONs, then per delivery: queue prefix, bound, TTL (ms), event number (1-based), call.
+// Returns 0 when the lease is lost, else [1, prefix, dropped, ...] for the queues that dropped deliveries.
+const COMMIT = `${ENQUEUE_LUA}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[3])
-for i = 6, #ARGV do redis.call('PUBLISH', ARGV[4], ARGV[i]) end
-return 1`;
+local n = tonumber(ARGV[6])
+for i = 7, 6 + n do redis.call('PUBLISH', ARGV[4], ARGV[i]) end
+local now = clock()
+local drops = {}
+for i = 7 + n, #ARGV, 5 do
+  local q = ARGV[i]
+  drops[q] = (drops[q] or 0) + enqueue(q, tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), ARGV[i + 4], ARGV[6 + tonumber(ARGV[i + 3])], now)
+end
+local out = { 1 }
+for q, d in pairs(drops) do if d > 0 then out[#out + 1] = q out[#out + 1] = d end end
+return out`;
 // Renews (ARGV[2] = ms) or, without ARGV[2], releases the lease, only when it is this replica's. KEYS: lease.
 const RENEW = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -409,16 +429,6 @@ function reviveWindow(text: string): CallWindow | null {
   }
 }
 
-/** An event as it travels over pub/sub: JSON, its dates as ISO strings. */
-function reviveEvent(text: string): CallEvent | null {
-  try {
-    const value = JSON.parse(text) as { id: string; type: CallEvent['type']; occurredAt: string; call: CallRecord };
-    return { id: value.id, type: value.type, occurredAt: new Date(value.occurredAt), call: reviveCall(value.call) };
-  } catch {
-    return null;
-  }
-}
-
 /** Pushed locators as they travel over pub/sub: `[{ key, startedAt: ms }]`; [] when damaged. */
 function reviveLocators(text: string): CallLocator[] {
   try {
@@ -453,6 +463,8 @@ class RedisEventSource extends ListeningSource {
   private beating: Promise<void> | null = null;
   private beatAgain = false;
   private healthy = true;
+  /** The webhooks' queues, when they are in Redis: filled by the watchers' commits. */
+  private outbox: Outbox | null = null;
 
   constructor(
     options: EventSourceOptions,
@@ -603,6 +615,16 @@ class RedisEventSource extends ListeningSource {
   }
 
   /**
+   * From now on, each commit of a watcher of this replica also queues the webhook deliveries
+   * `outbox` routes its events to, in the same script (./webhookQueue.ts): the webhooks then claim
+   * them with this Redis client, which is returned.
+   */
+  override attachOutbox(outbox: Outbox): Redis {
+    this.outbox = outbox;
+    return this.redis;
+  }
+
+  /**
    * Applied here when this replica holds the lease; else published to the holder, which listens on
    * the connection's push channel while it watches (only the holder commits under the lease).
    */
@@ -668,10 +690,19 @@ class RedisEventSource extends ListeningSource {
         }
       },
       commit: async (state, events) => {
+        const outbox = this.outbox;
+        const deliveries = outbox && events.length > 0 ? outbox.route(events) : [];
+        const queued = deliveries.flatMap((d) => [d.queue.prefix, String(d.queue.bound), String(d.queue.ttlMs), String(d.event + 1), d.call]);
         try {
           const { top = null, ...rest } = state;
-          const saved = await this.redis.eval(COMMIT, 3, keys.lease, keys.state, keys.window, this.replica, JSON.stringify(rest), String(stateTtlMs), keys.channel, JSON.stringify(top), ...events.map((e) => JSON.stringify(e)));
-          return saved === 1;
+          const saved = await this.redis.eval(COMMIT, 3, keys.lease, keys.state, keys.window, this.replica, JSON.stringify(rest), String(stateTtlMs), keys.channel, JSON.stringify(top), String(events.length), ...events.map((e) => JSON.stringify(e)), ...queued);
+          if (!Array.isArray(saved)) return false;
+          if (outbox && saved.length > 1) {
+            const drops = new Map<string, number>();
+            for (let i = 1; i + 1 < saved.length; i += 2) drops.set(String(saved[i]), Number(saved[i + 1]));
+            outbox.dropped(drops);
+          }
+          return true;
         } catch (error) {
           this.unhealthy(error as Error);
           return false;

@@ -1,15 +1,22 @@
 /**
- * Outgoing webhooks (docs/live.md, "Webhooks"): each configured endpoint receives the call events of
- * this replica's own watchers (`CallEventSource.observeLocal`, so each event is delivered by one
- * replica) that match its filter and types, as a JSON POST signed per the Standard Webhooks
- * specification (https://www.standardwebhooks.com/, with its `standardwebhooks` package).
+ * Outgoing webhooks (docs/live.md, "Webhooks"): each configured endpoint receives the call events
+ * that match its filter and types, as a JSON POST signed per the Standard Webhooks specification
+ * (https://www.standardwebhooks.com/, with its `standardwebhooks` package).
  *
  * Delivery: at least once, retried with exponential back-off and jitter until a 2xx or until the
  * retry period ends; in order per call (a call's next event waits for its previous one to that
- * endpoint) while other calls go on; never blocking the watcher (listeners only enqueue). Each
- * endpoint's queue is bounded: when a dead endpoint fills it, its oldest waiting event is dropped
- * (counted in /metrics and logged, without URL or secret).
+ * endpoint) while other calls go on; never blocking the watcher. Each endpoint's queue is bounded:
+ * when a dead endpoint fills it, its oldest waiting event is dropped (counted in /metrics and
+ * logged, without URL or secret).
+ *
+ * Where the queue is: without Redis, in this replica's memory, filled by its own watchers' events
+ * (`CallEventSource.observeLocal`). With Redis, in Redis (./webhookQueue.ts), filled by the watchers'
+ * commits in the same step as their state (an event is committed iff its deliveries are queued), and
+ * delivered by any replica, each attempt claimed by one: a replica's death loses no delivery. Redis
+ * keeps the event, not the rendered payload (rendering fetches detail fields, which the commit must
+ * not wait for), and the payload once rendered completely, so every later attempt sends the same.
  */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import {
@@ -24,6 +31,7 @@ import {
   type GraphQLObjectType,
 } from 'graphql';
 import got from 'got';
+import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
@@ -36,7 +44,8 @@ import type { Metrics } from '../observability/metrics.js';
 import { readCapped } from '../readCapped.js';
 import { Call as CallResolvers } from '../resolvers/Call.js';
 import { createSchema } from '../schema.js';
-import { CALL_EVENT_TYPES, type CallEvent, type CallEventSource, type CallEventType, type Unsubscribe } from './events.js';
+import { CALL_EVENT_TYPES, type CallEvent, type CallEventSource, type CallEventType, type Unsubscribe, reviveEvent } from './events.js';
+import { CLAIM, type Claimed, type QueueRef, SETTLE, parseClaim, queuePrefix } from './webhookQueue.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -68,8 +77,16 @@ export interface WebhookSettings {
   baseDelayMs: number;
   /** The longest wait between two attempts, in ms. */
   maxDelayMs: number;
-  /** Attempts in flight per endpoint, at most (each to a different call). */
+  /** Attempts in flight per endpoint, at most (each to a different call); with Redis, across all replicas. */
   concurrency: number;
+  /**
+   * With Redis: how long a replica's claim on an attempt lasts, in ms. A replica that dies mid-attempt
+   * loses it then and another makes the attempt again; it covers rendering (detail requests, within
+   * the upstream budget) and the POST (`timeoutMs`).
+   */
+  claimMs: number;
+  /** With Redis: how often each replica looks for deliveries due (retries, other replicas' events), in ms. */
+  pollMs: number;
 }
 
 export const defaultWebhookSettings: WebhookSettings = {
@@ -82,6 +99,9 @@ export const defaultWebhookSettings: WebhookSettings = {
   baseDelayMs: 5_000,
   maxDelayMs: 600_000,
   concurrency: 4,
+  // timeoutMs, the default upstream budget (src/providers/http.ts) and 5 s of slack, as src/config.ts derives it.
+  claimMs: 25_000,
+  pollMs: 500,
 };
 
 /**
@@ -294,149 +314,101 @@ const client = got.extend({ agent, retry: { limit: 0 }, throwHttpErrors: false, 
 /** Bytes of a receiver's answer read at most: nothing in it is used, it is only read to free the socket. */
 const RESPONSE_BYTES = 64 * 1024;
 
-/** One endpoint's queue: per-call FIFOs whose heads are attempted, at most `concurrency` at once. */
-class EndpointQueue {
+/** What one attempt gave: its outcome, the Retry-After wait asked for, and the body it sent (when complete). */
+interface Attempt {
+  outcome: AttemptOutcome;
+  retryAfterMs: number;
+  /** The payload, when it rendered completely (Redis keeps it for later attempts); else null. */
+  body: string | null;
+}
+
+/** What follows a failed attempt: a retry after `delayMs`, or giving up. */
+type AfterFailure = { retryInMs: number; acceptPartial: boolean } | { expired: true };
+
+/**
+ * What both queues share for one endpoint: its labels and signer, one attempt (render, sign, POST),
+ * the decision after a failure, and the counting and logging of what became of an event.
+ */
+abstract class EndpointDelivery {
   readonly labels: { endpoint: string; host: string };
   private readonly webhook: Webhook;
-  /** Per call, its waiting events, the head being attempted. */
-  private readonly calls = new Map<string, Item[]>();
-  /** Every waiting item in arrival order (a Set keeps it): the oldest is dropped first. */
-  private readonly items = new Set<Item>();
-  /** Heads whose attempt is due, waiting for a free slot, in order (a Set: a dropped one leaves it at once). */
-  private readonly ready = new Set<Item>();
-  private active = 0;
+  protected readonly abort = new AbortController();
+  protected readonly inFlight = new Set<Promise<void>>();
   private overflowing = false;
-  private readonly abort = new AbortController();
-  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     readonly endpoint: WebhookEndpoint,
-    private readonly settings: WebhookSettings,
+    protected readonly settings: WebhookSettings,
     private readonly renderer: PayloadRenderer,
-    private readonly metrics: Metrics,
-    private readonly deps: Required<Pick<WebhookDeps, 'now' | 'random' | 'wait' | 'logger'>>,
+    protected readonly metrics: Metrics,
+    protected readonly deps: Required<Pick<WebhookDeps, 'now' | 'random' | 'wait' | 'logger'>>,
   ) {
     this.labels = { endpoint: String(endpoint.index), host: new URL(endpoint.url).host };
     this.webhook = new Webhook(endpoint.secret);
   }
 
-  get depth(): number {
-    return this.items.size;
-  }
+  /** Events waiting or in flight (in Redis: for every replica). */
+  abstract get depth(): number | Promise<number>;
 
-  /** Queues `event` when the endpoint wants it; returns at once (the watcher never waits). */
-  offer(event: CallEvent): void {
+  /** Whether the endpoint wants `event`: its types and its filter. */
+  wants(event: CallEvent): boolean {
     const { filter, types } = this.endpoint;
-    if (types && !types.includes(event.type)) return;
-    if (!matches(event.call, filter)) return;
-    const item: Item = {
-      event,
-      call: `${connectionLabel(event.call)}|${event.call.key}`,
-      deadline: null,
-      attempts: 0,
-      timer: null,
-      inFlight: false,
-      acceptPartial: false,
-      done: false,
-    };
-    // Full: the oldest event not in flight goes (a dead endpoint then gets the newest on recovery);
-    // when every one is in flight, this one.
-    if (this.items.size >= this.settings.queueSize && !this.dropOldest()) return this.dropped(item);
-    this.items.add(item);
-    const fifo = this.calls.get(item.call);
-    if (fifo) fifo.push(item);
-    else {
-      this.calls.set(item.call, [item]);
-      this.makeReady(item);
-    }
+    return (!types || types.includes(event.type)) && matches(event.call, filter);
   }
 
-  /** Stops every timer and aborts the attempts in flight; waiting events are given up. */
-  async close(): Promise<void> {
-    for (const item of this.items) item.timer?.cancel();
-    this.abort.abort();
-    await Promise.allSettled([...this.inFlight]);
+  /** Runs `task` on the next turn of the event loop (the watcher that handed an event over never runs its rendering or request), tracked for close. */
+  protected later(task: () => Promise<void>): void {
+    const run = new Promise((resolve) => setImmediate(resolve)).then(task).finally(() => this.inFlight.delete(run));
+    this.inFlight.add(run);
   }
 
-  /** Drops the oldest event not in flight; false when every queued event is in flight. */
-  private dropOldest(): boolean {
-    for (const item of this.items) {
-      if (item.inFlight) continue;
-      this.finish(item, 'dropped');
-      return true;
+  /** Renders `event` (unless `body` was rendered before) and POSTs it; counts the attempt. Never rejects. */
+  protected async send(event: CallEvent, attempts: number, acceptPartial: boolean, body: string | null): Promise<Attempt> {
+    if (attempts > 1) this.metrics.webhookRetries.inc(this.labels);
+    let result: Attempt;
+    try {
+      const payload = body === null ? await this.renderer.render(event) : { body, complete: true };
+      if (!payload.complete && !acceptPartial) result = { outcome: 'render_failed', retryAfterMs: 0, body: null };
+      else result = { ...(await this.post(event.id, payload.body)), body: payload.complete ? payload.body : null };
+    } catch (error) {
+      if (!this.abort.signal.aborted) this.deps.logger.error({ err: error, webhook: this.labels }, 'webhook payload could not be rendered');
+      result = { outcome: this.abort.signal.aborted ? 'network' : 'render_failed', retryAfterMs: 0, body: null };
     }
-    return false;
+    this.metrics.webhookAttempts.inc({ ...this.labels, outcome: result.outcome });
+    return result;
+  }
+
+  /** After a failed attempt: retry when the period allows, else once more accepting a partial payload, else expire. */
+  protected afterFailure(attempt: Attempt, attempts: number, deadline: number, acceptPartial: boolean): AfterFailure {
+    const delay = Math.max(retryDelayMs(attempts, this.settings, this.deps.random()), attempt.retryAfterMs);
+    if (this.deps.now() + delay <= deadline) return { retryInMs: delay, acceptPartial };
+    // The period is over: a payload that only missed detail fields still goes, once, as it is.
+    if (attempt.outcome === 'render_failed' && !acceptPartial) return { retryInMs: 0, acceptPartial: true };
+    return { expired: true };
   }
 
   /** Counts an event the full queue had no room for; the first of a run is logged (a dead endpoint would flood the log). */
-  private dropped(item: Item): void {
-    this.metrics.webhookDeliveries.inc({ ...this.labels, outcome: 'dropped' });
+  protected dropped(count: number, eventId: string | null): void {
+    this.metrics.webhookDeliveries.inc({ ...this.labels, outcome: 'dropped' }, count);
     if (this.overflowing) return;
     this.overflowing = true;
     this.deps.logger.warn(
-      { webhook: this.labels, queueSize: this.settings.queueSize, eventId: item.event.id },
+      { webhook: this.labels, queueSize: this.settings.queueSize, ...(eventId ? { eventId } : {}) },
       'webhook endpoint is not keeping up: its queue is full, dropping its oldest waiting events',
     );
   }
 
-  private makeReady(item: Item, delayMs = 0): void {
-    if (delayMs > 0) {
-      item.timer = this.deps.wait(delayMs, () => {
-        item.timer = null;
-        this.makeReady(item);
-      });
-      return;
-    }
-    this.ready.add(item);
-    this.pump();
+  /** The queue has room again: a later overflow is logged anew. */
+  protected drained(): void {
+    this.overflowing = false;
   }
 
-  private pump(): void {
-    while (this.active < this.settings.concurrency && this.ready.size > 0) {
-      const item: Item = this.ready.values().next().value!;
-      this.ready.delete(item);
-      // Taken now (so it is not dropped meanwhile), made on the next turn of the event loop: the
-      // watcher that handed an event over never runs its rendering or its request.
-      this.active++;
-      item.inFlight = true;
-      const attempt = new Promise((resolve) => setImmediate(resolve)).then(() => this.attempt(item)).finally(() => this.inFlight.delete(attempt));
-      this.inFlight.add(attempt);
+  /** Counts (and, unless delivered, logs) what became of an event. */
+  protected finished(event: CallEvent, attempts: number, outcome: 'delivered' | 'expired'): void {
+    this.metrics.webhookDeliveries.inc({ ...this.labels, outcome });
+    if (outcome !== 'delivered') {
+      this.deps.logger.warn({ webhook: this.labels, eventId: event.id, type: event.type, attempts, outcome }, `webhook event ${outcome}`);
     }
-  }
-
-  private async attempt(item: Item): Promise<void> {
-    item.deadline ??= this.deps.now() + this.settings.retryPeriodMs;
-    if (item.attempts > 0) this.metrics.webhookRetries.inc(this.labels);
-    item.attempts++;
-    let outcome: AttemptOutcome;
-    let retryAfterMs = 0;
-    try {
-      const payload = await this.renderer.render(item.event);
-      if (!payload.complete && !item.acceptPartial) outcome = 'render_failed';
-      else ({ outcome, retryAfterMs } = await this.post(item.event.id, payload.body));
-    } catch (error) {
-      if (this.abort.signal.aborted) outcome = 'network';
-      else {
-        this.deps.logger.error({ err: error, webhook: this.labels }, 'webhook payload could not be rendered');
-        outcome = 'render_failed';
-      }
-    } finally {
-      this.active--;
-      item.inFlight = false;
-    }
-    this.metrics.webhookAttempts.inc({ ...this.labels, outcome });
-    if (this.abort.signal.aborted || item.done) return;
-    if (outcome === 'ok') this.finish(item, 'delivered');
-    else {
-      const delay = Math.max(retryDelayMs(item.attempts, this.settings, this.deps.random()), retryAfterMs);
-      if (this.deps.now() + delay <= item.deadline) this.makeReady(item, delay);
-      // The period is over: a payload that only missed detail fields still goes, once, as it is.
-      else if (outcome === 'render_failed' && !item.acceptPartial) {
-        item.acceptPartial = true;
-        this.makeReady(item);
-      } else this.finish(item, 'expired');
-    }
-    this.pump();
   }
 
   /** One signed POST; a 2xx is `ok`. A 429 or 503's Retry-After (seconds) stretches the next wait. */
@@ -462,6 +434,114 @@ class EndpointQueue {
     }
   }
 
+  /** Stops delivering: aborts the attempts in flight and waits for them. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
+
+/** One endpoint's queue in memory (no Redis): per-call FIFOs whose heads are attempted, at most `concurrency` at once. */
+class EndpointQueue extends EndpointDelivery {
+  /** Per call, its waiting events, the head being attempted. */
+  private readonly calls = new Map<string, Item[]>();
+  /** Every waiting item in arrival order (a Set keeps it): the oldest is dropped first. */
+  private readonly items = new Set<Item>();
+  /** Heads whose attempt is due, waiting for a free slot, in order (a Set: a dropped one leaves it at once). */
+  private readonly ready = new Set<Item>();
+  private active = 0;
+
+  get depth(): number {
+    return this.items.size;
+  }
+
+  /** Queues `event` when the endpoint wants it; returns at once (the watcher never waits). */
+  offer(event: CallEvent): void {
+    if (!this.wants(event)) return;
+    const item: Item = {
+      event,
+      call: callOf(event),
+      deadline: null,
+      attempts: 0,
+      timer: null,
+      inFlight: false,
+      acceptPartial: false,
+      done: false,
+    };
+    // Full: the oldest event not in flight goes (a dead endpoint then gets the newest on recovery);
+    // when every one is in flight, this one.
+    if (this.items.size >= this.settings.queueSize && !this.dropOldest()) return this.dropped(1, item.event.id);
+    this.items.add(item);
+    const fifo = this.calls.get(item.call);
+    if (fifo) fifo.push(item);
+    else {
+      this.calls.set(item.call, [item]);
+      this.makeReady(item);
+    }
+  }
+
+  /** Stops every timer and aborts the attempts in flight; waiting events are given up. */
+  override async close(): Promise<void> {
+    for (const item of this.items) item.timer?.cancel();
+    await super.close();
+  }
+
+  /** Drops the oldest event not in flight; false when every queued event is in flight. */
+  private dropOldest(): boolean {
+    for (const item of this.items) {
+      if (item.inFlight) continue;
+      this.finish(item, 'dropped');
+      return true;
+    }
+    return false;
+  }
+
+  private makeReady(item: Item, delayMs = 0): void {
+    if (delayMs > 0) {
+      item.timer = this.deps.wait(delayMs, () => {
+        item.timer = null;
+        this.makeReady(item);
+      });
+      return;
+    }
+    this.ready.add(item);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.active < this.settings.concurrency && this.ready.size > 0) {
+      const item: Item = this.ready.values().next().value!;
+      this.ready.delete(item);
+      // Taken now, so it is not dropped meanwhile.
+      this.active++;
+      item.inFlight = true;
+      this.later(() => this.attempt(item));
+    }
+  }
+
+  private async attempt(item: Item): Promise<void> {
+    item.deadline ??= this.deps.now() + this.settings.retryPeriodMs;
+    item.attempts++;
+    let attempt: Attempt;
+    try {
+      attempt = await this.send(item.event, item.attempts, item.acceptPartial, null);
+    } finally {
+      this.active--;
+      item.inFlight = false;
+    }
+    if (this.abort.signal.aborted || item.done) return;
+    if (attempt.outcome === 'ok') this.finish(item, 'delivered');
+    else {
+      const next = this.afterFailure(attempt, item.attempts, item.deadline, item.acceptPartial);
+      if ('expired' in next) this.finish(item, 'expired');
+      else {
+        item.acceptPartial = next.acceptPartial;
+        this.makeReady(item, next.retryInMs);
+      }
+    }
+    this.pump();
+  }
+
   /** The event is done with: the call's next event (if any) goes next. */
   private finish(item: Item, outcome: DeliveryOutcome): void {
     item.done = true;
@@ -473,36 +553,177 @@ class EndpointQueue {
     fifo.splice(fifo.indexOf(item), 1);
     if (fifo.length === 0) this.calls.delete(item.call);
     else if (wasHead) this.makeReady(fifo[0]!);
-    if (this.items.size < this.settings.queueSize / 2) this.overflowing = false;
-    if (outcome === 'dropped') return this.dropped(item);
-    this.metrics.webhookDeliveries.inc({ ...this.labels, outcome });
-    if (outcome !== 'delivered') {
-      this.deps.logger.warn({ webhook: this.labels, eventId: item.event.id, type: item.event.type, attempts: item.attempts, outcome }, `webhook event ${outcome}`);
+    if (this.items.size < this.settings.queueSize / 2) this.drained();
+    if (outcome === 'dropped') return this.dropped(1, item.event.id);
+    this.finished(item.event, item.attempts, outcome);
+  }
+}
+
+/**
+ * One endpoint's queue in Redis (./webhookQueue.ts), shared by every replica: the watchers' commits
+ * fill it; every replica polls it (every `pollMs`, and at once when its own watcher committed or an
+ * attempt of its own settled) and claims the heads that are due, at most `concurrency` in flight
+ * across replicas. A claim lasts `claimMs`: when its replica dies (or overruns), the delivery is
+ * due again for any replica, so an event is delivered at least once.
+ */
+class RedisEndpointQueue extends EndpointDelivery {
+  readonly queue: QueueRef;
+  /** This replica's claims: random per process, numbered per claim. */
+  private readonly token = randomUUID();
+  private lastDepth = 0;
+  private polling: Promise<void> | null = null;
+  private pollAgain = false;
+  private closing = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    endpoint: WebhookEndpoint,
+    settings: WebhookSettings,
+    renderer: PayloadRenderer,
+    metrics: Metrics,
+    deps: Required<Pick<WebhookDeps, 'now' | 'random' | 'wait' | 'logger'>>,
+    private readonly redis: Redis,
+  ) {
+    super(endpoint, settings, renderer, metrics, deps);
+    // Keys outlive the longest a delivery can wait by an hour; each enqueue and settle renews them.
+    this.queue = { prefix: queuePrefix(endpoint.index, endpoint.url), bound: settings.queueSize, ttlMs: settings.retryPeriodMs + settings.maxDelayMs + 3_600_000 };
+    this.timer = setInterval(() => this.poll(), settings.pollMs);
+    this.timer.unref();
+  }
+
+  /** Read from Redis at each scrape; the last one known when Redis does not answer. */
+  get depth(): Promise<number> {
+    if (this.redis.status !== 'ready') return Promise.resolve(this.lastDepth);
+    return this.redis.zcard(`${this.queue.prefix}:order`).then(
+      (n) => (this.lastDepth = n),
+      () => this.lastDepth,
+    );
+  }
+
+  /** A commit dropped `count` deliveries of this queue (the queue was full). */
+  droppedInCommit(count: number): void {
+    this.dropped(count, null);
+  }
+
+  /** Claims what is due now (one claim at a time; one asked for meanwhile follows it). */
+  poll(): void {
+    if (this.closing) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
     }
+    this.polling = this.claim()
+      // Redis away is logged once by the event source; an error reply (a script's) is worth a warning.
+      .catch((error: unknown) => {
+        const level = (error as Error).name === 'ReplyError' ? 'warn' : 'debug';
+        this.deps.logger[level]({ err: error, webhook: this.labels }, 'webhook queue could not be read from Redis; the next poll tries again');
+      })
+      .finally(() => {
+        this.polling = null;
+        if (this.pollAgain) {
+          this.pollAgain = false;
+          this.poll();
+        }
+      });
+  }
+
+  private async claim(): Promise<void> {
+    if (this.redis.status !== 'ready') return;
+    const reply = (await this.redis.eval(CLAIM, 0, this.queue.prefix, this.token, String(this.settings.claimMs), String(this.settings.concurrency))) as unknown[];
+    const { depth, claimed } = parseClaim(reply);
+    this.lastDepth = depth;
+    if (depth < this.settings.queueSize / 2) this.drained();
+    for (const delivery of claimed) this.later(() => this.attempt(delivery));
+  }
+
+  private async attempt(claimed: Claimed): Promise<void> {
+    const event = reviveEvent(claimed.event);
+    if (!event) {
+      // Damaged in Redis: nothing could ever send it; given up.
+      this.deps.logger.error({ webhook: this.labels }, 'webhook event in Redis could not be read; given up');
+      await this.settle(claimed, ['done']);
+      return;
+    }
+    const deadline = claimed.deadline ?? this.deps.now() + this.settings.retryPeriodMs;
+    // Shutting down (before or during the attempt): due again at once for the other replicas, rather than when the claim lapses.
+    const handBack = () => this.settle(claimed, ['retry', '0', String(deadline), claimed.acceptPartial ? '1' : '', '']);
+    if (this.abort.signal.aborted) return void (await handBack());
+    const attempt = await this.send(event, claimed.attempts, claimed.acceptPartial, claimed.body);
+    if (this.abort.signal.aborted) return void (await handBack());
+    if (attempt.outcome === 'ok') {
+      if (await this.settle(claimed, ['done'])) this.finished(event, claimed.attempts, 'delivered');
+      return;
+    }
+    const next = this.afterFailure(attempt, claimed.attempts, deadline, claimed.acceptPartial);
+    if ('expired' in next) {
+      if (await this.settle(claimed, ['done'])) this.finished(event, claimed.attempts, 'expired');
+    } else {
+      await this.settle(claimed, ['retry', String(next.retryInMs), String(deadline), next.acceptPartial ? '1' : '', attempt.body ?? '']);
+    }
+  }
+
+  /**
+   * Records an attempt's result under its claim: false when the claim lapsed meanwhile (another
+   * replica makes the delivery again) or Redis did not answer (the claim lapses, the same).
+   */
+  private async settle(claimed: Claimed, action: string[]): Promise<boolean> {
+    try {
+      const settled = await this.redis.eval(SETTLE, 0, this.queue.prefix, claimed.seq, this.token, String(this.queue.ttlMs), ...action);
+      return settled === 1;
+    } catch (error) {
+      this.deps.logger.debug({ err: error, webhook: this.labels }, 'webhook attempt could not be recorded in Redis; its claim lapses and it is made again');
+      return false;
+    } finally {
+      this.poll(); // the call's next event may be due now, and a slot is free
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.timer);
+    await this.polling;
+    await super.close();
   }
 }
 
 /** The running webhooks of one server: stop them on shutdown. */
 export interface Webhooks {
-  /** Events waiting or in flight, per endpoint index. */
-  depths(): number[];
+  /** Events waiting or in flight, per endpoint index (with Redis: in Redis, for every replica). */
+  depths(): Promise<number[]>;
   stop(): Promise<void>;
 }
 
 /**
  * Starts delivering: one queue per endpoint, listening (observeLocal) to the connections its
- * filter can match, which keeps those connections watched while Switchboard runs.
+ * filter can match, which keeps those connections watched while Switchboard runs. With Redis (the
+ * event source takes an outbox), the queues are in Redis and filled by the watchers' commits; the
+ * listener only wakes this replica's queue. Without, they are in memory and the listener fills them.
  */
 export function startWebhooks(settings: WebhookSettings, deps: WebhookDeps): Webhooks {
   const renderer = new PayloadRenderer(deps.schema, deps.services);
   const hooks = { now: deps.now ?? Date.now, random: deps.random ?? Math.random, wait: deps.wait ?? realWait, logger: deps.logger };
-  const queues: EndpointQueue[] = settings.endpoints.map((endpoint) => new EndpointQueue(endpoint, settings, renderer, deps.metrics, hooks));
+  let redisQueues: RedisEndpointQueue[] = [];
+  const redis = deps.events.attachOutbox?.({
+    route: (events) =>
+      redisQueues.flatMap((queue) => events.flatMap((event, i) => (queue.wants(event) ? [{ queue: queue.queue, event: i, call: callOf(event) }] : []))),
+    dropped: (drops) => {
+      for (const queue of redisQueues) {
+        const count = drops.get(queue.queue.prefix);
+        if (count) queue.droppedInCommit(count);
+      }
+    },
+  });
+  const queues: (EndpointQueue | RedisEndpointQueue)[] = redis
+    ? (redisQueues = settings.endpoints.map((endpoint) => new RedisEndpointQueue(endpoint, settings, renderer, deps.metrics, hooks, redis)))
+    : settings.endpoints.map((endpoint) => new EndpointQueue(endpoint, settings, renderer, deps.metrics, hooks));
   deps.metrics.observeWebhookQueues(() => queues);
   const unsubscribes: Unsubscribe[] = queues.map((queue) => {
     const connections = deps.services.registry.connections.filter((c) => includesProvider(queue.endpoint.filter, c.ref.provider)).map((c) => c.ref);
     return deps.events.observeLocal(connections, (event) => {
       try {
-        queue.offer(event);
+        if (queue instanceof EndpointQueue) queue.offer(event);
+        // In Redis already (the commit queued it): claim it now rather than at the next poll.
+        else if (queue.wants(event)) queue.poll();
       } catch (error) {
         // Never into the watcher: it has other listeners and other calls to go on with.
         deps.logger.error({ err: error, webhook: queue.labels }, 'webhook event could not be queued');
@@ -510,10 +731,15 @@ export function startWebhooks(settings: WebhookSettings, deps: WebhookDeps): Web
     });
   });
   return {
-    depths: () => queues.map((q) => q.depth),
+    depths: () => Promise.all(queues.map((q) => q.depth)),
     async stop() {
       for (const unsubscribe of unsubscribes) unsubscribe();
       await Promise.all(queues.map((q) => q.close()));
     },
   };
+}
+
+/** The call's key across connections: the unit of per-call order. */
+function callOf(event: CallEvent): string {
+  return `${connectionLabel(event.call)}|${event.call.key}`;
 }

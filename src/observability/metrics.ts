@@ -197,14 +197,16 @@ export class Metrics {
   };
 
   /** The webhook queues' depth, read at each scrape. */
-  observeWebhookQueues(queues: () => readonly { labels: { endpoint: string; host: string }; depth: number }[]): void {
+  observeWebhookQueues(queues: () => readonly { labels: { endpoint: string; host: string }; depth: number | Promise<number> }[]): void {
     new Gauge({
       name: 'switchboard_webhook_queue_depth',
       help: 'Webhook events waiting or in flight, by endpoint and host (the bound is SWITCHBOARD_WEBHOOK_QUEUE).',
       labelNames: ['endpoint', 'host'] as const,
       registers: [this.registry],
-      collect() {
-        for (const queue of queues()) this.set(queue.labels, queue.depth);
+      // With Redis the depth is read from Redis (every replica's queue), hence asynchronous.
+      async collect() {
+        const depths = await Promise.all(queues().map(async (queue) => ({ labels: queue.labels, depth: await queue.depth })));
+        for (const { labels, depth } of depths) this.set(labels, depth);
       },
     });
   }

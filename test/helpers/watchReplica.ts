@@ -3,7 +3,10 @@
  * (test/integration/watchFailover.test.ts). Run with tsx; reads from the environment:
  * - WATCH_REPLICA_CONNECTIONS: the connections (JSON, `Simulators.connections` of the test);
  * - WATCH_REPLICA_REDIS: the redis-server's URL;
- * - WATCH_REPLICA_TIMING: `{ intervalMs, leaseMs, heartbeatMs }` (JSON).
+ * - WATCH_REPLICA_TIMING: `{ intervalMs, leaseMs, heartbeatMs }` (JSON);
+ * - WATCH_REPLICA_WEBHOOKS (optional): SWITCHBOARD_WEBHOOKS, and WATCH_REPLICA_WEBHOOK_SETTINGS
+ *   (JSON) overriding fields of the webhook settings (back-off, claim, poll), for
+ *   test/integration/webhookFailover.test.ts.
  * It listens to every connection's live events and writes one JSON line per event to stdout
  * (`{ "event": { id, type, key, provider } }`), and `{ "watching": [labels] }` whenever the set of
  * connections it watches changes.
@@ -15,9 +18,11 @@ import { startSwitchboard } from '../../src/server.js';
 
 const connections = JSON.parse(process.env.WATCH_REPLICA_CONNECTIONS ?? '[]') as ConnectionConfig[];
 const timing = JSON.parse(process.env.WATCH_REPLICA_TIMING ?? '{}') as { intervalMs: number; leaseMs: number; heartbeatMs: number };
-const base = loadConfig({ NODE_ENV: 'test', PORT: '0', SWITCHBOARD_DEMO: 'true', SWITCHBOARD_CACHE_MAX_ENTRIES: '0', REDIS_URL: process.env.WATCH_REPLICA_REDIS! });
+const webhooks = process.env.WATCH_REPLICA_WEBHOOKS ? { SWITCHBOARD_WEBHOOKS: process.env.WATCH_REPLICA_WEBHOOKS } : {};
+const webhookSettings = JSON.parse(process.env.WATCH_REPLICA_WEBHOOK_SETTINGS ?? '{}') as object;
+const base = loadConfig({ NODE_ENV: 'test', PORT: '0', SWITCHBOARD_DEMO: 'true', SWITCHBOARD_CACHE_MAX_ENTRIES: '0', REDIS_URL: process.env.WATCH_REPLICA_REDIS!, ...webhooks });
 const server = await startSwitchboard({
-  config: { ...base, demo: false, connections, http: { ...base.http, retries: 0 }, watch: timing },
+  config: { ...base, demo: false, connections, http: { ...base.http, retries: 0 }, watch: timing, webhooks: { ...base.webhooks, ...webhookSettings } },
   logger: createLogger('warn', process.stderr),
 });
 const write = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`);

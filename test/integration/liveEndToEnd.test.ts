@@ -406,7 +406,7 @@ describe('two replicas sharing Redis', () => {
 
     expect(newOnA().map((e) => [e.type, e.id, e.call.id])).toEqual(newOnB().map((e) => [e.type, e.id, e.call.id]));
     expect(newOnA().map((e) => [e.type, e.call.id])).toEqual([['CALL_ADDED', callId], ['CALL_ENDED', callId]]);
-    // The endpoint got each event once (from the replica that observed it), with the subscribers' ids.
+    // The endpoint got each event once (the queue in Redis: one replica claims each attempt), with the subscribers' ids.
     expect(delivered().map((d) => [d.payload.type, d.id])).toEqual(newOnA().map((e) => [e.type === 'CALL_ADDED' ? 'call.added' : 'call.ended', e.id]));
     expect(receiver.deliveries.filter((d) => d.payload === null)).toEqual([]);
     expect(new Set(receiver.deliveries.map((d) => d.id)).size).toBe(receiver.deliveries.length);

@@ -37,7 +37,7 @@ class ArrayAdapter implements ProviderAdapter {
   down = false;
   readonly capabilities: Capabilities;
   constructor(readonly provider: Provider, readonly connection: string, readonly rows: CallRecord[], resume: 'window' | 'offset', perParty: boolean) {
-    this.capabilities = { maxPageSize: 5, resume, reportsTotal: false, ...(perParty && resume === 'window' ? { numberFilter: 'per-party' as const } : {}) };
+    this.capabilities = { maxPageSize: 5, resume, reportsTotal: false, listsOngoing: true, ...(perParty && resume === 'window' ? { numberFilter: 'per-party' as const } : {}) };
   }
   appliesExactly(): boolean {
     return false;
