@@ -21,9 +21,10 @@ import { type PersistedQueryManifest, parseManifest } from './persistedQueries.j
 import { type OverloadLimits, defaultOverloadLimits } from './overload.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
 import { type WebhookEndpoint, type WebhookSettings, defaultWebhookSettings, webhookEndpointSchema, webhookFilter } from './live/webhooks.js';
+import type { CallbackSettings } from './live/callbacks.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS } from './live/source.js';
 import { PROVIDER_MODULES, type ProviderModuleOf } from './providers/index.js';
-import { text } from './providers/settings.js';
+import { text, url } from './providers/settings.js';
 import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
 
 export class ConfigError extends Error {
@@ -106,6 +107,8 @@ export interface Config {
    * often it is renewed (not configurable by the environment; tests shorten them).
    */
   watch: { intervalMs: number; leaseMs: number; heartbeatMs: number };
+  /** Subscriptions over Apollo's HTTP callback protocol (src/live/callbacks.ts): SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS, SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS. */
+  subscriptionCallbacks: CallbackSettings;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -158,6 +161,7 @@ const integerSettings = z.object({
   SWITCHBOARD_WEBHOOK_QUEUE: int('SWITCHBOARD_WEBHOOK_QUEUE', 1, 100_000).default(defaultWebhookSettings.queueSize),
   SWITCHBOARD_WEBHOOK_TIMEOUT_MS: int('SWITCHBOARD_WEBHOOK_TIMEOUT_MS', 100, 120_000).default(defaultWebhookSettings.timeoutMs),
   SWITCHBOARD_WATCH_INTERVAL: int('SWITCHBOARD_WATCH_INTERVAL', 1, MAX_WATCH_INTERVAL).default(DEFAULT_WATCH_INTERVAL),
+  SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: int('SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS', 1, 1_000_000).default(1_000),
 });
 
 /**
@@ -176,6 +180,7 @@ export const KNOWN_VARIABLES: readonly string[] = [
   'SWITCHBOARD_DEMO',
   'SWITCHBOARD_PERSISTED_QUERY_MANIFEST',
   'SWITCHBOARD_WEBHOOKS',
+  'SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS',
   ...Object.keys(integerSettings.shape),
   ...Object.values(envNames).flatMap((names) => Object.values(names) as string[]),
 ];
@@ -643,7 +648,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: n.SWITCHBOARD_WEBHOOK_TIMEOUT_MS,
     },
     watch: { intervalMs: n.SWITCHBOARD_WATCH_INTERVAL * 1000, leaseMs: DEFAULT_LEASE_MS, heartbeatMs: DEFAULT_HEARTBEAT_MS },
+    subscriptionCallbacks: { urls: callbackUrls(env.SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS), max: n.SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS },
   };
+}
+
+/**
+ * SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: the callback URLs routers may name (docs/live.md), comma
+ * separated, each an http(s) URL without credentials, query or fragment; none: callbacks are off.
+ */
+function callbackUrls(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return value.split(',').map((entry, i) => {
+    const parsed = url.safeParse(entry);
+    if (!parsed.success) {
+      throw new ConfigError(`SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS[${i}]: ${parsed.error.issues[0]!.message} (a comma-separated list of URL prefixes such as http://router:4000/callback)`);
+    }
+    return parsed.data;
+  });
 }
 
 /** The persisted-query manifest file, checked (src/persistedQueries.ts); a problem stops start-up naming it. */
