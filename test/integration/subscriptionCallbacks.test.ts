@@ -101,7 +101,7 @@ async function subscribe(
       },
     }),
   });
-  return { id, status: response.status, body: await response.json(), headers: response.headers };
+  return { id, status: response.status, body: (await response.json()) as any, headers: response.headers };
 }
 
 let h: Harness;
