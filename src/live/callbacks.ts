@@ -195,6 +195,7 @@ export class CallbackSubscription {
   private ended = false;
   private heartbeat: NodeJS.Timeout | null = null;
   private heartbeatFailures = 0;
+  private beating = false;
 
   constructor(
     private readonly request: CallbackRequest,
@@ -205,7 +206,13 @@ export class CallbackSubscription {
       this.heartbeat = setInterval(() => void this.beat(), request.heartbeatIntervalMs);
       this.heartbeat.unref();
     }
-    this.done = this.run();
+    this.done = this.run().catch(async (error: unknown) => {
+      // Not expected (each event's failures are in its result): logged, and the subscription ends.
+      this.logger.error({ err: error, host: request.callbackUrl.host }, 'callback subscription failed');
+      this.ended = true;
+      this.stopHeartbeat();
+      await this.results.return?.();
+    });
   }
 
   private async run(): Promise<void> {
@@ -223,8 +230,10 @@ export class CallbackSubscription {
   }
 
   private async beat(): Promise<void> {
-    if (this.ended) return;
-    const outcome = await postCallback(this.request, 'check');
+    // One heartbeat at a time: a router slower than the interval is not sent a pile of them.
+    if (this.ended || this.beating) return;
+    this.beating = true;
+    const outcome = await postCallback(this.request, 'check').finally(() => (this.beating = false));
     if (outcome.kind === 'ok') return void (this.heartbeatFailures = 0);
     if (outcome.kind === 'failed' && (this.heartbeatFailures += 1) < MAX_HEARTBEAT_FAILURES) return;
     await this.abandon('check', outcome);

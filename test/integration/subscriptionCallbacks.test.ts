@@ -182,6 +182,32 @@ describe('subscribing with the callback extension', () => {
     expect(router.of(sub.id, 'next')).toHaveLength(1);
   });
 
+  it('a `next` failing on the way is tried three times, then the subscription ends without `complete`', async () => {
+    const sub = await subscribe(h, router);
+    await source.untilListening(1);
+    router.answer.set(sub.id, 503);
+    source.emit(eventOf('CALL_ADDED', callOf('CINNOX')));
+    await source.untilListening(0);
+    expect(router.of(sub.id).map((m) => m.action)).toEqual(['check', 'next', 'next', 'next']);
+  });
+
+  it('five failed heartbeats in a row end the subscription; a heartbeat that passes resets the count', async () => {
+    const sub = await subscribe(h, router, { heartbeatIntervalMs: 100 });
+    await source.untilListening(1);
+    router.answer.set(sub.id, 500);
+    const from = router.of(sub.id, 'check').length;
+    // Three (or four) failures, not five: the subscription goes on.
+    await until(() => router.of(sub.id, 'check').length >= from + 3);
+    router.answer.delete(sub.id);
+    const passed = router.of(sub.id, 'check').length;
+    await until(() => router.of(sub.id, 'check').length >= passed + 2);
+    expect(source.listening).toBe(1);
+    router.answer.set(sub.id, 500);
+    const failingFrom = router.of(sub.id).length;
+    await source.untilListening(0);
+    expect(router.messages.filter((m) => m.id === sub.id).slice(failingFrom).map((m) => m.action)).toEqual(['check', 'check', 'check', 'check', 'check']);
+  });
+
   it('a key scoped to one connection never watches, nor receives, another', async () => {
     const sub = await subscribe(h, router, { key: KEY_TWENTY2 });
     await source.untilListening(1);
