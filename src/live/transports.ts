@@ -333,6 +333,7 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
   const callbackSubscriptions = new Set<CallbackSubscription>();
   /** Callback subscriptions past the bound check and not yet started (their initial check in flight). */
   let callbacksStarting = 0;
+  let draining = false;
 
   async function serveCallback(res: http.ServerResponse, body: unknown, extension: unknown, caller: Caller): Promise<void> {
     const request = readCallbackRequest(extension, host.callbacks);
@@ -355,6 +356,8 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
       if (check.kind !== 'ok') throw checkFailed(check);
       // The router gave up on its request meanwhile: it has no subscription to send events to.
       if (res.destroyed) return;
+      // Shutdown began during the check: drain() would not complete a subscription started now.
+      if (draining) throw new HttpError(503, 'Switchboard is shutting down: subscribe again, another replica will answer', ErrorCode.NotReady, { 'retry-after': '1' });
       results = await subscribe(prepared.args);
     } finally {
       callbacksStarting -= 1;
@@ -418,6 +421,7 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     },
 
     async drain() {
+      draining = true;
       await Promise.all([...open].map((iterator) => iterator.return?.()));
       // Each callback subscription sends its `complete` (bounded by its time-out and retries).
       await Promise.all([...callbackSubscriptions].map((subscription) => subscription.done));

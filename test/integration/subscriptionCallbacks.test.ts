@@ -36,6 +36,8 @@ class Router {
   readonly gone = new Set<string>();
   /** Subscription ids whose messages are answered with this status instead. */
   readonly answer = new Map<string, number>();
+  /** Subscription ids whose next check is held unanswered: the function answers it. */
+  readonly hold = new Map<string, (() => void) | null>();
   private server!: http.Server;
   url = '';
 
@@ -48,6 +50,9 @@ class Router {
         this.messages.push({ ...body, protocol: req.headers['subscription-protocol'], path: req.url });
         const status = this.gone.has(body.id) ? 404 : this.answer.get(body.id);
         if (status) return void res.writeHead(status).end();
+        if (body.action === 'check' && this.hold.get(body.id) === null) {
+          return void this.hold.set(body.id, () => res.writeHead(204, { 'subscription-protocol': 'callback/1.0' }).end());
+        }
         // callback/1.0: a check is answered 204 with the protocol header; next 200, complete 202.
         if (body.action === 'check') return void res.writeHead(204, { 'subscription-protocol': 'callback/1.0' }).end();
         res.writeHead(body.action === 'next' ? 200 : 202).end();
@@ -345,6 +350,26 @@ describe('refusals', () => {
 });
 
 describe('a server of its own', () => {
+  it('a subscription whose initial check is still under way when shutdown begins is refused 503 NOT_READY, not left running', async () => {
+    const own = new ManualEventSource();
+    const server = await startHarness({ env: { SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: router.url }, events: own });
+    try {
+      router.hold.set('slow', null);
+      const pending = subscribe(server, router, { id: 'slow' });
+      await until(() => typeof router.hold.get('slow') === 'function');
+      const stopped = server.server.stop({ graceMs: 20_000 });
+      await pause(50);
+      router.hold.get('slow')!();
+      const sub = await pending;
+      expect(sub.status).toBe(503);
+      expect(sub.body).toEqual({ errors: [{ message: expect.stringMatching(/shutting down/), extensions: { code: 'NOT_READY' } }] });
+      expect(await stopped).toEqual({ graceful: true, abandoned: 0 });
+      expect(own.requested).toEqual([]);
+    } finally {
+      await server.sims.close();
+    }
+  });
+
   it('without SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS callbacks are off: CALLBACK_URL_NOT_ALLOWED, nothing sent', async () => {
     const own = new ManualEventSource();
     const server = await startHarness({ events: own });
