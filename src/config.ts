@@ -21,10 +21,11 @@ import { type PersistedQueryManifest, parseManifest } from './persistedQueries.j
 import { type OverloadLimits, defaultOverloadLimits } from './overload.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
 import { type WebhookEndpoint, type WebhookSettings, defaultWebhookSettings, webhookEndpointSchema, webhookFilter } from './live/webhooks.js';
+import type { CallbackSettings } from './live/callbacks.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS } from './live/source.js';
 import { DEFAULT_DEMAND, type DemandSettings, WATCH_POLICIES, type WatchPolicy } from './live/policy.js';
 import { PROVIDER_MODULES, type ProviderModuleOf } from './providers/index.js';
-import { text } from './providers/settings.js';
+import { text, url } from './providers/settings.js';
 import { type QueryLimits, defaultQueryLimits } from './security/queryLimits.js';
 
 export class ConfigError extends Error {
@@ -121,6 +122,8 @@ export interface Config {
    * connection's `maxDataAge` overrides it.
    */
   maxDataAgeMs: number;
+  /** Subscriptions over Apollo's HTTP callback protocol (src/live/callbacks.ts): SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS, SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS. */
+  subscriptionCallbacks: CallbackSettings;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -182,6 +185,7 @@ const integerSettings = z.object({
   SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS: int('SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS', 1, 86_400).default(DEFAULT_DEMAND.periodMs / 1000),
   SWITCHBOARD_WATCH_QUIET_SECONDS: int('SWITCHBOARD_WATCH_QUIET_SECONDS', 1, 86_400).default(DEFAULT_DEMAND.quietMs / 1000),
   SWITCHBOARD_MAX_DATA_AGE: int('SWITCHBOARD_MAX_DATA_AGE', 0, MAX_DATA_AGE).optional(),
+  SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: int('SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS', 1, 1_000_000).default(1_000),
 });
 
 /**
@@ -201,6 +205,7 @@ export const KNOWN_VARIABLES: readonly string[] = [
   'SWITCHBOARD_PERSISTED_QUERY_MANIFEST',
   'SWITCHBOARD_WEBHOOKS',
   'SWITCHBOARD_WATCH',
+  'SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS',
   ...Object.keys(integerSettings.shape),
   ...Object.values(envNames).flatMap((names) => Object.values(names) as string[]),
 ];
@@ -692,6 +697,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     maxDataAgeMs: (n.SWITCHBOARD_MAX_DATA_AGE ?? (demo ? DEMO_MAX_DATA_AGE : 0)) * 1000,
+    subscriptionCallbacks: { urls: callbackUrls(env.SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS), max: n.SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS },
   };
 }
 
@@ -700,6 +706,21 @@ function watchPolicyVariable(value: string): WatchPolicy {
   const parsed = watchPolicy.safeParse(value);
   if (!parsed.success) throw new ConfigError(`SWITCHBOARD_WATCH ${parsed.error.issues[0]!.message}; got "${value.slice(0, 40)}"`);
   return parsed.data;
+}
+
+/**
+ * SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: the callback URLs routers may name (docs/live.md), comma
+ * separated, each an http(s) URL without credentials, query or fragment; none: callbacks are off.
+ */
+function callbackUrls(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return value.split(',').map((entry, i) => {
+    const parsed = url.safeParse(entry);
+    if (!parsed.success) {
+      throw new ConfigError(`SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS[${i}]: ${parsed.error.issues[0]!.message} (a comma-separated list of URL prefixes such as http://router:4000/callback)`);
+    }
+    return parsed.data;
+  });
 }
 
 /** The persisted-query manifest file, checked (src/persistedQueries.ts); a problem stops start-up naming it. */

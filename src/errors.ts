@@ -39,6 +39,10 @@ export const ErrorCode = {
   PushUnverified: 'PUSH_UNVERIFIED',
   /** A provider push whose signed timestamp is outside the provider's tolerance (a replay, or a clock far off). */
   PushExpired: 'PUSH_EXPIRED',
+  /** A subscription over Apollo's HTTP callback protocol whose callbackUrl the operator does not allow, or callbacks are off (src/live/callbacks.ts). */
+  CallbackUrlNotAllowed: 'CALLBACK_URL_NOT_ALLOWED',
+  /** The initial `check` of a callback subscription failed at the router: the subscription was not started. */
+  CallbackCheckFailed: 'CALLBACK_CHECK_FAILED',
   // Made by Apollo Server and graphql-js; their messages are safe to show.
   ParseFailed: 'GRAPHQL_PARSE_FAILED',
   ValidationFailed: 'GRAPHQL_VALIDATION_FAILED',

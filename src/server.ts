@@ -42,6 +42,7 @@ import { queryProtection } from './security/queryLimits.js';
 import { LoadMonitor, type Shed, holdConnection } from './overload.js';
 import type { CallEventSource } from './live/events.js';
 import { createLiveTransports, noSubscriptionOverJson, noSubscriptionOverJsonPlugin } from './live/transports.js';
+import { callbackExtension } from './live/callbacks.js';
 import { startWebhooks } from './live/webhooks.js';
 import { pushEndpoint } from './live/pushes.js';
 
@@ -371,6 +372,9 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
       ];
       return errors.length > 0 ? { data: result.data, errors } : { data: result.data };
     },
+    callbacks: config.subscriptionCallbacks,
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+    logger,
   });
   httpServer.on('upgrade', live.upgrade);
 
@@ -391,6 +395,9 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     let params = { body: await readJsonBody(req, config.maxBodyBytes), search };
     if (safelist) params = safelist.admit(req.method ?? 'GET', params);
     if (eventStream) return live.serveEventStream(req, res, params.body, params.search, caller);
+    // A router subscribing over Apollo's HTTP callback protocol: answered by the transports, not Apollo.
+    const callback = req.method === 'POST' ? callbackExtension(params.body) : undefined;
+    if (callback !== undefined) return live.serveCallback(res, params.body, callback, caller);
     await executeGraphQL(apollo, req, res, params.body, params.search, async () => createRequestContext(services, caller, trace));
   };
 

@@ -1,10 +1,11 @@
 /**
  * Subscriptions' transports on /graphql: GraphQL over WebSocket (`graphql-ws`, protocol
- * graphql-transport-ws, on the `ws` server) and GraphQL over SSE (`graphql-sse`, distinct
- * connections mode: a GET or POST with `Accept: text/event-stream`). Both carry subscription
- * operations only (queries and mutations are answered as JSON by the ordinary endpoint), check the
- * same API keys as queries, hold documents to the same parse and validation limits (and, with a
- * manifest, the safelist), and shape errors with the one formatter (src/server.ts).
+ * graphql-transport-ws, on the `ws` server), GraphQL over SSE (`graphql-sse`, distinct
+ * connections mode: a GET or POST with `Accept: text/event-stream`) and, for routers, Apollo's HTTP
+ * callback protocol (a POST with `extensions.subscription`; src/live/callbacks.ts). All carry
+ * subscription operations only (queries and mutations are answered as JSON by the ordinary
+ * endpoint), check the same API keys as queries, hold documents to the same parse and validation
+ * limits (and, with a manifest, the safelist), and shape errors with the one formatter (src/server.ts).
  *
  * Each event executes with a fresh request context (its own loaders, failures and scan budget) of
  * the subscriber's key: graphql-js's `subscribe` would run every event with the one context of the
@@ -37,7 +38,9 @@ import Negotiator from 'negotiator';
 import { WebSocketServer } from 'ws';
 import { type RequestContext, type Services, createRequestContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
-import { HttpError } from '../graphqlOverHttp.js';
+import { HttpError, sendJson } from '../graphqlOverHttp.js';
+import type { Logger } from '../logger.js';
+import { type CallbackSettings, CallbackSubscription, checkFailed, postCallback, readCallbackRequest } from './callbacks.js';
 import type { Safelist } from '../persistedQueries.js';
 
 /** Who subscribes: what `createRequestContext` takes (the API key's id and scope). */
@@ -69,6 +72,11 @@ export interface LiveHost {
   detach(socket: Duplex): void;
   /** Shapes one result for clients: each error through the one formatter, plus the upstream failures `ctx` met. */
   formatResult(result: ExecutionResult, ctx: RequestContext): FormattedExecutionResult;
+  /** Apollo's callback protocol: the allowed callback URLs (none: off) and the bound on open callback subscriptions. */
+  callbacks: CallbackSettings;
+  /** Retry-After seconds of a refusal for load (SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS). */
+  retryAfterSeconds: number;
+  logger: Logger;
 }
 
 /** A subscription document ready to run, or why not (errors already in client form, and an HTTP status for SSE). */
@@ -86,10 +94,14 @@ interface GraphQLParams {
 
 const coded = (message: string, code: ErrorCode) => new GraphQLError(message, { extensions: { code } });
 
+/** Errors `prepare` made (all coded, none a resolver's), as the body of an HTTP refusal. */
+const refusalBody = (errors: readonly GraphQLError[]) => ({ errors: errors.map((e) => ({ message: e.message, extensions: { code: e.extensions.code } })) });
+
 /** Why subscriptions do not come as a single JSON answer: for the refusal of one sent that way. */
 export const SUBSCRIPTION_TRANSPORTS_MESSAGE =
   'Subscriptions are served at /graphql over WebSocket (the graphql-transport-ws protocol of graphql-ws) or Server-Sent Events ' +
-  '(GraphQL over SSE: a GET or POST with "Accept: text/event-stream"), not as a single JSON response; see docs/live.md';
+  '(GraphQL over SSE: a GET or POST with "Accept: text/event-stream"), or to a router over Apollo\'s HTTP callback protocol ' +
+  '(a POST with "extensions.subscription"), not as a single JSON response; see docs/live.md';
 
 const subscriptionOverJson = (node: OperationDefinitionNode) =>
   new GraphQLError(SUBSCRIPTION_TRANSPORTS_MESSAGE, { nodes: node, extensions: { code: ErrorCode.ValidationFailed, http: { status: 400 } } });
@@ -139,11 +151,22 @@ export interface LiveTransports {
   serveEventStream(req: http.IncomingMessage, res: http.ServerResponse, body: unknown, search: string, caller: Caller): Promise<void>;
   /** The HTTP server's 'upgrade' listener: WebSocket on /graphql, anything else refused. */
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Subscriptions open now, over both transports. */
+  /**
+   * Serves a POST whose body carries `extensions.subscription` (Apollo's HTTP callback protocol),
+   * already read, authenticated, admitted and held to the safelist: checks the callback URL against
+   * the allowlist, the document, then the router (the initial `check`), and answers `{"data":null}`
+   * once the subscription runs; its events then go to the callback URL.
+   * @throws HttpError 403 CALLBACK_URL_NOT_ALLOWED (callbacks off, or a URL not allowed: nothing is
+   *   sent to it), 400 BAD_REQUEST (a malformed extension), 503 OVERLOADED (as many callback
+   *   subscriptions open as SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS), 502 CALLBACK_CHECK_FAILED.
+   */
+  serveCallback(res: http.ServerResponse, body: unknown, extension: unknown, caller: Caller): Promise<void>;
+  /** Subscriptions open now, over every transport. */
   readonly open: number;
   /**
    * Graceful drain: completes every open subscription (WebSocket clients receive `complete`, SSE
-   * streams their `complete` event and end), then closes the WebSockets (1001 Going Away).
+   * streams their `complete` event and end, callback URLs a `complete` message), then closes the
+   * WebSockets (1001 Going Away).
    */
   drain(): Promise<void>;
 }
@@ -154,7 +177,7 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
   const open = new Set<AsyncIterableIterator<FormattedExecutionResult>>();
 
   /** Parses, validates and resolves the operation, which must be a subscription. */
-  function prepare(params: GraphQLParams, caller: Caller): Prepared {
+  function prepare(params: GraphQLParams, caller: Caller, transport = 'WebSocket and text/event-stream carry', status = 406): Prepared {
     const refuse = (status: number, error: GraphQLError): Prepared => ({ ok: false, status, errors: [error] });
     if (typeof params.query !== 'string') return refuse(400, coded('A GraphQL document is required in "query"', ErrorCode.BadRequest));
     if (params.operationName != null && typeof params.operationName !== 'string') {
@@ -182,7 +205,7 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
       return refuse(400, coded(message, ErrorCode.OperationResolutionFailure));
     }
     if (operation.operation !== 'subscription') {
-      return refuse(406, coded(`WebSocket and text/event-stream carry subscriptions only; send ${operation.operation} operations as POST or GET /graphql asking for JSON`, ErrorCode.BadRequest));
+      return refuse(status, coded(`${transport} subscriptions only; send ${operation.operation} operations as POST or GET /graphql asking for JSON`, ErrorCode.BadRequest));
     }
     const contextValue = createRequestContext(host.services, caller);
     callers.set(contextValue, caller);
@@ -298,7 +321,7 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     onSubscribe(req, params): SseResponse | (ExecutionArgs & { contextValue: Record<PropertyKey, unknown> }) {
       const prepared = prepare(params, req.context.caller);
       if (prepared.ok) return prepared.args as unknown as ExecutionArgs & { contextValue: Record<PropertyKey, unknown> };
-      const body = JSON.stringify({ errors: prepared.errors.map((e) => ({ message: e.message, extensions: { code: e.extensions.code } })) });
+      const body = JSON.stringify(refusalBody(prepared.errors));
       return [body, { status: prepared.status, statusText: STATUS_CODES[prepared.status]!, headers: { 'content-type': 'application/json; charset=utf-8' } }];
     },
     // Results are already in client form (formatted errors), which the transports serialise as they are.
@@ -306,7 +329,54 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     execute: () => ({ errors: [coded(SUBSCRIPTION_TRANSPORTS_MESSAGE, ErrorCode.BadRequest)] }),
   });
 
+  // --- Apollo's HTTP callback protocol ---------------------------------------------------------
+  const callbackSubscriptions = new Set<CallbackSubscription>();
+  /** Callback subscriptions past the bound check and not yet started (their initial check in flight). */
+  let callbacksStarting = 0;
+  let draining = false;
+
+  async function serveCallback(res: http.ServerResponse, body: unknown, extension: unknown, caller: Caller): Promise<void> {
+    const request = readCallbackRequest(extension, host.callbacks);
+    if (callbackSubscriptions.size + callbacksStarting >= host.callbacks.max) {
+      const seconds = host.retryAfterSeconds;
+      throw new HttpError(
+        503,
+        `Switchboard is overloaded (${callbackSubscriptions.size} callback subscriptions are open, SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS): retry after ${seconds} s`,
+        ErrorCode.Overloaded,
+        { 'retry-after': String(seconds) },
+      );
+    }
+    const prepared = prepare(body as GraphQLParams, caller, "Apollo's HTTP callback protocol carries", 400);
+    if (!prepared.ok) return sendJson(res, prepared.status, refusalBody(prepared.errors));
+    callbacksStarting += 1;
+    let results: Awaited<ReturnType<typeof subscribe>>;
+    try {
+      // The router answers the subgraph's request only after this check (callback/1.0).
+      const check = await postCallback(request, 'check');
+      if (check.kind !== 'ok') throw checkFailed(check);
+      // The router gave up on its request meanwhile: it has no subscription to send events to.
+      if (res.destroyed) return;
+      // Shutdown began during the check: drain() would not complete a subscription started now.
+      if (draining) throw new HttpError(503, 'Switchboard is shutting down: subscribe again, another replica will answer', ErrorCode.NotReady, { 'retry-after': '1' });
+      results = await subscribe(prepared.args);
+    } finally {
+      callbacksStarting -= 1;
+    }
+    if (Symbol.asyncIterator in results) {
+      const subscription = new CallbackSubscription(request, results, host.logger);
+      callbackSubscriptions.add(subscription);
+      void subscription.done.finally(() => callbackSubscriptions.delete(subscription));
+    } else {
+      // Refused before any event (a bad filter): as Apollo Server's callback plugin does, the
+      // errors end the subscription at the router with `complete`; the request itself succeeded.
+      await postCallback(request, 'complete', { errors: results.errors ?? [] });
+    }
+    sendJson(res, 200, { data: null });
+  }
+
   return {
+    serveCallback,
+
     wantsEventStream(req) {
       const accept = req.headers.accept;
       if (!accept || !/text\/event-stream/i.test(accept)) return false;
@@ -351,7 +421,10 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     },
 
     async drain() {
+      draining = true;
       await Promise.all([...open].map((iterator) => iterator.return?.()));
+      // Each callback subscription sends its `complete` (bounded by its time-out and retries).
+      await Promise.all([...callbackSubscriptions].map((subscription) => subscription.done));
       // Let graphql-ws send the `complete` messages before the sockets close.
       await new Promise((resolve) => setImmediate(resolve));
       await wsServer.dispose();

@@ -504,3 +504,26 @@ describe("Vapi's push credential (docs/live.md, Provider pushes)", () => {
     expect(PROVIDER_MODULES.find((m) => m.provider === 'VAPI')!.secrets).toContain('webhookSecret');
   });
 });
+
+describe("subscription callbacks (Apollo's HTTP callback protocol)", () => {
+  it('are off unless SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS lists URL prefixes; the bound defaults to 1000', () => {
+    expect(loadConfig({}).subscriptionCallbacks).toEqual({ urls: [], max: 1000 });
+    expect(
+      loadConfig({ SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: 'http://router:4000/callback/,https://router.example', SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: '50' }).subscriptionCallbacks,
+    ).toEqual({ urls: ['http://router:4000/callback', 'https://router.example'], max: 50 });
+  });
+
+  it.each([
+    ['an entry that is not http(s)', 'ftp://router/callback', /^SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS\[0\]: must be an http:\/\/ or https:\/\/ URL/],
+    ['an empty entry', 'http://router:4000/callback,', /^SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS\[1\]: must not be empty/],
+    ['a query', 'http://router:4000/callback?x=1', /^SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS\[0\]: must be an http:\/\/ or https:\/\/ URL without credentials, query or fragment/],
+    ['credentials', 'http://u:p@router:4000/callback', /^SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS\[0\]: must be an http:\/\/ or https:\/\/ URL without credentials/],
+    ['spaces after a comma', 'http://a:4000/callback, http://b:4000/callback', /^SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS\[1\]: must not start or end with whitespace/],
+  ])('refuses %s, naming the entry', (_what, value, expected) => {
+    expect(refusal({ SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: value })).toMatch(expected);
+  });
+
+  it('bounds SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS', () => {
+    expect(refusal({ SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: '0' })).toMatch(/SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS must be at least 1/);
+  });
+});
