@@ -153,6 +153,9 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
   const callers = new WeakMap<RequestContext, Caller>();
   const open = new Set<AsyncIterableIterator<FormattedExecutionResult>>();
 
+  /** In production, graphql-js's "Did you mean …?" goes (the same pattern as @apollo/server's ApolloServerPluginDisableSuggestions). */
+  const withoutSuggestions = (message: string) => (host.production ? message.replace(/ ?Did you mean(.+?)\?$/, '') : message);
+
   /** Parses, validates and resolves the operation, which must be a subscription. */
   function prepare(params: GraphQLParams, caller: Caller): Prepared {
     const refuse = (status: number, error: GraphQLError): Prepared => ({ ok: false, status, errors: [error] });
@@ -171,9 +174,7 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     }
     const invalid = validate(host.schema, document, rules);
     if (invalid.length > 0) {
-      // The same pattern as @apollo/server's ApolloServerPluginDisableSuggestions.
-      const message = (e: GraphQLError) => (host.production ? e.message.replace(/ ?Did you mean(.+?)\?$/, '') : e.message);
-      return { ok: false, status: 400, errors: invalid.map((e) => coded(message(e), ErrorCode.ValidationFailed)) };
+      return { ok: false, status: 400, errors: invalid.map((e) => coded(withoutSuggestions(e.message), ErrorCode.ValidationFailed)) };
     }
     const operationName = (params.operationName as string | null | undefined) ?? undefined;
     const operation = getOperationAST(document, operationName);
@@ -201,10 +202,11 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     const caller = callers.get(first)!;
     const stream = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in stream)) {
-      // Refused before any event: a bad filter (BAD_USER_INPUT from the resolver) or variables
-      // that do not coerce (graphql-js gives those no code; Apollo Server calls them BAD_USER_INPUT).
+      // Refused before any event: a bad filter (BAD_USER_INPUT from the resolver, at its path) or
+      // variables that do not coerce (graphql-js's errors of the whole operation, without a path,
+      // some wrapping an enum's or scalar's own uncoded error; Apollo Server calls them BAD_USER_INPUT).
       const errors = (stream.errors ?? []).map((e) =>
-        e.path || e.originalError || e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BadUserInput } }),
+        e.path ? e : new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: { code: ErrorCode.BadUserInput } }),
       );
       return host.formatResult({ errors }, first);
     }
