@@ -148,9 +148,42 @@ export interface LiveTransports {
   drain(): Promise<void>;
 }
 
+/** Resolves once `res` can take more (or has closed). */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
+}
+
+/**
+ * graphql-sse's own refusals of a request it cannot read (no query, `variables` in a GET that are
+ * not JSON) come without a code, unlike those of `prepare`: as a coded HttpError (400 BAD_REQUEST),
+ * or null when `status` is no refusal or already coded.
+ */
+function uncodedRefusal(status: number, body: string | null | AsyncIterable<string>): HttpError | null {
+  if (status < 400) return null;
+  let errors: Array<{ message?: unknown; extensions?: { code?: unknown } }> = [];
+  try {
+    errors = (JSON.parse(typeof body === 'string' ? body : '') as { errors?: typeof errors }).errors ?? [];
+  } catch {
+    // No JSON body: the status alone.
+  }
+  if (errors.length > 0 && errors.every((e) => typeof e.extensions?.code === 'string')) return null;
+  const said = typeof errors[0]?.message === 'string' ? errors[0].message : STATUS_CODES[status];
+  // graphql-sse says "Unparsable URL" when a GET's variables or extensions are not JSON.
+  const message = said === 'Unparsable URL' ? 'The query string\'s "variables" and "extensions" must be JSON' : said;
+  return new HttpError(status, `GraphQL over SSE: ${message}`, ErrorCode.BadRequest);
+}
+
 export function createLiveTransports(host: LiveHost): LiveTransports {
   const rules = [...specifiedRules, ...host.validationRules];
   const callers = new WeakMap<RequestContext, Caller>();
+  // SSE: what a subscription waits for before it takes its next event, while its client does not read.
+  const paces = new WeakMap<RequestContext, () => Promise<void> | undefined>();
   const open = new Set<AsyncIterableIterator<FormattedExecutionResult>>();
 
   /** In production, graphql-js's "Did you mean …?" goes (the same pattern as @apollo/server's ApolloServerPluginDisableSuggestions). */
@@ -200,6 +233,7 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
   async function subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<FormattedExecutionResult> | FormattedExecutionResult> {
     const first = args.contextValue as RequestContext;
     const caller = callers.get(first)!;
+    const pace = paces.get(first);
     const stream = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in stream)) {
       // Refused before any event: a bad filter (BAD_USER_INPUT from the resolver, at its path) or
@@ -213,6 +247,9 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     const events = stream as AsyncIterableIterator<unknown>;
     const mapped: AsyncIterableIterator<FormattedExecutionResult> = {
       async next() {
+        // graphql-sse queues every result it is given without bound: while the client does not
+        // read, the events wait in the subscription's bounded buffer instead (src/resolvers/Subscription.ts).
+        await pace?.();
         const event = await events.next();
         if (event.done) {
           open.delete(mapped);
@@ -292,14 +329,17 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
 
   // --- GraphQL over SSE -------------------------------------------------------------------------
   // graphql-sse types its context as a plain record; ours is the RequestContext prepare() builds.
-  const sse = createSseHandler<http.IncomingMessage, { caller: Caller }, Record<PropertyKey, unknown>>({
+  const sse = createSseHandler<http.IncomingMessage, { caller: Caller; pace: () => Promise<void> | undefined }, Record<PropertyKey, unknown>>({
     // Distinct connections mode only: no reservation tokens (single connection mode's PUT).
     authenticate: () => undefined,
     // Validated in prepare(), with the server's rules.
     validate: () => [],
     onSubscribe(req, params): SseResponse | (ExecutionArgs & { contextValue: Record<PropertyKey, unknown> }) {
       const prepared = prepare(params, req.context.caller);
-      if (prepared.ok) return prepared.args as unknown as ExecutionArgs & { contextValue: Record<PropertyKey, unknown> };
+      if (prepared.ok) {
+        paces.set(prepared.args.contextValue, req.context.pace);
+        return prepared.args as unknown as ExecutionArgs & { contextValue: Record<PropertyKey, unknown> };
+      }
       const body = JSON.stringify({ errors: prepared.errors.map((e) => ({ message: e.message, extensions: { code: e.extensions.code } })) });
       return [body, { status: prepared.status, statusText: STATUS_CODES[prepared.status]!, headers: { 'content-type': 'application/json; charset=utf-8' } }];
     },
@@ -316,6 +356,9 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     },
 
     async serveEventStream(req, res, body, search, caller) {
+      if (req.method !== 'GET' && req.method !== 'POST') {
+        throw new HttpError(405, `GraphQL over SSE is a GET or POST with "Accept: text/event-stream" (single connection mode's ${req.method} is not served)`, ErrorCode.BadRequest, { allow: 'GET, POST' });
+      }
       const [stream, init] = await sse({
         method: req.method ?? 'GET',
         url: `/graphql${search}`,
@@ -325,8 +368,10 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
         },
         body: (body ?? null) as Record<string, unknown> | null,
         raw: req,
-        context: { caller },
+        context: { caller, pace: () => (res.writableNeedDrain ? drained(res) : undefined) },
       });
+      const refusal = uncodedRefusal(init.status, stream);
+      if (refusal) throw refusal;
       res.writeHead(init.status, init.statusText, init.headers);
       if (!stream || typeof stream === 'string') return void res.end(stream);
       res.flushHeaders();

@@ -4,19 +4,24 @@
  * INTERNAL_SERVER_ERROR or an uncoded error), and what it withholds (reading) or overdoes (a huge
  * message) costs bounded memory. Events come from a ManualEventSource the test drives.
  */
+import net from 'node:net';
 import WebSocket from 'ws';
-import { ManualEventSource } from '../helpers/events.js';
+import type { CallRecord } from '../../src/calls/model.js';
+import { ManualEventSource, eventOf } from '../helpers/events.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { allCalls } from '../helpers/truth.js';
 
 const KEY = 'k_all_0123456789abcdef';
 const MAX_BODY_BYTES = 20_000;
 
 let h: Harness;
 let source: ManualEventSource;
+let calls: CallRecord[];
 
 beforeAll(async () => {
   source = new ManualEventSource();
   h = await startHarness({ env: { SWITCHBOARD_API_KEYS: KEY, SWITCHBOARD_MAX_BODY_BYTES: String(MAX_BODY_BYTES) }, events: source });
+  calls = allCalls(h.sims);
 });
 
 afterAll(async () => {
@@ -81,5 +86,83 @@ describe('variables that do not coerce', () => {
     for (const error of results[0].errors) expect(error.extensions.code).toBe('BAD_USER_INPUT');
     expect(text).toMatch(/event: complete/);
     expect(h.logs.join('')).not.toMatch(/unexpected error/);
+  });
+});
+
+describe('GraphQL over SSE refusals are coded as every other refusal', () => {
+  const sse = (init: RequestInit & { search?: string }) =>
+    fetch(`${h.server.url}${init.search ?? ''}`, { ...init, headers: { accept: 'text/event-stream', authorization: `Bearer ${KEY}`, ...init.headers } });
+
+  it.each([
+    ['PUT (single connection mode\'s reservation)', 'PUT'],
+    ['DELETE (single connection mode\'s release)', 'DELETE'],
+  ])('%s: 405 BAD_REQUEST naming the methods', async (_name, method) => {
+    const response = await sse({ method, search: '?token=abc' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, POST');
+    const body: any = await response.json();
+    expect(body.errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(body.errors[0].message).toMatch(/GET or POST/);
+  });
+
+  it.each([
+    ['a POST without a query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }],
+    ['a POST with a number for the query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": 5}' }],
+    ['a GET without a query', { method: 'GET', search: '?token=abc' }],
+    ['a GET whose variables are not JSON', { method: 'GET', search: '?query=subscription%7BcallEvents%7Btype%7D%7D&variables=nope' }],
+    ['a GET whose extensions are not JSON', { method: 'GET', search: '?query=subscription%7BcallEvents%7Btype%7D%7D&extensions=nope' }],
+  ])('%s: 400 with a code', async (_name, init) => {
+    const response = await sse(init as RequestInit & { search?: string });
+    expect(response.status).toBe(400);
+    const body: any = await response.json();
+    expect(body.errors.length).toBeGreaterThan(0);
+    for (const error of body.errors) expect(error.extensions.code).toEqual(expect.stringMatching(/^(BAD_REQUEST|GRAPHQL_PARSE_FAILED)$/));
+  });
+});
+
+describe('bounded memory', () => {
+  const SELECTION = 'subscription { callEvents { id type occurredAt call { id provider status providerStatus startedAt from { phoneNumber } to { phoneNumber } } } }';
+
+  /**
+   * Far more events than the sockets' buffers hold, until the subscriber's subscription ends: the
+   * server must stop taking events when the client stops reading, so that the subscription's own
+   * bound (1,000 waiting) applies. A pause now and then lets a server that sends on keep up, so
+   * that only a stalled client fills the bound.
+   */
+  async function flood(): Promise<void> {
+    const call = calls[0]!;
+    for (let i = 0; i < 20_000 && source.listening > 0; i += 1) {
+      source.emit({ ...eventOf('CALL_UPDATED', call), id: `evt_${String(i).padStart(24, '0')}` });
+      if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  it('a WebSocket subscriber that never reads has its subscription completed once 1,000 events wait', async () => {
+    const { socket, messages } = await wsSession();
+    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SELECTION } }));
+    await source.untilListening(1);
+    socket.pause();
+    await flood();
+    await until(() => source.listening === 0);
+    socket.resume();
+    // What it then reads ends with the completion of its subscription.
+    await until(() => messages.at(-1)?.type === 'complete');
+    socket.close();
+  });
+
+  it('an SSE subscriber that never reads has its subscription completed once 1,000 events wait, not buffered without bound', async () => {
+    // A client that sends its request and then never reads a byte of the answer.
+    const socket = net.connect(Number(new URL(h.server.url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.pause();
+    const body = JSON.stringify({ query: SELECTION });
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nhost: localhost\r\naccept: text/event-stream\r\ncontent-type: application/json\r\n` +
+        `authorization: Bearer ${KEY}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    await source.untilListening(1);
+    await flood();
+    await until(() => source.listening === 0);
+    socket.destroy();
   });
 });
