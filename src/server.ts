@@ -341,6 +341,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     services,
     validationRules,
     maxTokens: config.limits.maxTokens,
+    maxMessageBytes: config.maxBodyBytes,
     production: config.production,
     safelist,
     access,

@@ -54,6 +54,8 @@ export interface LiveHost {
   validationRules: readonly ValidationRule[];
   /** graphql-js `parse` token limit (SWITCHBOARD_MAX_TOKENS). */
   maxTokens: number;
+  /** The largest WebSocket message read, in bytes (SWITCHBOARD_MAX_BODY_BYTES, as for a request body); a larger one closes the socket with 1009. */
+  maxMessageBytes: number;
   /** Production: validation messages lose graphql-js's "Did you mean …?" (as Apollo's plugin strips them over HTTP). */
   production: boolean;
   /** The persisted-query safelist, when a manifest is configured: WebSocket documents are held to it too. */
@@ -278,7 +280,8 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
   }
 
   // --- GraphQL over WebSocket ---------------------------------------------------------------
-  const wss = new WebSocketServer({ noServer: true });
+  // ws reads messages of up to 100 MiB by default, whole, before graphql-ws sees them.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: host.maxMessageBytes });
   type WsExtra = Extra & { caller?: Caller };
   const wsServer = useServer<Record<string, unknown> | undefined, { caller: Caller }>(
     {

@@ -137,6 +137,14 @@ describe('bounded memory', () => {
     }
   }
 
+  it('a WebSocket message larger than SWITCHBOARD_MAX_BODY_BYTES closes the socket with 1009 before it is buffered whole', async () => {
+    const { socket, closed } = await wsSession();
+    const query = `subscription { callEvents { type } } ${'#'.repeat(MAX_BODY_BYTES)}`;
+    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+    expect((await closed).code).toBe(1009);
+    expect(source.listening).toBe(0);
+  });
+
   it('a WebSocket subscriber that never reads has its subscription completed once 1,000 events wait', async () => {
     const { socket, messages } = await wsSession();
     socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SELECTION } }));
