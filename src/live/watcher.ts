@@ -259,6 +259,8 @@ export class ConnectionWatcher {
   private running: Promise<void> | null = null;
   /** The observation running now (a poll or a push), which the next one waits for. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Keys of calls pushed and not yet read: a push about only those adds no read (see observePushed). */
+  private readonly pushedWaiting = new Set<string>();
   private readonly startedAt: number;
   private lastPollAt: number | null = null;
   private lastSuccessAt: number | null = null;
@@ -351,8 +353,15 @@ export class ConnectionWatcher {
    * nothing (the first poll's calls are not announced). Resolves with the events committed; never
    * rejects (a failed read is logged at debug: the next poll still sees the change).
    */
-  observePushed(locators: readonly CallLocator[]): Promise<number> {
+  observePushed(pushed: readonly CallLocator[]): Promise<number> {
+    // A call already waiting for its read is read once, for every push about it that came
+    // meanwhile: a flood of copies of one signed push (Twilio signs no timestamp; the others allow
+    // five minutes) costs a read per read in progress, not an upstream request and a queued task each.
+    const locators = pushed.filter((l) => !this.pushedWaiting.has(l.key));
+    if (locators.length === 0) return Promise.resolve(0);
+    for (const l of locators) this.pushedWaiting.add(l.key);
     return this.serially(async () => {
+      for (const l of locators) this.pushedWaiting.delete(l.key);
       if (this.stopped || locators.length === 0) return 0;
       try {
         this.state ??= (await this.options.store.load()) ?? emptyWatchState();
