@@ -150,6 +150,9 @@ export interface LiveTransports {
   drain(): Promise<void>;
 }
 
+/** A WebSocket whose client leaves more than this unread (bytes not yet taken by the network) is cut off when it sends again. */
+export const MAX_UNSENT_BYTES = 1 << 20;
+
 /** Resolves once `res` can take more (or has closed). */
 function drained(res: http.ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -393,7 +396,15 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
       const refusal = host.refuseUpgrade();
       if (refusal) return refuseUpgrade(socket, refusal);
       host.detach(socket);
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        // Every message the client sends may be answered (pong, error): one that sends on while it
+        // reads nothing would have those answers kept for it without bound. Events never pile up
+        // here: graphql-ws waits for each to be sent.
+        ws.on('message', () => {
+          if (ws.bufferedAmount > MAX_UNSENT_BYTES) ws.terminate();
+        });
+        wss.emit('connection', ws, req);
+      });
     },
 
     get open() {

@@ -145,6 +145,24 @@ describe('bounded memory', () => {
     expect(source.listening).toBe(0);
   });
 
+  it('a WebSocket client that sends on but never reads is cut off, not answered into memory without bound', async () => {
+    const { socket, closed } = await wsSession();
+    let isClosed = false;
+    void closed.then(() => (isClosed = true));
+    socket.on('error', () => {});
+    socket.pause();
+    // Pings, each answered with a pong that echoes its 10 KB payload and that the client never
+    // takes: 5,000 of them (50 MB) are far more than the sockets' buffers and MAX_UNSENT_BYTES hold.
+    const ping = JSON.stringify({ type: 'ping', payload: { pad: 'x'.repeat(10_000) } });
+    for (let sent = 0; sent < 5_000 && !isClosed; sent += 1) {
+      socket.send(ping);
+      if (sent % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    socket.resume();
+    await closed;
+    expect(isClosed).toBe(true);
+  });
+
   it('a WebSocket subscriber that never reads has its subscription completed once 1,000 events wait', async () => {
     const { socket, messages } = await wsSession();
     socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SELECTION } }));
