@@ -32,9 +32,9 @@ import {
   validate,
 } from 'graphql';
 import { createHandler as createSseHandler, type Response as SseResponse } from 'graphql-sse';
-import { type Extra, useServer } from 'graphql-ws/use/ws';
+import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import Negotiator from 'negotiator';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { type RequestContext, type Services, createRequestContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import { HttpError } from '../graphqlOverHttp.js';
@@ -152,6 +152,9 @@ export interface LiveTransports {
 
 /** A WebSocket whose client leaves more than this unread (bytes not yet taken by the network) is cut off when it sends again. */
 export const MAX_UNSENT_BYTES = 1 << 20;
+
+/** How often a WebSocket client is pinged, and how long it has to answer (graphql-ws's default). */
+const KEEP_ALIVE_MS = 12_000;
 
 /** Resolves once `res` can take more (or has closed). */
 function drained(res: http.ServerResponse): Promise<void> {
@@ -284,9 +287,9 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
 
   // --- GraphQL over WebSocket ---------------------------------------------------------------
   // ws reads messages of up to 100 MiB by default, whole, before graphql-ws sees them.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: host.maxMessageBytes });
-  type WsExtra = Extra & { caller?: Caller };
-  const wsServer = useServer<Record<string, unknown> | undefined, { caller: Caller }>(
+  const wss = new WebSocketServer({ noServer: true, maxPayload: host.maxMessageBytes, handleProtocols });
+  type WsExtra = { socket: WebSocket; request: http.IncomingMessage; caller?: Caller };
+  const wsServer = makeServer<Record<string, unknown> | undefined, WsExtra>(
     {
       // graphql-ws's own refusals: returning false closes with 4403 Forbidden.
       onConnect(ctx) {
@@ -323,8 +326,50 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
       // Never reached: onSubscribe refuses every operation but subscriptions.
       execute: () => ({ errors: [coded(SUBSCRIPTION_TRANSPORTS_MESSAGE, ErrorCode.BadRequest)] }),
     },
-    wss,
   );
+
+  /**
+   * A socket served by graphql-ws, as its `graphql-ws/use/ws` does it but for what a client does
+   * wrong or leaves undone, which that printed on stderr with a stack ("Internal error …") per
+   * event: a failed send (the client left; its close ends its subscriptions) and a socket error (a
+   * message over `maxPayload` or a bad frame, which ws answers itself by closing with 1009 or 1002)
+   * are the client's, not errors. And a client that sends on while reading nothing is cut off:
+   * every message may be answered (a pong echoing its payload, an error), and what it does not
+   * read would be kept for it without bound. Events never pile up so: each send is waited for.
+   */
+  wss.on('connection', (socket: WebSocket, request: http.IncomingMessage) => {
+    socket.on('error', () => {});
+    // Keep-alive as graphql-ws's default (12 s): a client that does not answer a ping in time is gone.
+    let pongWait: NodeJS.Timeout | null = null;
+    const pinger = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), KEEP_ALIVE_MS);
+      socket.once('pong', () => pongWait && clearTimeout(pongWait));
+      socket.ping();
+    }, KEEP_ALIVE_MS);
+    const closed = wsServer.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, () => resolve());
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data) => {
+            if (socket.bufferedAmount > MAX_UNSENT_BYTES) return void socket.terminate();
+            handle(String(data)).catch(() => socket.close(CloseCode.InternalServerError, 'Internal server error'));
+          }),
+      },
+      { socket, request },
+    );
+    socket.once('close', (code, reason) => {
+      clearInterval(pinger);
+      if (pongWait) clearTimeout(pongWait);
+      void closed(code, String(reason));
+    });
+  });
 
   function refuseUpgrade(socket: Duplex, error: HttpError) {
     const body = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] });
@@ -396,15 +441,7 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
       const refusal = host.refuseUpgrade();
       if (refusal) return refuseUpgrade(socket, refusal);
       host.detach(socket);
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        // Every message the client sends may be answered (pong, error): one that sends on while it
-        // reads nothing would have those answers kept for it without bound. Events never pile up
-        // here: graphql-ws waits for each to be sent.
-        ws.on('message', () => {
-          if (ws.bufferedAmount > MAX_UNSENT_BYTES) ws.terminate();
-        });
-        wss.emit('connection', ws, req);
-      });
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     },
 
     get open() {
@@ -415,7 +452,8 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
       await Promise.all([...open].map((iterator) => iterator.return?.()));
       // Let graphql-ws send the `complete` messages before the sockets close.
       await new Promise((resolve) => setImmediate(resolve));
-      await wsServer.dispose();
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }
