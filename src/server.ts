@@ -343,6 +343,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     maxTokens: config.limits.maxTokens,
     maxMessageBytes: config.maxBodyBytes,
     production: config.production,
+    logger,
     safelist,
     access,
     refuseUpgrade: () => {

@@ -38,6 +38,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { type RequestContext, type Services, createRequestContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import { HttpError } from '../graphqlOverHttp.js';
+import type { Logger } from '../logger.js';
 import type { Safelist } from '../persistedQueries.js';
 
 /** Who subscribes: what `createRequestContext` takes (the API key's id and scope). */
@@ -69,6 +70,8 @@ export interface LiveHost {
   refuseUpgrade(): HttpError | null;
   /** The upgraded socket leaves the HTTP server's lifecycle bookkeeping: the WebSocket side owns it. */
   detach(socket: Duplex): void;
+  /** Where an unexpected failure of the WebSocket protocol handling (a bug, never a client's doing) is logged. */
+  logger: Logger;
   /** Shapes one result for clients: each error through the one formatter, plus the upstream failures `ctx` met. */
   formatResult(result: ExecutionResult, ctx: RequestContext): FormattedExecutionResult;
 }
@@ -359,7 +362,10 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
         onMessage: (handle) =>
           socket.on('message', (data) => {
             if (socket.bufferedAmount > MAX_UNSENT_BYTES) return void socket.terminate();
-            handle(String(data)).catch(() => socket.close(CloseCode.InternalServerError, 'Internal server error'));
+            handle(String(data)).catch((error: unknown) => {
+              host.logger.error({ err: error }, 'unexpected error while handling a WebSocket message');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            });
           }),
       },
       { socket, request },
