@@ -245,6 +245,9 @@ export interface WatcherOptions {
   now?: () => number;
 }
 
+/** The longest a provider's Retry-After holds a watcher's next poll back: an hour, the longest watchInterval. */
+export const MAX_RETRY_AFTER_WAIT_MS = 3600_000;
+
 /** Newest rows read per poll: enough that a burst between two polls still fits one page. */
 export const WATCH_PAGE_SIZE = 50;
 const MAX_REREADS = 50;
@@ -424,9 +427,10 @@ export class ConnectionWatcher {
       this.lastError = upstream?.failure ?? (error instanceof WatchStoreError ? 'STORE_UNAVAILABLE' : 'INTERNAL');
       this.options.observer?.poll(this.label, this.lastError);
       if (this.lastError === 'INTERNAL') logger.error({ err: error, connection: this.label }, 'watch: poll failed unexpectedly');
-      // The provider asked to wait: the next poll waits at least that long (RFC 9110 §10.2.3).
+      // The provider asked to wait: the next poll waits at least that long (RFC 9110 §10.2.3), up
+      // to an hour (the longest interval); setTimeout would take more than 2^31-1 ms as 1 ms.
       const retryAfter = upstream?.details.retryAfter;
-      if (retryAfter !== undefined) next = Math.max(next, retryAfter * 1000);
+      if (retryAfter !== undefined) next = Math.max(next, Math.min(retryAfter * 1000, MAX_RETRY_AFTER_WAIT_MS));
     } finally {
       this.lastPollAt = this.now();
     }
