@@ -159,6 +159,23 @@ export const MAX_UNSENT_BYTES = 1 << 20;
 /** How often a WebSocket client is pinged, and how long it has to answer (graphql-ws's default). */
 const KEEP_ALIVE_MS = 12_000;
 
+/**
+ * Why a WebSocket opening handshake cannot be answered (RFC 6455 §4.2.1: a GET with a 16-byte
+ * base64 `Sec-WebSocket-Key` and `Sec-WebSocket-Version` 13, or 8 which ws takes too), as the coded
+ * refusal the server answers with; null when it can. ws would answer these with a bare text/html.
+ */
+function malformedHandshake(req: http.IncomingMessage): HttpError | null {
+  if (req.method !== 'GET') return new HttpError(405, 'A WebSocket opening handshake is a GET request', ErrorCode.BadRequest, { allow: 'GET' });
+  if (!/^[+/0-9A-Za-z]{22}==$/.test(req.headers['sec-websocket-key'] ?? '')) {
+    return new HttpError(400, 'Not a WebSocket opening handshake: the Sec-WebSocket-Key header is missing or malformed', ErrorCode.BadRequest);
+  }
+  const version = req.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') {
+    return new HttpError(400, 'Unsupported Sec-WebSocket-Version: send 13', ErrorCode.BadRequest, { 'sec-websocket-version': '13, 8' });
+  }
+  return null;
+}
+
 /** Resolves once `res` can take more (or has closed). */
 function drained(res: http.ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -444,6 +461,8 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     upgrade(req, socket, head) {
       const pathname = (req.url ?? '/').split('?')[0];
       if (pathname !== '/graphql') return refuseUpgrade(socket, new HttpError(404, 'WebSocket subscriptions are served at /graphql', ErrorCode.NotFound));
+      const malformed = malformedHandshake(req);
+      if (malformed) return refuseUpgrade(socket, malformed);
       const refusal = host.refuseUpgrade();
       if (refusal) return refuseUpgrade(socket, refusal);
       host.detach(socket);

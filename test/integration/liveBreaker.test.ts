@@ -218,3 +218,52 @@ describe('bounded memory', () => {
     socket.destroy();
   });
 });
+
+/** One raw HTTP/1.1 exchange on a fresh socket: what the server answered, until it closed or `ms` passed. */
+function raw(text: string, ms = 2_000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(new URL(h.server.url).port), '127.0.0.1', () => socket.write(text));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk));
+    const done = () => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.on('close', done).on('error', done);
+    setTimeout(done, ms);
+  });
+}
+
+describe('requests that offer an upgrade', () => {
+  // What `curl --http2` and Java's HttpClient send on http:// URLs (and `close`, so that the
+  // answer ends the exchange).
+  const h2c = 'Connection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n';
+  const query = '{"query":"{ __typename }"}';
+
+  it.each([
+    ['GET /health', `GET /health HTTP/1.1\r\nHost: localhost\r\n${h2c}\r\n`, /"status":"ok"/],
+    ['GET /graphql?query=', `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${KEY}\r\n${h2c}\r\n`, /"__typename":"Query"/],
+    [
+      'POST /graphql with a body',
+      `POST /graphql HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: ${query.length}\r\n${h2c}\r\n${query}`,
+      /"__typename":"Query"/,
+    ],
+  ])('to h2c are served as any request, the offer ignored: %s', async (_name, request, body) => {
+    const answer = await raw(request);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toMatch(body);
+  });
+
+  it.each([
+    ['without Sec-WebSocket-Key', 'GET', 'Sec-WebSocket-Version: 13\r\n', 400],
+    ['with a malformed key', 'GET', 'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n', 400],
+    ['with an unknown version', 'GET', 'Sec-WebSocket-Version: 99\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n', 400],
+    ['by POST', 'POST', 'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 0\r\n', 405],
+  ])('to WebSocket, malformed (%s): a coded JSON refusal', async (_name, method, headers, status) => {
+    const answer = await raw(`${method} /graphql HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${headers}\r\n`);
+    expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    expect(answer).toMatch(/content-type: application\/json/i);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    expect(body.errors[0].extensions.code).toBe('BAD_REQUEST');
+  });
+});
