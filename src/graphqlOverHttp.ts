@@ -118,9 +118,10 @@ function notJson(contentType: string | undefined): HttpError {
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   if (req.method !== 'POST') return undefined;
   if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) throw notJson(req.headers['content-type']);
-  const tooLarge = () => new HttpError(413, `Request body larger than ${limit} bytes`);
+  // The rest of the body is not read: the connection ends with the answer (RFC 9110 §15.5.14).
+  const tooLarge = () => new HttpError(413, `Request body larger than ${limit} bytes`, ErrorCode.BadRequest, { connection: 'close' });
   if (Number(req.headers['content-length'] ?? 0) > limit && !req.headers['content-encoding']) throw tooLarge();
-  const body = await readCapped(decoded(req), limit).catch(() => {
+  const body = await readCapped(decoded(req), limit, { keepOpen: true }).catch(() => {
     throw new HttpError(400, 'Malformed request: the body could not be read');
   });
   if (body === null) throw tooLarge();

@@ -267,3 +267,23 @@ describe('requests that offer an upgrade', () => {
     expect(body.errors[0].extensions.code).toBe('BAD_REQUEST');
   });
 });
+
+describe('a body over SWITCHBOARD_MAX_BODY_BYTES sent without a Content-Length (chunked)', () => {
+  // A chunked body that goes on past the limit (and is not even finished): the size is known only
+  // as it is read, so the refusal comes mid-body.
+  const chunk = 'a'.repeat(1_000);
+  const body = `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(Math.ceil((MAX_BODY_BYTES * 1.5) / chunk.length));
+
+  it.each([
+    ['a provider push', '/providers/retell/default/events'],
+    ['a GraphQL request', '/graphql'],
+  ])('%s is answered 413 BAD_REQUEST, not cut off', async (_name, path) => {
+    const answer = await raw(
+      `POST ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${body}`,
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toMatch(/connection: close/i);
+    const json = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    expect(json.errors[0]).toEqual({ message: `Request body larger than ${MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_REQUEST' } });
+  });
+});
