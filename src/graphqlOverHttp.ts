@@ -5,8 +5,8 @@
  * without them a page costs markedly less CPU (docs/benchmark.md, "Profile history"), and
  * the few routes Switchboard serves need no framework (src/server.ts).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { type ApolloServer, type ApolloServerPlugin, type BaseContext, HeaderMap } from '@apollo/server';
 import Negotiator from 'negotiator';
@@ -35,6 +35,38 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 /** Answers with the GraphQL-shaped error body clients already parse for every other error. */
 export function sendHttpError(res: ServerResponse, error: HttpError): void {
   sendJson(res, error.status, { errors: [{ message: error.message, extensions: { code: error.code } }] }, error.headers);
+}
+
+/** Whether a request with an `Upgrade` header asks for a WebSocket (RFC 6455 §4.1), not another protocol (h2c). */
+export function wantsWebSocket(req: IncomingMessage): boolean {
+  return (req.headers.upgrade ?? '').split(',').some((protocol) => protocol.trim().toLowerCase() === 'websocket');
+}
+
+/**
+ * Serves a request that offered to upgrade to a protocol other than WebSocket as an ordinary
+ * request, ignoring the offer as a server may (RFC 9110 §7.8): Node hands every request with an
+ * `Upgrade` header to the 'upgrade' listener once one exists (Node 20 has no per-request choice), so
+ * `curl --http2` or Java's HttpClient, which offer h2c on http:// URLs, would otherwise reach the
+ * WebSocket handshake. The request's head is written back, without its upgrade headers, in front
+ * of what followed it, and the socket handed to `server` as a new connection, whose parser reads it
+ * (body included) as any request.
+ */
+export function ignoreUpgrade(server: Server, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    const value = req.rawHeaders[i + 1]!;
+    const lower = name.toLowerCase();
+    if (lower === 'upgrade' || lower === 'http2-settings') continue;
+    if (lower === 'connection') {
+      const kept = value.split(',').map((token) => token.trim()).filter((token) => !/^(upgrade|http2-settings)$/i.test(token));
+      if (kept.length > 0) lines.push(`${name}: ${kept.join(', ')}`);
+      continue;
+    }
+    lines.push(`${name}: ${value}`);
+  }
+  socket.unshift(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]));
+  server.emit('connection', socket);
 }
 
 /** The request's path and query string, split without building a URL object. */
@@ -86,9 +118,10 @@ function notJson(contentType: string | undefined): HttpError {
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   if (req.method !== 'POST') return undefined;
   if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) throw notJson(req.headers['content-type']);
-  const tooLarge = () => new HttpError(413, `Request body larger than ${limit} bytes`);
+  // The rest of the body is not read: the connection ends with the answer (RFC 9110 §15.5.14).
+  const tooLarge = () => new HttpError(413, `Request body larger than ${limit} bytes`, ErrorCode.BadRequest, { connection: 'close' });
   if (Number(req.headers['content-length'] ?? 0) > limit && !req.headers['content-encoding']) throw tooLarge();
-  const body = await readCapped(decoded(req), limit).catch(() => {
+  const body = await readCapped(decoded(req), limit, { keepOpen: true }).catch(() => {
     throw new HttpError(400, 'Malformed request: the body could not be read');
   });
   if (body === null) throw tooLarge();

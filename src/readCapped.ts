@@ -4,20 +4,26 @@
  */
 import type { Readable } from 'node:stream';
 
-/** The bytes of `stream`, or null once they pass `limit` (the stream is then destroyed). Rejects with the stream's error. */
-export function readCapped(stream: Readable, limit: number): Promise<Buffer | null> {
+/**
+ * The bytes of `stream`, or null once they pass `limit`: the stream is then destroyed, or with
+ * `keepOpen` (a client's request, which is to be answered 413 on its socket) only no longer read.
+ * Rejects with the stream's error.
+ */
+export function readCapped(stream: Readable, limit: number, { keepOpen = false } = {}): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    stream.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        stream.destroy();
+        if (keepOpen) stream.off('data', onData).pause();
+        else stream.destroy();
         resolve(null);
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    stream.on('data', onData);
     stream.once('error', reject);
     stream.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
   });

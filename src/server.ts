@@ -8,6 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
@@ -23,7 +24,7 @@ import type { ApiKey, Config } from './config.js';
 import { type RequestContext, type Services, type UpstreamFailureReport, createRequestContext } from './context.js';
 import { BadInputError, CostLimitError, ErrorCode, type ErrorExtensions, InvalidRowError, UpstreamError } from './errors.js';
 import { graphiqlHandler } from './graphiql.js';
-import { HttpError, executeGraphQL, readJsonBody, requestErrorStatusPlugin, sendHttpError, sendJson, splitUrl } from './graphqlOverHttp.js';
+import { HttpError, executeGraphQL, ignoreUpgrade, readJsonBody, requestErrorStatusPlugin, sendHttpError, sendJson, splitUrl, wantsWebSocket } from './graphqlOverHttp.js';
 import { type DrainResult, Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { HealthTracker } from './observability/health.js';
@@ -357,7 +358,9 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     services,
     validationRules,
     maxTokens: config.limits.maxTokens,
+    maxMessageBytes: config.maxBodyBytes,
     production: config.production,
+    logger,
     safelist,
     access,
     refuseUpgrade: () => {
@@ -374,9 +377,10 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     },
     callbacks: config.subscriptionCallbacks,
     retryAfterSeconds: config.overload.retryAfterSeconds,
-    logger,
   });
-  httpServer.on('upgrade', live.upgrade);
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+    wantsWebSocket(req) ? live.upgrade(req, socket, head) : ignoreUpgrade(httpServer, req, socket, head),
+  );
 
   /** POST or GET /graphql: shed load, authenticate, read the body, hold it to the safelist, run it through Apollo. */
   const graphqlEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, search: string, trace: RequestTrace | null) => {

@@ -63,9 +63,10 @@ export function pushEndpoint(options: PushEndpointOptions) {
     if (!config) throw new HttpError(404, `No provider pushes are received at ${pathname.slice(0, 100)}: no such connection of a provider that pushes (Twilio, Vapi, Retell AI)`, ErrorCode.NotFound);
     if (req.method !== 'POST') throw new HttpError(405, 'Provider pushes are POST requests', ErrorCode.BadRequest, { allow: 'POST' });
     const label = connectionLabel(config);
-    const tooLarge = () => new HttpError(413, `Request body larger than ${options.maxBodyBytes} bytes`);
+    // The rest of the body is not read: the connection ends with the answer (RFC 9110 §15.5.14).
+    const tooLarge = () => new HttpError(413, `Request body larger than ${options.maxBodyBytes} bytes`, ErrorCode.BadRequest, { connection: 'close' });
     if (Number(req.headers['content-length'] ?? 0) > options.maxBodyBytes) throw tooLarge();
-    const body = await readCapped(req, options.maxBodyBytes).catch(() => {
+    const body = await readCapped(req, options.maxBodyBytes, { keepOpen: true }).catch(() => {
       throw new HttpError(400, 'Malformed request: the body could not be read');
     });
     if (body === null) throw tooLarge();

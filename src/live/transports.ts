@@ -33,9 +33,9 @@ import {
   validate,
 } from 'graphql';
 import { createHandler as createSseHandler, type Response as SseResponse } from 'graphql-sse';
-import { type Extra, useServer } from 'graphql-ws/use/ws';
+import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import Negotiator from 'negotiator';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { type RequestContext, type Services, createRequestContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import { HttpError, sendJson } from '../graphqlOverHttp.js';
@@ -57,6 +57,8 @@ export interface LiveHost {
   validationRules: readonly ValidationRule[];
   /** graphql-js `parse` token limit (SWITCHBOARD_MAX_TOKENS). */
   maxTokens: number;
+  /** The largest WebSocket message read, in bytes (SWITCHBOARD_MAX_BODY_BYTES, as for a request body); a larger one closes the socket with 1009. */
+  maxMessageBytes: number;
   /** Production: validation messages lose graphql-js's "Did you mean …?" (as Apollo's plugin strips them over HTTP). */
   production: boolean;
   /** The persisted-query safelist, when a manifest is configured: WebSocket documents are held to it too. */
@@ -70,13 +72,14 @@ export interface LiveHost {
   refuseUpgrade(): HttpError | null;
   /** The upgraded socket leaves the HTTP server's lifecycle bookkeeping: the WebSocket side owns it. */
   detach(socket: Duplex): void;
+  /** Where an unexpected failure of the WebSocket protocol handling (a bug, never a client's doing) and a callback router's failures (its host only) are logged. */
+  logger: Logger;
   /** Shapes one result for clients: each error through the one formatter, plus the upstream failures `ctx` met. */
   formatResult(result: ExecutionResult, ctx: RequestContext): FormattedExecutionResult;
   /** Apollo's callback protocol: the allowed callback URLs (none: off) and the bound on open callback subscriptions. */
   callbacks: CallbackSettings;
   /** Retry-After seconds of a refusal for load (SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS). */
   retryAfterSeconds: number;
-  logger: Logger;
 }
 
 /** A subscription document ready to run, or why not (errors already in client form, and an HTTP status for SSE). */
@@ -171,10 +174,69 @@ export interface LiveTransports {
   drain(): Promise<void>;
 }
 
+/** A WebSocket whose client leaves more than this unread (bytes not yet taken by the network) is cut off when it sends again. */
+export const MAX_UNSENT_BYTES = 1 << 20;
+
+/** How often a WebSocket client is pinged, and how long it has to answer (graphql-ws's default). */
+const KEEP_ALIVE_MS = 12_000;
+
+/**
+ * Why a WebSocket opening handshake cannot be answered (RFC 6455 §4.2.1: a GET with a 16-byte
+ * base64 `Sec-WebSocket-Key` and `Sec-WebSocket-Version` 13, or 8 which ws takes too), as the coded
+ * refusal the server answers with; null when it can. ws would answer these with a bare text/html.
+ */
+function malformedHandshake(req: http.IncomingMessage): HttpError | null {
+  if (req.method !== 'GET') return new HttpError(405, 'A WebSocket opening handshake is a GET request', ErrorCode.BadRequest, { allow: 'GET' });
+  if (!/^[+/0-9A-Za-z]{22}==$/.test(req.headers['sec-websocket-key'] ?? '')) {
+    return new HttpError(400, 'Not a WebSocket opening handshake: the Sec-WebSocket-Key header is missing or malformed', ErrorCode.BadRequest);
+  }
+  const version = req.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') {
+    return new HttpError(400, 'Unsupported Sec-WebSocket-Version: send 13', ErrorCode.BadRequest, { 'sec-websocket-version': '13, 8' });
+  }
+  return null;
+}
+
+/** Resolves once `res` can take more (or has closed). */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
+}
+
+/**
+ * graphql-sse's own refusals of a request it cannot read (no query, `variables` in a GET that are
+ * not JSON) come without a code, unlike those of `prepare`: as a coded HttpError (400 BAD_REQUEST),
+ * or null when `status` is no refusal or already coded.
+ */
+function uncodedRefusal(status: number, body: string | null | AsyncIterable<string>): HttpError | null {
+  if (status < 400) return null;
+  let errors: Array<{ message?: unknown; extensions?: { code?: unknown } }> = [];
+  try {
+    errors = (JSON.parse(typeof body === 'string' ? body : '') as { errors?: typeof errors }).errors ?? [];
+  } catch {
+    // No JSON body: the status alone.
+  }
+  if (errors.length > 0 && errors.every((e) => typeof e.extensions?.code === 'string')) return null;
+  const said = typeof errors[0]?.message === 'string' ? errors[0].message : STATUS_CODES[status];
+  // graphql-sse says "Unparsable URL" when a GET's variables or extensions are not JSON.
+  const message = said === 'Unparsable URL' ? 'The query string\'s "variables" and "extensions" must be JSON' : said;
+  return new HttpError(status, `GraphQL over SSE: ${message}`, ErrorCode.BadRequest);
+}
+
 export function createLiveTransports(host: LiveHost): LiveTransports {
   const rules = [...specifiedRules, ...host.validationRules];
   const callers = new WeakMap<RequestContext, Caller>();
+  // SSE: what a subscription waits for before it takes its next event, while its client does not read.
+  const paces = new WeakMap<RequestContext, () => Promise<void> | undefined>();
   const open = new Set<AsyncIterableIterator<FormattedExecutionResult>>();
+
+  /** In production, graphql-js's "Did you mean …?" goes (the same pattern as @apollo/server's ApolloServerPluginDisableSuggestions). */
+  const withoutSuggestions = (message: string) => (host.production ? message.replace(/ ?Did you mean(.+?)\?$/, '') : message);
 
   /** Parses, validates and resolves the operation, which must be a subscription. */
   function prepare(params: GraphQLParams, caller: Caller, transport = 'WebSocket and text/event-stream carry', status = 406): Prepared {
@@ -194,9 +256,7 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     }
     const invalid = validate(host.schema, document, rules);
     if (invalid.length > 0) {
-      // The same pattern as @apollo/server's ApolloServerPluginDisableSuggestions.
-      const message = (e: GraphQLError) => (host.production ? e.message.replace(/ ?Did you mean(.+?)\?$/, '') : e.message);
-      return { ok: false, status: 400, errors: invalid.map((e) => coded(message(e), ErrorCode.ValidationFailed)) };
+      return { ok: false, status: 400, errors: invalid.map((e) => coded(withoutSuggestions(e.message), ErrorCode.ValidationFailed)) };
     }
     const operationName = (params.operationName as string | null | undefined) ?? undefined;
     const operation = getOperationAST(document, operationName);
@@ -222,18 +282,23 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
   async function subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<FormattedExecutionResult> | FormattedExecutionResult> {
     const first = args.contextValue as RequestContext;
     const caller = callers.get(first)!;
+    const pace = paces.get(first);
     const stream = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in stream)) {
-      // Refused before any event: a bad filter (BAD_USER_INPUT from the resolver) or variables
-      // that do not coerce (graphql-js gives those no code; Apollo Server calls them BAD_USER_INPUT).
+      // Refused before any event: a bad filter (BAD_USER_INPUT from the resolver, at its path) or
+      // variables that do not coerce (graphql-js's errors of the whole operation, without a path,
+      // some wrapping an enum's or scalar's own uncoded error; Apollo Server calls them BAD_USER_INPUT).
       const errors = (stream.errors ?? []).map((e) =>
-        e.path || e.originalError || e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BadUserInput } }),
+        e.path ? e : new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: { code: ErrorCode.BadUserInput } }),
       );
       return host.formatResult({ errors }, first);
     }
     const events = stream as AsyncIterableIterator<unknown>;
     const mapped: AsyncIterableIterator<FormattedExecutionResult> = {
       async next() {
+        // graphql-sse queues every result it is given without bound: while the client does not
+        // read, the events wait in the subscription's bounded buffer instead (src/resolvers/Subscription.ts).
+        await pace?.();
         const event = await events.next();
         if (event.done) {
           open.delete(mapped);
@@ -262,9 +327,10 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
   }
 
   // --- GraphQL over WebSocket ---------------------------------------------------------------
-  const wss = new WebSocketServer({ noServer: true });
-  type WsExtra = Extra & { caller?: Caller };
-  const wsServer = useServer<Record<string, unknown> | undefined, { caller: Caller }>(
+  // ws reads messages of up to 100 MiB by default, whole, before graphql-ws sees them.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: host.maxMessageBytes, handleProtocols });
+  type WsExtra = { socket: WebSocket; request: http.IncomingMessage; caller?: Caller };
+  const wsServer = makeServer<Record<string, unknown> | undefined, WsExtra>(
     {
       // graphql-ws's own refusals: returning false closes with 4403 Forbidden.
       onConnect(ctx) {
@@ -301,8 +367,53 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
       // Never reached: onSubscribe refuses every operation but subscriptions.
       execute: () => ({ errors: [coded(SUBSCRIPTION_TRANSPORTS_MESSAGE, ErrorCode.BadRequest)] }),
     },
-    wss,
   );
+
+  /**
+   * A socket served by graphql-ws, as its `graphql-ws/use/ws` does it but for what a client does
+   * wrong or leaves undone, which that printed on stderr with a stack ("Internal error …") per
+   * event: a failed send (the client left; its close ends its subscriptions) and a socket error (a
+   * message over `maxPayload` or a bad frame, which ws answers itself by closing with 1009 or 1002)
+   * are the client's, not errors. And a client that sends on while reading nothing is cut off:
+   * every message may be answered (a pong echoing its payload, an error), and what it does not
+   * read would be kept for it without bound. Events never pile up so: each send is waited for.
+   */
+  wss.on('connection', (socket: WebSocket, request: http.IncomingMessage) => {
+    socket.on('error', () => {});
+    // Keep-alive as graphql-ws's default (12 s): a client that does not answer a ping in time is gone.
+    let pongWait: NodeJS.Timeout | null = null;
+    const pinger = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), KEEP_ALIVE_MS);
+      socket.once('pong', () => pongWait && clearTimeout(pongWait));
+      socket.ping();
+    }, KEEP_ALIVE_MS);
+    const closed = wsServer.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, () => resolve());
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data) => {
+            if (socket.bufferedAmount > MAX_UNSENT_BYTES) return void socket.terminate();
+            handle(String(data)).catch((error: unknown) => {
+              host.logger.error({ err: error }, 'unexpected error while handling a WebSocket message');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            });
+          }),
+      },
+      { socket, request },
+    );
+    socket.once('close', (code, reason) => {
+      clearInterval(pinger);
+      if (pongWait) clearTimeout(pongWait);
+      void closed(code, String(reason));
+    });
+  });
 
   function refuseUpgrade(socket: Duplex, error: HttpError) {
     const body = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] });
@@ -313,14 +424,17 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
 
   // --- GraphQL over SSE -------------------------------------------------------------------------
   // graphql-sse types its context as a plain record; ours is the RequestContext prepare() builds.
-  const sse = createSseHandler<http.IncomingMessage, { caller: Caller }, Record<PropertyKey, unknown>>({
+  const sse = createSseHandler<http.IncomingMessage, { caller: Caller; pace: () => Promise<void> | undefined }, Record<PropertyKey, unknown>>({
     // Distinct connections mode only: no reservation tokens (single connection mode's PUT).
     authenticate: () => undefined,
     // Validated in prepare(), with the server's rules.
     validate: () => [],
     onSubscribe(req, params): SseResponse | (ExecutionArgs & { contextValue: Record<PropertyKey, unknown> }) {
       const prepared = prepare(params, req.context.caller);
-      if (prepared.ok) return prepared.args as unknown as ExecutionArgs & { contextValue: Record<PropertyKey, unknown> };
+      if (prepared.ok) {
+        paces.set(prepared.args.contextValue, req.context.pace);
+        return prepared.args as unknown as ExecutionArgs & { contextValue: Record<PropertyKey, unknown> };
+      }
       const body = JSON.stringify(refusalBody(prepared.errors));
       return [body, { status: prepared.status, statusText: STATUS_CODES[prepared.status]!, headers: { 'content-type': 'application/json; charset=utf-8' } }];
     },
@@ -384,6 +498,9 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     },
 
     async serveEventStream(req, res, body, search, caller) {
+      if (req.method !== 'GET' && req.method !== 'POST') {
+        throw new HttpError(405, `GraphQL over SSE is a GET or POST with "Accept: text/event-stream" (single connection mode's ${req.method} is not served)`, ErrorCode.BadRequest, { allow: 'GET, POST' });
+      }
       const [stream, init] = await sse({
         method: req.method ?? 'GET',
         url: `/graphql${search}`,
@@ -393,8 +510,10 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
         },
         body: (body ?? null) as Record<string, unknown> | null,
         raw: req,
-        context: { caller },
+        context: { caller, pace: () => (res.writableNeedDrain ? drained(res) : undefined) },
       });
+      const refusal = uncodedRefusal(init.status, stream);
+      if (refusal) throw refusal;
       res.writeHead(init.status, init.statusText, init.headers);
       if (!stream || typeof stream === 'string') return void res.end(stream);
       res.flushHeaders();
@@ -410,6 +529,8 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     upgrade(req, socket, head) {
       const pathname = (req.url ?? '/').split('?')[0];
       if (pathname !== '/graphql') return refuseUpgrade(socket, new HttpError(404, 'WebSocket subscriptions are served at /graphql', ErrorCode.NotFound));
+      const malformed = malformedHandshake(req);
+      if (malformed) return refuseUpgrade(socket, malformed);
       const refusal = host.refuseUpgrade();
       if (refusal) return refuseUpgrade(socket, refusal);
       host.detach(socket);
@@ -427,7 +548,8 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
       await Promise.all([...callbackSubscriptions].map((subscription) => subscription.done));
       // Let graphql-ws send the `complete` messages before the sockets close.
       await new Promise((resolve) => setImmediate(resolve));
-      await wsServer.dispose();
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }

@@ -354,6 +354,9 @@ export interface WatcherOptions {
   now?: () => number;
 }
 
+/** The longest a provider's Retry-After holds a watcher's next poll back: an hour, the longest watchInterval. */
+export const MAX_RETRY_AFTER_WAIT_MS = 3600_000;
+
 /** Newest rows read per poll: enough that a burst between two polls still fits one page. */
 export const WATCH_PAGE_SIZE = 50;
 const MAX_REREADS = 50;
@@ -368,6 +371,8 @@ export class ConnectionWatcher {
   private running: Promise<void> | null = null;
   /** The observation running now (a poll or a push), which the next one waits for. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Keys of calls pushed and not yet read: a push about only those adds no read (see observePushed). */
+  private readonly pushedWaiting = new Set<string>();
   private readonly startedAt: number;
   private lastPollAt: number | null = null;
   private lastSuccessAt: number | null = null;
@@ -481,8 +486,15 @@ export class ConnectionWatcher {
    * nothing (the first poll's calls are not announced). Resolves with the events committed; never
    * rejects (a failed read is logged at debug: the next poll still sees the change).
    */
-  observePushed(locators: readonly CallLocator[]): Promise<number> {
+  observePushed(pushed: readonly CallLocator[]): Promise<number> {
+    // A call already waiting for its read is read once, for every push about it that came
+    // meanwhile: a flood of copies of one signed push (Twilio signs no timestamp; the others allow
+    // five minutes) costs a read per read in progress, not an upstream request and a queued task each.
+    const locators = pushed.filter((l) => !this.pushedWaiting.has(l.key));
+    if (locators.length === 0) return Promise.resolve(0);
+    for (const l of locators) this.pushedWaiting.add(l.key);
     return this.serially(async () => {
+      for (const l of locators) this.pushedWaiting.delete(l.key);
       if (this.stopped || locators.length === 0) return 0;
       try {
         this.state ??= (await this.options.store.load()) ?? emptyWatchState();
@@ -561,9 +573,10 @@ export class ConnectionWatcher {
       this.lastError = upstream?.failure ?? (error instanceof WatchStoreError ? 'STORE_UNAVAILABLE' : 'INTERNAL');
       this.options.observer?.poll(this.label, this.lastError);
       if (this.lastError === 'INTERNAL') logger.error({ err: error, connection: this.label }, 'watch: poll failed unexpectedly');
-      // The provider asked to wait: the next poll waits at least that long (RFC 9110 §10.2.3).
+      // The provider asked to wait: the next poll waits at least that long (RFC 9110 §10.2.3), up
+      // to an hour (the longest interval); setTimeout would take more than 2^31-1 ms as 1 ms.
       const retryAfter = upstream?.details.retryAfter;
-      if (retryAfter !== undefined) next = Math.max(next, retryAfter * 1000);
+      if (retryAfter !== undefined) next = Math.max(next, Math.min(retryAfter * 1000, MAX_RETRY_AFTER_WAIT_MS));
     } finally {
       this.lastPollAt = this.now();
     }

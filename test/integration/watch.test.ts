@@ -271,6 +271,27 @@ describe('outage', () => {
     }
   });
 
+  it.each([
+    ['30 days in seconds', '2592000'],
+    ['an HTTP date a year ahead', new Date(Date.now() + 365 * 86_400_000).toUTCString()],
+  ])('waits out a Retry-After longer than a timer can hold (%s), not 1 ms', async (_name, retryAfter) => {
+    const sim = sims.retell;
+    const l = listen('RETELL');
+    try {
+      await l.polls(1);
+      // Over 2^31-1 ms (24.8 days), which setTimeout takes as 1 ms.
+      sim.server.faultQueue.push({ kind: 'status', status: 429, retryAfter });
+      await waitFor('the rate-limited poll', () => l.status()?.lastError === 'RATE_LIMITED');
+      const after = sim.server.count();
+      await new Promise((r) => setTimeout(r, 600));
+      expect(sim.server.count()).toBe(after);
+      expect(l.status()?.lastError).toBe('RATE_LIMITED');
+    } finally {
+      sim.server.clearFaults();
+      l.stop();
+    }
+  });
+
   it('keeps watching past a row that does not read, and announces it once it reads', async () => {
     const sim = sims.unpod;
     const l = listen('UNPOD');
