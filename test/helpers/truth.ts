@@ -8,6 +8,8 @@ import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import type { ProviderModule } from '../../src/providers/module.js';
 import { encodeCallId } from '../../src/calls/ids.js';
 import { providerRank } from '../../src/calls/model.js';
+import { SHARED_NUMBERS } from '../../src/simulation/data.js';
+import fc from 'fast-check';
 
 /**
  * Every call the simulators hold, by its real data, in the merged order. Rows a simulator sends
@@ -58,3 +60,36 @@ export const PAGE = `
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     }
   }`;
+
+const STATUSES = ['QUEUED', 'INITIATED', 'RINGING', 'IN_PROGRESS', 'COMPLETED', 'BUSY', 'NO_ANSWER', 'CANCELED', 'FAILED', 'UNKNOWN'];
+
+/**
+ * A random `calls` filter for property walks: any of providers, direction, statuses, a start-time
+ * window within `range` (ms) and a shared phone number; as `toFilter` turns it into a TruthFilter.
+ */
+export const filterArb = (range: [number, number]) =>
+  fc.record(
+    {
+      providers: fc.subarray(PROVIDER_MODULES.map((m) => m.provider as string), { minLength: 1 }),
+      direction: fc.constantFrom('INBOUND', 'OUTBOUND'),
+      statuses: fc.subarray(STATUSES, { minLength: 1 }),
+      window: fc.tuple(fc.integer({ min: range[0], max: range[1] }), fc.integer({ min: range[0], max: range[1] })),
+      phoneNumber: fc.constantFrom(SHARED_NUMBERS.india, SHARED_NUMBERS.us),
+    },
+    { requiredKeys: [] },
+  );
+
+/** A `filterArb` value as the `CallFilter` (and truth filter) it stands for. */
+export function toFilter(f: Record<string, unknown>): TruthFilter {
+  const filter: TruthFilter = {};
+  if (f.providers) filter.providers = f.providers as string[];
+  if (f.direction) filter.direction = f.direction as string;
+  if (f.statuses) filter.statuses = f.statuses as string[];
+  if (f.phoneNumber) filter.phoneNumber = f.phoneNumber as string;
+  if (f.window) {
+    const [a, b] = f.window as [number, number];
+    filter.startedAfter = new Date(Math.min(a, b)).toISOString();
+    filter.startedBefore = new Date(Math.max(a, b)).toISOString();
+  }
+  return filter;
+}

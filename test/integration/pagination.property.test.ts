@@ -12,9 +12,8 @@ import type { ProviderKey } from '../../src/demo.js';
 import fc from 'fast-check';
 import type { CallRecord } from '../../src/calls/model.js';
 import { startSimulators } from '../../src/demo.js';
-import { SHARED_NUMBERS } from '../../src/simulation/data.js';
 import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
-import { PAGE, allCalls, applyFilter, idsOf, type TruthFilter } from '../helpers/truth.js';
+import { PAGE, allCalls, applyFilter, filterArb, idsOf, toFilter } from '../helpers/truth.js';
 
 let h: Harness;
 /** The rows sent unreadable, as the calls they really are, by provider and id. */
@@ -40,7 +39,6 @@ beforeAll(async () => {
 afterAll(() => h.stop());
 
 const PROVIDERS = PROVIDER_MODULES.map((m) => m.provider);
-const STATUSES = ['QUEUED', 'INITIATED', 'RINGING', 'IN_PROGRESS', 'COMPLETED', 'BUSY', 'NO_ANSWER', 'CANCELED', 'FAILED', 'UNKNOWN'];
 
 function arrive(provider: (typeof PROVIDERS)[number]): void {
   (h.sims[provider.toLowerCase() as ProviderKey] as ProviderSimulator).addCall();
@@ -61,32 +59,6 @@ async function page(variables: Record<string, unknown>) {
     }),
     named,
   };
-}
-
-const filterArb = (range: [number, number]) =>
-  fc.record(
-    {
-      providers: fc.subarray([...PROVIDERS], { minLength: 1 }),
-      direction: fc.constantFrom('INBOUND', 'OUTBOUND'),
-      statuses: fc.subarray(STATUSES, { minLength: 1 }),
-      window: fc.tuple(fc.integer({ min: range[0], max: range[1] }), fc.integer({ min: range[0], max: range[1] })),
-      phoneNumber: fc.constantFrom(SHARED_NUMBERS.india, SHARED_NUMBERS.us),
-    },
-    { requiredKeys: [] },
-  );
-
-function toFilter(f: Record<string, unknown>): TruthFilter {
-  const filter: TruthFilter = {};
-  if (f.providers) filter.providers = f.providers as string[];
-  if (f.direction) filter.direction = f.direction as string;
-  if (f.statuses) filter.statuses = f.statuses as string[];
-  if (f.phoneNumber) filter.phoneNumber = f.phoneNumber as string;
-  if (f.window) {
-    const [a, b] = f.window as [number, number];
-    filter.startedAfter = new Date(Math.min(a, b)).toISOString();
-    filter.startedBefore = new Date(Math.max(a, b)).toISOString();
-  }
-  return filter;
 }
 
 it('walks forward and backward without duplicate or gap while calls arrive', async () => {

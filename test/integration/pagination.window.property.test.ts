@@ -14,9 +14,8 @@ import { connectionLabel } from '../../src/calls/model.js';
 import type { CallRecord } from '../../src/calls/model.js';
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import type { ProviderSimulator } from '../../src/providers/module.js';
-import { SHARED_NUMBERS } from '../../src/simulation/data.js';
 import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
-import { PAGE, allCalls, applyFilter, idsOf, type TruthFilter } from '../helpers/truth.js';
+import { PAGE, allCalls, applyFilter, filterArb, idsOf, toFilter } from '../helpers/truth.js';
 
 let h: Harness;
 let unsubscribe: () => void = () => {};
@@ -58,7 +57,6 @@ afterAll(async () => {
 });
 
 const PROVIDERS = PROVIDER_MODULES.map((m) => m.provider);
-const STATUSES = ['QUEUED', 'INITIATED', 'RINGING', 'IN_PROGRESS', 'COMPLETED', 'BUSY', 'NO_ANSWER', 'CANCELED', 'FAILED', 'UNKNOWN'];
 
 async function page(variables: Record<string, unknown>) {
   const res: GraphQLResponse<any> = await h.gql(PAGE, variables);
@@ -76,32 +74,6 @@ async function page(variables: Record<string, unknown>) {
     named,
     dataAge,
   };
-}
-
-const filterArb = (range: [number, number]) =>
-  fc.record(
-    {
-      providers: fc.subarray([...PROVIDERS], { minLength: 1 }),
-      direction: fc.constantFrom('INBOUND', 'OUTBOUND'),
-      statuses: fc.subarray(STATUSES, { minLength: 1 }),
-      window: fc.tuple(fc.integer({ min: range[0], max: range[1] }), fc.integer({ min: range[0], max: range[1] })),
-      phoneNumber: fc.constantFrom(SHARED_NUMBERS.india, SHARED_NUMBERS.us),
-    },
-    { requiredKeys: [] },
-  );
-
-function toFilter(f: Record<string, unknown>): TruthFilter {
-  const filter: TruthFilter = {};
-  if (f.providers) filter.providers = f.providers as string[];
-  if (f.direction) filter.direction = f.direction as string;
-  if (f.statuses) filter.statuses = f.statuses as string[];
-  if (f.phoneNumber) filter.phoneNumber = f.phoneNumber as string;
-  if (f.window) {
-    const [a, b] = f.window as [number, number];
-    filter.startedAfter = new Date(Math.min(a, b)).toISOString();
-    filter.startedBefore = new Date(Math.max(a, b)).toISOString();
-  }
-  return filter;
 }
 
 it('walks from the windows and past them without duplicate or gap while calls arrive', async () => {
