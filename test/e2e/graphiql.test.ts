@@ -8,6 +8,7 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 import { PROGRAMS, findExecutable } from '../prerequisites.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const CHROMIUM = findExecutable(PROGRAMS.find((program) => program.apt === 'chromium')!.names);
 const KEY = 'k_giql_0123456789abcdef';
@@ -59,15 +60,6 @@ async function setHeaders(page: Page, headers: Record<string, string>): Promise<
 async function run(page: Page, operation: 'CallEvents' | 'LatestCalls'): Promise<void> {
   await page.locator('.graphiql-execute-button').click();
   await page.getByRole('menuitem', { name: operation }).click();
-}
-
-/** Resolves once `check` holds, polling every 50 ms; fails naming `what` after 20 s. */
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  const until = Date.now() + 20_000;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const resultText = (page: Page) => page.locator('.result-window').innerText();

@@ -18,6 +18,7 @@ import type { ProviderSimulator } from '../../src/providers/module.js';
 import { keysLookedUp } from '../helpers/modules.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const INTERVAL_MS = 250;
 const KEY_ALL = 'k_all_0123456789abcdef';
@@ -66,15 +67,6 @@ function sse(h: Harness, key: string): SseClient {
   const client = createSseClient({ url: h.server.url, headers: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
   clients.push(client);
   return client;
-}
-
-/** Resolves once `check` holds, polling every 20 ms; fails naming `what` after `ms`. */
-async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const simOf = (sims: Simulators, provider: string) => (sims as unknown as Record<string, ProviderSimulator>)[provider.toLowerCase()]!;

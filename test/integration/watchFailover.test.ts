@@ -14,6 +14,7 @@ import type { ProviderSimulator } from '../../src/providers/module.js';
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const TIMING = { intervalMs: 100, leaseMs: 1_000, heartbeatMs: 100 };
 
@@ -23,14 +24,6 @@ let survivor: Harness;
 let child: ChildProcess;
 const childEvents: { id: string; type: string; key: string; provider: string }[] = [];
 let childWatching: string[] = [];
-
-async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 beforeAll(async () => {
   redis = await startRedis();

@@ -9,19 +9,11 @@
 import { startSimulators, type Simulators } from '../../src/demo.js';
 import type { ProviderSimulator } from '../../src/providers/module.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const INTERVAL_MS = 100;
 const ALL = 'all-connections-key-0001';
 const TWENTY2_ONLY = 'twenty2-only-key-0001';
-
-/** Resolves once `check` holds, polling every 20 ms; fails naming `what` after `ms`. */
-async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const simOf = (sims: Simulators, provider: string) => (sims as unknown as Record<string, ProviderSimulator>)[provider]!;
 const requestsTo = (sims: Simulators, provider: string) => simOf(sims, provider).server.requests.length;

@@ -7,6 +7,7 @@
 import { startSimulators, type Simulators } from '../../src/demo.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const INTERVAL_MS = 100;
 
@@ -39,14 +40,6 @@ afterAll(async () => {
   await sims?.close();
   await redis?.stop();
 });
-
-async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const holders = (label: string) => [a, b].filter((h) => h.server.events.watchers().some((w) => w.connection === label));
 const firstPage = (h: Harness) => h.gql('{ calls(first: 5, filter: { providers: [TWENTY2] }) { edges { node { id } } } }');

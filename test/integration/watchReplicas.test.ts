@@ -13,6 +13,7 @@ import { cacheIdentity } from '../../src/providers/index.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const INTERVAL_MS = 100;
 const LEASE_MS = 1_000;
@@ -50,14 +51,6 @@ afterAll(async () => {
   await sims?.close();
   await redis?.stop();
 });
-
-async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const holds = (h: Harness, label = 'twenty2/default') => h.server.events.watchers().some((w) => w.connection === label);
 const polls = async (h: Harness): Promise<number> => {

@@ -13,6 +13,7 @@ import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { WATCH_PAGE_SIZE } from '../../src/live/watcher.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 import { simOf } from '../helpers/modules.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const INTERVAL_MS = 100;
 
@@ -36,15 +37,6 @@ afterAll(async () => {
   await client?.dispose();
   await h?.stop();
 });
-
-/** Resolves once `check` holds, polling every 20 ms; fails naming `what` after `ms`. */
-async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Event {
   id: string;

@@ -20,6 +20,7 @@ import type { WebhookSettings } from '../../src/live/webhooks.js';
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const TIMING = { intervalMs: 100, leaseMs: 1_000, heartbeatMs: 100 };
 const SECRET = `whsec_${Buffer.alloc(32, 'switchboard-webhook-failover').toString('base64')}`;
@@ -43,14 +44,6 @@ beforeEach(async () => {
 afterAll(async () => {
   await redis?.stop();
 });
-
-async function waitFor(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Delivery {
   id: string;

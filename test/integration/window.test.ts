@@ -14,14 +14,7 @@ import type { Config } from '../../src/config.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
 import { PAGE, allCalls, applyFilter, idsOf, type TruthFilter } from '../helpers/truth.js';
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { waitFor } from '../helpers/waitFor.js';
 
 const windowed = (maxDataAgeMs: number, intervalMs: number) => (config: Config): Config => ({ ...config, maxDataAgeMs, watch: { ...config.watch, intervalMs } });
 
