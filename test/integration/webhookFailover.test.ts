@@ -164,7 +164,7 @@ function expectDeliveredInOrder(receiver: Receiver, events: readonly CallEvent[]
   expect(early.map((d) => `${d.payload.type} ${callOf(d)}`)).toEqual([]);
 }
 
-test('the replica holding the leases is killed mid-stream: every event is still delivered, in order per call, each once unless in flight at the kill', async () => {
+test('the replica holding the leases is killed mid-stream: the survivor\'s subscriber sees every event once, and every event is still delivered, in order per call, each once unless in flight at the kill', async () => {
   const receiver = await startReceiver();
   // A slow receiver (4 in flight, 200 ms each: slower than the events come): the dead replica
   // leaves attempts in flight and deliveries waiting.
@@ -188,6 +188,12 @@ test('the replica holding the leases is killed mid-stream: every event is still 
     await new Promise((r) => setTimeout(r, 1_000)); // the calls started have ended; let the watchers see it
     survivor.stop();
     const events = survivor.received;
+    // The survivor's subscriber saw every event exactly once: no id twice, each call's CALL_ADDED once and first.
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    const firstByCall = new Map<string, string>();
+    for (const e of events) if (!firstByCall.has(`${e.call.provider}/${e.call.key}`)) firstByCall.set(`${e.call.provider}/${e.call.key}`, e.type);
+    expect([...firstByCall.values()].filter((type) => type !== 'CALL_ADDED')).toEqual([]);
+    expect(events.filter((e) => e.type === 'CALL_ADDED').length).toBe(firstByCall.size);
     await waitFor('every event delivered', () => {
       const delivered = new Set(ok(receiver).map((d) => d.id));
       return events.every((e) => delivered.has(e.id));
@@ -224,6 +230,12 @@ test('the endpoint fails while the replica holding the leases is killed: the sur
     await new Promise((r) => setTimeout(r, 1_000));
     survivor.stop();
     const events = survivor.received;
+    // The survivor's subscriber saw every event exactly once: no id twice, each call's CALL_ADDED once and first.
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    const firstByCall = new Map<string, string>();
+    for (const e of events) if (!firstByCall.has(`${e.call.provider}/${e.call.key}`)) firstByCall.set(`${e.call.provider}/${e.call.key}`, e.type);
+    expect([...firstByCall.values()].filter((type) => type !== 'CALL_ADDED')).toEqual([]);
+    expect(events.filter((e) => e.type === 'CALL_ADDED').length).toBe(firstByCall.size);
     await waitFor('every event delivered', () => {
       const delivered = new Set(ok(receiver).map((d) => d.id));
       return events.every((e) => delivered.has(e.id));
