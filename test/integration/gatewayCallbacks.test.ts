@@ -171,6 +171,7 @@ async function startAll(options: { heartbeatMs: number; allow?: boolean; live?: 
     gateway,
     source,
     h,
+    crm,
     contacts,
     async stop() {
       await gateway.stop();
@@ -256,6 +257,30 @@ describe('Hive Gateway subscribing to Switchboard over HTTP callbacks', () => {
     } finally {
       controller.abort();
       await stop();
+    }
+  });
+
+  it("Switchboard's shutdown sends `complete`, and the gateway ends its client's subscription", async () => {
+    const { gateway, source, h, crm } = await startAll({ heartbeatMs: 60_000 });
+    const controller = new AbortController();
+    try {
+      const events = sseEvents(gateway.url, QUERY, controller.signal);
+      const first = events.next();
+      await subscribed(source, first);
+      source.emit(eventOf('CALL_ADDED', allCalls(h.sims).find((c) => c.provider === 'UNPOD')!));
+      expect((await first).value.data.callEvents.type).toBe('CALL_ADDED');
+      expect(await h.server.stop({ graceMs: 20_000 })).toEqual({ graceful: true, abandoned: 0 });
+      expect(trail(gateway.seen)).toEqual([['check', 204], ['next', 204], ['complete', 204]]);
+      // The gateway's SSE stream to its client ends, with no error.
+      const rest: unknown[] = [];
+      for (let next = await events.next(); !next.done; next = await events.next()) rest.push(next.value);
+      expect(rest).toEqual([]);
+    } finally {
+      controller.abort();
+      // Switchboard itself is stopped above.
+      await gateway.stop();
+      await crm.stop();
+      await h.sims.close();
     }
   });
 
