@@ -237,7 +237,9 @@ describe('Hive Gateway subscribing to Switchboard over HTTP callbacks', () => {
   });
 
   it('once the client has left and no event comes, a heartbeat answered 404 ends the subscription', async () => {
-    const { gateway, source, h, stop } = await startAll({ heartbeatMs: 1_000 });
+    // Apollo's default heartbeat. The gateway times a subscription out when a message comes later
+    // than this after the previous one (docs/live.md), so the first event must reach it within 5 s.
+    const { gateway, source, h, stop } = await startAll({ heartbeatMs: 5_000 });
     const controller = new AbortController();
     try {
       const events = sseEvents(gateway.url, QUERY, controller.signal);
