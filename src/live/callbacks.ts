@@ -38,6 +38,14 @@ const MAX_HEARTBEAT_MS = 3_600_000;
 export const CALLBACK_TIMEOUT_MS = 5_000;
 /** Attempts of a `next` or `complete` that failed on the way (network, time-out, 5xx), as Apollo Server's plugin retries them. */
 const ATTEMPTS = 3;
+/**
+ * ms between two heartbeat checks for a router that asked for one every `intervalMs`: four fifths
+ * of it, so that each arrives within the interval after the message before, trip included. Apollo
+ * asks for a check at least every interval; Hive Gateway ends a subscription whose next message
+ * arrives later than the interval after the last, with no allowance for the trip (docs/live.md).
+ */
+export const heartbeatPeriodMs = (intervalMs: number): number => Math.round(intervalMs * 0.8);
+
 /** Consecutive failed heartbeats (network, time-out, 5xx) after which the router is taken for gone (Apollo Server's plugin: 5). */
 const MAX_HEARTBEAT_FAILURES = 5;
 /** Bytes of the router's answer read at most: nothing in it is used. */
@@ -203,7 +211,7 @@ export class CallbackSubscription {
     private readonly logger: Logger,
   ) {
     if (request.heartbeatIntervalMs > 0) {
-      this.heartbeat = setInterval(() => void this.beat(), request.heartbeatIntervalMs);
+      this.heartbeat = setInterval(() => void this.beat(), heartbeatPeriodMs(request.heartbeatIntervalMs));
       this.heartbeat.unref();
     }
     this.done = this.run().catch(async (error: unknown) => {

@@ -2,7 +2,7 @@
  * The callback protocol's allowlist (src/live/callbacks.ts): which callback URLs a router may name.
  * The integration side (messages, heartbeats, drain) is test/integration/subscriptionCallbacks.test.ts.
  */
-import { isAllowedCallbackUrl, readCallbackRequest } from '../../src/live/callbacks.js';
+import { heartbeatPeriodMs, isAllowedCallbackUrl, readCallbackRequest } from '../../src/live/callbacks.js';
 import { HttpError } from '../../src/graphqlOverHttp.js';
 
 const allowed = ['http://router:4000/callback', 'https://router.example'];
@@ -47,6 +47,11 @@ describe('readCallbackRequest', () => {
     throw new Error('accepted');
   };
   const valid = { callbackUrl: 'http://router:4000/callback/1', subscriptionId: '1', verifier: 'v' };
+
+  it('sends heartbeats every four fifths of the interval asked for, so each arrives within it', () => {
+    expect(heartbeatPeriodMs(5000)).toBe(4000);
+    expect(heartbeatPeriodMs(100)).toBe(80);
+  });
 
   it('reads the extension; the heartbeat defaults to 5 s, 0 turns it off', () => {
     expect(readCallbackRequest(valid, settings)).toEqual({ callbackUrl: new URL(valid.callbackUrl), subscriptionId: '1', verifier: 'v', heartbeatIntervalMs: 5000 });
