@@ -122,8 +122,13 @@ export interface Config {
    * connection's `maxDataAge` overrides it.
    */
   maxDataAgeMs: number;
-  /** Subscriptions over Apollo's HTTP callback protocol (src/live/callbacks.ts): SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS, SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS. */
+  /** Subscriptions over Apollo's HTTP callback protocol (src/live/callbacks.ts): SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS. */
   subscriptionCallbacks: CallbackSettings;
+  /**
+   * Subscriptions open at once on this replica, at most, over WebSocket, SSE and callbacks together
+   * (SWITCHBOARD_MAX_SUBSCRIPTIONS); beyond it a new one is refused with OVERLOADED (src/live/transports.ts).
+   */
+  maxSubscriptions: number;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -185,7 +190,8 @@ const integerSettings = z.object({
   SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS: int('SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS', 1, 86_400).default(DEFAULT_DEMAND.periodMs / 1000),
   SWITCHBOARD_WATCH_QUIET_SECONDS: int('SWITCHBOARD_WATCH_QUIET_SECONDS', 1, 86_400).default(DEFAULT_DEMAND.quietMs / 1000),
   SWITCHBOARD_MAX_DATA_AGE: int('SWITCHBOARD_MAX_DATA_AGE', 0, MAX_DATA_AGE).optional(),
-  SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: int('SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS', 1, 1_000_000).default(1_000),
+  // ~29 KB each (bench/results/live.md): 5000 hold ~145 MB, comfortable for a 2-core replica.
+  SWITCHBOARD_MAX_SUBSCRIPTIONS: int('SWITCHBOARD_MAX_SUBSCRIPTIONS', 1, 1_000_000).default(5_000),
 });
 
 /**
@@ -697,7 +703,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     maxDataAgeMs: (n.SWITCHBOARD_MAX_DATA_AGE ?? (demo ? DEMO_MAX_DATA_AGE : 0)) * 1000,
-    subscriptionCallbacks: { urls: callbackUrls(env.SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS), max: n.SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS },
+    subscriptionCallbacks: { urls: callbackUrls(env.SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS) },
+    maxSubscriptions: n.SWITCHBOARD_MAX_SUBSCRIPTIONS,
   };
 }
 

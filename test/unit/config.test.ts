@@ -506,11 +506,11 @@ describe("Vapi's push credential (docs/live.md, Provider pushes)", () => {
 });
 
 describe("subscription callbacks (Apollo's HTTP callback protocol)", () => {
-  it('are off unless SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS lists URL prefixes; the bound defaults to 1000', () => {
-    expect(loadConfig({}).subscriptionCallbacks).toEqual({ urls: [], max: 1000 });
-    expect(
-      loadConfig({ SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: 'http://router:4000/callback/,https://router.example', SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: '50' }).subscriptionCallbacks,
-    ).toEqual({ urls: ['http://router:4000/callback', 'https://router.example'], max: 50 });
+  it('are off unless SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS lists URL prefixes', () => {
+    expect(loadConfig({}).subscriptionCallbacks).toEqual({ urls: [] });
+    expect(loadConfig({ SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: 'http://router:4000/callback/,https://router.example' }).subscriptionCallbacks).toEqual({
+      urls: ['http://router:4000/callback', 'https://router.example'],
+    });
   });
 
   it.each([
@@ -523,7 +523,16 @@ describe("subscription callbacks (Apollo's HTTP callback protocol)", () => {
     expect(refusal({ SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: value })).toMatch(expected);
   });
 
-  it('bounds SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS', () => {
-    expect(refusal({ SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: '0' })).toMatch(/SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS must be at least 1/);
+});
+
+describe('SWITCHBOARD_MAX_SUBSCRIPTIONS', () => {
+  it('bounds open subscriptions over every transport: 5000 by default, at least 1', () => {
+    expect(loadConfig({}).maxSubscriptions).toBe(5000);
+    expect(loadConfig({ SWITCHBOARD_MAX_SUBSCRIPTIONS: '3' }).maxSubscriptions).toBe(3);
+    expect(refusal({ SWITCHBOARD_MAX_SUBSCRIPTIONS: '0' })).toMatch(/SWITCHBOARD_MAX_SUBSCRIPTIONS must be at least 1/);
+  });
+
+  it('no longer reads SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS (never released; replaced by SWITCHBOARD_MAX_SUBSCRIPTIONS)', () => {
+    expect(refusal({ SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: '10' })).toMatch(/SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS/);
   });
 });
