@@ -4,8 +4,10 @@
  * connections mode: a GET or POST with `Accept: text/event-stream`) and, for routers, Apollo's HTTP
  * callback protocol (a POST with `extensions.subscription`; src/live/callbacks.ts). All carry
  * subscription operations only (queries and mutations are answered as JSON by the ordinary
- * endpoint), check the same API keys as queries, hold documents to the same parse and validation
- * limits (and, with a manifest, the safelist), and shape errors with the one formatter (src/server.ts).
+ * endpoint), check the same API keys as queries, hold documents to exactly the limits of queries
+ * (tokens, validation rules, cost: src/security/queryLimits.ts; with a manifest, the safelist),
+ * share one bound on open subscriptions (SWITCHBOARD_MAX_SUBSCRIPTIONS), and shape errors with the
+ * one formatter (src/server.ts).
  *
  * Each event executes with a fresh request context (its own loaders, failures and scan budget) of
  * the subscriber's key: graphql-js's `subscribe` would run every event with the one context of the
