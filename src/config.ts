@@ -122,8 +122,13 @@ export interface Config {
    * connection's `maxDataAge` overrides it.
    */
   maxDataAgeMs: number;
-  /** Subscriptions over Apollo's HTTP callback protocol (src/live/callbacks.ts): SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS, SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS. */
+  /** Subscriptions over Apollo's HTTP callback protocol (src/live/callbacks.ts): SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS. */
   subscriptionCallbacks: CallbackSettings;
+  /**
+   * Subscriptions open at once on this replica, at most, over WebSocket, SSE and callbacks together
+   * (SWITCHBOARD_MAX_SUBSCRIPTIONS); beyond it a new one is refused with OVERLOADED (src/live/transports.ts).
+   */
+  maxSubscriptions: number;
 }
 
 /** An integer variable: plain decimal digits only (`10abc`, `1e3`, ` 5`, `0x10`, `5.0` are refused). */
@@ -185,7 +190,8 @@ const integerSettings = z.object({
   SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS: int('SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS', 1, 86_400).default(DEFAULT_DEMAND.periodMs / 1000),
   SWITCHBOARD_WATCH_QUIET_SECONDS: int('SWITCHBOARD_WATCH_QUIET_SECONDS', 1, 86_400).default(DEFAULT_DEMAND.quietMs / 1000),
   SWITCHBOARD_MAX_DATA_AGE: int('SWITCHBOARD_MAX_DATA_AGE', 0, MAX_DATA_AGE).optional(),
-  SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: int('SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS', 1, 1_000_000).default(1_000),
+  // ~29 KB each (bench/results/live.md): 5000 hold ~145 MB, comfortable for a 2-core replica.
+  SWITCHBOARD_MAX_SUBSCRIPTIONS: int('SWITCHBOARD_MAX_SUBSCRIPTIONS', 1, 1_000_000).default(5_000),
 });
 
 /**
@@ -528,8 +534,10 @@ function parseWebhooksVariable(value: string | undefined): unknown[] {
  * `endpoint` label of metrics and logs). Each problem names the variable or file, the entry's index
  * and the field (`SWITCHBOARD_WEBHOOKS[1].filter.statuses[0]: …`), never a secret or a URL.
  */
-function webhookEndpoints(sources: { where: string; entries: unknown[] }[]): WebhookEndpoint[] {
+function webhookEndpoints(sources: { where: string; entries: unknown[] }[]): { endpoints: WebhookEndpoint[]; names: string[] } {
   const endpoints: WebhookEndpoint[] = [];
+  /** Each endpoint's entry as errors name it (`SWITCHBOARD_WEBHOOKS[1]`), by `index`. */
+  const names: string[] = [];
   for (const { where, entries } of sources) {
     entries.forEach((entry, i) => {
       const parsed = webhookEndpointSchema.safeParse(entry);
@@ -542,9 +550,44 @@ function webhookEndpoints(sources: { where: string; entries: unknown[] }[]): Web
       }
       const { url, secret, types } = parsed.data;
       endpoints.push({ index: endpoints.length, url, secret, filter, types: types ? [...new Set(types)] : null });
+      names.push(`${where}[${i}]`);
     });
   }
-  return endpoints;
+  return { endpoints, names };
+}
+
+/**
+ * What the entries cannot mean on purpose, refused as the file's strict reading refuses a typo
+ * (docs/operations.md): two entries with the same URL, filter and types (every event would be
+ * delivered twice), and a filter naming a provider no configured connection is of (it would never
+ * match). Errors name the entries and the field, never a URL or secret.
+ * @throws ConfigError.
+ */
+function checkWebhookEndpoints(endpoints: readonly WebhookEndpoint[], names: readonly string[], available: readonly string[]): void {
+  const seen = new Map<string, number>();
+  for (const endpoint of endpoints) {
+    const { filter } = endpoint;
+    const providers = filter.providers ?? [];
+    const dead = providers.findIndex((provider) => !available.some((label) => label.startsWith(`${provider.toLowerCase()}/`)));
+    if (dead !== -1) {
+      throw new ConfigError(
+        `${names[endpoint.index]}.filter.providers[${dead}]: no connection of ${providers[dead]} is configured (configured: ${available.join(', ')}), so this filter would never match; remove it or configure the provider`,
+      );
+    }
+    // The same URL (as WHATWG parses it: host case, default port), filter and types: the same deliveries.
+    const key = JSON.stringify([
+      new URL(endpoint.url).href,
+      { ...filter, providers: filter.providers && [...filter.providers].sort(), statuses: filter.statuses && [...filter.statuses].sort() },
+      endpoint.types && [...endpoint.types].sort(),
+    ]);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new ConfigError(
+        `${names[first]} and ${names[endpoint.index]} are the same webhook (the same URL, filter and types): every event would be delivered twice; remove one`,
+      );
+    }
+    seen.set(key, endpoint.index);
+  }
 }
 
 /**
@@ -569,7 +612,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeys.push(...file.apiKeys);
     webhookSources.push({ where: 'SWITCHBOARD_CONFIG webhooks', entries: file.webhooks });
   }
-  const endpoints = webhookEndpoints(webhookSources);
+  const { endpoints, names: endpointNames } = webhookEndpoints(webhookSources);
 
   const labels = connections.map(connectionLabel);
   const duplicate = labels.find((label, i) => labels.indexOf(label) !== i);
@@ -589,6 +632,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const demo = connections.length === 0;
   // In demo mode the simulators are the connections, each named "default" (src/demo.ts).
   const available = demo ? Object.keys(envNames).map((p) => `${p.toLowerCase()}/default`) : labels;
+  checkWebhookEndpoints(endpoints, endpointNames, available);
 
   const secrets = new Map<string, string>();
   for (const key of apiKeys) {
@@ -697,7 +741,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     maxDataAgeMs: (n.SWITCHBOARD_MAX_DATA_AGE ?? (demo ? DEMO_MAX_DATA_AGE : 0)) * 1000,
-    subscriptionCallbacks: { urls: callbackUrls(env.SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS), max: n.SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS },
+    subscriptionCallbacks: { urls: callbackUrls(env.SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS) },
+    maxSubscriptions: n.SWITCHBOARD_MAX_SUBSCRIPTIONS,
   };
 }
 

@@ -304,7 +304,8 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     csrfPrevention: true,
     validationRules: [...validationRules, noSubscriptionOverJson],
     parseOptions: protection.parseOptions,
-    maxRecursiveSelections: config.limits.maxSelections,
+    // Counted by our own rule (protection.validationRules), which the subscription transports share.
+    maxRecursiveSelections: false,
     formatError: formatError(logger, invalidRowLog),
     // Compact JSON rather than Apollo's pretty-printed default: smaller responses (no req/s gain measured).
     stringifyResult: (result) => JSON.stringify(result),
@@ -357,6 +358,9 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     schema,
     services,
     validationRules,
+    checkOperation: protection.checkOperation,
+    maxSubscriptions: config.maxSubscriptions,
+    onRefused: () => metrics.shed.inc({ reason: 'subscriptions' }),
     maxTokens: config.limits.maxTokens,
     maxMessageBytes: config.maxBodyBytes,
     production: config.production,
@@ -378,6 +382,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     callbacks: config.subscriptionCallbacks,
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });
+  metrics.observeSubscriptions(() => live.openByTransport());
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
     wantsWebSocket(req) ? live.upgrade(req, socket, head) : ignoreUpgrade(httpServer, req, socket, head),
   );

@@ -55,8 +55,6 @@ const ANSWER_BYTES = 16 * 1024;
 export interface CallbackSettings {
   /** Allowed callback URL prefixes (SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS); none: the protocol is off. */
   urls: readonly string[];
-  /** Callback subscriptions open at once, at most (SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS). */
-  max: number;
 }
 
 /**

@@ -4,8 +4,10 @@
  * connections mode: a GET or POST with `Accept: text/event-stream`) and, for routers, Apollo's HTTP
  * callback protocol (a POST with `extensions.subscription`; src/live/callbacks.ts). All carry
  * subscription operations only (queries and mutations are answered as JSON by the ordinary
- * endpoint), check the same API keys as queries, hold documents to the same parse and validation
- * limits (and, with a manifest, the safelist), and shape errors with the one formatter (src/server.ts).
+ * endpoint), check the same API keys as queries, hold documents to exactly the limits of queries
+ * (tokens, validation rules, cost: src/security/queryLimits.ts; with a manifest, the safelist),
+ * share one bound on open subscriptions (SWITCHBOARD_MAX_SUBSCRIPTIONS), and shape errors with the
+ * one formatter (src/server.ts).
  *
  * Each event executes with a fresh request context (its own loaders, failures and scan budget) of
  * the subscriber's key: graphql-js's `subscribe` would run every event with the one context of the
@@ -37,7 +39,7 @@ import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import Negotiator from 'negotiator';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type RequestContext, type Services, createRequestContext } from '../context.js';
-import { ErrorCode } from '../errors.js';
+import { CostLimitError, ErrorCode } from '../errors.js';
 import { HttpError, sendJson } from '../graphqlOverHttp.js';
 import type { Logger } from '../logger.js';
 import { type CallbackSettings, CallbackSubscription, checkFailed, postCallback, readCallbackRequest } from './callbacks.js';
@@ -55,6 +57,15 @@ export interface LiveHost {
   services: Services;
   /** The server's validation rules beyond graphql-js's own (limits, known operation types, …). */
   validationRules: readonly ValidationRule[];
+  /**
+   * The checks of a resolved operation with its variables that the HTTP path runs after validation
+   * (src/security/queryLimits.ts: the cost estimate); throws the coded error of a refusal.
+   */
+  checkOperation(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Readonly<Record<string, unknown>>): void;
+  /** Subscriptions open at once over every transport, at most (SWITCHBOARD_MAX_SUBSCRIPTIONS). */
+  maxSubscriptions: number;
+  /** Counts a subscription refused for that bound (metrics). */
+  onRefused(): void;
   /** graphql-js `parse` token limit (SWITCHBOARD_MAX_TOKENS). */
   maxTokens: number;
   /** The largest WebSocket message read, in bytes (SWITCHBOARD_MAX_BODY_BYTES, as for a request body); a larger one closes the socket with 1009. */
@@ -76,16 +87,19 @@ export interface LiveHost {
   logger: Logger;
   /** Shapes one result for clients: each error through the one formatter, plus the upstream failures `ctx` met. */
   formatResult(result: ExecutionResult, ctx: RequestContext): FormattedExecutionResult;
-  /** Apollo's callback protocol: the allowed callback URLs (none: off) and the bound on open callback subscriptions. */
+  /** Apollo's callback protocol: the allowed callback URLs (none: off). */
   callbacks: CallbackSettings;
   /** Retry-After seconds of a refusal for load (SWITCHBOARD_OVERLOAD_RETRY_AFTER_SECONDS). */
   retryAfterSeconds: number;
 }
 
-/** A subscription document ready to run, or why not (errors already in client form, and an HTTP status for SSE). */
+/** A subscription document ready to run, or why not (errors already in client form, and an HTTP status and headers for SSE and callbacks). */
 type Prepared =
   | { ok: true; args: ExecutionArgs & { contextValue: RequestContext } }
-  | { ok: false; status: number; errors: GraphQLError[] };
+  | { ok: false; status: number; errors: GraphQLError[]; headers?: Record<string, string> };
+
+/** The transport a subscription came by: the label of `switchboard_subscriptions_open`. */
+export type Transport = 'websocket' | 'sse' | 'callback';
 
 /** The body of a GraphQL request as the transports receive it (graphql-ws `SubscribePayload`, graphql-sse params). */
 interface GraphQLParams {
@@ -97,8 +111,8 @@ interface GraphQLParams {
 
 const coded = (message: string, code: ErrorCode) => new GraphQLError(message, { extensions: { code } });
 
-/** Errors `prepare` made (all coded, none a resolver's), as the body of an HTTP refusal. */
-const refusalBody = (errors: readonly GraphQLError[]) => ({ errors: errors.map((e) => ({ message: e.message, extensions: { code: e.extensions.code } })) });
+/** Errors `prepare` made (all coded, none a resolver's, their extensions all ours), as the body of an HTTP refusal. */
+const refusalBody = (errors: readonly GraphQLError[]) => ({ errors: errors.map((e) => ({ message: e.message, extensions: e.extensions })) });
 
 /** Why subscriptions do not come as a single JSON answer: for the refusal of one sent that way. */
 export const SUBSCRIPTION_TRANSPORTS_MESSAGE =
@@ -160,12 +174,14 @@ export interface LiveTransports {
    * the allowlist, the document, then the router (the initial `check`), and answers `{"data":null}`
    * once the subscription runs; its events then go to the callback URL.
    * @throws HttpError 403 CALLBACK_URL_NOT_ALLOWED (callbacks off, or a URL not allowed: nothing is
-   *   sent to it), 400 BAD_REQUEST (a malformed extension), 503 OVERLOADED (as many callback
-   *   subscriptions open as SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS), 502 CALLBACK_CHECK_FAILED.
+   *   sent to it), 400 BAD_REQUEST (a malformed extension), 502 CALLBACK_CHECK_FAILED. A refused
+   *   document, and 503 OVERLOADED (SWITCHBOARD_MAX_SUBSCRIPTIONS open), are answered, not thrown.
    */
   serveCallback(res: http.ServerResponse, body: unknown, extension: unknown, caller: Caller): Promise<void>;
   /** Subscriptions open now, over every transport. */
   readonly open: number;
+  /** Subscriptions open now, by transport (the gauge `switchboard_subscriptions_open`). */
+  openByTransport(): Record<Transport, number>;
   /**
    * Graceful drain: completes every open subscription (WebSocket clients receive `complete`, SSE
    * streams their `complete` event and end, callback URLs a `complete` message), then closes the
@@ -233,14 +249,32 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
   const callers = new WeakMap<RequestContext, Caller>();
   // SSE: what a subscription waits for before it takes its next event, while its client does not read.
   const paces = new WeakMap<RequestContext, () => Promise<void> | undefined>();
-  const open = new Set<AsyncIterableIterator<FormattedExecutionResult>>();
+  const open = new Map<AsyncIterableIterator<FormattedExecutionResult>, Transport>();
+  // The bound on open subscriptions (SWITCHBOARD_MAX_SUBSCRIPTIONS) counts those prepared and not yet
+  // started too (createSourceEventStream is awaited; a callback's check is in flight): a burst of
+  // subscribe messages on one socket would otherwise all pass the check before any is open.
+  const reserved = new Map<RequestContext, Transport>();
+  const transportOf = new WeakMap<RequestContext, Transport>();
+  /** A reservation is given up (idempotent): its subscription is open, was refused, or will not start. */
+  const unreserve = (ctx: RequestContext) => void reserved.delete(ctx);
 
   /** In production, graphql-js's "Did you mean …?" goes (the same pattern as @apollo/server's ApolloServerPluginDisableSuggestions). */
   const withoutSuggestions = (message: string) => (host.production ? message.replace(/ ?Did you mean(.+?)\?$/, '') : message);
 
-  /** Parses, validates and resolves the operation, which must be a subscription. */
-  function prepare(params: GraphQLParams, caller: Caller, transport = 'WebSocket and text/event-stream carry', status = 406): Prepared {
+  /**
+   * Parses, validates and resolves the operation, which must be a subscription, holds it to the
+   * same limits as a query over HTTP (src/security/queryLimits.ts: tokens, validation rules, then
+   * cost), and reserves it a place under SWITCHBOARD_MAX_SUBSCRIPTIONS (503 OVERLOADED when none is
+   * left, checked first: refusing under load should cost nothing).
+   */
+  function prepare(params: GraphQLParams, caller: Caller, kind: Transport, transport = 'WebSocket and text/event-stream carry', status = 406): Prepared {
     const refuse = (status: number, error: GraphQLError): Prepared => ({ ok: false, status, errors: [error] });
+    if (open.size + reserved.size >= host.maxSubscriptions) {
+      host.onRefused();
+      const seconds = host.retryAfterSeconds;
+      const message = `Switchboard is overloaded (${open.size + reserved.size} subscriptions are open, SWITCHBOARD_MAX_SUBSCRIPTIONS): retry after ${seconds} s`;
+      return { ok: false, status: 503, errors: [coded(message, ErrorCode.Overloaded)], headers: { 'retry-after': String(seconds) } };
+    }
     if (typeof params.query !== 'string') return refuse(400, coded('A GraphQL document is required in "query"', ErrorCode.BadRequest));
     if (params.operationName != null && typeof params.operationName !== 'string') {
       return refuse(400, coded('"operationName" must be a string', ErrorCode.BadRequest));
@@ -267,8 +301,17 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     if (operation.operation !== 'subscription') {
       return refuse(status, coded(`${transport} subscriptions only; send ${operation.operation} operations as POST or GET /graphql asking for JSON`, ErrorCode.BadRequest));
     }
+    try {
+      host.checkOperation(host.schema, document, operation, (params.variables as Record<string, unknown> | undefined) ?? {});
+    } catch (error) {
+      if (!(error instanceof CostLimitError)) throw error;
+      // As src/server.ts formatError shapes it over HTTP.
+      return refuse(400, new GraphQLError(error.message, { extensions: { code: error.code, 'cost.estimated': error.estimated, 'cost.max': error.max } }));
+    }
     const contextValue = createRequestContext(host.services, caller);
     callers.set(contextValue, caller);
+    transportOf.set(contextValue, kind);
+    reserved.set(contextValue, kind);
     return {
       ok: true,
       args: { schema: host.schema, document, operationName, variableValues: params.variables as Record<string, unknown> | undefined, contextValue },
@@ -283,7 +326,12 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     const first = args.contextValue as RequestContext;
     const caller = callers.get(first)!;
     const pace = paces.get(first);
-    const stream = await createSourceEventStream(args);
+    let stream: Awaited<ReturnType<typeof createSourceEventStream>>;
+    try {
+      stream = await createSourceEventStream(args);
+    } finally {
+      unreserve(first);
+    }
     if (!(Symbol.asyncIterator in stream)) {
       // Refused before any event: a bad filter (BAD_USER_INPUT from the resolver, at its path) or
       // variables that do not coerce (graphql-js's errors of the whole operation, without a path,
@@ -322,7 +370,7 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
         return this;
       },
     };
-    open.add(mapped);
+    open.set(mapped, transportOf.get(first) ?? 'websocket');
     return mapped;
   }
 
@@ -358,7 +406,7 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
             throw error;
           }
         }
-        const prepared = prepare(params, (ctx.extra as WsExtra).caller!);
+        const prepared = prepare(params, (ctx.extra as WsExtra).caller!, 'websocket');
         return prepared.ok ? prepared.args : prepared.errors;
       },
       subscribe: subscribe as unknown as (args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>,
@@ -430,13 +478,14 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     // Validated in prepare(), with the server's rules.
     validate: () => [],
     onSubscribe(req, params): SseResponse | (ExecutionArgs & { contextValue: Record<PropertyKey, unknown> }) {
-      const prepared = prepare(params, req.context.caller);
+      const prepared = prepare(params, req.context.caller, 'sse');
       if (prepared.ok) {
         paces.set(prepared.args.contextValue, req.context.pace);
         return prepared.args as unknown as ExecutionArgs & { contextValue: Record<PropertyKey, unknown> };
       }
       const body = JSON.stringify(refusalBody(prepared.errors));
-      return [body, { status: prepared.status, statusText: STATUS_CODES[prepared.status]!, headers: { 'content-type': 'application/json; charset=utf-8' } }];
+      const headers = { ...prepared.headers, 'content-type': 'application/json; charset=utf-8' };
+      return [body, { status: prepared.status, statusText: STATUS_CODES[prepared.status]!, headers }];
     },
     // Results are already in client form (formatted errors), which the transports serialise as they are.
     subscribe: subscribe as unknown as (args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>,
@@ -445,24 +494,12 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
 
   // --- Apollo's HTTP callback protocol ---------------------------------------------------------
   const callbackSubscriptions = new Set<CallbackSubscription>();
-  /** Callback subscriptions past the bound check and not yet started (their initial check in flight). */
-  let callbacksStarting = 0;
   let draining = false;
 
   async function serveCallback(res: http.ServerResponse, body: unknown, extension: unknown, caller: Caller): Promise<void> {
     const request = readCallbackRequest(extension, host.callbacks);
-    if (callbackSubscriptions.size + callbacksStarting >= host.callbacks.max) {
-      const seconds = host.retryAfterSeconds;
-      throw new HttpError(
-        503,
-        `Switchboard is overloaded (${callbackSubscriptions.size} callback subscriptions are open, SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS): retry after ${seconds} s`,
-        ErrorCode.Overloaded,
-        { 'retry-after': String(seconds) },
-      );
-    }
-    const prepared = prepare(body as GraphQLParams, caller, "Apollo's HTTP callback protocol carries", 400);
-    if (!prepared.ok) return sendJson(res, prepared.status, refusalBody(prepared.errors));
-    callbacksStarting += 1;
+    const prepared = prepare(body as GraphQLParams, caller, 'callback', "Apollo's HTTP callback protocol carries", 400);
+    if (!prepared.ok) return sendJson(res, prepared.status, refusalBody(prepared.errors), prepared.headers);
     let results: Awaited<ReturnType<typeof subscribe>>;
     try {
       // The router answers the subgraph's request only after this check (callback/1.0).
@@ -474,7 +511,8 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
       if (draining) throw new HttpError(503, 'Switchboard is shutting down: subscribe again, another replica will answer', ErrorCode.NotReady, { 'retry-after': '1' });
       results = await subscribe(prepared.args);
     } finally {
-      callbacksStarting -= 1;
+      // Its place stays reserved through the check; a subscription that did not start gives it up.
+      unreserve(prepared.args.contextValue);
     }
     if (Symbol.asyncIterator in results) {
       const subscription = new CallbackSubscription(request, results, host.logger);
@@ -541,9 +579,15 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
       return open.size;
     },
 
+    openByTransport() {
+      const counts: Record<Transport, number> = { websocket: 0, sse: 0, callback: 0 };
+      for (const transport of open.values()) counts[transport] += 1;
+      return counts;
+    },
+
     async drain() {
       draining = true;
-      await Promise.all([...open].map((iterator) => iterator.return?.()));
+      await Promise.all([...open.keys()].map((iterator) => iterator.return?.()));
       // Each callback subscription sends its `complete` (bounded by its time-out and retries).
       await Promise.all([...callbackSubscriptions].map((subscription) => subscription.done));
       // Let graphql-ws send the `complete` messages before the sockets close.

@@ -98,10 +98,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** GraphQL requests refused with 503 by load shedding (src/overload.ts), by reason. */
+  /** GraphQL requests and subscriptions refused with 503 OVERLOADED (src/overload.ts, src/live/transports.ts), by reason. */
   readonly shed = new Counter({
     name: 'switchboard_requests_shed_total',
-    help: 'GraphQL requests refused with 503 OVERLOADED, by reason ("in_flight" or "event_loop_delay").',
+    help: 'GraphQL requests and subscriptions refused with OVERLOADED, by reason ("in_flight", "event_loop_delay", or "subscriptions": SWITCHBOARD_MAX_SUBSCRIPTIONS already open).',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -183,6 +183,19 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(load.eventLoopDelayMs() / 1000);
+      },
+    });
+  }
+
+  /** The subscriptions open now, by transport ("websocket", "sse", "callback"), read at each scrape. */
+  observeSubscriptions(open: () => Readonly<Record<string, number>>): void {
+    new Gauge({
+      name: 'switchboard_subscriptions_open',
+      help: 'Subscriptions open on this replica, by transport ("websocket", "sse", "callback"); the bound over all of them is SWITCHBOARD_MAX_SUBSCRIPTIONS.',
+      labelNames: ['transport'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [transport, count] of Object.entries(open())) this.set({ transport }, count);
       },
     });
   }

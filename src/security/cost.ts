@@ -254,21 +254,33 @@ interface Scope {
 }
 
 /**
+ * The cost check of one resolved operation, shared by the HTTP path (`costLimitPlugin`) and the
+ * subscription transports (src/live/transports.ts), so both refuse the same documents alike.
+ * @throws CostLimitError (COST_ESTIMATED_TOO_EXPENSIVE) when the estimate is over `maxCost`.
+ */
+export function costChecker(maxCost: number): (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Variables) => void {
+  const estimators = new WeakMap<GraphQLSchema, CostEstimator>();
+  return (schema, document, operation, variables) => {
+    let estimator = estimators.get(schema);
+    if (!estimator) estimators.set(schema, (estimator = new CostEstimator(schema)));
+    const estimated = estimator.estimate(document, operation, variables);
+    if (estimated > maxCost) throw new CostLimitError(estimated, maxCost);
+  };
+}
+
+/**
  * Refuses an operation whose estimate is over `maxCost` once Apollo has resolved it (after
  * validation, when the variables are known), before anything runs: CostLimitError, 400
  * (200 as application/json: src/graphqlOverHttp.ts).
  */
 export function costLimitPlugin<C extends BaseContext>(maxCost: number): ApolloServerPlugin<C> {
-  const estimators = new WeakMap<GraphQLSchema, CostEstimator>();
+  const check = costChecker(maxCost);
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operation, request }) {
           if (!operation) return; // not resolved: Apollo refuses the request itself
-          let estimator = estimators.get(schema);
-          if (!estimator) estimators.set(schema, (estimator = new CostEstimator(schema)));
-          const estimated = estimator.estimate(document, operation, request.variables ?? {});
-          if (estimated > maxCost) throw new CostLimitError(estimated, maxCost);
+          check(schema, document, operation, request.variables ?? {});
         },
       };
     },

@@ -8,8 +8,8 @@
  */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { ValidationRule } from 'graphql';
-import { costLimitPlugin } from './cost.js';
+import { type DocumentNode, GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode, Kind, type ValidationRule } from 'graphql';
+import { costChecker, costLimitPlugin } from './cost.js';
 
 export interface QueryLimits {
   /** Deepest field nesting (SWITCHBOARD_MAX_QUERY_DEPTH). */
@@ -37,7 +37,14 @@ export const defaultQueryLimits: QueryLimits = {
 
 export interface QueryProtection<C extends BaseContext> {
   plugins: ApolloServerPlugin<C>[];
+  /** Depth, aliases, directives, selections (and field suggestions in production): for every transport. */
   validationRules: ValidationRule[];
+  /**
+   * The checks of a resolved operation with its variables (the cost estimate), which the HTTP path
+   * runs from `plugins`; the subscription transports call it themselves.
+   * @throws CostLimitError (COST_ESTIMATED_TOO_EXPENSIVE).
+   */
+  checkOperation(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Readonly<Record<string, unknown>>): void;
   /** For ApolloServer's `parseOptions`. */
   parseOptions: { maxTokens: number };
 }
@@ -63,7 +70,44 @@ export function queryProtection<C extends BaseContext>(limits: QueryLimits, prod
   // graphql-armor's plugins are written for BaseContext and read nothing of ours.
   return {
     plugins: [...(plugins as unknown as ApolloServerPlugin<C>[]), costLimitPlugin<C>(limits.maxCost)],
-    validationRules,
+    // The selection count first: it is cheap and stops a fragment bomb before the other rules walk it.
+    validationRules: [maxSelectionsRule(limits.maxSelections), ...validationRules],
+    checkOperation: costChecker(limits.maxCost),
     parseOptions: { maxTokens: limits.maxTokens },
   };
+}
+
+/**
+ * Refuses an operation that selects more than `max` fields, inline fragments and fragment spreads
+ * once its fragments are expanded (a fragment bomb: `fragment F1 { ...F0 ...F0 }` doubles per
+ * line). Apollo Server's `maxRecursiveSelections` counts the same, with the same message, but its
+ * rule is not exported, and the subscription transports need it too (src/live/transports.ts).
+ */
+export function maxSelectionsRule(max: number): ValidationRule {
+  return (context) => ({
+    Document: {
+      leave(document) {
+        const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+        // A fragment's expanded count, once each; a cycle counts 0 (NoFragmentCyclesRule reports it).
+        const expanded = new Map<string, number>();
+        const count = (set: SelectionSetNode | undefined): number =>
+          (set?.selections ?? []).reduce((sum, selection) => {
+            if (selection.kind === Kind.FRAGMENT_SPREAD) {
+              const name = selection.name.value;
+              if (!expanded.has(name)) {
+                expanded.set(name, 0);
+                expanded.set(name, count(fragments.get(name)?.selectionSet));
+              }
+              return sum + 1 + expanded.get(name)!;
+            }
+            return sum + 1 + count(selection.selectionSet);
+          }, 0);
+        for (const definition of document.definitions) {
+          if (definition.kind !== Kind.OPERATION_DEFINITION || count(definition.selectionSet) <= max) continue;
+          const name = definition.name ? `Operation "${definition.name.value}"` : 'Anonymous operation';
+          context.reportError(new GraphQLError(`${name} recursively requests too many selections.`, { nodes: [] }));
+        }
+      },
+    },
+  });
 }

@@ -383,9 +383,9 @@ describe('a server of its own', () => {
     }
   });
 
-  it('holds SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS open at most, and sends `complete` to each on shutdown', async () => {
+  it('holds SWITCHBOARD_MAX_SUBSCRIPTIONS open at most, and sends `complete` to each on shutdown', async () => {
     const own = new ManualEventSource();
-    const server = await startHarness({ env: { SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: router.url, SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: '1' }, events: own });
+    const server = await startHarness({ env: { SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: router.url, SWITCHBOARD_MAX_SUBSCRIPTIONS: '1' }, events: own });
     try {
       const sub = await subscribe(server, router, { heartbeatIntervalMs: 100 });
       expect(sub.status).toBe(200);
@@ -393,7 +393,7 @@ describe('a server of its own', () => {
       const second = await subscribe(server, router);
       expect(second.status).toBe(503);
       expect(second.headers.get('retry-after')).toBe('1');
-      expect(second.body).toEqual({ errors: [{ message: expect.stringMatching(/SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS/), extensions: { code: 'OVERLOADED' } }] });
+      expect(second.body).toEqual({ errors: [{ message: expect.stringMatching(/SWITCHBOARD_MAX_SUBSCRIPTIONS/), extensions: { code: 'OVERLOADED' } }] });
       expect(router.of(second.id)).toEqual([]);
       own.emit(eventOf('CALL_ADDED', callOf('UNPOD')));
       await until(() => router.of(sub.id, 'next').length === 1);

@@ -36,7 +36,7 @@ describe('isAllowedCallbackUrl', () => {
 });
 
 describe('readCallbackRequest', () => {
-  const settings = { urls: allowed, max: 10 };
+  const settings = { urls: allowed };
   const refusal = (extension: unknown, urls = allowed) => {
     try {
       readCallbackRequest(extension, { ...settings, urls });

@@ -350,6 +350,36 @@ describe('SWITCHBOARD_WEBHOOKS and the file\'s webhooks', () => {
     refused({ SWITCHBOARD_WEBHOOKS: '[{"__proto__": {}}]' }, /^SWITCHBOARD_WEBHOOKS\[0\]\.__proto__: unknown key$/);
   });
 
+  it('refuses two entries with the same URL, filter and types, naming both (every event would be delivered twice)', () => {
+    const other = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    refused(hooks(endpoint(), endpoint()), /^SWITCHBOARD_WEBHOOKS\[0\] and SWITCHBOARD_WEBHOOKS\[1\] are the same webhook \(the same URL, filter and types\): every event would be delivered twice/);
+    // The same URL as parsed (host case, default port), another secret, the filter's lists in another order.
+    refused(
+      hooks(
+        endpoint({ filter: { providers: ['UNPOD', 'VAPI'] }, types: ['CALL_ENDED', 'CALL_ADDED'] }),
+        endpoint({ url: `https://HOOKS.example:443/in?token=${URL_TOKEN}`, secret: other, filter: { providers: ['VAPI', 'UNPOD'] }, types: ['CALL_ADDED', 'CALL_ENDED'] }),
+      ),
+      /^SWITCHBOARD_WEBHOOKS\[0\] and SWITCHBOARD_WEBHOOKS\[1\] are the same webhook/,
+    );
+    // Across the variable and the file.
+    refused({ ...hooks(endpoint()), SWITCHBOARD_CONFIG: file({ webhooks: [endpoint()] }) }, /^SWITCHBOARD_WEBHOOKS\[0\] and SWITCHBOARD_CONFIG webhooks\[0\] are the same webhook/);
+    // One URL for different events or calls is two webhooks on purpose.
+    expect(loadConfig(hooks(endpoint({ types: ['CALL_ADDED'] }), endpoint({ types: ['CALL_ENDED'] }))).webhooks.endpoints).toHaveLength(2);
+    expect(loadConfig(hooks(endpoint(), endpoint({ filter: { providers: ['UNPOD'] } }))).webhooks.endpoints).toHaveLength(2);
+  });
+
+  it('refuses a filter naming a provider no configured connection is of (it would never match), naming the entry and field', () => {
+    refused(
+      { SWITCHBOARD_CONFIG: file({ connections: [UNPOD], webhooks: [endpoint({ filter: { providers: ['UNPOD', 'VAPI'] } })] }) },
+      /^SWITCHBOARD_CONFIG webhooks\[0\]\.filter\.providers\[1\]: no connection of VAPI is configured \(configured: unpod\/sales\), so this filter would never match/,
+    );
+    refused(
+      { ...hooks(endpoint({ filter: { providers: ['TWILIO'] } })), SWITCHBOARD_CONFIG: file({ connections: [UNPOD] }) },
+      /^SWITCHBOARD_WEBHOOKS\[0\]\.filter\.providers\[0\]: no connection of TWILIO is configured/,
+    );
+    expect(loadConfig({ SWITCHBOARD_CONFIG: file({ connections: [UNPOD], webhooks: [endpoint({ filter: { providers: ['UNPOD'] } })] }) }).webhooks.endpoints).toHaveLength(1);
+  });
+
   it('bounds the retry period, queue and time-out', () => {
     expect(refusal({ SWITCHBOARD_WEBHOOK_QUEUE: '0' })).toMatch(/SWITCHBOARD_WEBHOOK_QUEUE must be at least 1/);
     expect(refusal({ SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS: '1h' })).toMatch(/SWITCHBOARD_WEBHOOK_RETRY_PERIOD_SECONDS must be a whole number/);
@@ -506,11 +536,11 @@ describe("Vapi's push credential (docs/live.md, Provider pushes)", () => {
 });
 
 describe("subscription callbacks (Apollo's HTTP callback protocol)", () => {
-  it('are off unless SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS lists URL prefixes; the bound defaults to 1000', () => {
-    expect(loadConfig({}).subscriptionCallbacks).toEqual({ urls: [], max: 1000 });
-    expect(
-      loadConfig({ SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: 'http://router:4000/callback/,https://router.example', SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: '50' }).subscriptionCallbacks,
-    ).toEqual({ urls: ['http://router:4000/callback', 'https://router.example'], max: 50 });
+  it('are off unless SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS lists URL prefixes', () => {
+    expect(loadConfig({}).subscriptionCallbacks).toEqual({ urls: [] });
+    expect(loadConfig({ SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: 'http://router:4000/callback/,https://router.example' }).subscriptionCallbacks).toEqual({
+      urls: ['http://router:4000/callback', 'https://router.example'],
+    });
   });
 
   it.each([
@@ -523,7 +553,16 @@ describe("subscription callbacks (Apollo's HTTP callback protocol)", () => {
     expect(refusal({ SWITCHBOARD_SUBSCRIPTION_CALLBACK_URLS: value })).toMatch(expected);
   });
 
-  it('bounds SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS', () => {
-    expect(refusal({ SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: '0' })).toMatch(/SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS must be at least 1/);
+});
+
+describe('SWITCHBOARD_MAX_SUBSCRIPTIONS', () => {
+  it('bounds open subscriptions over every transport: 5000 by default, at least 1', () => {
+    expect(loadConfig({}).maxSubscriptions).toBe(5000);
+    expect(loadConfig({ SWITCHBOARD_MAX_SUBSCRIPTIONS: '3' }).maxSubscriptions).toBe(3);
+    expect(refusal({ SWITCHBOARD_MAX_SUBSCRIPTIONS: '0' })).toMatch(/SWITCHBOARD_MAX_SUBSCRIPTIONS must be at least 1/);
+  });
+
+  it('no longer reads SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS (never released; replaced by SWITCHBOARD_MAX_SUBSCRIPTIONS)', () => {
+    expect(refusal({ SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS: '10' })).toMatch(/SWITCHBOARD_MAX_CALLBACK_SUBSCRIPTIONS/);
   });
 });
