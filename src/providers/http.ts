@@ -215,6 +215,15 @@ export function upstreamUrl(base: string, ...segments: string[]): string | null 
   return url;
 }
 
+/**
+ * Whether an absolute path from an upstream (e.g. a Twilio `uri`, no query) is the path URL parsing
+ * would send: false when it has a dot segment in any spelling (`..`, `%2e.`, a backslash taken as `/`)
+ * or needs encoding, so that a link or request built on it stays where it says.
+ */
+export function isPlainPath(path: string): boolean {
+  return path.startsWith('/') && URL.canParse(path, 'http://h') && new URL(path, 'http://h').pathname === path;
+}
+
 /** `url` with `searchParams` appended, leaving out empty values. */
 export function withQuery(url: string, searchParams: UpstreamRequest['searchParams']): string {
   if (!searchParams) return url;
