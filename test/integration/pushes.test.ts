@@ -44,7 +44,8 @@ function started(provider: Pushing) {
   switch (provider) {
     case 'TWILIO': {
       const row = sims.twilio.startCall();
-      return { id: row.sid, end: () => sims.twilio.endCall(row), push: (url: string, event: 'start' | 'end', signing?: PushSigning) => sims.twilio.push(url, row, signing) };
+      // `json`: Twilio's JSON-body variant (bodySHA256 in the signed URL).
+      return { id: row.sid, end: () => sims.twilio.endCall(row), push: (url: string, event: 'start' | 'end', signing?: PushSigning & { json?: boolean }) => sims.twilio.push(url, row, signing) };
     }
     case 'VAPI': {
       const row = sims.vapi.startCall();
@@ -139,6 +140,18 @@ describe.each(PUSHING)('%s pushes', (provider) => {
     expect((await call.push(pushUrl(provider, 'default'), 'start')).status).toBe(200);
     await until(() => eventsOf(call.id).length >= 1);
     expect(eventsOf(call.id)).toEqual(['CALL_ADDED']);
+  });
+
+  it('verifies and applies a body that starts with a UTF-8 byte order mark, signed as sent', async () => {
+    // Twilio: the form body and the JSON body (whose SHA-256 the signed URL carries).
+    const variants = provider === 'TWILIO' ? [{ json: true }, { bom: true }, { bom: true, json: true }] : [{ bom: true }];
+    for (const variant of variants) {
+      const call = started(provider);
+      const answer = await call.push(pushUrl(provider, 'default'), 'start', variant);
+      expect({ variant, status: answer.status }).toEqual({ variant, status: 200 });
+      await until(() => eventsOf(call.id).length >= 1);
+      expect(eventsOf(call.id)).toEqual(['CALL_ADDED']);
+    }
   });
 
   it('takes a replayed push (the same signed request again) without a second event', async () => {
