@@ -154,6 +154,28 @@ describe.each(PUSHING)('%s pushes', (provider) => {
     }
   });
 
+  it('about a call whose id spells a path segment reads nothing outside the adapter\'s paths', async () => {
+    const sim = simOf(provider);
+    // The adapter's look-up paths, and its list (the watcher may read the newest calls too).
+    const lookUp = {
+      TWILIO: /^\/2010-04-01\/Accounts\/[^/]+\/Calls(?:\/[^/]+)?\.json$/,
+      VAPI: /^\/call(?:\/[^/]+)?$|^\/phone-number\/[^/]+$/,
+      RETELL: /^\/v2\/get-call\/[^/]+$|^\/v3\/list-calls$/,
+    }[provider];
+    for (const key of ['..', '.', '%2e%2e', 'a/../b']) {
+      const before = sim.server.requests.length;
+      const answer =
+        provider === 'TWILIO'
+          ? await sims.twilio.push(pushUrl(provider, 'default'), { ...sims.twilio.rows[0]!, sid: key })
+          : provider === 'VAPI'
+            ? await sims.vapi.push(pushUrl(provider, 'default'), { ...sims.vapi.rows[0]!, id: key }, 'status-update', { secret: VAPI_SECRET, auth: 'hmac' })
+            : await sims.retell.push(pushUrl(provider, 'default'), { ...sims.retell.rows[0]!, call_id: key }, 'call_started');
+      expect({ key, status: answer.status }).toEqual({ key, status: 200 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect({ key, outside: sim.server.requests.slice(before).map((r) => r.path).filter((path) => !lookUp.test(path)) }).toEqual({ key, outside: [] });
+    }
+  });
+
   it('takes a replayed push (the same signed request again) without a second event', async () => {
     const call = started(provider);
     const signing = { now: Date.now() };
