@@ -81,6 +81,24 @@ describe('values from upstream rows that spell path segments', () => {
     }
   });
 
+  it.each(['RETELL', 'VAPI'] as const)('%s: a listed call whose id is `..` or `.` does not read (it could never be looked up)', async (provider) => {
+    const sim = provider === 'RETELL' ? h.sims.retell : h.sims.vapi;
+    for (const key of ['..', '.']) {
+      const row = provider === 'RETELL' ? h.sims.retell.addCall({ call_id: key }) : h.sims.vapi.addCall({ id: key });
+      try {
+        const before = sim.server.requests.length;
+        const res = await h.gql(`{ calls(first: 3, filter: { providers: [${provider}] }) { nodes { providerCallId } } }`);
+        expect(res.body.data.calls.nodes.map((n: { providerCallId: string }) => n.providerCallId)).not.toContain(key);
+        // Named by its path (the id itself is what did not read), the rest of the page answered.
+        expect(res.body.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['PROVIDER_DATA_INVALID', expect.stringMatching(/(?:\.call_id|\.id): expected a call id, not \. or \.\.$/)]]);
+        expect(res.body.data.calls.nodes).toHaveLength(3);
+        expect(sim.server.requests.slice(before).map((r) => r.path).filter((path) => path === '/' || path === '/v2/' || path === '/v2/get-call/')).toEqual([]);
+      } finally {
+        (sim.rows as unknown[]).splice((sim.rows as unknown[]).indexOf(row), 1);
+      }
+    }
+  });
+
   it("Twilio: a recording whose uri has a dot segment is data that does not read, never a link elsewhere on Twilio's host", async () => {
     const sim = h.sims.twilio;
     const [sid, list] = [...sim.recordings].find(([, recordings]) => recordings.some((r) => r.status === 'completed' && !r.encryption_details))!;
