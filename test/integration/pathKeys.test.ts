@@ -32,6 +32,9 @@ const LOOKUP_PATHS: Record<Provider, RegExp> = {
   RETELL: /^\/v2\/get-call\/[^/]+$/,
 };
 
+/** Providers whose look-up puts the key into the URL path. */
+const PATH_KEYED: readonly Provider[] = ['TWILIO', 'VAPI', 'RETELL'];
+
 const KEYS = ['..', '.', '%2e%2e', '.%2e', '%2E.', 'a/../b', '../calls', '..\\..', './', '..%2f..'];
 
 /** A well-formed id (as Switchboard encodes one) for `key` at a connection that exists. */
@@ -61,6 +64,8 @@ describe.each(PROVIDERS.map((p) => [p]))('%s', (provider) => {
       expect({ key, errors: res.body.errors, answer: answer(res.body.data) }).toEqual({ key, errors: undefined, answer: null });
       const paths = requests.slice(before).map((r) => r.path);
       expect({ key, outside: paths.filter((path) => !LOOKUP_PATHS[provider].test(path)) }).toEqual({ key, outside: [] });
+      // Where the key is a path segment, a dot segment is not asked at all.
+      if (PATH_KEYED.includes(provider) && (key === '.' || key === '..')) expect({ key, paths }).toEqual({ key, paths: [] });
     }
   });
 });
