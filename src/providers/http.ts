@@ -188,6 +188,42 @@ function preparedOptions(settings: HttpPolicy): Options {
   return options;
 }
 
+/**
+ * Whether `value` can be one segment of an upstream URL path once percent-encoded: not empty, `.`
+ * or `..`. got and Node's http parse a URL the WHATWG way, which drops dot segments (URL Standard,
+ * "single-dot / double-dot URL path segment", `%2e` spellings included) before sending, so
+ * `/v2/get-call/..` would ask for `/v2/`. encodeURIComponent keeps dots but turns a value's own `%`
+ * into `%25` (so `%2e%2e` stays a literal name) and `/` into `%2F` (which URL parsing never splits
+ * on): after it, only these three values can leave the intended path.
+ */
+export function isPathSegment(value: string): boolean {
+  return value !== '' && value !== '.' && value !== '..';
+}
+
+/**
+ * `base` (no trailing slash) followed by each of `segments` as one percent-encoded path segment,
+ * e.g. `upstreamUrl(base, 'call', id)`; null when a segment is not one (`isPathSegment`): no such
+ * resource can exist, so the caller answers "not found" without a request. The one place where a
+ * key, id or SID from a client, a config file or an upstream row goes into a URL path.
+ */
+export function upstreamUrl(base: string, ...segments: string[]): string | null {
+  let url = base;
+  for (const segment of segments) {
+    if (!isPathSegment(segment)) return null;
+    url += `/${encodeURIComponent(segment)}`;
+  }
+  return url;
+}
+
+/**
+ * Whether an absolute path from an upstream (e.g. a Twilio `uri`, no query) is the path URL parsing
+ * would send: false when it has a dot segment in any spelling (`..`, `%2e.`, a backslash taken as `/`)
+ * or needs encoding, so that a link or request built on it stays where it says.
+ */
+export function isPlainPath(path: string): boolean {
+  return path.startsWith('/') && URL.canParse(path, 'http://h') && new URL(path, 'http://h').pathname === path;
+}
+
 /** `url` with `searchParams` appended, leaving out empty values. */
 export function withQuery(url: string, searchParams: UpstreamRequest['searchParams']): string {
   if (!searchParams) return url;

@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, PushRefusedError } from '../errors.js';
+import { utf8Text } from '../readCapped.js';
 
 /**
  * Whether `given` equals `expected`, in time independent of where they differ: both are hashed
@@ -24,11 +25,15 @@ export const expired = (ageMs: number, toleranceMs: number): PushRefusedError =>
 /** 400 BAD_REQUEST for a verified body that does not read as the provider documents it. */
 export const unreadable = (what: string): PushRefusedError => new PushRefusedError(400, ErrorCode.BadRequest, `The push does not read: ${what}`);
 
-/** A verified JSON body as an object; 400 when it is not one. */
+/**
+ * A verified JSON body as an object; 400 when it is not one. A leading byte order mark is ignored,
+ * as in every body the project reads (`utf8Text`); signatures are checked before, on the raw bytes
+ * as the provider sent them.
+ */
 export function jsonObject(body: Buffer): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = JSON.parse(utf8Text(body));
   } catch {
     throw unreadable('the body is not JSON');
   }

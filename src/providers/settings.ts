@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { isSupportedCountry } from '../calls/phone.js';
+import { isPathSegment } from './http.js';
 
 /** A value exactly as written: not empty, no surrounding whitespace (never trimmed into something else). */
 export const text = z
@@ -19,6 +20,8 @@ export const url = text
     return !parsed.username && !parsed.password && !u.includes('?') && !u.includes('#');
   }, 'must be an http:// or https:// URL without credentials, query or fragment')
   .transform((u) => u.replace(/\/+$/, ''));
+/** A value that goes into upstream URL paths as one segment (an account or app id): not `.` or `..` (./http.ts). */
+export const pathSegment = text.refine(isPathSegment, 'must not be . or .. (it is a segment of the provider\'s URL paths)');
 export const region = text
   .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 region such as IN')
   .transform((r) => r.toUpperCase())

@@ -297,7 +297,12 @@ export interface PushSigning {
   now?: number;
   /** The key signed with (default the one the real provider would use). */
   key?: string;
+  /** Send the body after a UTF-8 byte order mark, signed as sent (some senders add one). */
+  bom?: boolean;
 }
+
+/** `body` as a push sends it: after a UTF-8 byte order mark when `signing.bom`. */
+export const pushBody = (body: string, signing: PushSigning): string => (signing.bom ? `\uFEFF${body}` : body);
 
 /** What a push got back: the status and body of Switchboard's answer. */
 export interface PushAnswer {

@@ -44,7 +44,8 @@ function started(provider: Pushing) {
   switch (provider) {
     case 'TWILIO': {
       const row = sims.twilio.startCall();
-      return { id: row.sid, end: () => sims.twilio.endCall(row), push: (url: string, event: 'start' | 'end', signing?: PushSigning) => sims.twilio.push(url, row, signing) };
+      // `json`: Twilio's JSON-body variant (bodySHA256 in the signed URL).
+      return { id: row.sid, end: () => sims.twilio.endCall(row), push: (url: string, event: 'start' | 'end', signing?: PushSigning & { json?: boolean }) => sims.twilio.push(url, row, signing) };
     }
     case 'VAPI': {
       const row = sims.vapi.startCall();
@@ -139,6 +140,40 @@ describe.each(PUSHING)('%s pushes', (provider) => {
     expect((await call.push(pushUrl(provider, 'default'), 'start')).status).toBe(200);
     await until(() => eventsOf(call.id).length >= 1);
     expect(eventsOf(call.id)).toEqual(['CALL_ADDED']);
+  });
+
+  it('verifies and applies a body that starts with a UTF-8 byte order mark, signed as sent', async () => {
+    // Twilio: the form body and the JSON body (whose SHA-256 the signed URL carries).
+    const variants = provider === 'TWILIO' ? [{ json: true }, { bom: true }, { bom: true, json: true }] : [{ bom: true }];
+    for (const variant of variants) {
+      const call = started(provider);
+      const answer = await call.push(pushUrl(provider, 'default'), 'start', variant);
+      expect({ variant, status: answer.status }).toEqual({ variant, status: 200 });
+      await until(() => eventsOf(call.id).length >= 1);
+      expect(eventsOf(call.id)).toEqual(['CALL_ADDED']);
+    }
+  });
+
+  it('about a call whose id spells a path segment reads nothing outside the adapter\'s paths', async () => {
+    const sim = simOf(provider);
+    // The adapter's look-up paths, and its list (the watcher may read the newest calls too).
+    const lookUp = {
+      TWILIO: /^\/2010-04-01\/Accounts\/[^/]+\/Calls(?:\/[^/]+)?\.json$/,
+      VAPI: /^\/call(?:\/[^/]+)?$|^\/phone-number\/[^/]+$/,
+      RETELL: /^\/v2\/get-call\/[^/]+$|^\/v3\/list-calls$/,
+    }[provider];
+    for (const key of ['..', '.', '%2e%2e', 'a/../b']) {
+      const before = sim.server.requests.length;
+      const answer =
+        provider === 'TWILIO'
+          ? await sims.twilio.push(pushUrl(provider, 'default'), { ...sims.twilio.rows[0]!, sid: key })
+          : provider === 'VAPI'
+            ? await sims.vapi.push(pushUrl(provider, 'default'), { ...sims.vapi.rows[0]!, id: key }, 'status-update', { secret: VAPI_SECRET, auth: 'hmac' })
+            : await sims.retell.push(pushUrl(provider, 'default'), { ...sims.retell.rows[0]!, call_id: key }, 'call_started');
+      expect({ key, status: answer.status }).toEqual({ key, status: 200 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect({ key, outside: sim.server.requests.slice(before).map((r) => r.path).filter((path) => !lookUp.test(path)) }).toEqual({ key, outside: [] });
+    }
   });
 
   it('takes a replayed push (the same signed request again) without a second event', async () => {

@@ -70,6 +70,9 @@ describe('SWITCHBOARD_CONFIG: every key at every depth', () => {
     ['a javascript: URL', { connections: [{ ...UNPOD, baseUrl: 'javascript:alert(1)' }] }, /connections\[0\]\.baseUrl: must be an http/],
     ['a URL with credentials', { connections: [{ ...UNPOD, baseUrl: 'https://user:pw@unpod.example' }] }, /connections\[0\]\.baseUrl: .*without credentials/],
     ['a URL with a query', { connections: [{ ...UNPOD, baseUrl: 'https://unpod.example/api?x=1' }] }, /connections\[0\]\.baseUrl: .*query/],
+    // A path segment of every request: `..` would resolve to another path (src/providers/http.ts).
+    ['a dot-segment app id', { connections: [{ ...CINNOX, appId: '..' }] }, /^SWITCHBOARD_CONFIG connections\[0\]\.appId: must not be \. or \.\./],
+    ['a dot-segment Account SID', { connections: [{ provider: 'twilio', name: 'us', accountSid: '.', authToken: 't' }] }, /^SWITCHBOARD_CONFIG connections\[0\]\.accountSid: must not be \. or \.\./],
     ['a bad region', { connections: [{ ...TWENTY2, phoneRegion: 'India' }] }, /connections\[0\]\.phoneRegion: must be an ISO 3166-1/],
     ['a bad currency', { connections: [{ ...TALKSTACK, currency: 'dollars' }] }, /connections\[0\]\.currency: must be an ISO 4217/],
     ['a name with a separator', { connections: [{ ...UNPOD, name: 'sales/eu' }] }, /connections\[0\]\.name: must be 1–64 letters/],

@@ -1,4 +1,4 @@
-import { parseRetryAfter, withQuery } from '../../src/providers/http.js';
+import { isPlainPath, parseRetryAfter, upstreamUrl, withQuery } from '../../src/providers/http.js';
 
 describe('withQuery', () => {
   it('appends the parameters in order, encoded, leaving out undefined and empty values', () => {
@@ -83,4 +83,41 @@ describe('a 2xx body that means failure', () => {
       server.close();
     }
   });
+});
+
+describe('upstreamUrl', () => {
+  const base = 'https://api.example/v1';
+  it('encodes each value as one segment: a slash, a backslash or a percent stays inside it', () => {
+    expect(upstreamUrl(base, 'call', 'a/../b')).toBe('https://api.example/v1/call/a%2F..%2Fb');
+    expect(upstreamUrl(base, 'call', '..\\..')).toBe('https://api.example/v1/call/..%5C..');
+    expect(upstreamUrl(base, 'call', '%2e%2e')).toBe('https://api.example/v1/call/%252e%252e');
+    expect(upstreamUrl(base, 'call', '.%2E')).toBe('https://api.example/v1/call/.%252E');
+  });
+
+  it.each(['', '.', '..'])('refuses %j, which URL parsing would drop or resolve', (key) => {
+    expect(upstreamUrl(base, 'call', key)).toBeNull();
+  });
+
+  it('builds URLs that URL parsing sends as written, whatever the key', () => {
+    for (const key of ['..', '.', '%2e%2e', '.%2e', '%2E.', 'a/../b', '..\\..', './', '..%2f..', '?x', '#y', 'é']) {
+      const url = upstreamUrl(base, 'call', key);
+      if (url === null) continue;
+      const parsed = new URL(url);
+      expect({ key, path: parsed.pathname, rest: parsed.search + parsed.hash }).toEqual({ key, path: url.slice('https://api.example'.length), rest: '' });
+      expect(parsed.pathname.split('/')).toHaveLength(4);
+    }
+  });
+});
+
+describe('isPlainPath', () => {
+  it('accepts a path URL parsing sends as written', () => {
+    expect(isPlainPath('/2010-04-01/Accounts/AC1/Recordings/RE1.json')).toBe(true);
+  });
+
+  it.each(['/2010-04-01/../x.json', '/2010-04-01/./x.json', '/2010-04-01/%2e%2E/x.json', '/2010-04-01/a\\..\\x.json', '//evil.example/x.json', 'relative.json', '/a b.json'])(
+    'refuses %j',
+    (path) => {
+      expect(isPlainPath(path)).toBe(false);
+    },
+  );
 });

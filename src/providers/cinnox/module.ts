@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { cinnoxCallSchema } from './schema.js';
 import { toCallRecord } from './map.js';
 import { defineProvider } from '../module.js';
-import { text, url } from '../settings.js';
+import { pathSegment, text, url } from '../settings.js';
 import { CinnoxAdapter } from './client.js';
 import { createCinnoxSimulator } from './simulator.js';
 
@@ -11,7 +11,7 @@ export const cinnox = defineProvider({
   provider: 'CINNOX',
   displayName: 'CINNOX',
   // No default base URL: every CINNOX tenant has its own host.
-  settings: z.strictObject({ appId: text, appToken: text, baseUrl: url }),
+  settings: z.strictObject({ appId: pathSegment, appToken: text, baseUrl: url }),
   env: { appId: 'CINNOX_APP_ID', appToken: 'CINNOX_APP_TOKEN', baseUrl: 'CINNOX_BASE_URL' },
   secrets: ['appToken'],
   createAdapter: (connection, settings, http) => new CinnoxAdapter(connection, settings, http),

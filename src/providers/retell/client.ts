@@ -12,7 +12,7 @@
 import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
 import type { CallDetails, CallRecord, CallStatus } from '../../calls/model.js';
 import { InvalidRowError, UpstreamError } from '../../errors.js';
-import type { ConnectionHttp } from '../http.js';
+import { type ConnectionHttp, upstreamUrl } from '../http.js';
 import { mapWithConcurrency } from '../../calls/pool.js';
 import type { Capabilities, CallLocator, CallLookup, ListRequest, ListResult, ProviderAdapter } from '../../calls/adapter.js';
 import { type RowReader, plausibleId, readField, readRow, readRows } from '../rows.js';
@@ -174,11 +174,13 @@ export class RetellAdapter implements ProviderAdapter {
 
   /** The call object; null for an unknown id (422 "Cannot find requested asset", or 404). */
   private async fetchCall(callId: string): Promise<RetellCall | InvalidRowError | null> {
-    if (callId === '') return null; // no call has an empty id
+    // No call has an empty id, or `.`/`..`, which would leave the get-call path (http.ts).
+    const url = upstreamUrl(this.base, 'v2', 'get-call', callId);
+    if (url === null) return null;
     const { body } = await this.http.json(
       {
         method: 'GET',
-        url: `${this.base}/v2/get-call/${encodeURIComponent(callId)}`,
+        url,
         operation: 'GET /v2/get-call',
         headers: this.headers(),
         answerStatuses: [404, 422],

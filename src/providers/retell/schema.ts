@@ -5,6 +5,7 @@
  * telephony_identifier…) are stripped.
  */
 import { z } from 'zod';
+import { isPathSegment } from '../http.js';
 import { freeJson, idText, numberText, quantity } from '../json.js';
 
 /**
@@ -29,7 +30,8 @@ export const retellCostSchema = z.object({
 });
 
 export const retellCallSchema = z.object({
-  call_id: idText.pipe(z.string().min(1)),
+  // Looked up by it as a path segment (GET /v2/get-call/{call_id}): `.`/`..` name no call (../http.ts).
+  call_id: idText.pipe(z.string().min(1).refine(isPathSegment, 'expected a call id, not . or ..')),
   agent_id: idText.nullish(),
   call_status: z.string(),
   call_type: z.string().nullish(),

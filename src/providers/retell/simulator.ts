@@ -8,7 +8,7 @@
  * neither repeat nor shift rows.
  */
 import { createHmac } from 'node:crypto';
-import { type PushAnswer, type PushSigning, SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply, sendPush } from '../../simulation/harness.js';
+import { type PushAnswer, type PushSigning, SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply, pushBody, sendPush } from '../../simulation/harness.js';
 import { SHARED_NUMBERS, arrivalInstant, callInstants, pick, seededRandom, sharedInstants, usNumber } from '../../simulation/data.js';
 
 /** A call object as get-call sends it (list items are the same without the transcript fields). */
@@ -371,7 +371,7 @@ export function createRetellSimulator(options: RetellSimulatorOptions = {}): Ret
   function push(url: string, row: RetellRawCall, event: 'call_started' | 'call_ended' | 'call_analyzed', signing: PushSigning = {}): Promise<PushAnswer> {
     // call_ended carries every field but call_analysis (docs/providers/retell.md, "Webhooks").
     const { call_analysis: _analysis, ...withoutAnalysis } = row as RetellRawCall & { call_analysis?: unknown };
-    const body = JSON.stringify({ event, call: event === 'call_analyzed' ? row : withoutAnalysis });
+    const body = pushBody(JSON.stringify({ event, call: event === 'call_analyzed' ? row : withoutAnalysis }), signing);
     const now = signing.now ?? Date.now();
     const digest = createHmac('sha256', signing.key ?? credentials.apiKey).update(body + String(now), 'utf8').digest('hex');
     return sendPush(url, { 'content-type': 'application/json', 'x-retell-signature': `v=${now},d=${digest}` }, body);

@@ -13,7 +13,7 @@
 import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
 import type { CallDetails, CallRecord, CallStatus } from '../../calls/model.js';
 import { UpstreamError } from '../../errors.js';
-import type { ConnectionHttp } from '../http.js';
+import { type ConnectionHttp, upstreamUrl } from '../http.js';
 import { mapWithConcurrency } from '../../calls/pool.js';
 import {
   type Capabilities,
@@ -212,7 +212,7 @@ export class TwilioAdapter implements ProviderAdapter {
   async getDetails(call: CallRecord): Promise<CallDetails> {
     if (!CALL_SID.test(call.key)) throw new TypeError('Twilio call keys are Call SIDs');
     const recordings: TwilioRecording[] = [];
-    let url = `${this.base}${this.accountPath}/Calls/${call.key}/Recordings.json`;
+    let url = upstreamUrl(`${this.base}${this.accountPath}`, 'Calls', call.key, 'Recordings.json')!; // a Call SID is a segment
     let searchParams: Record<string, number> | undefined = { PageSize: MAX_PAGE_SIZE };
     for (;;) {
       const { body } = await this.http.json(
@@ -238,7 +238,7 @@ export class TwilioAdapter implements ProviderAdapter {
     const { body } = await this.http.json(
       {
         method: 'GET',
-        url: `${this.base}${this.accountPath}/Calls/${sid}.json`,
+        url: upstreamUrl(`${this.base}${this.accountPath}`, 'Calls', `${sid}.json`)!, // a Call SID is a segment
         operation: 'GET /Calls/{Sid}.json',
         headers: this.headers,
         answerStatuses: [404], // unknown call (Twilio code 20404)

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { twilioRowSchema } from './schema.js';
 import { toCallRecord } from './map.js';
 import { defineProvider } from '../module.js';
-import { text, url } from '../settings.js';
+import { pathSegment, text, url } from '../settings.js';
 import { TwilioAdapter } from './client.js';
 import { createTwilioSimulator } from './simulator.js';
 import { verifyTwilioPush } from './push.js';
@@ -15,7 +15,7 @@ export const twilio = defineProvider({
   // when set). A missing half is named by its key (src/config.ts turns it into its variable).
   settings: z
     .strictObject({
-      accountSid: text,
+      accountSid: pathSegment,
       authToken: text.optional(),
       apiKeySid: text.optional(),
       apiKeySecret: text.optional(),

@@ -8,6 +8,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { PushRequest, PushedCall } from '../module.js';
+import { utf8Text } from '../../readCapped.js';
 import { jsonObject, sameSecret, stringField, unreadable, unverified } from '../push.js';
 
 /** Base64 HMAC-SHA1 of `url` followed by each of `params`' names and values, sorted by name then value. */
@@ -40,8 +41,9 @@ export function verifyTwilioPush(settings: { authToken?: string | undefined }, r
   const signature = request.header('x-twilio-signature');
   if (!signature) throw unverified('The push has no X-Twilio-Signature header');
   const bodyHash = new URL(request.url).searchParams.get('bodySHA256');
-  // A JSON body: the URL carries its SHA-256 and no parameters are appended (twilio-python).
-  const params = bodyHash === null ? [...new URLSearchParams(request.body.toString('utf8'))] : [];
+  // A JSON body: the URL carries its SHA-256 and no parameters are appended (twilio-python). A form
+  // body's leading BOM is no part of its first name, as with JSON (`utf8Text`).
+  const params = bodyHash === null ? [...new URLSearchParams(utf8Text(request.body))] : [];
   const authToken = settings.authToken;
   const verified = urlVariants(request.url).some((url) => sameSecret(signature, twilioSignature(authToken, url, params)));
   if (!verified) throw unverified('The X-Twilio-Signature does not verify with this connection\'s Auth Token and the URL it was sent to');

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { parseRfc5322Date, rfc5322DateProblem } from '../../time.js';
 import { decimalString, idText, numberText } from '../json.js';
+import { isPlainPath } from '../http.js';
 
 /** A Call SID: "CA" and 32 hex digits. Anything else is not a Twilio call (and never goes into a path). */
 export const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
@@ -123,7 +124,11 @@ export const twilioRecordingSchema = z.object({
   sid: z.string().regex(/^RE[0-9a-fA-F]{32}$/, 'expected a Recording SID (RE and 32 hex digits)'),
   status: z.string(),
   // The recording resource's path ("/2010-04-01/Accounts/AC…/Recordings/RE….json").
-  uri: z.string().regex(/^\/2010-04-01\/[^?#]*\.json$/, 'expected a /2010-04-01/… path ending .json'),
+  // Plain: the media link is built on it, and a dot segment would point it elsewhere on the host.
+  uri: z
+    .string()
+    .regex(/^\/2010-04-01\/[^?#]*\.json$/, 'expected a /2010-04-01/… path ending .json')
+    .refine(isPlainPath, 'expected a path without dot segments'),
   // Set (an object) when the recording is encrypted: then it cannot be fetched as .mp3 (error 16109).
   encryption_details: z.unknown().optional(),
 });

@@ -7,8 +7,8 @@
  * GET …/Calls/{Sid}.json and GET …/Calls/{Sid}/Recordings.json.
  * Page tokens hold the last row's position, so calls arriving mid-walk neither repeat nor shift rows.
  */
-import { createHmac } from 'node:crypto';
-import { type PushAnswer, type PushSigning, SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply, sendPush } from '../../simulation/harness.js';
+import { createHash, createHmac } from 'node:crypto';
+import { type PushAnswer, type PushSigning, SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply, pushBody, sendPush } from '../../simulation/harness.js';
 import { SHARED_NUMBERS, arrivalInstant, callInstants, pick, seededRandom, usNumber } from '../../simulation/data.js';
 import { parseRfc5322Date } from '../../time.js';
 
@@ -98,7 +98,8 @@ export interface TwilioSimulator {
    * Sends `row`'s status callback to `url` as Twilio does: a form POST of its parameters, signed in
    * X-Twilio-Signature with the Auth Token over the URL and the parameters sorted by name.
    */
-  push(url: string, row: TwilioRawCall, signing?: PushSigning): Promise<PushAnswer>;
+  /** A status callback as a form POST, or with `json` as a JSON body whose SHA-256 the signed URL carries. */
+  push(url: string, row: TwilioRawCall, signing?: PushSigning & { json?: boolean }): Promise<PushAnswer>;
 }
 
 export const TWILIO_DEMO_CREDENTIALS: TwilioCredentials = {
@@ -468,7 +469,7 @@ export function createTwilioSimulator(options: TwilioSimulatorOptions = {}): Twi
     } satisfies Partial<TwilioRawCall>);
   }
 
-  function push(url: string, row: TwilioRawCall, signing: PushSigning = {}): Promise<PushAnswer> {
+  function push(url: string, row: TwilioRawCall, signing: PushSigning & { json?: boolean } = {}): Promise<PushAnswer> {
     // The parameters of a voice status callback (docs/providers/twilio.md, "Status callbacks").
     const params: [string, string][] = [
       ['AccountSid', row.account_sid],
@@ -483,9 +484,17 @@ export function createTwilioSimulator(options: TwilioSimulatorOptions = {}): Twi
       ['SequenceNumber', String(sequence++)],
       ...(row.status === 'completed' ? ([['CallDuration', row.duration]] as [string, string][]) : []),
     ];
+    const key = signing.key ?? credentials.authToken;
+    if (signing.json) {
+      // A JSON body: its SHA-256 goes into the URL, which alone is signed (twilio.com/docs/usage/webhooks/webhooks-security).
+      const body = pushBody(JSON.stringify(Object.fromEntries(params)), signing);
+      const signedUrl = `${url}${url.includes('?') ? '&' : '?'}bodySHA256=${createHash('sha256').update(body, 'utf8').digest('hex')}`;
+      const signature = createHmac('sha1', key).update(signedUrl, 'utf8').digest('base64');
+      return sendPush(signedUrl, { 'content-type': 'application/json', 'x-twilio-signature': signature }, body);
+    }
     const signed = url + [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => name + value).join('');
-    const signature = createHmac('sha1', signing.key ?? credentials.authToken).update(signed, 'utf8').digest('base64');
-    return sendPush(url, { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, new URLSearchParams(params).toString());
+    const signature = createHmac('sha1', key).update(signed, 'utf8').digest('base64');
+    return sendPush(url, { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, pushBody(new URLSearchParams(params).toString(), signing));
   }
   let sequence = 0;
 

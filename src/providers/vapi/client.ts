@@ -19,7 +19,7 @@ import { LRUCache } from 'lru-cache';
 import { type CallQuery, isUnfiltered } from '../../calls/filter.js';
 import type { CallRecord } from '../../calls/model.js';
 import { UpstreamError } from '../../errors.js';
-import type { ConnectionHttp } from '../http.js';
+import { type ConnectionHttp, upstreamUrl } from '../http.js';
 import { mapWithConcurrency } from '../../calls/pool.js';
 import type { Capabilities, CallLocator, CallLookup, InvalidRow, ListRequest, ListResult, PageRef, ProviderAdapter } from '../../calls/adapter.js';
 import { type RowReader, plausibleId, readField, readRow, readRows } from '../rows.js';
@@ -252,11 +252,13 @@ export class VapiAdapter implements ProviderAdapter {
   }
 
   private async getCall(id: string): Promise<CallLookup> {
-    if (id === '') return null;
+    // No call has an empty id, or `.`/`..`, which would leave the call path (http.ts).
+    const url = upstreamUrl(this.base, 'call', id);
+    if (url === null) return null;
     const { body } = await this.http.json(
       {
         method: 'GET',
-        url: `${this.base}/call/${encodeURIComponent(id)}`,
+        url,
         operation: 'GET /call/{id}',
         headers: this.headers,
         answerStatuses: [400, 404],
@@ -281,10 +283,13 @@ export class VapiAdapter implements ProviderAdapter {
 
   /** GET /phone-number/{id}'s `number`; null for a resource that is gone (404) or an id that is not one (400). */
   private async phoneNumber(id: string): Promise<string | null> {
+    // The id comes from a call row: one that cannot be a path segment names no resource (http.ts).
+    const url = upstreamUrl(this.base, 'phone-number', id);
+    if (url === null) return null;
     const { body } = await this.http.json(
       {
         method: 'GET',
-        url: `${this.base}/phone-number/${encodeURIComponent(id)}`,
+        url,
         operation: 'GET /phone-number/{id}',
         headers: this.headers,
         answerStatuses: [400, 404],

@@ -5,6 +5,7 @@
 import type { CallDetails, CallDirection, CallParty, CallRecord, CallStatus, MediaLink, Money } from '../../calls/model.js';
 import { normalisePhone } from '../../calls/phone.js';
 import { mapStatus } from '../../calls/adapter.js';
+import { upstreamUrl } from '../http.js';
 import { decimalString } from '../json.js';
 import type { VapiCall } from './schema.js';
 
@@ -105,11 +106,10 @@ export function toRecordings(row: VapiCall, baseUrl: string): MediaLink[] {
     .filter((url): url is string => typeof url === 'string' && url !== '')
     .map((url) => ({ url, expiresAt }));
   if (signed.length > 0) return signed;
-  const id = encodeURIComponent(row.id);
-  const links: MediaLink[] = [];
-  if (artifact.recordingUrl) links.push({ url: `${baseUrl}/call/${id}/mono-recording`, expiresAt: null });
-  if (artifact.stereoRecordingUrl) links.push({ url: `${baseUrl}/call/${id}/stereo-recording`, expiresAt: null });
-  return links;
+  // Paths like any request's: the id one segment (../http.ts; the row schema already refuses `..`).
+  const mono = artifact.recordingUrl ? upstreamUrl(baseUrl, 'call', row.id, 'mono-recording') : null;
+  const stereo = artifact.stereoRecordingUrl ? upstreamUrl(baseUrl, 'call', row.id, 'stereo-recording') : null;
+  return [mono, stereo].filter((url): url is string => url !== null).map((url) => ({ url, expiresAt: null }));
 }
 
 /** The detail fields: all on the row (list and by-id answers carry the same Call object). */

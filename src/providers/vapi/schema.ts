@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { parseIsoInstant } from '../../time.js';
+import { isPathSegment } from '../http.js';
 import { freeJson, idText, isoInstant, numberText } from '../json.js';
 
 /**
@@ -49,7 +50,8 @@ const artifactSchema = z
 
 /** One `Call` object. Required by the spec: only id, orgId, createdAt, updatedAt. */
 export const vapiCallSchema = z.object({
-  id: idText.pipe(z.string().min(1)),
+  // Looked up by it as a path segment (GET /call/{id}): `.`/`..` name no call (../http.ts).
+  id: idText.pipe(z.string().min(1).refine(isPathSegment, 'expected a call id, not . or ..')),
   orgId: idText.nullish(),
   type: optionalText,
   status: optionalText,

@@ -12,7 +12,7 @@
  */
 import { SHARED_NUMBERS, arrivalInstant, callInstants, pick, seededRandom, usNumber } from '../../simulation/data.js';
 import { createHmac } from 'node:crypto';
-import { type PushAnswer, type PushSigning, SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply, sendPush } from '../../simulation/harness.js';
+import { type PushAnswer, type PushSigning, SimulatorServer, UnreadableRows, type RecordedRequest, type SimulatorReply, pushBody, sendPush } from '../../simulation/harness.js';
 import { parseIsoInstant } from '../../time.js';
 
 /** A Call object as Vapi sends it (the fields the simulator fills; all but id/orgId/createdAt/updatedAt optional). */
@@ -364,7 +364,7 @@ export function createVapiSimulator(options: VapiSimulatorOptions = {}): VapiSim
       type === 'status-update'
         ? { type, status: row.status, endedReason: row.endedReason, call: row, timestamp: now }
         : { type, endedReason: row.endedReason, cost: row.cost, startedAt: row.startedAt, endedAt: row.endedAt, artifact: row.artifact, call: row, timestamp: now };
-    const body = JSON.stringify({ message });
+    const body = pushBody(JSON.stringify({ message }), signing);
     const key = signing.key ?? credential.secret;
     const headers: Record<string, string> =
       credential.auth === 'bearer'
