@@ -144,14 +144,27 @@ describe('served from the window', () => {
         for (const phoneNumber of [call.from.phoneNumber, call.to.phoneNumber]) if (phoneNumber) filters.push({ providers: [provider], phoneNumber });
       }
     }
-    let windowed = 0;
     for (const filter of filters) {
       const [served, upstream] = await Promise.all([h.gql(FULL, { first: 60, filter }), plain.gql(FULL, { first: 60, filter })]);
       expect([filter, served.body.errors, served.body.data]).toEqual([filter, upstream.body.errors, upstream.body.data]);
-      if ((served.body as { extensions?: { dataAge?: object } }).extensions?.dataAge) windowed += 1;
+      // A page without an upper time bound starts in the window.
+      if (!filter.startedBefore) expect((served.body as { extensions?: { dataAge?: object } }).extensions?.dataAge).toBeDefined();
     }
-    // Every such page started in a window (none of these filters is answered without one).
-    expect(windowed).toBe(filters.length);
+  });
+
+  it('reports a data age only when the filter can match a row the window vouches for: not for a startedBefore at its oldest instant', async () => {
+    // Twenty2's window is its newest 50 rows: it vouches for the calls after the 50th one's instant.
+    const mine = allCalls(sims).filter((c) => c.provider === 'TWENTY2');
+    const before = (i: number): TruthFilter => ({ providers: ['TWENTY2'], startedBefore: new Date(mine[i]!.startedAt.getTime() + 1).toISOString() });
+    for (const [filter, windowed] of [[before(49), false], [before(48), true]] as const) {
+      h.resetCounters();
+      const served = await page(h, { first: 5, filter });
+      expect(served.ids).toEqual(idsOf(applyFilter(allCalls(sims), filter)).slice(0, 5));
+      const dataAge = (served.res.body as { extensions?: { dataAge?: object } }).extensions?.dataAge;
+      if (windowed) expect(dataAge).toEqual({ 'twenty2/default': expect.any(Number) });
+      // Every row is read upstream: no age to report, as a replica without windows reports none.
+      else expect([dataAge, h.upstreamCount() > 0]).toEqual([undefined, true]);
+    }
   });
 
   it('serves the page after a cursor inside the windows with no request either', async () => {
