@@ -41,6 +41,9 @@ export function createLogger(level = 'info', destination?: DestinationStream): L
           'err.options',
           'err.request',
           'err.response',
+          // ioredis sets err.command = { name, args } on a reply error: the args of a failed script
+          // are call data (a watch window, a webhook payload with its signed media links).
+          'err.command',
         ],
         censor: '[redacted]',
       },

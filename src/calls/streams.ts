@@ -653,7 +653,7 @@ export function openStream(direction: 'forward' | 'backward', options: StreamOpt
   const want = Math.min(maxPageSize, adapter.appliesExactly(query) ? options.want : Math.max(options.want, MIN_SCAN_PAGE));
   const sized = { ...options, want };
   if (direction === 'forward') {
-    if (window && windowCovers(window, options.anchor)) return new WindowStream(sized, window);
+    if (window && windowCovers(window, options.anchor, query)) return new WindowStream(sized, window);
     return resume === 'offset' ? new ForwardOffsetStream(sized) : new ForwardWindowStream(sized);
   }
   if (options.anchor === null) throw new Error('backward streams start at an anchor');
@@ -768,10 +768,16 @@ function windowEdge(window: CallWindow): Position | null {
 // A window with no row that is not the whole list vouches for nothing.
 const END_BEFORE_ALL: Position = [Number.MAX_SAFE_INTEGER, -1, '', ''];
 
-/** Whether a forward stream at `anchor` starts inside `window` (the first page: always, unless it vouches for nothing). */
-export function windowCovers(window: CallWindow, anchor: Position | null): boolean {
+/**
+ * Whether a forward stream at `anchor` starts inside `window` (the first page: always, unless it
+ * vouches for nothing), and `query` may match a row the window vouches for: a `startedBefore` at or
+ * before its oldest instant (+1 ms: the bound is exclusive) leaves only calls the window does not
+ * vouch for, so the page is read upstream and reports no data age (docs/live.md, "Freshness").
+ */
+export function windowCovers(window: CallWindow, anchor: Position | null, query?: CallQuery): boolean {
   const edge = windowEdge(window);
   if (edge === null) return true;
   if (edge === END_BEFORE_ALL) return false;
+  if (query?.startedBefore && query.startedBefore.getTime() <= edge[0] + 1) return false;
   return anchor === null || comparePositions(anchor, edge) < 0;
 }

@@ -457,6 +457,8 @@ class RedisEventSource extends ListeningSource {
   private readonly askedHere = new Set<string>();
   /** Connections whose demand set held `asked` at the last heartbeat (any replica's first pages). */
   private readonly askedShared = new Set<string>();
+  /** When this replica last sent a connection's first page to Redis (ASK), ms. */
+  private readonly lastAsked = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | null = null;
   /** Windows read from Redis (connections another replica watches), by label, with when they were read. */
   private readonly sharedWindows = new Map<string, { at: number; window: Promise<CallWindow | null> }>();
@@ -541,6 +543,11 @@ class RedisEventSource extends ListeningSource {
   }
 
   protected asked(label: string): void {
+    // Already wanted: one ASK per heartbeat keeps `asked` alive as well as one per page would, so a
+    // client asking first pages in a loop does not cost Redis a script per page and connection.
+    const now = Date.now();
+    if (this.askedShared.has(label) && now - (this.lastAsked.get(label) ?? 0) < this.options.settings.heartbeatMs) return;
+    this.lastAsked.set(label, now);
     const { requests, periodMs, quietMs } = this.demandSettings;
     const keys = this.keys(label);
     void this.connected()

@@ -5,12 +5,14 @@
  * the structured logs: one line per GraphQL request, one per upstream failure, never a body.
  */
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { createLogger } from '../../src/logger.js';
 import type { Fault } from '../../src/simulation/harness.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 import { decodeCallId } from '../../src/calls/ids.js';
 import { moduleOf, simOf } from '../helpers/modules.js';
 import { PROVIDERS, newCanary, serverOf, startCanarySimulators } from '../helpers/resilience.js';
+import { startRedis } from '../helpers/redis.js';
 
 const canary = newCanary();
 const apiKey = `key-${canary}`;
@@ -224,5 +226,24 @@ describe('nothing leaks', () => {
     logger.info({ req: { headers: { authorization: `Bearer ${canary}` } } }, 'stray request');
     expect(lines).toHaveLength(3);
     expect(lines.join('\n')).not.toContain(canary);
+  });
+
+  it("the logger drops the command an ioredis error carries: its arguments hold call data (a webhook payload's signed links, a watch window)", async () => {
+    const redis = await startRedis();
+    const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      // As src/live/webhooks.ts's SETTLE failing (a full Redis answers OOM): ioredis sets err.command = { name, args }.
+      const error = await client.eval("return redis.error_reply('OOM command not allowed')", 0, `{"recordings":[{"url":"https://media.example/r.mp3?sig=${canary}"}]}`).catch((e: unknown) => e);
+      expect((error as { command?: { args: unknown[] } }).command?.args.join(' ')).toContain(canary);
+      const lines: string[] = [];
+      const logger = createLogger('debug', new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) }));
+      logger.debug({ err: error }, 'webhook attempt could not be recorded in Redis');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('OOM command not allowed');
+      expect(lines[0]).not.toContain(canary);
+    } finally {
+      client.disconnect();
+      await redis.stop();
+    }
   });
 });

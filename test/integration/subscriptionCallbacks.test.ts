@@ -36,6 +36,8 @@ class Router {
   readonly gone = new Set<string>();
   /** Subscription ids whose messages are answered with this status instead. */
   readonly answer = new Map<string, number>();
+  /** Subscription ids whose messages are answered with a redirect there (307, the method and body kept). */
+  readonly redirect = new Map<string, string>();
   /** Subscription ids whose next check is held unanswered: the function answers it. */
   readonly hold = new Map<string, (() => void) | null>();
   private server!: http.Server;
@@ -50,6 +52,8 @@ class Router {
         this.messages.push({ ...body, protocol: req.headers['subscription-protocol'], path: req.url });
         const status = this.gone.has(body.id) ? 404 : this.answer.get(body.id);
         if (status) return void res.writeHead(status).end();
+        const location = this.redirect.get(body.id);
+        if (location) return void res.writeHead(307, { location }).end();
         if (body.action === 'check' && this.hold.get(body.id) === null) {
           return void this.hold.set(body.id, () => res.writeHead(204, { 'subscription-protocol': 'callback/1.0' }).end());
         }
@@ -307,6 +311,28 @@ describe('refusals', () => {
     expect(sub.body).toEqual({ errors: [{ message: expect.stringMatching(/initial check failed \(answered HTTP 404\)/), extensions: { code: 'CALLBACK_CHECK_FAILED' } }] });
     expect(router.of(id, 'check')).toHaveLength(1);
     expect(source.requested.length).toBe(before);
+  });
+
+  it('a redirect from the router is never followed: not for the check (502), not for a `next` (the subscription ends)', async () => {
+    const elsewhere = new Router();
+    await elsewhere.start();
+    try {
+      const id = 'redirected-check';
+      router.redirect.set(id, `${elsewhere.url}/${id}`);
+      const refused = await subscribe(h, router, { id });
+      expect(refused.status).toBe(502);
+      expect(refused.body).toEqual({ errors: [{ message: expect.stringMatching(/initial check failed \(answered HTTP 307\)/), extensions: { code: 'CALLBACK_CHECK_FAILED' } }] });
+
+      const sub = await subscribe(h, router);
+      expect(sub.status).toBe(200);
+      router.redirect.set(sub.id, `${elsewhere.url}/${sub.id}`);
+      source.emit(eventOf('CALL_ADDED', callOf('TWENTY2')));
+      await until(() => source.listening === 0);
+      expect(router.of(sub.id, 'next')).toHaveLength(1); // refused at once, not retried
+      expect(elsewhere.messages).toEqual([]);
+    } finally {
+      await elsewhere.stop();
+    }
   });
 
   it('a document that does not validate, or is not a subscription, is refused before any callback', async () => {

@@ -4,6 +4,7 @@
  * connection under its lease, and it stops after the quiet period; `always` gives one watcher per
  * connection however many replicas want it. redis-server must be on PATH (test/prerequisites.ts).
  */
+import { Redis } from 'ioredis';
 import { startSimulators, type Simulators } from '../../src/demo.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
@@ -74,5 +75,27 @@ describe('two replicas sharing Redis', () => {
     await new Promise((r) => setTimeout(r, 5 * INTERVAL_MS));
     expect(lists()).toBe(start);
     expect(holders('unpod/default')).toHaveLength(1);
+  });
+
+  it('a client asking first pages in a loop costs Redis one demand script a heartbeat while watched, not one a page', async () => {
+    for (let i = 0; i < 4; i++) expect((await firstPage(a)).body.errors).toBeUndefined();
+    await waitFor('twenty2 watched', () => holders('twenty2/default').length === 1);
+    await new Promise((r) => setTimeout(r, 300)); // a heartbeat has seen the demand
+    const monitor = await new Redis(redis.url).monitor();
+    let asks = 0;
+    // The ASK script (src/live/source.ts) is the only one trimming by rank.
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'eval' && args[1]?.includes('ZREMRANGEBYRANK')) asks += 1;
+    });
+    await new Promise((r) => setTimeout(r, 100)); // MONITOR is on
+    const started = Date.now();
+    const pages = await Promise.all(Array.from({ length: 40 }, () => firstPage(a)));
+    const heartbeats = Math.ceil((Date.now() - started) / 100); // heartbeatMs
+    await new Promise((r) => setTimeout(r, 100));
+    monitor.disconnect();
+    for (const p of pages) expect(p.body.errors).toBeUndefined();
+    // Without the throttle: 40, one a page.
+    expect(asks).toBeLessThanOrEqual(heartbeats + 1);
+    expect(holders('twenty2/default')).toHaveLength(1);
   });
 });

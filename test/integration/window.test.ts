@@ -115,6 +115,51 @@ describe('served from the window', () => {
     expect(h.upstreamCount()).toBeGreaterThan(0);
   });
 
+  it('answers as the upstream read does at the windows\' edges: time bounds around each oldest row, either party\'s number, totalCount and every list field', async () => {
+    const FULL = `query P($first: Int, $filter: CallFilter) {
+      calls(first: $first, filter: $filter) {
+        totalCount
+        edges { node { id provider connection providerCallId direction status providerStatus startedAt answeredAt endedAt durationSeconds endReason agentId
+          from { phoneNumber rawPhoneNumber displayName countryCode isStaff } to { phoneNumber rawPhoneNumber displayName countryCode isStaff } cost { amount currency } } }
+        pageInfo { hasNextPage hasPreviousPage }
+      } }`;
+    const calls = allCalls(sims);
+    const filters: TruthFilter[] = [];
+    for (const provider of new Set(calls.map((c) => c.provider))) {
+      const mine = calls.filter((c) => c.provider === provider);
+      // The window holds the newest 50 rows (WATCH_PAGE_SIZE): its oldest instant is row 49's.
+      for (const at of [48, 49, 50].map((i) => mine[i]!.startedAt.getTime())) {
+        for (const ms of [at - 1, at, at + 1]) {
+          filters.push({ providers: [provider], startedAfter: new Date(ms).toISOString() }, { providers: [provider], startedBefore: new Date(ms).toISOString() });
+        }
+      }
+      for (const call of [mine[3]!, mine[30]!]) {
+        for (const phoneNumber of [call.from.phoneNumber, call.to.phoneNumber]) if (phoneNumber) filters.push({ providers: [provider], phoneNumber });
+      }
+    }
+    for (const filter of filters) {
+      const [served, upstream] = await Promise.all([h.gql(FULL, { first: 60, filter }), plain.gql(FULL, { first: 60, filter })]);
+      expect([filter, served.body.errors, served.body.data]).toEqual([filter, upstream.body.errors, upstream.body.data]);
+      // A page without an upper time bound starts in the window.
+      if (!filter.startedBefore) expect((served.body as { extensions?: { dataAge?: object } }).extensions?.dataAge).toBeDefined();
+    }
+  });
+
+  it('reports a data age only when the filter can match a row the window vouches for: not for a startedBefore at its oldest instant', async () => {
+    // Twenty2's window is its newest 50 rows: it vouches for the calls after the 50th one's instant.
+    const mine = allCalls(sims).filter((c) => c.provider === 'TWENTY2');
+    const before = (i: number): TruthFilter => ({ providers: ['TWENTY2'], startedBefore: new Date(mine[i]!.startedAt.getTime() + 1).toISOString() });
+    for (const [filter, windowed] of [[before(49), false], [before(48), true]] as const) {
+      h.resetCounters();
+      const served = await page(h, { first: 5, filter });
+      expect(served.ids).toEqual(idsOf(applyFilter(allCalls(sims), filter)).slice(0, 5));
+      const dataAge = (served.res.body as { extensions?: { dataAge?: object } }).extensions?.dataAge;
+      if (windowed) expect(dataAge).toEqual({ 'twenty2/default': expect.any(Number) });
+      // Every row is read upstream: no age to report, as a replica without windows reports none.
+      else expect([dataAge, h.upstreamCount() > 0]).toEqual([undefined, true]);
+    }
+  });
+
   it('serves the page after a cursor inside the windows with no request either', async () => {
     const first = await page(h, { first: 5 });
     h.resetCounters();
