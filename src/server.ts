@@ -304,8 +304,10 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
     csrfPrevention: true,
     validationRules: [...validationRules, noSubscriptionOverJson],
     parseOptions: protection.parseOptions,
-    // Counted by our own rule (protection.validationRules), which the subscription transports share.
-    maxRecursiveSelections: false,
+    // Apollo's own count (the transports run the same count, protection.selectionRule). Set, it also
+    // makes Apollo run `validationRules` only on a document that passed the spec's rules: one error
+    // for what is wrong in an invalid document, not one more per rule of ours.
+    maxRecursiveSelections: config.limits.maxSelections,
     formatError: formatError(logger, invalidRowLog),
     // Compact JSON rather than Apollo's pretty-printed default: smaller responses (no req/s gain measured).
     stringifyResult: (result) => JSON.stringify(result),
@@ -357,6 +359,7 @@ export async function startSwitchboard(options: SwitchboardOptions): Promise<Swi
   const live = createLiveTransports({
     schema,
     services,
+    selectionRule: protection.selectionRule,
     validationRules,
     checkOperation: protection.checkOperation,
     maxSubscriptions: config.maxSubscriptions,

@@ -55,7 +55,9 @@ export interface Caller {
 export interface LiveHost {
   schema: GraphQLSchema;
   services: Services;
-  /** The server's validation rules beyond graphql-js's own (limits, known operation types, …). */
+  /** The selection count (src/security/queryLimits.ts), run beside graphql-js's own rules. */
+  selectionRule: ValidationRule;
+  /** The server's validation rules beyond those (limits, known operation types, …), run on a document that passed them. */
   validationRules: readonly ValidationRule[];
   /**
    * The checks of a resolved operation with its variables that the HTTP path runs after validation
@@ -245,7 +247,8 @@ function uncodedRefusal(status: number, body: string | null | AsyncIterable<stri
 }
 
 export function createLiveTransports(host: LiveHost): LiveTransports {
-  const rules = [...specifiedRules, ...host.validationRules];
+  // Two passes, as Apollo Server validates: the spec's rules and the selection count, then ours.
+  const firstRules = [...specifiedRules, host.selectionRule];
   const callers = new WeakMap<RequestContext, Caller>();
   // SSE: what a subscription waits for before it takes its next event, while its client does not read.
   const paces = new WeakMap<RequestContext, () => Promise<void> | undefined>();
@@ -288,7 +291,8 @@ export function createLiveTransports(host: LiveHost): LiveTransports {
     } catch (error) {
       return refuse(400, coded((error as GraphQLError).message, ErrorCode.ParseFailed));
     }
-    const invalid = validate(host.schema, document, rules);
+    let invalid = validate(host.schema, document, firstRules);
+    if (invalid.length === 0) invalid = validate(host.schema, document, host.validationRules);
     if (invalid.length > 0) {
       return { ok: false, status: 400, errors: invalid.map((e) => coded(withoutSuggestions(e.message), ErrorCode.ValidationFailed)) };
     }

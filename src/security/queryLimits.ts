@@ -37,7 +37,17 @@ export const defaultQueryLimits: QueryLimits = {
 
 export interface QueryProtection<C extends BaseContext> {
   plugins: ApolloServerPlugin<C>[];
-  /** Depth, aliases, directives, selections (and field suggestions in production): for every transport. */
+  /**
+   * The selection count (Apollo's `maxRecursiveSelections`, as `maxSelectionsRule`): run beside the
+   * spec's rules, before `validationRules`, as Apollo Server runs its own (the subscription
+   * transports run this one; the HTTP path gives Apollo the same limit).
+   */
+  selectionRule: ValidationRule;
+  /**
+   * Depth, aliases, directives (and field suggestions in production): for every transport, run only
+   * on a document that passed the spec's rules and the selection count, so an invalid document is
+   * refused for what is wrong in it, not once more per limit.
+   */
   validationRules: ValidationRule[];
   /**
    * The checks of a resolved operation with its variables (the cost estimate), which the HTTP path
@@ -70,8 +80,9 @@ export function queryProtection<C extends BaseContext>(limits: QueryLimits, prod
   // graphql-armor's plugins are written for BaseContext and read nothing of ours.
   return {
     plugins: [...(plugins as unknown as ApolloServerPlugin<C>[]), costLimitPlugin<C>(limits.maxCost)],
-    // The selection count first: it is cheap and stops a fragment bomb before the other rules walk it.
-    validationRules: [maxSelectionsRule(limits.maxSelections), ...validationRules],
+    // In the first pass: it is cheap and stops a fragment bomb before the other rules walk it.
+    selectionRule: maxSelectionsRule(limits.maxSelections),
+    validationRules,
     checkOperation: costChecker(limits.maxCost),
     parseOptions: { maxTokens: limits.maxTokens },
   };
