@@ -127,11 +127,11 @@ async function startChild(receiver: Receiver): Promise<{ child: ChildProcess; wa
 }
 
 /** A replica in this process with the webhook endpoint (`settings` over WEBHOOK_SETTINGS), and a subscriber to every connection. */
-async function startReplica(receiver: Receiver, settings: Partial<WebhookSettings> = {}): Promise<{ h: Harness; received: CallEvent[]; stop: () => void }> {
+async function startReplica(receiver: Receiver, settings: Partial<WebhookSettings> = {}, timing = TIMING): Promise<{ h: Harness; received: CallEvent[]; stop: () => void }> {
   const h = await startHarness({
     sims: async () => sims,
     env: { REDIS_URL: redis.url, SWITCHBOARD_WEBHOOKS: JSON.stringify([{ url: receiver.url, secret: SECRET }]) },
-    configure: (config) => ({ ...config, watch: TIMING, webhooks: { ...config.webhooks, ...WEBHOOK_SETTINGS, ...settings } }),
+    configure: (config) => ({ ...config, watch: timing, webhooks: { ...config.webhooks, ...WEBHOOK_SETTINGS, ...settings } }),
   });
   const received: CallEvent[] = [];
   const stop = h.server.events.subscribe(CONNECTIONS, (e) => received.push(e));
@@ -259,9 +259,11 @@ test('two replicas deliver from one queue: each event once, by the watching repl
   receiver.delayMs = 200;
   // a watches every connection (it listens first); b delivers too. a claims only while fewer than
   // one attempt is in flight (its concurrency), b while fewer than 4: b surely makes some.
-  const a = await startReplica(receiver, { concurrency: 1, claimMs: 30_000 });
+  // A lease far longer than a busy machine's pauses: a keeps every lease, so b is surely not watching.
+  const timing = { ...TIMING, leaseMs: 30_000, heartbeatMs: 1_000 };
+  const a = await startReplica(receiver, { concurrency: 1, claimMs: 30_000 }, timing);
   await waitFor('a to watch every connection', () => a.h.server.events.watchers().length === LABELS.length);
-  const b = await startReplica(receiver, { claimMs: 30_000 });
+  const b = await startReplica(receiver, { claimMs: 30_000 }, timing);
   const stopActivity = simulateActivity(sims, { everyMs: 40, durationMs: [50, 300] });
   try {
     await waitFor('events', () => a.received.length >= 60);
