@@ -58,9 +58,10 @@ describe('windows while calls start and end', () => {
       const providers = PROVIDERS[step % PROVIDERS.length]!;
       const res = await h.gql(PAGE, size === 3 ? { first: size } : { first: size, filter: { providers: [providers] } });
       const ids: string[] = res.body.data?.calls.edges.map((e: { node: { id: string } }) => e.node.id) ?? [];
-      const dataAge = res.body.extensions?.dataAge;
+      const extensions = (res.body as { extensions?: { dataAge?: Record<string, number>; warnings?: unknown } }).extensions;
+      const dataAge = extensions?.dataAge;
       expect(res.body.errors).toBeUndefined();
-      expect(res.body.extensions?.warnings).toBeUndefined();
+      expect(extensions?.warnings).toBeUndefined();
       if (size === 3 && dataAge && Object.keys(dataAge).length === simulators.length) windowedPages++;
       if (ids.length !== size || new Set(ids).size !== size) problems.push(`step ${step}: ${ids.length} edges ${JSON.stringify(ids)} dataAge ${JSON.stringify(dataAge)}`);
       else if (size === 3 && !snapshots.some((s) => s.at >= Date.now() - MAX_AGE_MS - 1000 && s.ids.join() === ids.join())) {
