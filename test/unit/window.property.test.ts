@@ -205,3 +205,48 @@ describe('the watcher\'s window', () => {
     expect(pushedInto(null, [ended])).toBeNull();
   });
 });
+
+/**
+ * What real providers do between the watcher's read and the page (the window is up to the max data
+ * age old): calls start on top, calls in progress end (their row changes in place; where the
+ * provider lists only ended calls, the row appears at the place of its start), and a call's start
+ * moves later (Vapi: a queued call's start is its creation until it starts). A walk that starts in
+ * such a stale window must still be a well-formed walk: every page but the last full, no call twice,
+ * every call older than the window's oldest instant once, and nothing the provider never listed.
+ */
+it('a walk from a stale window (calls started, ended, or moved since the read) is full, once each, and complete below the window', async () => {
+  const changeArb = fc.record({
+    added: fc.array(fc.integer({ min: 0, max: 14 }), { maxLength: 4 }),
+    appeared: fc.array(fc.integer({ min: 0, max: 12 }), { maxLength: 3 }),
+    moved: fc.array(fc.nat(29), { maxLength: 3 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(listArb, listArb, fc.nat(30), fc.nat(30), changeArb, fc.integer({ min: 1, max: 6 }), fc.boolean(), async (a, b, ka, kb, change, size, offsetB) => {
+      const before = [rowsOf('TWENTY2', a), rowsOf('UNPOD', b)];
+      const windows = new Map([
+        ['twenty2/c', { calls: before[0]!.slice(0, ka), readAt: 0, complete: ka >= before[0]!.length, servableUntil: null }],
+        ['unpod/c', { calls: before[1]!.slice(0, kb), readAt: 0, complete: kb >= before[1]!.length, servableUntil: null }],
+      ]);
+      // The provider's list now: TWENTY2 gains calls (new on top, or ended ones listed at their start)
+      // and some calls start later than listed before; UNPOD is unchanged.
+      let now = before[0]!.map((c) => (change.moved.includes(before[0]!.indexOf(c)) ? { ...c, startedAt: new Date(c.startedAt.getTime() + 60_000) } : c));
+      const extra = [...change.added.map((m) => m + 2), ...change.appeared].map((m, n) => call('TWENTY2', 'c', `N${n}`, m, n));
+      now = [...now, ...extra].sort((x, y) => y.startedAt.getTime() - x.startedAt.getTime() || (x.key < y.key ? 1 : -1));
+      const adapters = [new ArrayAdapter('TWENTY2', 'c', now, 'offset', false), new ArrayAdapter('UNPOD', 'c', before[1]!, offsetB ? 'offset' : 'window', false)];
+      const pages = await walk(adapters, emptyQuery, size, windows);
+      const keys = pages.flatMap((p) => p.keys);
+      pages.slice(0, -1).forEach((p) => expect(p.keys).toHaveLength(size));
+      expect(new Set(keys).size).toBe(keys.length);
+      const listed = new Set([...before[0]!, ...now, ...before[1]!].map((c) => c.key));
+      for (const key of keys) expect(listed.has(key)).toBe(true);
+      // Below each window's oldest instant, the provider's list as it is now.
+      for (const [rows, window] of [[now, windows.get('twenty2/c')!], [before[1]!, windows.get('unpod/c')!]] as const) {
+        if (window.complete) continue;
+        const edge = Math.min(...window.calls.map((c) => c.startedAt.getTime()));
+        const below = rows.filter((c) => c.startedAt.getTime() < edge).map((c) => c.key);
+        for (const key of below) expect(keys).toContain(key);
+      }
+    }),
+    { numRuns: 400, seed: 20261202 },
+  );
+});
