@@ -20,7 +20,7 @@ import { type ConnectionRef, type Provider, connectionLabel } from './calls/mode
 import { type PersistedQueryManifest, parseManifest } from './persistedQueries.js';
 import { type OverloadLimits, defaultOverloadLimits } from './overload.js';
 import { type HttpPolicy, defaultHttpPolicy } from './providers/http.js';
-import { type WebhookEndpoint, type WebhookSettings, defaultWebhookSettings, webhookEndpointSchema, webhookFilter } from './live/webhooks.js';
+import { type WebhookEndpoint, type WebhookSettings, defaultWebhookSettings, endpointIdentity, webhookEndpointSchema, webhookFilter } from './live/webhooks.js';
 import type { CallbackSettings } from './live/callbacks.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS } from './live/source.js';
 import { DEFAULT_DEMAND, type DemandSettings, WATCH_POLICIES, type WatchPolicy } from './live/policy.js';
@@ -574,12 +574,7 @@ function checkWebhookEndpoints(endpoints: readonly WebhookEndpoint[], names: rea
         `${names[endpoint.index]}.filter.providers[${dead}]: no connection of ${providers[dead]} is configured (configured: ${available.join(', ')}), so this filter would never match; remove it or configure the provider`,
       );
     }
-    // The same URL (as WHATWG parses it: host case, default port), filter and types: the same deliveries.
-    const key = JSON.stringify([
-      new URL(endpoint.url).href,
-      { ...filter, providers: filter.providers && [...filter.providers].sort(), statuses: filter.statuses && [...filter.statuses].sort() },
-      endpoint.types && [...endpoint.types].sort(),
-    ]);
+    const key = endpointIdentity(endpoint);
     const first = seen.get(key);
     if (first !== undefined) {
       throw new ConfigError(

@@ -56,9 +56,12 @@ export interface Outbox {
   dropped(drops: ReadonlyMap<string, number>): void;
 }
 
-/** The key prefix of endpoint `index` sending to `url`. */
-export function queuePrefix(index: number, url: string): string {
-  return `sb:v1:webhook:${index}:${createHash('sha256').update(url).digest('base64url').slice(0, 12)}`;
+/**
+ * The key prefix of the endpoint whose `endpointIdentity` (./webhooks.ts) is `identity`: a digest,
+ * so that no URL is in Redis, and independent of the endpoint's place in the list.
+ */
+export function queuePrefix(identity: string): string {
+  return `sb:v1:webhook:${createHash('sha256').update(identity).digest('base64url').slice(0, 22)}`;
 }
 
 // Shared Lua: the clock, removing a delivery (its call's next one becomes due), refreshing the TTL.

@@ -64,6 +64,24 @@ export interface WebhookEndpoint {
   types: readonly CallEventType[] | null;
 }
 
+/**
+ * What makes two endpoints the same webhook: the URL as WHATWG parses it (host case, default port),
+ * the filter and the event types, lists and keys in a fixed order. Not the secret (rotating it keeps
+ * the endpoint) nor its position in the list. src/config.ts refuses two entries with one identity
+ * (every event would go twice); with Redis it names the endpoint's queue (./webhookQueue.ts), so
+ * reordering or inserting endpoints leaves each its own queue.
+ */
+export function endpointIdentity(endpoint: Pick<WebhookEndpoint, 'url' | 'filter' | 'types'>): string {
+  const sorted = (value: unknown) => (Array.isArray(value) ? [...(value as string[])].sort() : value);
+  const filter = Object.fromEntries(
+    Object.entries(endpoint.filter)
+      .filter(([, value]) => value !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, value]) => [key, sorted(value)]),
+  );
+  return JSON.stringify([new URL(endpoint.url).href, filter, endpoint.types ? [...endpoint.types].sort() : null]);
+}
+
 /** Every webhook setting (src/config.ts reads them; docs/operations.md lists the variables). */
 export interface WebhookSettings {
   endpoints: readonly WebhookEndpoint[];
@@ -586,7 +604,7 @@ class RedisEndpointQueue extends EndpointDelivery {
   ) {
     super(endpoint, settings, renderer, metrics, deps);
     // Keys outlive the longest a delivery can wait by an hour; each enqueue and settle renews them.
-    this.queue = { prefix: queuePrefix(endpoint.index, endpoint.url), bound: settings.queueSize, ttlMs: settings.retryPeriodMs + settings.maxDelayMs + 3_600_000 };
+    this.queue = { prefix: queuePrefix(endpointIdentity(endpoint)), bound: settings.queueSize, ttlMs: settings.retryPeriodMs + settings.maxDelayMs + 3_600_000 };
     this.timer = setInterval(() => this.poll(), settings.pollMs);
     this.timer.unref();
   }

@@ -16,7 +16,8 @@ import { Webhook } from 'standardwebhooks';
 import { simulateActivity, startSimulators, type Simulators } from '../../src/demo.js';
 import type { CallEvent } from '../../src/live/events.js';
 import { queuePrefix } from '../../src/live/webhookQueue.js';
-import type { WebhookSettings } from '../../src/live/webhooks.js';
+import { type WebhookSettings, endpointIdentity } from '../../src/live/webhooks.js';
+import { emptyQuery } from '../../src/calls/filter.js';
 import { PROVIDER_MODULES } from '../../src/providers/index.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
@@ -334,7 +335,7 @@ test('a dead endpoint: its queue in Redis stays within SWITCHBOARD_WEBHOOK_QUEUE
   // Retries far apart: the queue only fills.
   const replica = await startReplica(receiver, { queueSize: QUEUE, baseDelayMs: 600_000, maxDelayMs: 600_000 });
   const client = new Redis(redis.url);
-  const prefix = queuePrefix(0, receiver.url);
+  const prefix = queuePrefix(endpointIdentity({ url: receiver.url, filter: emptyQuery, types: null }));
   const metrics = async () => (await fetch(replica.h.server.url.replace(/\/graphql$/, '/metrics'))).text();
   const stopActivity = simulateActivity(sims, { everyMs: 40, durationMs: [50, 300] });
   try {
