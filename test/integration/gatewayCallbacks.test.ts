@@ -9,16 +9,15 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
 import { encodeCallId } from '../../src/calls/ids.js';
 import { startSimulators } from '../../src/demo.js';
 import { startCrmSubgraph, type CrmContact, type CrmSubgraph } from '../helpers/crm-subgraph.js';
 import { ManualEventSource, eventOf } from '../helpers/events.js';
+import { GATEWAY_KEY, composeWith, sseEvents } from '../helpers/gateway.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 import { allCalls } from '../helpers/truth.js';
+import { waitFor } from '../helpers/waitFor.js';
 
-const GATEWAY_KEY = 'gateway-key-0123456789abcdef';
 const QUERY = 'subscription { callEvents { id type call { id provider status contact { name } } } }';
 
 // Imported by names TypeScript does not follow: the runtime's types pull in @whatwg-node/fetch,
@@ -107,52 +106,6 @@ async function listenGatewayServer() {
   };
 }
 
-/** The supergraph of Switchboard `h` (its SDL as the gateway key sees it) and `crm`. */
-async function composeWith(h: Harness, crm: CrmSubgraph): Promise<string> {
-  const sdl = await fetch(h.server.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_KEY}` },
-    body: JSON.stringify({ query: '{ _service { sdl } }' }),
-  }).then(async (r) => ((await r.json()) as { data: { _service: { sdl: string } } }).data._service.sdl);
-  const composed = composeServices([
-    { name: 'switchboard', url: h.server.url, typeDefs: parse(sdl) },
-    { name: 'crm', url: crm.url, typeDefs: parse(crm.sdl) },
-  ]);
-  expect(composed.errors ?? []).toEqual([]);
-  return composed.supergraphSdl!;
-}
-
-/** Subscribes to `url` over SSE (the gateway's own protocol) and yields each `data:` payload. */
-async function* sseEvents(url: string, query: string, signal: AbortSignal): AsyncGenerator<any> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-    body: JSON.stringify({ query }),
-    signal,
-  });
-  expect(response.status).toBe(200);
-  const decoder = new TextDecoder();
-  let text = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    text += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = text.indexOf('\n\n')) >= 0) {
-      const message = text.slice(0, end);
-      text = text.slice(end + 2);
-      const data = message.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5)).join('\n');
-      if (data.trim()) yield JSON.parse(data);
-    }
-  }
-}
-
-async function until(what: string, condition: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** A gateway server, a Switchboard allowing its callback URL (unless `allow` is false), a CRM, the gateway mounted. */
 async function startAll(options: { heartbeatMs: number; allow?: boolean; live?: boolean }) {
   const gateway = await listenGatewayServer();
@@ -225,7 +178,7 @@ describe('Hive Gateway subscribing to Switchboard over HTTP callbacks', () => {
       expect(gateway.listening()).toEqual([`webhook:post:${gateway.seen[0]!.path}`]);
       controller.abort();
       await events.return(undefined).catch(() => {});
-      await until('the gateway to forget the subscription', () => gateway.listening().length === 0);
+      await waitFor('the gateway to forget the subscription', () => gateway.listening().length === 0);
       expect(source.listening).toBe(1);
       source.emit(eventOf('CALL_ENDED', unpod));
       await source.untilListening(0);
@@ -311,9 +264,9 @@ describe('Hive Gateway over HTTP callbacks and the real watchers', () => {
       const first = events.next();
       // The gateway's subscription makes the key's connections watched; wait for their baselines.
       const watching = () => live.server.events.watchers().filter((w) => w.state === 'watching').map((w) => w.connection).sort();
-      await until('the watchers', () => JSON.stringify(watching()) === JSON.stringify(['twenty2/default', 'unpod/default']));
+      await waitFor('the watchers', () => JSON.stringify(watching()) === JSON.stringify(['twenty2/default', 'unpod/default']));
       const lists = live.sims.twenty2.server.count('/call/logs');
-      await until('two polls past the baseline', () => live.sims.twenty2.server.count('/call/logs') >= lists + 2);
+      await waitFor('two polls past the baseline', () => live.sims.twenty2.server.count('/call/logs') >= lists + 2);
       const row = live.sims.twenty2.startCall();
       // The CRM knows the new call (before the next poll: no await in between).
       const started = allCalls(live.sims).find((c) => c.provider === 'TWENTY2' && c.key === row.call_id)!;
@@ -330,9 +283,9 @@ describe('Hive Gateway over HTTP callbacks and the real watchers', () => {
       // The client leaves; the next call's event is answered 404 and nothing is watched any more.
       controller.abort();
       await events.return(undefined).catch(() => {});
-      await until('the gateway to forget the subscription', () => gateway.listening().length === 0);
+      await waitFor('the gateway to forget the subscription', () => gateway.listening().length === 0);
       live.sims.twenty2.startCall();
-      await until('the watchers to stop', () => live.server.events.watchers().length === 0);
+      await waitFor('the watchers to stop', () => live.server.events.watchers().length === 0);
       expect(trail(gateway.seen).at(-1)).toEqual(['next', 404]);
     } finally {
       controller.abort();

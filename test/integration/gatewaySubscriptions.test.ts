@@ -9,16 +9,14 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
 import { encodeCallId } from '../../src/calls/ids.js';
 import { startCrmSubgraph, type CrmContact, type CrmSubgraph } from '../helpers/crm-subgraph.js';
 import { startSimulators } from '../../src/demo.js';
 import { ManualEventSource, eventOf } from '../helpers/events.js';
+import { GATEWAY_KEY, composeWith, sseEvents } from '../helpers/gateway.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 import { allCalls } from '../helpers/truth.js';
 
-const GATEWAY_KEY = 'gateway-key-0123456789abcdef';
 
 // Imported by a name TypeScript does not follow: the runtime's types pull in @whatwg-node/fetch,
 // whose `/// <reference lib="dom" />` would retype `fetch` for every file of the typecheck.
@@ -45,21 +43,6 @@ afterAll(async () => {
   await h?.stop();
 });
 
-/** The supergraph of Switchboard `h` (its SDL as the gateway key sees it) and `crm`. */
-async function composeWith(h: Harness, crm: CrmSubgraph): Promise<string> {
-  const sdl = await fetch(h.server.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_KEY}` },
-    body: JSON.stringify({ query: '{ _service { sdl } }' }),
-  }).then(async (r) => ((await r.json()) as { data: { _service: { sdl: string } } }).data._service.sdl);
-  const composed = composeServices([
-    { name: 'switchboard', url: h.server.url, typeDefs: parse(sdl) },
-    { name: 'crm', url: crm.url, typeDefs: parse(crm.sdl) },
-  ]);
-  expect(composed.errors ?? []).toEqual([]);
-  return composed.supergraphSdl!;
-}
-
 /** A Hive Gateway on a free port, subscribing to subgraphs by `kind` (ws) or by its default (SSE). */
 async function startGateway(kind: 'ws' | 'sse', supergraph = supergraphSdl) {
   const authorization = `Bearer ${GATEWAY_KEY}`;
@@ -84,29 +67,6 @@ async function startGateway(kind: 'ws' | 'sse', supergraph = supergraphSdl) {
       await gateway.dispose();
     },
   };
-}
-
-/** Subscribes to `url` over SSE (the gateway's own protocol) and yields each `data:` payload. */
-async function* sseEvents(url: string, query: string, signal: AbortSignal): AsyncGenerator<any> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-    body: JSON.stringify({ query }),
-    signal,
-  });
-  expect(response.status).toBe(200);
-  const decoder = new TextDecoder();
-  let text = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    text += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = text.indexOf('\n\n')) >= 0) {
-      const message = text.slice(0, end);
-      text = text.slice(end + 2);
-      const data = message.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5)).join('\n');
-      if (data.trim()) yield JSON.parse(data);
-    }
-  }
 }
 
 describe.each(['ws', 'sse'] as const)('Hive Gateway subscribing to Switchboard over %s', (kind) => {
