@@ -99,16 +99,23 @@ export interface LiveEvents extends CallEventSource, FirstPageDemand {
   close(): Promise<void>;
 }
 
+/** A per-connection setting by label: the connection's own value (`own` of it, when defined), else `fallback`. */
+function perConnection<C extends ConnectionRef, T>(connections: readonly C[], own: (connection: C) => T | undefined, fallback: T): (label: string) => T {
+  const values = new Map(connections.flatMap((c) => {
+    const value = own(c);
+    return value === undefined ? [] : [[connectionLabel(c), value] as const];
+  }));
+  return (label) => values.get(label) ?? fallback;
+}
+
 /** Each connection's poll interval in ms: its own `watchInterval` (seconds), else the configured one. */
 export function watchIntervals(config: { connections: readonly (ConnectionRef & { watchInterval?: number })[]; watch: { intervalMs: number } }): (label: string) => number {
-  const own = new Map(config.connections.flatMap((c) => (c.watchInterval === undefined ? [] : [[connectionLabel(c), c.watchInterval * 1000] as const])));
-  return (label) => own.get(label) ?? config.watch.intervalMs;
+  return perConnection(config.connections, (c) => (c.watchInterval === undefined ? undefined : c.watchInterval * 1000), config.watch.intervalMs);
 }
 
 /** Each connection's largest window age in ms (0: never served from its window): its own `maxDataAge` (seconds), else the configured one. */
 export function maxDataAges(config: { connections: readonly (ConnectionRef & { maxDataAge?: number })[]; maxDataAgeMs: number }): (label: string) => number {
-  const own = new Map(config.connections.flatMap((c) => (c.maxDataAge === undefined ? [] : [[connectionLabel(c), c.maxDataAge * 1000] as const])));
-  return (label) => own.get(label) ?? config.maxDataAgeMs;
+  return perConnection(config.connections, (c) => (c.maxDataAge === undefined ? undefined : c.maxDataAge * 1000), config.maxDataAgeMs);
 }
 
 /**
@@ -118,9 +125,7 @@ export function maxDataAges(config: { connections: readonly (ConnectionRef & { m
  * the simulators cost nothing and the first pages asked show it at work.
  */
 export function watchPolicies(config: { demo: boolean; connections: readonly (ConnectionRef & { watch?: WatchPolicy })[]; watch: { policy?: WatchPolicy } }): (label: string) => WatchPolicy {
-  const own = new Map(config.connections.flatMap((c) => (c.watch === undefined ? [] : [[connectionLabel(c), c.watch] as const])));
-  const policy = config.watch.policy ?? (config.demo ? 'demand' : 'off');
-  return (label) => own.get(label) ?? policy;
+  return perConnection(config.connections, (c) => c.watch, config.watch.policy ?? (config.demo ? 'demand' : 'off'));
 }
 
 /**
