@@ -5,40 +5,30 @@
  * is forwarded to the one that does, and every subscriber on both gets the event once.
  * redis-server must be on PATH (test/prerequisites.ts).
  */
-import { startSimulators, type Simulators } from '../../src/demo.js';
+import type { Simulators } from '../../src/demo.js';
 import type { CallEvent } from '../../src/live/events.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { startHarness, type Harness } from '../helpers/switchboard.js';
+import { type Replicas, startReplicas } from '../helpers/replicas.js';
+import type { Harness } from '../helpers/switchboard.js';
 
 const PROVIDERS = ['TWILIO', 'RETELL'] as const;
 
-let redis: RedisServer;
+let replicas: Replicas;
 let sims: Simulators;
 let a: Harness;
 let b: Harness;
 
-// An hour between polls: only a push explains an event.
-const start = () =>
-  startHarness({
-    sims: async () => sims,
-    env: { REDIS_URL: redis.url },
-    connections: (s) => s.connections.filter((c) => (PROVIDERS as readonly string[]).includes(c.provider)),
-    configure: (config) => ({ ...config, watch: { intervalMs: 3_600_000, leaseMs: 2_000, heartbeatMs: 100 } }),
-  });
-
 beforeAll(async () => {
-  redis = await startRedis();
-  sims = await startSimulators({ count: 20 });
-  a = await start();
-  b = await start();
+  replicas = await startReplicas({
+    harness: {
+      connections: (s) => s.connections.filter((c) => (PROVIDERS as readonly string[]).includes(c.provider)),
+      // An hour between polls: only a push explains an event.
+      configure: (config) => ({ ...config, watch: { intervalMs: 3_600_000, leaseMs: 2_000, heartbeatMs: 100 } }),
+    },
+  });
+  ({ sims, a, b } = replicas);
 });
 
-afterAll(async () => {
-  await a?.server.stop();
-  await b?.server.stop();
-  await sims?.close();
-  await redis?.stop();
-});
+afterAll(() => replicas?.stop());
 
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));

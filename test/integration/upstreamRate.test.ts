@@ -6,9 +6,9 @@
  * nothing asserts timing.
  */
 import { Redis } from 'ioredis';
-import { startSimulators, type Simulators } from '../../src/demo.js';
+import type { Simulators } from '../../src/demo.js';
 import { freePort } from '../helpers/ports.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { type Replicas, startReplicas } from '../helpers/replicas.js';
 import { startHarness, type Harness } from '../helpers/switchboard.js';
 
 const UNPOD_PAGE = '{ calls(first: 5, filter: { providers: [UNPOD] }) { nodes { id } } }';
@@ -64,27 +64,19 @@ describe.each([
 });
 
 describe('with Redis, two instances', () => {
-  let redis: RedisServer;
+  let replicas: Replicas;
   let sims: Simulators;
   let a: Harness;
   let b: Harness;
   const RATE = 5;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    sims = await startSimulators();
     // A long time budget: requests over the rate wait for their turn rather than fail.
-    const shared = { sims: async () => sims, connections: unpodOnly, env: { REDIS_URL: redis.url, SWITCHBOARD_UPSTREAM_RATE_PER_SECOND: String(RATE) } };
-    a = await startHarness(shared);
-    b = await startHarness(shared);
+    replicas = await startReplicas({ sims: {}, harness: { connections: unpodOnly, env: { SWITCHBOARD_UPSTREAM_RATE_PER_SECOND: String(RATE) } } });
+    ({ sims, a, b } = replicas);
   });
 
-  afterAll(async () => {
-    await b?.server.stop();
-    await a?.server.stop();
-    await sims?.close();
-    await redis?.stop();
-  });
+  afterAll(() => replicas?.stop());
 
   it('share one budget: the provider sees at most the configured rate across both', async () => {
     sims.servers.forEach((s) => s.resetCounters());
@@ -107,7 +99,7 @@ describe('with Redis, two instances', () => {
   });
 
   it('keys the budget by the connection (label and a hash of its non-secret settings) in Redis', async () => {
-    const client = new Redis(redis.url);
+    const client = new Redis(replicas.redis.url);
     try {
       await a.gql(UNPOD_PAGE);
       const keys = await client.keys('*:rate*');

@@ -5,42 +5,34 @@
  * connection however many replicas want it. redis-server must be on PATH (test/prerequisites.ts).
  */
 import { connect } from 'node:net';
-import { startSimulators, type Simulators } from '../../src/demo.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { startHarness, type Harness } from '../helpers/switchboard.js';
+import type { Simulators } from '../../src/demo.js';
+import { type Replicas, startReplicas } from '../helpers/replicas.js';
+import type { Harness } from '../helpers/switchboard.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const INTERVAL_MS = 100;
 
-let redis: RedisServer;
+let replicas: Replicas;
 let sims: Simulators;
 let a: Harness;
 let b: Harness;
 
-const start = () =>
-  startHarness({
-    sims: async () => sims,
-    env: { REDIS_URL: redis.url, SWITCHBOARD_WATCH: 'demand', SWITCHBOARD_WATCH_DEMAND_REQUESTS: '4', SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS: '60', SWITCHBOARD_WATCH_QUIET_SECONDS: '2' },
-    configure: (config) => ({
-      ...config,
-      // unpod's own `watch` (the config file's key): always, on both replicas.
-      connections: config.connections.map((c) => (c.provider === 'UNPOD' ? { ...c, watch: 'always' as const } : c)),
-      watch: { ...config.watch, intervalMs: INTERVAL_MS, leaseMs: 1_000, heartbeatMs: 100 },
-    }),
-  });
-
 beforeAll(async () => {
-  redis = await startRedis();
-  sims = await startSimulators({ count: 20 });
-  a = await start();
-  b = await start();
+  replicas = await startReplicas({
+    harness: {
+      env: { SWITCHBOARD_WATCH: 'demand', SWITCHBOARD_WATCH_DEMAND_REQUESTS: '4', SWITCHBOARD_WATCH_DEMAND_PERIOD_SECONDS: '60', SWITCHBOARD_WATCH_QUIET_SECONDS: '2' },
+      configure: (config) => ({
+        ...config,
+        // unpod's own `watch` (the config file's key): always, on both replicas.
+        connections: config.connections.map((c) => (c.provider === 'UNPOD' ? { ...c, watch: 'always' as const } : c)),
+        watch: { ...config.watch, intervalMs: INTERVAL_MS, leaseMs: 1_000, heartbeatMs: 100 },
+      }),
+    },
+  });
+  ({ sims, a, b } = replicas);
 });
 
-afterAll(async () => {
-  for (const h of [a, b]) await h?.server.stop();
-  await sims?.close();
-  await redis?.stop();
-});
+afterAll(() => replicas?.stop());
 
 const holders = (label: string) => [a, b].filter((h) => h.server.events.watchers().some((w) => w.connection === label));
 const firstPage = (h: Harness) => h.gql('{ calls(first: 5, filter: { providers: [TWENTY2] }) { edges { node { id } } } }');
@@ -83,7 +75,7 @@ describe('two replicas sharing Redis', () => {
     await new Promise((r) => setTimeout(r, 300)); // a heartbeat has seen the demand
     // MONITOR over a plain socket: ioredis' monitor mode can mistake its first lines for replies
     // under load ("Command queue state error"). One line per command, a script's newlines escaped.
-    const monitor = connect(Number(new URL(redis.url).port), '127.0.0.1');
+    const monitor = connect(Number(new URL(replicas.redis.url).port), '127.0.0.1');
     let asks = 0;
     let pending = '';
     monitor.on('data', (chunk: Buffer) => {

@@ -11,7 +11,7 @@
 import { startSimulators, type Simulators } from '../../src/demo.js';
 import { connectionLabel } from '../../src/calls/model.js';
 import type { Config } from '../../src/config.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { type Replicas, startReplicas } from '../helpers/replicas.js';
 import { startHarness, type Harness, type GraphQLResponse } from '../helpers/switchboard.js';
 import { PAGE, allCalls, applyFilter, idsOf, type TruthFilter } from '../helpers/truth.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -226,28 +226,18 @@ describe('past the max data age', () => {
 });
 
 describe('two replicas sharing Redis', () => {
-  let redis: RedisServer;
+  let replicas: Replicas;
   let sims: Simulators;
   let a: Harness;
   let b: Harness;
   beforeAll(async () => {
-    redis = await startRedis();
-    sims = await startSimulators({ count: 40 });
-    const start = () =>
-      startHarness({
-        sims: async () => sims,
-        env: { REDIS_URL: redis.url },
-        configure: (config) => ({ ...config, maxDataAgeMs: 60_000, watch: { intervalMs: 60_000, leaseMs: 1_000, heartbeatMs: 100 } }),
-      });
-    a = await start();
-    b = await start();
+    replicas = await startReplicas({
+      sims: { count: 40 },
+      harness: { configure: (config: Config) => ({ ...config, maxDataAgeMs: 60_000, watch: { intervalMs: 60_000, leaseMs: 1_000, heartbeatMs: 100 } }) },
+    });
+    ({ sims, a, b } = replicas);
   });
-  afterAll(async () => {
-    await a?.server.stop();
-    await b?.server.stop();
-    await sims?.close();
-    await redis?.stop();
-  });
+  afterAll(() => replicas?.stop());
 
   it('the replica without the lease serves its first page from the window its peer saved', async () => {
     const stop = await watchAll(a);
