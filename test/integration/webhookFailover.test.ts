@@ -149,6 +149,21 @@ async function kill(child: ChildProcess): Promise<void> {
 const ok = (receiver: Receiver) => receiver.deliveries.filter((d) => d.status >= 200 && d.status < 300);
 const callOf = (d: Delivery) => `${d.payload.data.call.provider}/${d.payload.data.call.id}`;
 
+/** Whether each of `events` has been delivered with a 2xx. */
+function allDelivered(receiver: Receiver, events: readonly CallEvent[]): boolean {
+  const delivered = new Set(ok(receiver).map((d) => d.id));
+  return events.every((e) => delivered.has(e.id));
+}
+
+/** A subscriber saw every event exactly once: no id twice, each call's CALL_ADDED once and first. */
+function expectEachEventOnce(events: readonly CallEvent[]): void {
+  expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+  const firstByCall = new Map<string, string>();
+  for (const e of events) if (!firstByCall.has(`${e.call.provider}/${e.call.key}`)) firstByCall.set(`${e.call.provider}/${e.call.key}`, e.type);
+  expect([...firstByCall.values()].filter((type) => type !== 'CALL_ADDED')).toEqual([]);
+  expect(events.filter((e) => e.type === 'CALL_ADDED').length).toBe(firstByCall.size);
+}
+
 /**
  * Every event a subscriber saw was delivered with a 2xx, verified, under its own id; no delivery of
  * an event nobody saw; per call, no other event was sent before its CALL_ADDED's first 2xx answer.
@@ -189,16 +204,8 @@ test('the replica holding the leases is killed mid-stream: the survivor\'s subsc
     await new Promise((r) => setTimeout(r, 1_000)); // the calls started have ended; let the watchers see it
     survivor.stop();
     const events = survivor.received;
-    // The survivor's subscriber saw every event exactly once: no id twice, each call's CALL_ADDED once and first.
-    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
-    const firstByCall = new Map<string, string>();
-    for (const e of events) if (!firstByCall.has(`${e.call.provider}/${e.call.key}`)) firstByCall.set(`${e.call.provider}/${e.call.key}`, e.type);
-    expect([...firstByCall.values()].filter((type) => type !== 'CALL_ADDED')).toEqual([]);
-    expect(events.filter((e) => e.type === 'CALL_ADDED').length).toBe(firstByCall.size);
-    await waitFor('every event delivered', () => {
-      const delivered = new Set(ok(receiver).map((d) => d.id));
-      return events.every((e) => delivered.has(e.id));
-    });
+    expectEachEventOnce(events);
+    await waitFor('every event delivered', () => allDelivered(receiver, events));
     expectDeliveredInOrder(receiver, events);
     // Twice only what the child was sending when it died (its claims, at most `concurrency`).
     const counts = new Map<string, number>();
@@ -231,16 +238,8 @@ test('the endpoint fails while the replica holding the leases is killed: the sur
     await new Promise((r) => setTimeout(r, 1_000));
     survivor.stop();
     const events = survivor.received;
-    // The survivor's subscriber saw every event exactly once: no id twice, each call's CALL_ADDED once and first.
-    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
-    const firstByCall = new Map<string, string>();
-    for (const e of events) if (!firstByCall.has(`${e.call.provider}/${e.call.key}`)) firstByCall.set(`${e.call.provider}/${e.call.key}`, e.type);
-    expect([...firstByCall.values()].filter((type) => type !== 'CALL_ADDED')).toEqual([]);
-    expect(events.filter((e) => e.type === 'CALL_ADDED').length).toBe(firstByCall.size);
-    await waitFor('every event delivered', () => {
-      const delivered = new Set(ok(receiver).map((d) => d.id));
-      return events.every((e) => delivered.has(e.id));
-    });
+    expectEachEventOnce(events);
+    await waitFor('every event delivered', () => allDelivered(receiver, events));
     const delivered = new Set(ok(receiver).map((d) => d.id));
     expect(failedBeforeKill.length).toBeGreaterThan(0);
     expect(failedBeforeKill.filter((id) => !delivered.has(id))).toEqual([]);
@@ -276,10 +275,7 @@ test('two replicas deliver from one queue: each event once, by the watching repl
     a.stop();
     b.stop();
     const events = a.received;
-    await waitFor('every event delivered', () => {
-      const delivered = new Set(ok(receiver).map((d) => d.id));
-      return events.every((e) => delivered.has(e.id));
-    });
+    await waitFor('every event delivered', () => allDelivered(receiver, events));
     await new Promise((r) => setTimeout(r, 500)); // a second delivery, were there one, would be in by now
     const ids = receiver.deliveries.map((d) => d.id);
     expect(ids.length - new Set(ids).size).toBe(0);
@@ -317,10 +313,7 @@ test('a replica that shuts down hands its attempts in flight back: another makes
   receiver.delayMs = 0;
   const b = await startReplica(receiver, { claimMs: 600_000 });
   try {
-    await waitFor('every event delivered by the next replica', () => {
-      const delivered = new Set(ok(receiver).map((d) => d.id));
-      return a.received.every((e) => delivered.has(e.id));
-    });
+    await waitFor('every event delivered by the next replica', () => allDelivered(receiver, a.received));
   } finally {
     b.stop();
     await b.h.stop();
